@@ -1,0 +1,121 @@
+"""Start and stop the local emulators (Azurite, Cosmos DB server) as child processes."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.config import EMULATOR_COSMOS_KEY, EMULATOR_STORAGE_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "node_modules" / ".bin"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def _binary(name: str) -> str:
+    path = BIN / name
+    if path.exists():
+        return str(path)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is missing: run 'npm ci' in {ROOT}")
+    return found
+
+
+@dataclass
+class Emulators:
+    blob_port: int
+    queue_port: int
+    cosmos_port: int
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def storage_connection_string(self) -> str:
+        return (
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+            f"AccountKey={EMULATOR_STORAGE_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{self.blob_port}/devstoreaccount1;"
+            f"QueueEndpoint=http://127.0.0.1:{self.queue_port}/devstoreaccount1;"
+        )
+
+    @property
+    def cosmos_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.cosmos_port}"
+
+    def environment(self) -> dict[str, str]:
+        """The settings that point the platform at these emulators."""
+        return {
+            "WEBCAST_COSMOS_ENDPOINT": self.cosmos_endpoint,
+            "WEBCAST_COSMOS_KEY": EMULATOR_COSMOS_KEY,
+            "WEBCAST_COSMOS_EMULATOR": "true",
+            "WEBCAST_STORAGE_CONNECTION_STRING": self.storage_connection_string,
+            "AzureWebJobsStorage": self.storage_connection_string,
+        }
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+        for process in self.processes:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        self.processes.clear()
+
+
+def start(*, blob_port: int | None = None, queue_port: int | None = None,
+          cosmos_port: int | None = None, log_dir: Path | None = None) -> Emulators:
+    """Start both emulators on the given (or free) ports and wait until they answer."""
+    emulators = Emulators(blob_port=blob_port or free_port(), queue_port=queue_port or free_port(),
+                          cosmos_port=cosmos_port or free_port())
+    table_port = free_port()
+    commands = {
+        "azurite": [_binary("azurite"), "--inMemoryPersistence", "--skipApiVersionCheck",
+                    "--disableTelemetry", "--silent", "--loose",
+                    "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1",
+                    "--tableHost", "127.0.0.1",
+                    "--blobPort", str(emulators.blob_port),
+                    "--queuePort", str(emulators.queue_port), "--tablePort", str(table_port)],
+        "cosmosdb-server": [_binary("cosmosdb-server"), "--no-ssl", "--host", "127.0.0.1",
+                            "-p", str(emulators.cosmos_port)],
+    }
+    try:
+        for name, command in commands.items():
+            output = subprocess.DEVNULL
+            if log_dir is not None:
+                log_dir.mkdir(parents=True, exist_ok=True)
+                output = (log_dir / f"{name}.log").open("ab")  # type: ignore[assignment]
+            emulators.processes.append(subprocess.Popen(
+                command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=ROOT))
+        for port in (emulators.blob_port, emulators.queue_port, emulators.cosmos_port):
+            wait_for_port(port)
+    except BaseException:
+        emulators.stop()
+        raise
+    return emulators

@@ -1,0 +1,10 @@
+"""Azure Functions entry point: the FastAPI app over HTTP plus the trigger blueprints."""
+
+import azure.functions as func
+
+from functions.api.app import create_app
+from functions.triggers import blob_events, mail, maintenance
+
+app = func.AsgiFunctionApp(app=create_app(), http_auth_level=func.AuthLevel.ANONYMOUS)
+for trigger_module in (mail, maintenance, blob_events):
+    app.register_functions(trigger_module.blueprint)

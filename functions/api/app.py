@@ -1,0 +1,30 @@
+"""The FastAPI application: one router per feature, problem+json errors, hygiene middleware."""
+
+from fastapi import FastAPI
+
+from functions.api import problems
+from functions.api.middleware import HygieneMiddleware
+from functions.api.routers import accounts, audit, auth, support, webcasts
+from shared.config import get_settings
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    docs = settings.enable_api_docs
+    app = FastAPI(
+        title="Webcast platform API",
+        version="0.1.0",
+        docs_url="/api/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json" if docs else None,
+    )
+    problems.install(app)
+    for router in (auth.router, accounts.router, support.router, webcasts.router, audit.router):
+        app.include_router(router)
+
+    @app.get("/api/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(HygieneMiddleware)
+    return app

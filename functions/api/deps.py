@@ -1,0 +1,81 @@
+"""Request-scoped dependencies: request context, session, CSRF check, principal."""
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+
+from shared.accounts.models import GrantScope, Role
+from shared.accounts.repository import grants
+from shared.accounts.service import grant_is_active
+from shared.audit.models import RequestContext
+from shared.auth import sessions
+from shared.auth.models import Principal, Session, SessionStage
+from shared.errors import DomainError, unauthorized
+
+ADMIN_COOKIE = "__Host-wcadmin"
+CSRF_HEADER = "x-csrf-token"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def request_context(request: Request) -> RequestContext:
+    return RequestContext(request_id=getattr(request.state, "request_id", None),
+                          client_ip=request.client.host if request.client else None)
+
+
+Context = Annotated[RequestContext, Depends(request_context)]
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    """A session cookie: no Expires or Max-Age, so it ends with the browser (P25)."""
+    response.set_cookie(ADMIN_COOKIE, token, path="/", secure=True, httponly=True,
+                        samesite="strict")
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(ADMIN_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+
+
+def any_session(request: Request) -> Session:
+    """The caller's session at any sign-in stage; state-changing calls need the CSRF token."""
+    session = sessions.resolve(request.cookies.get(ADMIN_COOKIE))
+    if session is None:
+        raise unauthorized("Sign in first; the session is missing or has expired")
+    if request.method not in _SAFE_METHODS:
+        supplied = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(supplied.encode(), session.csrf_token.encode()):
+            raise DomainError(detail="The X-CSRF-Token header is missing or wrong", status=403,
+                              code="csrf", title="Forbidden")
+    return session
+
+
+AnySession = Annotated[Session, Depends(any_session)]
+
+
+def full_session(session: AnySession) -> Session:
+    if session.stage != SessionStage.full:
+        raise unauthorized("Finish signing in with your second factor first")
+    return session
+
+
+FullSession = Annotated[Session, Depends(full_session)]
+
+
+def current_principal(session: FullSession) -> Principal:
+    """Who acts; a support session's grant is read again on every request (P07)."""
+    tenant_id: str | None = session.home_tenant_id
+    read_only = False
+    if session.role == Role.support:
+        tenant_id = None
+        if session.acting_tenant_id and session.grant_id:
+            grant = grants.get(tenant_id=session.acting_tenant_id, item_id=session.grant_id)
+            if grant and grant_is_active(grant, support_account_id=session.account_id):
+                tenant_id = grant.tenant_id
+                read_only = grant.scope == GrantScope.read_only
+    return Principal(account_id=session.account_id, role=session.role,
+                     home_tenant_id=session.home_tenant_id, tenant_id=tenant_id,
+                     permissions=session.permissions, read_only=read_only,
+                     session_id=session.id, grant_id=session.grant_id)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,50 @@
+"""Sub-accounts (owner only): create, edit, disable, delete, reset MFA."""
+
+from fastapi import APIRouter
+
+from functions.api.deps import Context, CurrentPrincipal
+from shared.accounts import service
+from shared.accounts.models import AccountView, SubAccountCreate, SubAccountUpdate
+from shared.auth.permissions import require_owner
+from shared.errors import not_found
+
+router = APIRouter(prefix="/api/accounts", tags=["accounts"])
+
+
+@router.get("")
+def list_accounts(principal: CurrentPrincipal) -> list[AccountView]:
+    return [AccountView.of(a) for a in service.list_accounts(principal=principal)]
+
+
+@router.post("", status_code=201)
+def create_account(body: SubAccountCreate, principal: CurrentPrincipal,
+                   context: Context) -> AccountView:
+    return AccountView.of(service.create_subaccount(principal=principal, data=body,
+                                                    context=context))
+
+
+@router.get("/{account_id}")
+def get_account(account_id: str, principal: CurrentPrincipal) -> AccountView:
+    tenant_id = require_owner(principal)
+    account = service.get_account(tenant_id=tenant_id, account_id=account_id)
+    if account is None:
+        raise not_found("Account")
+    return AccountView.of(account)
+
+
+@router.patch("/{account_id}")
+def update_account(account_id: str, body: SubAccountUpdate, principal: CurrentPrincipal,
+                   context: Context) -> AccountView:
+    return AccountView.of(service.update_subaccount(principal=principal, account_id=account_id,
+                                                    data=body, context=context))
+
+
+@router.delete("/{account_id}", status_code=204)
+def delete_account(account_id: str, principal: CurrentPrincipal, context: Context) -> None:
+    service.delete_subaccount(principal=principal, account_id=account_id, context=context)
+
+
+@router.post("/{account_id}/mfa-reset")
+def reset_mfa(account_id: str, principal: CurrentPrincipal, context: Context) -> AccountView:
+    return AccountView.of(service.reset_mfa(principal=principal, account_id=account_id,
+                                            context=context))

@@ -1,0 +1,136 @@
+"""Customer accounts (tenants), admin accounts and vendor support grants."""
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from shared.cosmos.repository import Document
+
+
+class Permission(StrEnum):
+    participants = "participants"
+    polls = "polls"
+    moderation = "moderation"
+    meetings = "meetings"
+
+
+class Role(StrEnum):
+    owner = "owner"
+    subaccount = "subaccount"
+    support = "support"
+
+
+class GrantScope(StrEnum):
+    read_only = "read_only"
+    full = "full"
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Tenant(Document):
+    doc_type = "tenant"
+
+    tenant_id: str
+    name: str
+    owner_account_id: str
+    created_at: str
+
+
+class Account(Document):
+    """An admin-side account: owner, sub-account, or vendor support (tenant '_platform')."""
+
+    doc_type = "account"
+
+    tenant_id: str
+    role: Role
+    email: str
+    display_name: str
+    password_hash: str
+    permissions: list[Permission] = []
+    disabled: bool = False
+    mfa_secret: str | None = None
+    mfa_pending_secret: str | None = None
+    mfa_last_step: int = 0
+    recovery_code_hashes: list[str] = []
+    created_at: str
+    updated_at: str
+    erased: bool = False
+
+
+class LoginKey(Document):
+    """Keyed hash of an e-mail address pointing to its account; makes e-mails unique."""
+
+    doc_type = "login"
+
+    tenant_id: str
+    account_id: str
+
+
+class SupportGrant(Document):
+    doc_type = "support-grant"
+
+    tenant_id: str
+    scope: GrantScope
+    support_account_id: str | None = None
+    expires_at: str
+    created_at: str
+    created_by: str
+    revoked_at: str | None = None
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SubAccountCreate(Strict):
+    email: EmailStr
+    display_name: Name
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    permissions: list[Permission] = []
+
+
+class SubAccountUpdate(Strict):
+    display_name: Name | None = None
+    permissions: list[Permission] | None = None
+    disabled: bool | None = None
+
+
+class AccountView(BaseModel):
+    id: str
+    tenant_id: str
+    role: Role
+    email: str
+    display_name: str
+    permissions: list[Permission]
+    disabled: bool
+    mfa_enrolled: bool
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, account: Account) -> "AccountView":
+        return cls(id=account.id, tenant_id=account.tenant_id, role=account.role,
+                   email=account.email, display_name=account.display_name,
+                   permissions=account.permissions, disabled=account.disabled,
+                   mfa_enrolled=account.mfa_secret is not None, created_at=account.created_at,
+                   updated_at=account.updated_at)
+
+
+class GrantCreate(Strict):
+    scope: GrantScope
+    expires_at: str = Field(description="ISO 8601 UTC time the grant ends (at most 30 days)")
+    support_account_id: str | None = Field(
+        default=None, description="one named support person, or any support staff when empty")
+
+
+class GrantView(BaseModel):
+    id: str
+    tenant_id: str
+    scope: GrantScope
+    support_account_id: str | None
+    expires_at: str
+    created_at: str
+    revoked_at: str | None
+    active: bool

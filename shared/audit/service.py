@@ -1,0 +1,244 @@
+"""Append-only, hash-chained audit log, partitioned per tenant and month.
+
+Each tenant writes into several chains a day (shards), so that concurrent writers seldom
+meet; an entry's id is its chain and sequence number, so two writers can never both
+append the same link: the loser gets a conflict and retries on the new head.
+"""
+
+import csv
+import hashlib
+import io
+import json
+import random
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from azure.cosmos import exceptions as cosmos_errors
+
+from shared.audit.models import (
+    ADMIN_SIDE,
+    Actor,
+    AuditEntry,
+    AuditFilter,
+    ChainHead,
+    RequestContext,
+    VerifyReport,
+)
+from shared.clock import utc_iso
+from shared.config import get_settings
+from shared.cosmos.repository import Page, TenantRepository
+
+GENESIS = "0" * 64
+_MAX_APPEND_ATTEMPTS = 20
+
+entries = TenantRepository(container="audit", model=AuditEntry, partition_field="partition")
+heads = TenantRepository(container="audit", model=ChainHead, partition_field="partition")
+
+_chain_tips: dict[str, tuple[int, str]] = {}
+_chain_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def partition_for(tenant_id: str, at: str) -> str:
+    return f"{tenant_id}:{at[:7]}"
+
+
+def _hashed_fields(entry: AuditEntry) -> str:
+    body = entry.model_dump(mode="json", exclude={"etag", "hash", "client_ip", "blocked_at"})
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def compute_hash(entry: AuditEntry) -> str:
+    return hashlib.sha256(_hashed_fields(entry).encode()).hexdigest()
+
+
+def _lock_for(chain: str) -> threading.Lock:
+    with _locks_guard:
+        return _chain_locks.setdefault(chain, threading.Lock())
+
+
+def _read_tip(partition: str, tenant_id: str, chain: str) -> tuple[int, str]:
+    last = next(
+        entries.iterate(
+            tenant_id=tenant_id, partition_key=partition, where="c.chain = @chain",
+            parameters={"@chain": chain}, order_by="c.seq DESC", include_blocked=True,
+        ),
+        None,
+    )
+    return (last.seq, last.hash) if last else (0, GENESIS)
+
+
+def _advance_head(entry: AuditEntry) -> None:
+    head_id = f"head:{entry.chain}"
+    container = heads.container
+    body = ChainHead(id=head_id, partition=entry.partition, tenant_id=entry.tenant_id,
+                     chain=entry.chain, seq=entry.seq, hash=entry.hash).to_item()
+    try:
+        container.create_item(body)
+        return
+    except cosmos_errors.CosmosResourceExistsError:
+        pass
+    try:
+        container.patch_item(
+            head_id, partition_key=entry.partition,
+            patch_operations=[{"op": "set", "path": "/seq", "value": entry.seq},
+                              {"op": "set", "path": "/hash", "value": entry.hash}],
+            filter_predicate=f"FROM c WHERE c.seq < {int(entry.seq)}",
+        )
+    except cosmos_errors.CosmosAccessConditionFailedError:
+        # A later entry has moved the head already.
+        pass
+
+
+def record(
+    *,
+    tenant_id: str,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: str | None = None,
+    changed_fields: list[str] | None = None,
+    outcome: str = "success",
+    context: RequestContext | None = None,
+) -> AuditEntry:
+    """Append one entry to the tenant's audit log."""
+    context = context or RequestContext()
+    at = utc_iso()
+    partition = partition_for(tenant_id, at)
+    shard = random.randrange(get_settings().audit_shards)  # noqa: S311 - spreads load only
+    chain = f"{tenant_id}:{at[:10]}:{shard}"
+    client_ip = context.client_ip if actor.kind in ADMIN_SIDE else None
+    with _lock_for(chain):
+        tip = _chain_tips.get(chain) or _read_tip(partition, tenant_id, chain)
+        for _ in range(_MAX_APPEND_ATTEMPTS):
+            seq, prev_hash = tip
+            entry = AuditEntry(
+                id=f"{chain}:{seq + 1:010d}", partition=partition, tenant_id=tenant_id,
+                chain=chain, seq=seq + 1, at=at, actor_kind=actor.kind, actor_id=actor.id,
+                actor_role=actor.role, actor_home_tenant_id=actor.home_tenant_id,
+                action=action, entity_type=entity_type, entity_id=entity_id,
+                changed_fields=sorted(set(changed_fields or [])), outcome=outcome,
+                request_id=context.request_id, client_ip=client_ip, prev_hash=prev_hash,
+            )
+            entry.hash = compute_hash(entry)
+            try:
+                stored = entries.container.create_item(entry.to_item())
+            except cosmos_errors.CosmosResourceExistsError:
+                tip = _read_tip(partition, tenant_id, chain)
+                continue
+            _chain_tips[chain] = (entry.seq, entry.hash)
+            _advance_head(entry)
+            return AuditEntry.model_validate(stored)
+    raise RuntimeError(f"could not append to audit chain {chain}")
+
+
+def _months(since: str | None, until: str | None) -> list[str]:
+    end = datetime.fromisoformat((until or utc_iso()).replace("Z", "+00:00")).astimezone(UTC)
+    start = datetime.fromisoformat(since.replace("Z", "+00:00")).astimezone(UTC) if since else end
+    months = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _filter_clause(query: AuditFilter) -> tuple[str, dict[str, object]]:
+    clauses: list[str] = []
+    params: dict[str, object] = {}
+    for field in ("actor_id", "action", "entity_type", "entity_id"):
+        value = getattr(query, field)
+        if value:
+            clauses.append(f"c.{field} = @{field}")
+            params[f"@{field}"] = value
+    if query.since:
+        clauses.append("c.at >= @since")
+        params["@since"] = query.since
+    if query.until:
+        clauses.append("c.at <= @until")
+        params["@until"] = query.until
+    return " AND ".join(clauses), params
+
+
+def list_entries(
+    *, tenant_id: str, query: AuditFilter, max_items: int = 100, continuation: str | None = None
+) -> Page[AuditEntry]:
+    """One page of entries, newest month first; the continuation names month and page."""
+    months = list(reversed(_months(query.since, query.until)))
+    month_index, inner = 0, None
+    if continuation:
+        prefix, _, rest = continuation.partition("|")
+        month_index, inner = int(prefix), rest or None
+    where, params = _filter_clause(query)
+    while month_index < len(months):
+        page = entries.page(
+            tenant_id=tenant_id, partition_key=f"{tenant_id}:{months[month_index]}",
+            max_items=max_items, continuation=inner, where=where, parameters=params,
+            order_by="c.at DESC",
+        )
+        if page.continuation:
+            return Page(items=page.items, continuation=f"{month_index}|{page.continuation}")
+        month_index, inner = month_index + 1, None
+        if page.items:
+            more = f"{month_index}|" if month_index < len(months) else None
+            return Page(items=page.items, continuation=more)
+    return Page(items=[], continuation=None)
+
+
+def iterate_entries(*, tenant_id: str, query: AuditFilter) -> Iterator[AuditEntry]:
+    where, params = _filter_clause(query)
+    for month in reversed(_months(query.since, query.until)):
+        yield from entries.iterate(tenant_id=tenant_id, partition_key=f"{tenant_id}:{month}",
+                                   where=where, parameters=params, order_by="c.at DESC")
+
+
+CSV_COLUMNS = ("at", "actor_kind", "actor_id", "actor_role", "action", "entity_type",
+               "entity_id", "changed_fields", "outcome", "request_id", "client_ip", "id", "hash")
+
+
+def export_csv(*, tenant_id: str, query: AuditFilter) -> Iterator[str]:
+    """The filtered log as CSV, row by row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for entry in iterate_entries(tenant_id=tenant_id, query=query):
+        row = entry.model_dump(mode="json")
+        row["changed_fields"] = " ".join(entry.changed_fields)
+        writer.writerow(["" if row.get(column) is None else row[column] for column in CSV_COLUMNS])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def verify(*, tenant_id: str, since: str | None = None, until: str | None = None) -> VerifyReport:
+    """Recompute every chain of the tenant in the period: a changed or removed entry shows."""
+    problems: list[str] = []
+    checked = 0
+    chains: set[str] = set()
+    for month in _months(since, until):
+        partition = f"{tenant_id}:{month}"
+        by_chain: dict[str, list[AuditEntry]] = {}
+        for entry in entries.iterate(tenant_id=tenant_id, partition_key=partition,
+                                     order_by="c.id", include_blocked=True):
+            by_chain.setdefault(entry.chain, []).append(entry)
+        chain_heads = {head.chain: head for head in
+                       heads.iterate(tenant_id=tenant_id, partition_key=partition)}
+        for chain in sorted(set(by_chain) | set(chain_heads)):
+            chains.add(chain)
+            expected_seq, prev_hash = 1, GENESIS
+            for entry in by_chain.get(chain, []):
+                checked += 1
+                if entry.seq != expected_seq:
+                    problems.append(f"{chain}: entry {expected_seq} is missing")
+                if entry.prev_hash != prev_hash:
+                    problems.append(f"{chain}: entry {entry.seq} does not link to its predecessor")
+                if compute_hash(entry) != entry.hash:
+                    problems.append(f"{chain}: entry {entry.seq} was changed")
+                expected_seq, prev_hash = entry.seq + 1, entry.hash
+            head = chain_heads.get(chain)
+            if head and head.seq >= expected_seq:
+                problems.append(f"{chain}: entries after {expected_seq - 1} are missing")
+    return VerifyReport(ok=not problems, entries_checked=checked, chains_checked=len(chains),
+                        problems=problems)

@@ -1,0 +1,74 @@
+"""Sessions, throttles, one-time tokens and the principal a request acts as."""
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from shared.accounts.models import Permission, Role
+from shared.audit.models import Actor, ActorKind
+from shared.cosmos.repository import Document
+
+
+class SessionStage(StrEnum):
+    mfa = "mfa"  # password checked, TOTP code still due
+    enroll = "enroll"  # password checked, MFA must be set up first
+    full = "full"
+
+
+class Session(Document):
+    """Stored under the SHA-256 of the cookie value; the value itself is never stored."""
+
+    doc_type = "session"
+
+    account_id: str
+    home_tenant_id: str
+    role: Role
+    permissions: list[Permission] = []
+    stage: SessionStage
+    csrf_token: str
+    created_at: float
+    last_seen_at: float
+    absolute_expires_at: float
+    acting_tenant_id: str | None = None
+    grant_id: str | None = None
+    ttl: int
+
+
+class Throttle(Document):
+    doc_type = "throttle"
+
+    failures: int = 0
+    first_failure_at: float = 0
+    locked_until: float = 0
+    ttl: int = 24 * 60 * 60
+
+
+class OneTimeToken(Document):
+    doc_type = "token"
+
+    purpose: str
+    tenant_id: str
+    account_id: str
+    expires_at: float
+    used_at: float | None = None
+    ttl: int
+
+
+class Principal(BaseModel):
+    """The signed-in account as a request sees it; tenant_id is the tenant it acts in."""
+
+    account_id: str
+    role: Role
+    home_tenant_id: str
+    tenant_id: str | None
+    permissions: list[Permission] = []
+    read_only: bool = False
+    session_id: str
+    grant_id: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        kind = {Role.owner: ActorKind.owner, Role.subaccount: ActorKind.subaccount,
+                Role.support: ActorKind.support}[self.role]
+        return Actor(kind=kind, id=self.account_id, role=self.role.value,
+                     home_tenant_id=self.home_tenant_id)

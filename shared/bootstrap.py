@@ -1,0 +1,38 @@
+"""Create the database, containers and queues on the local emulators (Bicep does it in Azure)."""
+
+from azure.core.exceptions import ResourceExistsError
+from azure.cosmos import PartitionKey
+
+from shared.clients import (
+    blob_container_name,
+    blob_service,
+    cosmos_client,
+    physical_name,
+    queue_name,
+    queue_service,
+)
+from shared.config import get_settings
+from shared.privacy.registry import BLOB_CONTAINERS, COSMOS_CONTAINERS, QUEUES
+
+
+def ensure_local_resources() -> None:
+    settings = get_settings()
+    if settings.is_azure:
+        raise RuntimeError("In Azure the Bicep templates create containers and queues")
+    database = cosmos_client().create_database_if_not_exists(settings.cosmos_database)
+    for spec in COSMOS_CONTAINERS:
+        database.create_container_if_not_exists(
+            id=physical_name(spec.name),
+            partition_key=PartitionKey(path=spec.partition_key),
+            default_ttl=spec.default_ttl,
+        )
+    for blob_spec in BLOB_CONTAINERS:
+        try:
+            blob_service().create_container(blob_container_name(blob_spec.name))
+        except ResourceExistsError:
+            pass
+    for queue_spec in QUEUES:
+        try:
+            queue_service().create_queue(queue_name(queue_spec.name))
+        except ResourceExistsError:
+            pass

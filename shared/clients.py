@@ -1,0 +1,135 @@
+"""Lazy, process-wide Azure SDK clients: emulator keys locally, managed identity in Azure."""
+
+import threading
+from typing import Any
+
+from azure.cosmos import ContainerProxy, CosmosClient, DatabaseProxy
+from azure.storage.blob import BlobServiceClient
+from azure.storage.queue import (
+    BinaryBase64DecodePolicy,
+    BinaryBase64EncodePolicy,
+    QueueClient,
+    QueueServiceClient,
+)
+
+from shared.config import Settings, get_settings
+
+_lock = threading.RLock()
+_cache: dict[str, Any] = {}
+
+
+def _credential() -> Any:
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+def _cached(key: str, build: Any) -> Any:
+    value = _cache.get(key)
+    if value is None:
+        with _lock:
+            value = _cache.get(key)
+            if value is None:
+                value = build()
+                _cache[key] = value
+    return value
+
+
+def reset_clients() -> None:
+    """Forget every client (tests call this after changing settings)."""
+    with _lock:
+        _cache.clear()
+
+
+def cosmos_client(settings: Settings | None = None) -> CosmosClient:
+    s = settings or get_settings()
+
+    def build() -> CosmosClient:
+        if s.cosmos_key and not s.is_azure:
+            # The emulator's account answer points the SDK at https; endpoint discovery off
+            # keeps it on the plain-http endpoint we started it on.
+            return CosmosClient(
+                s.cosmos_endpoint,
+                credential=s.cosmos_key,
+                enable_endpoint_discovery=False,
+                connection_verify=False,
+            )
+        return CosmosClient(s.cosmos_endpoint, credential=_credential())
+
+    return _cached("cosmos", build)  # type: ignore[no-any-return]
+
+
+def cosmos_database(settings: Settings | None = None) -> DatabaseProxy:
+    s = settings or get_settings()
+    return _cached("db", lambda: cosmos_client(s).get_database_client(s.cosmos_database))  # type: ignore[no-any-return]
+
+
+def physical_name(logical: str, settings: Settings | None = None) -> str:
+    """The container name in Cosmos for a registered logical name (per-run prefix in tests)."""
+    from shared.privacy.registry import cosmos_container_spec
+
+    s = settings or get_settings()
+    cosmos_container_spec(logical)
+    return f"{s.cosmos_container_prefix}{logical}"
+
+
+def cosmos_container(logical: str) -> ContainerProxy:
+    """The container proxy for a registered logical container name."""
+    return _cached(  # type: ignore[no-any-return]
+        f"container:{logical}",
+        lambda: cosmos_database().get_container_client(physical_name(logical)),
+    )
+
+
+def blob_service() -> BlobServiceClient:
+    s = get_settings()
+
+    def build() -> BlobServiceClient:
+        if s.storage_connection_string and not s.is_azure:
+            return BlobServiceClient.from_connection_string(s.storage_connection_string)
+        return BlobServiceClient(
+            f"https://{s.storage_account_name}.blob.core.windows.net", credential=_credential()
+        )
+
+    return _cached("blob", build)  # type: ignore[no-any-return]
+
+
+def blob_container_name(logical: str) -> str:
+    from shared.privacy.registry import blob_container_spec
+
+    blob_container_spec(logical)
+    return f"{get_settings().storage_prefix}{logical}"
+
+
+def queue_name(logical: str) -> str:
+    from shared.privacy.registry import queue_spec
+
+    queue_spec(logical)
+    return f"{get_settings().storage_prefix}{logical}"
+
+
+def queue_service() -> QueueServiceClient:
+    s = get_settings()
+
+    def build() -> QueueServiceClient:
+        if s.storage_connection_string and not s.is_azure:
+            return QueueServiceClient.from_connection_string(s.storage_connection_string)
+        return QueueServiceClient(
+            f"https://{s.storage_account_name}.queue.core.windows.net", credential=_credential()
+        )
+
+    return _cached("queue", build)  # type: ignore[no-any-return]
+
+
+def queue_client(logical_or_physical: str, *, physical: bool = False) -> QueueClient:
+    """A queue client speaking base64, as the Functions queue trigger expects."""
+    name = logical_or_physical if physical else queue_name(logical_or_physical)
+
+    def build() -> QueueClient:
+        return queue_service().get_queue_client(
+            name,
+            message_encode_policy=BinaryBase64EncodePolicy(),
+            message_decode_policy=BinaryBase64DecodePolicy(),
+        )
+
+    return _cached(f"queue:{name}", build)  # type: ignore[no-any-return]

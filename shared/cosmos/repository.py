@@ -1,0 +1,281 @@
+"""Generic Cosmos repositories over pydantic models.
+
+Every query names its partition key and, for tenant data, the tenant in the query text:
+the emulator ignores the SDK's partition_key argument, and the text is our tenant guard.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from azure.core import MatchConditions
+from azure.cosmos import ContainerProxy
+from azure.cosmos import exceptions as cosmos_errors
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.clients import cosmos_container
+from shared.config import get_settings
+from shared.errors import conflict, precondition_failed
+
+# Records that data protection has blocked (legal hold instead of erasure) carry this field;
+# repositories leave them out of every read unless asked explicitly.
+BLOCKED_FIELD = "blocked_at"
+_NOT_BLOCKED = f"(NOT IS_DEFINED(c.{BLOCKED_FIELD}) OR IS_NULL(c.{BLOCKED_FIELD}))"
+
+
+class Document(BaseModel):
+    """Base of every stored document: id, type discriminator and the Cosmos etag."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    doc_type: ClassVar[str]
+
+    id: str
+    type: str = ""
+    etag: str | None = Field(default=None, alias="_etag")
+    blocked_at: str | None = None
+
+    def model_post_init(self, context: Any, /) -> None:
+        if not self.type:
+            self.type = self.doc_type
+
+    def to_item(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"etag"})
+
+
+T = TypeVar("T", bound=Document)
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    continuation: str | None
+
+
+Parameters = dict[str, Any]
+
+
+def _is_missing(error: cosmos_errors.CosmosHttpResponseError) -> bool:
+    # The local emulator answers a read of a missing item with 500 instead of 404.
+    return error.status_code == 404 or (error.status_code == 500 and get_settings().cosmos_emulator)
+
+
+class _Base(Generic[T]):
+    def __init__(self, *, container: str, model: type[T], partition_field: str) -> None:
+        self.container_name = container
+        self.model = model
+        self.partition_field = partition_field
+
+    @property
+    def container(self) -> ContainerProxy:
+        return cosmos_container(self.container_name)
+
+    def _parse(self, item: dict[str, Any]) -> T:
+        return self.model.model_validate(item)
+
+    def _write(self, item: T, *, create: bool) -> T:
+        body = item.to_item()
+        try:
+            if create:
+                stored = self.container.create_item(body)
+            else:
+                stored = self.container.upsert_item(body)
+        except cosmos_errors.CosmosResourceExistsError as error:
+            raise conflict(f"{self.model.doc_type} {item.id} exists already") from error
+        return self._parse(stored)
+
+    def _replace(self, item: T) -> T:
+        """Replace with optimistic concurrency when the model carries an etag."""
+        kwargs: dict[str, Any] = {}
+        if item.etag:
+            kwargs = {"etag": item.etag, "match_condition": MatchConditions.IfNotModified}
+        try:
+            stored = self.container.replace_item(item.id, item.to_item(), **kwargs)
+        except cosmos_errors.CosmosAccessConditionFailedError as error:
+            raise precondition_failed() from error
+        return self._parse(stored)
+
+    def _read(self, item_id: str, partition_key: str) -> dict[str, Any] | None:
+        try:
+            item: dict[str, Any] = self.container.read_item(item_id, partition_key=partition_key)
+        except cosmos_errors.CosmosHttpResponseError as error:
+            if _is_missing(error):
+                return None
+            raise
+        return item
+
+    def _delete(self, item_id: str, partition_key: str) -> bool:
+        try:
+            self.container.delete_item(item_id, partition_key=partition_key)
+        except cosmos_errors.CosmosHttpResponseError as error:
+            if _is_missing(error):
+                return False
+            raise
+        return True
+
+    def _select(
+        self,
+        *,
+        guards: list[tuple[str, Any]],
+        where: str,
+        parameters: Parameters | None,
+        order_by: str | None,
+        include_blocked: bool,
+        select: str = "*",
+    ) -> tuple[str, list[dict[str, Any]]]:
+        clauses = [f"c.{field} = @_g{index}" for index, (field, _) in enumerate(guards)]
+        params = [{"name": f"@_g{index}", "value": value} for index, (_, value) in enumerate(guards)]
+        clauses.append("c.type = @_type")
+        params.append({"name": "@_type", "value": self.model.doc_type})
+        if not include_blocked:
+            clauses.append(_NOT_BLOCKED)
+        if where:
+            clauses.append(f"({where})")
+        for name, value in (parameters or {}).items():
+            params.append({"name": name, "value": value})
+        text = f"SELECT {select} FROM c WHERE " + " AND ".join(clauses)
+        if order_by:
+            text += f" ORDER BY {order_by}"
+        return text, params
+
+
+class TenantRepository(_Base[T]):
+    """Tenant data: every call names the tenant, and nothing of another tenant comes back."""
+
+    def __init__(
+        self, *, container: str, model: type[T], partition_field: str = "tenant_id"
+    ) -> None:
+        super().__init__(container=container, model=model, partition_field=partition_field)
+
+    def _guards(self, tenant_id: str, partition_key: str | None) -> list[tuple[str, Any]]:
+        guards: list[tuple[str, Any]] = [("tenant_id", tenant_id)]
+        if self.partition_field != "tenant_id":
+            if partition_key is None:
+                raise ValueError(f"{self.container_name} queries need the partition key")
+            guards.insert(0, (self.partition_field, partition_key))
+        return guards
+
+    def _check_tenant(self, tenant_id: str, item: T) -> None:
+        if getattr(item, "tenant_id", None) != tenant_id:
+            raise PermissionError("document of another tenant")
+
+    def create(self, *, tenant_id: str, item: T) -> T:
+        self._check_tenant(tenant_id, item)
+        return self._write(item, create=True)
+
+    def upsert(self, *, tenant_id: str, item: T) -> T:
+        self._check_tenant(tenant_id, item)
+        return self._write(item, create=False)
+
+    def replace(self, *, tenant_id: str, item: T) -> T:
+        self._check_tenant(tenant_id, item)
+        return self._replace(item)
+
+    def get(
+        self,
+        *,
+        tenant_id: str,
+        item_id: str,
+        partition_key: str | None = None,
+        include_blocked: bool = False,
+    ) -> T | None:
+        raw = self._read(item_id, partition_key or tenant_id)
+        if raw is None or raw.get("tenant_id") != tenant_id or raw.get("type") != self.model.doc_type:
+            return None
+        if raw.get(BLOCKED_FIELD) and not include_blocked:
+            return None
+        return self._parse(raw)
+
+    def delete(self, *, tenant_id: str, item_id: str, partition_key: str | None = None) -> bool:
+        if self.get(tenant_id=tenant_id, item_id=item_id, partition_key=partition_key,
+                    include_blocked=True) is None:
+            return False
+        return self._delete(item_id, partition_key or tenant_id)
+
+    def query(
+        self,
+        *,
+        tenant_id: str,
+        where: str = "",
+        parameters: Parameters | None = None,
+        order_by: str | None = None,
+        partition_key: str | None = None,
+        include_blocked: bool = False,
+    ) -> list[T]:
+        return list(self.iterate(tenant_id=tenant_id, where=where, parameters=parameters,
+                                 order_by=order_by, partition_key=partition_key,
+                                 include_blocked=include_blocked))
+
+    def iterate(
+        self,
+        *,
+        tenant_id: str,
+        where: str = "",
+        parameters: Parameters | None = None,
+        order_by: str | None = None,
+        partition_key: str | None = None,
+        include_blocked: bool = False,
+    ) -> Iterator[T]:
+        text, params = self._select(guards=self._guards(tenant_id, partition_key), where=where,
+                                    parameters=parameters, order_by=order_by,
+                                    include_blocked=include_blocked)
+        for raw in self.container.query_items(text, parameters=params,
+                                              partition_key=partition_key or tenant_id):
+            yield self._parse(raw)
+
+    def page(
+        self,
+        *,
+        tenant_id: str,
+        max_items: int,
+        continuation: str | None = None,
+        where: str = "",
+        parameters: Parameters | None = None,
+        order_by: str | None = None,
+        partition_key: str | None = None,
+    ) -> Page[T]:
+        text, params = self._select(guards=self._guards(tenant_id, partition_key), where=where,
+                                    parameters=parameters, order_by=order_by,
+                                    include_blocked=False)
+        pager = self.container.query_items(
+            text, parameters=params, partition_key=partition_key or tenant_id,
+            max_item_count=max_items,
+        ).by_page(continuation)
+        try:
+            raw_items = list(next(pager))
+        except StopIteration:
+            raw_items = []
+        items = [self._parse(raw) for raw in raw_items]
+        return Page(items=items, continuation=pager.continuation_token if items else None)
+
+
+class KeyedRepository(_Base[T]):
+    """Lookup containers partitioned by id (sessions, tokens, login keys, throttles)."""
+
+    def __init__(self, *, container: str, model: type[T]) -> None:
+        super().__init__(container=container, model=model, partition_field="id")
+
+    def create(self, item: T) -> T:
+        return self._write(item, create=True)
+
+    def upsert(self, item: T) -> T:
+        return self._write(item, create=False)
+
+    def replace(self, item: T) -> T:
+        return self._replace(item)
+
+    def get(self, item_id: str) -> T | None:
+        raw = self._read(item_id, item_id)
+        if raw is None or raw.get("type") != self.model.doc_type:
+            return None
+        return self._parse(raw)
+
+    def delete(self, item_id: str) -> bool:
+        return self._delete(item_id, item_id)
+
+    def scan(self, *, where: str, parameters: Parameters) -> list[T]:
+        """A cross-partition query; only for data-subject requests and maintenance jobs."""
+        text, params = self._select(guards=[], where=where, parameters=parameters, order_by=None,
+                                    include_blocked=True)
+        return [self._parse(raw) for raw in
+                self.container.query_items(text, parameters=params,
+                                           enable_cross_partition_query=True)]

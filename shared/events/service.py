@@ -1,0 +1,33 @@
+"""Route BlobCreated events to the feature that owns the blob container."""
+
+from collections.abc import Callable
+
+from shared import jobs
+from shared.config import get_settings
+from shared.events.models import BLOB_CREATED, EventGridEvent
+
+BlobConsumer = Callable[[EventGridEvent], None]
+_consumers: dict[str, BlobConsumer] = {}
+
+
+def register_consumer(container: str, consumer: BlobConsumer) -> None:
+    """Features (uploads, imports) register what happens when a blob lands in their container."""
+    _consumers[container] = consumer
+
+
+def logical_container(physical: str) -> str:
+    prefix = get_settings().storage_prefix
+    return physical[len(prefix):] if prefix and physical.startswith(prefix) else physical
+
+
+def handle(event: EventGridEvent) -> bool:
+    """Dispatch once per event id; False when the event was handled before or has no consumer."""
+    if event.event_type != BLOB_CREATED:
+        return False
+    consumer = _consumers.get(logical_container(event.container))
+    marker = f"blob-event:{event.id}"
+    if consumer is None or jobs.already_done(marker):
+        return False
+    consumer(event)
+    jobs.mark_done(marker)
+    return True

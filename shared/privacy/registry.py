@@ -1,0 +1,168 @@
+"""Every Cosmos container, blob container and queue, with its partition key and personal data.
+
+A store that is not listed here cannot be reached through `shared.clients`, and a test
+checks that each one holding personal data names a working exporter and eraser (or says
+plainly which issue brings them).
+"""
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class NotYet:
+    """An exporter or eraser that a later issue delivers."""
+
+    reason: str
+
+
+Handler = str | NotYet
+
+
+@dataclass(frozen=True)
+class CosmosContainerSpec:
+    name: str
+    partition_key: str
+    purpose: str
+    personal_data: bool
+    exporter: Handler | None = None
+    eraser: Handler | None = None
+    default_ttl: int | None = None
+
+
+@dataclass(frozen=True)
+class BlobContainerSpec:
+    name: str
+    purpose: str
+    personal_data: bool
+    exporter: Handler | None = None
+    eraser: Handler | None = None
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    purpose: str
+    personal_data: bool = False
+
+
+_BLOB_LATER = NotYet("media, imports and downloads arrive with issues 3 and 5; erased by prefix")
+
+COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
+    CosmosContainerSpec(
+        name="tenants",
+        partition_key="/tenant_id",
+        purpose="customer accounts, admin accounts, support grants, slug reservations",
+        personal_data=True,
+        exporter="shared.accounts.privacy:export_account",
+        eraser="shared.accounts.privacy:erase_account",
+    ),
+    CosmosContainerSpec(
+        name="logins",
+        partition_key="/id",
+        purpose="sign-in lookup: keyed hash of the e-mail address to the account",
+        personal_data=True,
+        exporter="shared.accounts.privacy:export_account",
+        eraser="shared.accounts.privacy:erase_account",
+    ),
+    CosmosContainerSpec(
+        name="sessions",
+        partition_key="/id",
+        purpose="server-side sessions, stored under the hash of the cookie value",
+        personal_data=True,
+        exporter="shared.auth.privacy:export_sessions",
+        eraser="shared.auth.privacy:erase_sessions",
+        default_ttl=24 * 60 * 60,
+    ),
+    CosmosContainerSpec(
+        name="tokens",
+        partition_key="/id",
+        purpose="one-time tokens (password reset), stored under their hash",
+        personal_data=True,
+        exporter="shared.auth.privacy:export_tokens",
+        eraser="shared.auth.privacy:erase_tokens",
+        default_ttl=24 * 60 * 60,
+    ),
+    CosmosContainerSpec(
+        name="throttles",
+        partition_key="/id",
+        purpose="failed sign-in counters under keyed hashes of e-mail and client address",
+        personal_data=True,
+        exporter="shared.auth.privacy:export_throttles",
+        eraser="shared.auth.privacy:erase_throttles",
+        default_ttl=24 * 60 * 60,
+    ),
+    CosmosContainerSpec(
+        name="webcasts",
+        partition_key="/tenant_id",
+        purpose="webcast projects: settings, schedule, switches (no personal data)",
+        personal_data=False,
+    ),
+    CosmosContainerSpec(
+        name="audit",
+        partition_key="/partition",
+        purpose="hash-chained audit log; ids only, client address for admin-side actors",
+        personal_data=True,
+        exporter="shared.audit.privacy:export_actor_entries",
+        eraser="shared.audit.privacy:redact_actor_addresses",
+    ),
+    CosmosContainerSpec(
+        name="jobs",
+        partition_key="/id",
+        purpose="idempotency markers of queue handlers (ids only)",
+        personal_data=False,
+        default_ttl=14 * 24 * 60 * 60,
+    ),
+)
+
+BLOB_CONTAINERS: tuple[BlobContainerSpec, ...] = tuple(
+    BlobContainerSpec(name=name, purpose=purpose, personal_data=True,
+                      exporter=_BLOB_LATER, eraser=_BLOB_LATER)
+    for name, purpose in (
+        ("uploads", "video and document uploads, {tenant}/{webcast}/..."),
+        ("imports", "participant import files, {tenant}/{webcast}/..."),
+        ("media", "transcoded HLS ladders, {tenant}/{webcast}/{asset}/"),
+        ("live", "live HLS output, {tenant}/{webcast}/..."),
+        ("exports", "generated exports, {tenant}/{webcast}/..."),
+        ("downloads", "handouts offered to viewers, {tenant}/{webcast}/..."),
+    )
+)
+
+QUEUES: tuple[QueueSpec, ...] = (
+    QueueSpec(name="mail", purpose="mail jobs: template and account ids, never addresses"),
+    QueueSpec(name="blob-events", purpose="Event Grid BlobCreated events for uploads"),
+    QueueSpec(name="blob-events-poison", purpose="blob events that failed five times"),
+    QueueSpec(name="mail-poison", purpose="mail jobs that failed five times"),
+)
+
+
+def cosmos_container_spec(name: str) -> CosmosContainerSpec:
+    for spec in COSMOS_CONTAINERS:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"Cosmos container {name!r} is not in the personal-data registry")
+
+
+def blob_container_spec(name: str) -> BlobContainerSpec:
+    for spec in BLOB_CONTAINERS:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"blob container {name!r} is not in the personal-data registry")
+
+
+def queue_spec(name: str) -> QueueSpec:
+    for spec in QUEUES:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"queue {name!r} is not registered")
+
+
+def resolve_handler(handler: Handler) -> Callable[..., Any]:
+    """Import an exporter or eraser named 'module:function'."""
+    if isinstance(handler, NotYet):
+        raise LookupError(handler.reason)
+    module_name, _, attribute = handler.partition(":")
+    function: Callable[..., Any] = getattr(importlib.import_module(module_name), attribute)
+    return function

@@ -1,0 +1,157 @@
+"""Webcast projects: schedule, access mode, module switches and privacy switches."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo, available_timezones
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shared.cosmos.repository import Document
+
+
+class AccessMode(StrEnum):
+    public = "public"
+    registration = "registration"
+    login = "login"
+    invitation = "invitation"
+
+
+class Language(StrEnum):
+    de = "de"
+    en = "en"
+
+
+class Modules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message_box: bool = False
+    polls: bool = False
+    tracking: bool = False
+    meeting: bool = False
+
+
+class PrivacySwitches(BaseModel):
+    """Each switch ties participant data to a module; all off until the customer turns one on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages_show_sender_to_moderators: bool = False
+    messages_show_sender_to_audience: bool = False
+    poll_results_tied_to_participant: bool = False
+    attendance_tied_to_participant: bool = False
+    meeting_uses_participant_data: bool = False
+    meeting_shows_participant_data: bool = False
+
+
+def _time_zone(value: str) -> str:
+    if value not in available_timezones():
+        raise ValueError("must be an IANA time zone such as Europe/Berlin")
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must carry a UTC offset, e.g. 2026-12-01T10:00:00+01:00")
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
+AwareTime = Annotated[datetime, AfterValidator(_aware)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=5000)]
+RetentionDays = Annotated[int, Field(ge=1, le=3650)]
+
+
+class Schedule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    starts_at: AwareTime
+    ends_at: AwareTime
+    time_zone: TimeZone = "Europe/Berlin"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Schedule":
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must lie after starts_at")
+        return self
+
+    def local_start(self) -> datetime:
+        return self.starts_at.astimezone(ZoneInfo(self.time_zone))
+
+
+class WebcastCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: Description = ""
+    slug: Slug
+    language: Language = Language.de
+    schedule: Schedule | None = None
+    access_mode: AccessMode = AccessMode.public
+    modules: Modules = Modules()
+    privacy: PrivacySwitches = PrivacySwitches()
+    retention_days: RetentionDays = 365
+
+
+class WebcastUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: Description | None = None
+    slug: Slug | None = None
+    language: Language | None = None
+    schedule: Schedule | None = None
+    access_mode: AccessMode | None = None
+    modules: Modules | None = None
+    privacy: PrivacySwitches | None = None
+    retention_days: RetentionDays | None = None
+
+
+class Webcast(Document):
+    doc_type = "webcast"
+
+    tenant_id: str
+    title: str
+    description: str = ""
+    slug: str
+    language: Language
+    schedule: Schedule | None = None
+    access_mode: AccessMode
+    modules: Modules
+    privacy: PrivacySwitches
+    retention_days: int
+    created_at: str
+    updated_at: str
+    created_by: str
+
+
+class SlugReservation(Document):
+    """Makes a slug unique within a tenant: its id is the slug."""
+
+    doc_type = "slug"
+
+    tenant_id: str
+    webcast_id: str
+
+
+class WebcastView(BaseModel):
+    id: str
+    tenant_id: str
+    title: str
+    description: str
+    slug: str
+    language: Language
+    schedule: Schedule | None
+    access_mode: AccessMode
+    modules: Modules
+    privacy: PrivacySwitches
+    retention_days: int
+    created_at: str
+    updated_at: str
+    etag: str | None
+
+    @classmethod
+    def of(cls, webcast: Webcast) -> "WebcastView":
+        return cls.model_validate(webcast.model_dump() | {"etag": webcast.etag})

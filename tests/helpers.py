@@ -1,0 +1,127 @@
+"""Helpers for API tests: tenants, signed-in clients, TOTP codes."""
+
+import uuid
+from dataclasses import dataclass
+
+import pyotp
+from fastapi.testclient import TestClient
+
+from functions.api.app import create_app
+from functions.api.deps import ADMIN_COOKIE
+from shared import clock
+from shared.accounts import service as accounts
+from shared.accounts.repository import find_by_email
+from shared.accounts.models import Account, Permission, Role
+from shared.auth.totp import STEP_SECONDS
+
+PASSWORD = "correct horse battery staple"
+
+
+def client() -> TestClient:
+    """A client on https, because httpx sends the Secure session cookie only there."""
+    return TestClient(create_app(), base_url="https://testserver", raise_server_exceptions=False)
+
+
+def unique_email(name: str = "user") -> str:
+    return f"{name}-{uuid.uuid4().hex[:10]}@example.org"
+
+
+def next_code(secret: str) -> str:
+    """A TOTP code no earlier code of the account used: one step further on the clock."""
+    clock.advance(STEP_SECONDS)
+    return pyotp.TOTP(secret).at(int(clock.now()))
+
+
+@dataclass
+class Admin:
+    client: TestClient
+    account_id: str
+    tenant_id: str
+    email: str
+    password: str
+    secret: str
+    csrf: str
+    recovery_codes: list[str]
+
+    def headers(self) -> dict[str, str]:
+        return {"X-CSRF-Token": self.csrf}
+
+    def get(self, url: str, **kwargs: object):  # type: ignore[no-untyped-def]
+        return self.client.get(url, **kwargs)  # type: ignore[arg-type]
+
+    def post(self, url: str, **kwargs: object):  # type: ignore[no-untyped-def]
+        return self.client.post(url, headers=self.headers(), **kwargs)  # type: ignore[arg-type]
+
+    def patch(self, url: str, **kwargs: object):  # type: ignore[no-untyped-def]
+        extra = kwargs.pop("headers", {}) or {}
+        return self.client.patch(url, headers=self.headers() | extra, **kwargs)  # type: ignore[arg-type,operator]
+
+    def delete(self, url: str, **kwargs: object):  # type: ignore[no-untyped-def]
+        return self.client.delete(url, headers=self.headers(), **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def cookie(self) -> str | None:
+        return self.client.cookies.get(ADMIN_COOKIE)
+
+
+def enrol(email: str, password: str) -> Admin:
+    """Sign in for the first time: password, MFA enrolment, confirmation."""
+    http = client()
+    response = http.post("/api/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    assert response.json()["stage"] == "enroll"
+    csrf = response.json()["csrf_token"]
+    started = http.post("/api/auth/mfa/enrolment", headers={"X-CSRF-Token": csrf})
+    assert started.status_code == 200, started.text
+    secret = started.json()["secret"]
+    done = http.post("/api/auth/mfa/enrolment/confirm", headers={"X-CSRF-Token": csrf},
+                     json={"code": next_code(secret)})
+    assert done.status_code == 200, done.text
+    body = done.json()
+    account = find_by_email(email)
+    assert account is not None
+    return Admin(client=http, account_id=account.id, tenant_id=account.tenant_id, email=email,
+                 password=password, secret=secret, csrf=body["csrf_token"],
+                 recovery_codes=body["recovery_codes"])
+
+
+def sign_in(email: str, password: str, secret: str) -> Admin:
+    """A later sign-in of an enrolled account: password, then a fresh TOTP code."""
+    http = client()
+    response = http.post("/api/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    assert response.json()["stage"] == "mfa"
+    csrf = response.json()["csrf_token"]
+    verified = http.post("/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf},
+                         json={"code": next_code(secret)})
+    assert verified.status_code == 200, verified.text
+    account = find_by_email(email)
+    assert account is not None
+    return Admin(client=http, account_id=account.id, tenant_id=account.tenant_id, email=email,
+                 password=password, secret=secret, csrf=verified.json()["csrf_token"],
+                 recovery_codes=[])
+
+
+def new_owner(name: str = "owner") -> Admin:
+    """A new customer account with its owner, signed in with MFA."""
+    email = unique_email(name)
+    accounts.create_tenant(name=f"Customer {name}", owner_email=email, owner_name="Olivia Owner",
+                           owner_password=PASSWORD)
+    return enrol(email, PASSWORD)
+
+
+def new_subaccount(owner: Admin, permissions: list[Permission]) -> Admin:
+    email = unique_email("sub")
+    response = owner.post("/api/accounts", json={
+        "email": email, "display_name": "Sam Sub", "password": PASSWORD,
+        "permissions": [p.value for p in permissions]})
+    assert response.status_code == 201, response.text
+    return enrol(email, PASSWORD)
+
+
+def new_support() -> tuple[Account, Admin]:
+    email = unique_email("support")
+    account = accounts.create_support_account(email=email, display_name="Vera Vendor",
+                                              password=PASSWORD)
+    assert account.role == Role.support
+    return account, enrol(email, PASSWORD)
