@@ -1,5 +1,6 @@
 """Helpers for API tests: tenants, signed-in clients, TOTP codes."""
 
+import random
 import uuid
 from dataclasses import dataclass
 
@@ -17,9 +18,12 @@ from shared.auth.totp import STEP_SECONDS
 PASSWORD = "correct horse battery staple"
 
 
-def client() -> TestClient:
-    """A client on https, because httpx sends the Secure session cookie only there."""
-    return TestClient(create_app(), base_url="https://testserver", raise_server_exceptions=False)
+def client(address: str | None = None) -> TestClient:
+    """A client on https (httpx sends the Secure session cookie only there), with its own
+    client address so that per-address sign-in throttling of one test never hits another."""
+    address = address or f"198.51.{random.randrange(256)}.{random.randrange(1, 255)}"
+    return TestClient(create_app(), base_url="https://testserver", raise_server_exceptions=False,
+                      client=(address, 50000))
 
 
 def unique_email(name: str = "user") -> str:

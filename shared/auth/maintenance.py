@@ -6,7 +6,7 @@ from shared.clock import now
 from shared.config import get_settings
 from shared.cosmos.repository import KeyedRepository
 
-_tokens = KeyedRepository(container="tokens", model=OneTimeToken)
+tokens = KeyedRepository(container="tokens", model=OneTimeToken)
 
 
 def purge_expired() -> int:
@@ -18,6 +18,6 @@ def purge_expired() -> int:
         parameters={"@now": moment, "@idle": idle_since},
     )
     removed = sum(sessions.delete(s.id) for s in stale)
-    expired = _tokens.scan(where="c.expires_at <= @now", parameters={"@now": moment})
-    removed += sum(_tokens.delete(t.id) for t in expired)
+    expired = tokens.scan(where="c.expires_at <= @now", parameters={"@now": moment})
+    removed += sum(tokens.delete(t.id) for t in expired)
     return removed

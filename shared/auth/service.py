@@ -7,16 +7,15 @@ from shared.accounts.repository import accounts, find_by_email
 from shared.audit import service as audit
 from shared.audit.models import PLATFORM_TENANT, Actor, ActorKind, RequestContext
 from shared.auth import sessions, throttle, totp
+from shared.auth.maintenance import tokens
 from shared.auth.models import OneTimeToken, Principal, Session, SessionStage
 from shared.auth.passwords import check_policy, hash_password, needs_rehash, verify_password
 from shared.clock import now, utc_iso
 from shared.config import get_settings
-from shared.cosmos.repository import KeyedRepository
 from shared.errors import DomainError, forbidden, unauthorized, validation_error
 from shared.ids import new_id, new_secret_token, token_hash
 from shared.mail import queue as mail_queue
 
-tokens = KeyedRepository(container="tokens", model=OneTimeToken)
 
 WRONG_CREDENTIALS = "E-mail address or password is wrong"
 PASSWORD_RESET = "password_reset"

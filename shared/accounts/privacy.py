@@ -1,0 +1,46 @@
+"""Data-subject export and erasure for admin-side accounts and their login keys."""
+
+from typing import Any
+
+from shared.accounts.models import Role
+from shared.accounts.repository import accounts, login_key_id, login_keys
+from shared.auth import sessions
+from shared.clock import utc_iso
+from shared.errors import forbidden
+
+_SECRET_FIELDS = {"password_hash", "mfa_secret", "mfa_pending_secret", "recovery_code_hashes",
+                  "etag"}
+
+
+def export_account(*, tenant_id: str, account_id: str) -> list[dict[str, Any]]:
+    """The account as stored, without secrets."""
+    account = accounts.get(tenant_id=tenant_id, item_id=account_id, include_blocked=True)
+    if account is None:
+        return []
+    record = account.model_dump(mode="json", exclude=_SECRET_FIELDS)
+    record["mfa_enrolled"] = account.mfa_secret is not None
+    record["recovery_codes_left"] = len(account.recovery_code_hashes)
+    return [record]
+
+
+def erase_account(*, tenant_id: str, account_id: str) -> int:
+    """Blank the person's data and sign them out; the id stays so audit entries still resolve."""
+    account = accounts.get(tenant_id=tenant_id, item_id=account_id, include_blocked=True)
+    if account is None or account.erased:
+        return 0
+    if account.role == Role.owner:
+        raise forbidden("The owner is erased together with the customer account")
+    sessions.end_all(account_id=account.id)
+    login_keys.delete(login_key_id(account.email))
+    account.email = ""
+    account.display_name = ""
+    account.password_hash = ""
+    account.mfa_secret = None
+    account.mfa_pending_secret = None
+    account.recovery_code_hashes = []
+    account.permissions = []
+    account.disabled = True
+    account.erased = True
+    account.updated_at = utc_iso()
+    accounts.replace(tenant_id=tenant_id, item=account)
+    return 1

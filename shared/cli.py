@@ -1,0 +1,198 @@
+"""Operator commands: python -m shared.cli --help.
+
+Every command goes through the same services as the API, so each write is audited.
+Output is plain text; passwords are printed only when the command generated them, and
+password hashes never.
+"""
+
+import argparse
+import secrets
+import string
+import sys
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from shared.errors import DomainError
+
+GENERATED_PASSWORD_LENGTH = 24
+_ALPHABET = string.ascii_letters + string.digits + "-_.!"
+
+
+def generate_password(*, context: tuple[str, ...] = ()) -> str:
+    """A random password that passes the password policy (about 140 bits)."""
+    from shared.auth.passwords import check_policy
+
+    while True:
+        password = "".join(secrets.choice(_ALPHABET) for _ in range(GENERATED_PASSWORD_LENGTH))
+        try:
+            check_policy(password, context=context)
+        except DomainError:
+            continue
+        return password
+
+
+def _print_error(error: DomainError, out: TextIO) -> None:
+    print(f"error: {error.detail}", file=out)
+    for invalid in error.errors:
+        print(f"  {invalid.field}: {invalid.reason}", file=out)
+
+
+def _create_tenant(args: argparse.Namespace, out: TextIO) -> int:
+    from shared.accounts import service
+
+    generated = args.owner_password is None
+    password: str = args.owner_password or generate_password(
+        context=(args.owner_name, args.owner_email.split("@")[0])
+    )
+    tenant, owner = service.create_tenant(
+        name=args.name,
+        owner_email=args.owner_email,
+        owner_name=args.owner_name,
+        owner_password=password,
+    )
+    print(f"tenant id:        {tenant.tenant_id}", file=out)
+    print(f"tenant name:      {tenant.name}", file=out)
+    print(f"owner account id: {owner.id}", file=out)
+    print(f"owner e-mail:     {owner.email}", file=out)
+    if generated:
+        print(f"owner password:   {password}  (shown once; store it safely)", file=out)
+    print("The owner sets up MFA (TOTP) at the first sign-in.", file=out)
+    return 0
+
+
+def _create_support(args: argparse.Namespace, out: TextIO) -> int:
+    from shared.accounts import service
+
+    generated = args.password is None
+    password: str = args.password or generate_password(
+        context=(args.name, args.email.split("@")[0])
+    )
+    account = service.create_support_account(
+        email=args.email, display_name=args.name, password=password
+    )
+    print(f"support account id: {account.id}", file=out)
+    print(f"e-mail:             {account.email}", file=out)
+    if generated:
+        print(f"password:           {password}  (shown once; store it safely)", file=out)
+    print(
+        "Support sets up MFA (TOTP) at the first sign-in and reaches a customer's data "
+        "only through a grant of that customer's owner.",
+        file=out,
+    )
+    return 0
+
+
+def _bootstrap(args: argparse.Namespace, out: TextIO) -> int:
+    from shared.bootstrap import ensure_local_resources
+    from shared.config import get_settings
+
+    ensure_local_resources()
+    settings = get_settings()
+    print(
+        f"Containers and queues exist (database {settings.cosmos_database!r} at "
+        f"{settings.cosmos_endpoint}).",
+        file=out,
+    )
+    return 0
+
+
+def _verify_audit(args: argparse.Namespace, out: TextIO) -> int:
+    from shared.audit.service import verify
+
+    report = verify(tenant_id=args.tenant_id, since=args.since, until=args.until)
+    print(f"tenant:          {args.tenant_id}", file=out)
+    print(f"chains checked:  {report.chains_checked}", file=out)
+    print(f"entries checked: {report.entries_checked}", file=out)
+    print(f"result:          {'ok' if report.ok else 'NOT OK'}", file=out)
+    for problem in report.problems:
+        print(f"  - {problem}", file=out)
+    return 0 if report.ok else 1
+
+
+def _purge_expired(args: argparse.Namespace, out: TextIO) -> int:
+    from shared.auth.maintenance import purge_expired
+
+    removed = purge_expired()
+    print(f"removed {removed} expired sessions and tokens", file=out)
+    return 0
+
+
+Handler = Callable[[argparse.Namespace, TextIO], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.cli",
+        description="Operator commands for the webcast platform. Settings come from the "
+        "WEBCAST_* environment (local emulators by default).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    tenant = commands.add_parser(
+        "create-tenant",
+        help="create a customer account with its owner",
+        description="Create a customer account (tenant) with its one owner.",
+    )
+    tenant.add_argument("--name", required=True, help="the customer's name")
+    tenant.add_argument("--owner-email", required=True, help="the owner's e-mail address")
+    tenant.add_argument("--owner-name", required=True, help="the owner's display name")
+    tenant.add_argument(
+        "--owner-password",
+        help="the owner's password; omit it to have a strong one generated and printed once",
+    )
+    tenant.set_defaults(handler=_create_tenant)
+
+    support = commands.add_parser(
+        "create-support",
+        help="create a vendor support account",
+        description="Create a vendor support account; it reaches tenants only via grants.",
+    )
+    support.add_argument("--email", required=True, help="the support person's e-mail address")
+    support.add_argument("--name", required=True, help="the support person's display name")
+    support.add_argument(
+        "--password", help="the password; omit it to have a strong one generated and printed once"
+    )
+    support.set_defaults(handler=_create_support)
+
+    bootstrap = commands.add_parser(
+        "bootstrap",
+        help="create the database, containers and queues on the local emulators",
+        description="Create Cosmos containers, blob containers and queues (local only; "
+        "Bicep creates them in Azure).",
+    )
+    bootstrap.set_defaults(handler=_bootstrap)
+
+    audit = commands.add_parser(
+        "verify-audit",
+        help="check a tenant's hash-chained audit log (exit 1 when broken)",
+        description="Recompute the tenant's audit chains; exit status 1 when an entry was "
+        "changed or removed.",
+    )
+    audit.add_argument("--tenant-id", required=True, help="the tenant to check")
+    audit.add_argument("--since", help="start of the period, ISO 8601 (default: this month)")
+    audit.add_argument("--until", help="end of the period, ISO 8601 (default: now)")
+    audit.set_defaults(handler=_verify_audit)
+
+    purge = commands.add_parser(
+        "purge-expired",
+        help="delete expired sessions and one-time tokens",
+        description="Delete sessions past their idle or absolute limit and expired tokens.",
+    )
+    purge.set_defaults(handler=_purge_expired)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Run one command; returns the exit status."""
+    stream = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args, stream)
+    except DomainError as error:
+        _print_error(error, sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""Sign-in, MFA, sessions and cookies (P25, P28)."""
+
+import hashlib
+import json
+import re
+from http.cookies import SimpleCookie
+
+import pyotp
+import pytest
+
+from functions.api.deps import ADMIN_COOKIE
+from shared import clock
+from shared.accounts.models import Permission
+from shared.accounts.repository import accounts, find_by_email
+from shared.audit.service import entries
+from shared.auth.sessions import sessions
+from shared.clients import cosmos_container, queue_client
+from shared.config import get_settings
+from shared.mail import service as mail_service
+from shared.mail.models import MailJob
+from tests import helpers
+
+
+def _set_cookie_headers(response) -> list[str]:
+    return [v for k, v in response.headers.multi_items() if k.lower() == "set-cookie"]
+
+
+@pytest.mark.claim("P25")
+def test_session_cookie_is_a_host_session_cookie_with_only_a_random_id(stack):
+    email = helpers.unique_email()
+    helpers.accounts.create_tenant(name="C", owner_email=email, owner_name="Olivia Owner",
+                                   owner_password=helpers.PASSWORD)
+    http = helpers.client()
+    response = http.post("/api/auth/login", json={"email": email, "password": helpers.PASSWORD})
+    assert response.status_code == 200
+    [header] = _set_cookie_headers(response)
+    cookie = SimpleCookie()
+    cookie.load(header)
+    morsel = cookie[ADMIN_COOKIE]
+    assert ADMIN_COOKIE.startswith("__Host-")
+    attributes = header.lower()
+    assert "secure" in attributes and "httponly" in attributes and "samesite=strict" in attributes
+    assert morsel["path"] == "/"
+    assert not morsel["domain"]
+    assert "expires" not in attributes and "max-age" not in attributes
+    value = morsel.value
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", value), "256 random bits, URL-safe"
+    account = find_by_email(email)
+    assert account is not None
+    for personal in (email, account.id, account.tenant_id, "Olivia"):
+        assert personal not in value
+    # Only the hash is stored: the raw value appears nowhere in the sessions container.
+    stored = list(cosmos_container("sessions").read_all_items())
+    assert any(item["id"] == hashlib.sha256(value.encode()).hexdigest() for item in stored)
+    assert value not in json.dumps(stored)
+
+
+@pytest.mark.claim("P25")
+def test_every_sign_in_step_issues_a_new_session_id_and_logout_kills_it(stack):
+    email = helpers.unique_email()
+    helpers.accounts.create_tenant(name="C", owner_email=email, owner_name="O",
+                                   owner_password=helpers.PASSWORD)
+    http = helpers.client()
+    first = http.post("/api/auth/login", json={"email": email, "password": helpers.PASSWORD})
+    before_mfa = http.cookies.get(ADMIN_COOKIE)
+    csrf = first.json()["csrf_token"]
+    secret = http.post("/api/auth/mfa/enrolment", headers={"X-CSRF-Token": csrf}).json()["secret"]
+    done = http.post("/api/auth/mfa/enrolment/confirm", headers={"X-CSRF-Token": csrf},
+                     json={"code": helpers.next_code(secret)})
+    after_mfa = http.cookies.get(ADMIN_COOKIE)
+    assert done.status_code == 200 and before_mfa and after_mfa and before_mfa != after_mfa
+    assert sessions.get(hashlib.sha256(before_mfa.encode()).hexdigest()) is None
+    csrf = done.json()["csrf_token"]
+    assert http.get("/api/auth/session").status_code == 200
+    assert http.post("/api/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+    http.cookies.set(ADMIN_COOKIE, after_mfa, domain="testserver")
+    assert http.get("/api/auth/session").status_code == 401
+
+
+@pytest.mark.claim("P28")
+def test_passwords_are_stored_as_argon2id_with_asvs_minimums(stack):
+    owner = helpers.new_owner()
+    account = accounts.get(tenant_id=owner.tenant_id, item_id=owner.account_id)
+    assert account is not None
+    match = re.match(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$", account.password_hash)
+    assert match, account.password_hash[:20]
+    memory, time_cost, _ = (int(group) for group in match.groups())
+    assert memory >= 19_456 and time_cost >= 2
+    assert helpers.PASSWORD not in account.model_dump_json()
+
+
+@pytest.mark.claim("P28")
+def test_admin_routes_need_the_second_factor(stack):
+    email = helpers.unique_email()
+    helpers.accounts.create_tenant(name="C", owner_email=email, owner_name="O",
+                                   owner_password=helpers.PASSWORD)
+    http = helpers.client()
+    login = http.post("/api/auth/login", json={"email": email, "password": helpers.PASSWORD})
+    csrf = login.json()["csrf_token"]
+    assert login.json()["stage"] == "enroll"
+    assert http.get("/api/webcasts").status_code == 401
+    refused = http.post("/api/webcasts", headers={"X-CSRF-Token": csrf},
+                        json={"title": "x", "slug": "x"})
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.claim("P28")
+def test_totp_codes_are_single_use_and_wrong_codes_fail(stack):
+    owner = helpers.new_owner()
+    http = helpers.client()
+    login = http.post("/api/auth/login", json={"email": owner.email, "password": owner.password})
+    csrf = login.json()["csrf_token"]
+    assert login.json()["stage"] == "mfa"
+    wrong = http.post("/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf},
+                      json={"code": "000000"})
+    assert wrong.status_code == 401
+    assert wrong.json()["errors"][0]["field"] == "code"
+    # The code used at enrolment (the current step) is refused: it was used once already.
+    replayed = http.post("/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf},
+                         json={"code": pyotp.TOTP(owner.secret).at(int(clock.now()))})
+    assert replayed.status_code == 401
+    code = helpers.next_code(owner.secret)
+    assert http.post("/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf},
+                     json={"code": code}).status_code == 200
+    other = helpers.client()
+    csrf2 = other.post("/api/auth/login", json={"email": owner.email,
+                                                "password": owner.password}).json()["csrf_token"]
+    again = other.post("/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf2},
+                       json={"code": code})
+    assert again.status_code == 401
+
+
+@pytest.mark.claim("P28")
+def test_recovery_codes_work_once_each(stack):
+    owner = helpers.new_owner()
+    code = owner.recovery_codes[0]
+    assert len(owner.recovery_codes) == 10 and len(set(owner.recovery_codes)) == 10
+    for attempt, expected in ((1, 200), (2, 401)):
+        http = helpers.client()
+        csrf = http.post("/api/auth/login", json={"email": owner.email,
+                                                  "password": owner.password}).json()["csrf_token"]
+        response = http.post("/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf},
+                             json={"recovery_code": code})
+        assert response.status_code == expected, (attempt, response.text)
+
+
+@pytest.mark.claim("P28")
+def test_owner_resets_a_subaccounts_mfa_and_it_must_enrol_again(stack):
+    owner = helpers.new_owner()
+    sub = helpers.new_subaccount(owner, [Permission.polls])
+    assert sub.get("/api/auth/session").status_code == 200
+    assert owner.post(f"/api/accounts/{sub.account_id}/mfa-reset").status_code == 200
+    assert sub.get("/api/auth/session").status_code == 401, "reset ends its sessions"
+    again = helpers.enrol(sub.email, sub.password)
+    assert again.secret != sub.secret
+
+
+def test_sessions_end_after_idle_and_absolute_timeouts(stack):
+    owner = helpers.new_owner()
+    settings = get_settings()
+    assert owner.get("/api/auth/session").status_code == 200
+    clock.advance(settings.session_idle_seconds + 1)
+    assert owner.get("/api/auth/session").status_code == 401
+    active = helpers.sign_in(owner.email, owner.password, owner.secret)
+    step = settings.session_idle_seconds // 2
+    for _ in range(settings.session_absolute_seconds // step - 1):
+        clock.advance(step)
+        assert active.get("/api/auth/session").status_code == 200
+    clock.advance(2 * step)
+    assert active.get("/api/auth/session").status_code == 401
+
+
+@pytest.mark.claim("P28")
+def test_disabling_an_account_ends_its_sessions(stack):
+    owner = helpers.new_owner()
+    sub = helpers.new_subaccount(owner, [Permission.moderation])
+    assert sub.get("/api/webcasts").status_code == 200
+    assert owner.patch(f"/api/accounts/{sub.account_id}", json={"disabled": True}).status_code == 200
+    assert sub.get("/api/webcasts").status_code == 401
+    login = helpers.client().post("/api/auth/login", json={"email": sub.email,
+                                                           "password": sub.password})
+    assert login.status_code == 401
+
+
+@pytest.mark.claim("P28")
+def test_password_change_signs_out_other_sessions(stack):
+    owner = helpers.new_owner()
+    second = helpers.sign_in(owner.email, owner.password, owner.secret)
+    new_password = "another long passphrase 2026"
+    changed = owner.post("/api/auth/password", json={"current_password": owner.password,
+                                                     "new_password": new_password})
+    assert changed.status_code == 200, changed.text
+    owner.csrf = changed.json()["csrf_token"]
+    assert owner.get("/api/auth/session").status_code == 200
+    assert second.get("/api/auth/session").status_code == 401
+    old = helpers.client().post("/api/auth/login", json={"email": owner.email,
+                                                         "password": owner.password})
+    assert old.status_code == 401
+    weak = owner.post("/api/auth/password", json={"current_password": new_password,
+                                                  "new_password": "short"})
+    assert weak.status_code == 422 and weak.json()["errors"][0]["field"] == "new_password"
+
+
+@pytest.mark.claim("P28")
+def test_password_reset_by_mail_does_not_bypass_mfa(stack, mail_sink):
+    owner = helpers.new_owner()
+    http = helpers.client()
+    asked = http.post("/api/auth/password-reset", json={"email": owner.email})
+    unknown = http.post("/api/auth/password-reset", json={"email": helpers.unique_email()})
+    assert asked.status_code == unknown.status_code == 202
+    assert asked.json() == unknown.json()
+    queue = queue_client("mail")
+    messages = list(queue.receive_messages(max_messages=32, visibility_timeout=5))
+    for message in messages:
+        mail_service.handle(MailJob.model_validate_json(message.content))
+        queue.delete_message(message)
+    [mail] = mail_sink.to(owner.email)
+    token = re.search(r"token=([A-Za-z0-9_%-]+)", mail.get_content()).group(1)
+    new_password = "a fresh and long passphrase"
+    done = http.post("/api/auth/password-reset/confirm",
+                     json={"token": token, "new_password": new_password})
+    assert done.status_code == 204, done.text
+    reused = http.post("/api/auth/password-reset/confirm",
+                       json={"token": token, "new_password": "yet another passphrase!"})
+    assert reused.status_code == 422 and reused.json()["errors"][0]["field"] == "token"
+    assert owner.get("/api/auth/session").status_code == 401, "reset ends existing sessions"
+    login = http.post("/api/auth/login", json={"email": owner.email, "password": new_password})
+    assert login.status_code == 200 and login.json()["stage"] == "mfa"
+    assert http.get("/api/webcasts").status_code == 401
+
+
+@pytest.mark.claim("P28")
+def test_repeated_wrong_passwords_lock_the_account_with_back_off(stack):
+    owner = helpers.new_owner()
+    http = helpers.client()
+    limit = get_settings().login_max_failures
+    for _ in range(limit):
+        response = http.post("/api/auth/login", json={"email": owner.email,
+                                                      "password": "wrong password!!"})
+        assert response.status_code == 401
+    locked = http.post("/api/auth/login", json={"email": owner.email,
+                                                "password": owner.password})
+    assert locked.status_code == 429
+    retry_after = int(locked.headers["Retry-After"])
+    assert retry_after > 0
+    clock.advance(retry_after + 1)
+    assert http.post("/api/auth/login", json={"email": owner.email,
+                                              "password": owner.password}).status_code == 200
+
+
+@pytest.mark.claim("P28")
+def test_one_client_address_guessing_many_accounts_is_locked(stack, monkeypatch):
+    monkeypatch.setattr(get_settings(), "login_ip_max_failures", 4)
+    http = helpers.client()
+    statuses = [http.post("/api/auth/login", json={"email": helpers.unique_email(),
+                                                   "password": "guess guess guess"}).status_code
+                for _ in range(6)]
+    assert statuses[:4] == [401] * 4
+    assert statuses[4:] == [429, 429]
+    clock.advance(get_settings().login_lock_max_seconds + 1)
+
+
+@pytest.mark.claim("P28")
+def test_state_changing_requests_need_the_csrf_token(stack):
+    owner = helpers.new_owner()
+    body = {"title": "CSRF", "slug": "csrf"}
+    missing = owner.client.post("/api/webcasts", json=body)
+    wrong = owner.client.post("/api/webcasts", json=body, headers={"X-CSRF-Token": "nope"})
+    foreign = owner.client.post("/api/webcasts", json=body,
+                                headers=owner.headers() | {"Origin": "https://evil.example"})
+    assert (missing.status_code, wrong.status_code, foreign.status_code) == (403, 403, 403)
+    assert owner.post("/api/webcasts", json=body).status_code == 201
+
+
+@pytest.mark.claim("P28")
+def test_sign_in_attempts_are_logged_without_personal_values(stack):
+    owner = helpers.new_owner()
+    http = helpers.client()
+    http.post("/api/auth/login", json={"email": owner.email, "password": "wrong password!!"})
+    logged = entries.query(tenant_id=owner.tenant_id,
+                           partition_key=f"{owner.tenant_id}:{clock.utc_iso()[:7]}",
+                           where="c.entity_id = @a", parameters={"@a": owner.account_id})
+    outcomes = {(e.action, e.outcome) for e in logged}
+    assert ("sign_in.password", "failure") in outcomes
+    assert ("sign_in.password", "success") in outcomes
+    assert ("sign_in.mfa", "success") in outcomes or ("mfa.enrolment_confirm", "success") in outcomes
+    dumped = json.dumps([e.model_dump(mode="json") for e in logged])
+    assert owner.email not in dumped and "Olivia" not in dumped
