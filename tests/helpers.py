@@ -13,6 +13,8 @@ from shared import clock
 from shared.accounts import service as accounts
 from shared.accounts.repository import find_by_email
 from shared.accounts.models import Account, Permission, Role
+from shared.audit import service as audit_service
+from shared.audit.models import AuditEntry, AuditFilter
 from shared.auth.totp import STEP_SECONDS
 
 PASSWORD = "correct horse battery staple"
@@ -129,3 +131,9 @@ def new_support() -> tuple[Account, Admin]:
                                               password=PASSWORD)
     assert account.role == Role.support
     return account, enrol(email, PASSWORD)
+
+
+def audit_entries(tenant_id: str, **filters: str) -> list[AuditEntry]:
+    """The tenant's audit entries matching the filters, over every month the tests reach."""
+    query = AuditFilter(since="2026-01-01T00:00:00Z", **filters)
+    return list(audit_service.iterate_entries(tenant_id=tenant_id, query=query))

@@ -12,7 +12,6 @@ from functions.api.deps import ADMIN_COOKIE
 from shared import clock
 from shared.accounts.models import Permission
 from shared.accounts.repository import accounts, find_by_email
-from shared.audit.service import entries
 from shared.auth.sessions import sessions
 from shared.clients import cosmos_container, queue_client
 from shared.config import get_settings
@@ -278,9 +277,7 @@ def test_sign_in_attempts_are_logged_without_personal_values(stack):
     owner = helpers.new_owner()
     http = helpers.client()
     http.post("/api/auth/login", json={"email": owner.email, "password": "wrong password!!"})
-    logged = entries.query(tenant_id=owner.tenant_id,
-                           partition_key=f"{owner.tenant_id}:{clock.utc_iso()[:7]}",
-                           where="c.entity_id = @a", parameters={"@a": owner.account_id})
+    logged = helpers.audit_entries(owner.tenant_id, entity_id=owner.account_id)
     outcomes = {(e.action, e.outcome) for e in logged}
     assert ("sign_in.password", "failure") in outcomes
     assert ("sign_in.password", "success") in outcomes

@@ -1,0 +1,185 @@
+"""Tenant isolation and need-to-know over every route (P29, P30).
+
+Every route of the app must be classified here; a new route without a class fails the test,
+so isolation is checked for it before it ships.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from functions.api.app import create_app
+from shared import clock
+from shared.accounts.models import Permission
+from shared.clients import cosmos_container
+from tests import helpers
+
+OWNER = "owner"  # the tenant's owner (and support under a grant, reading or writing)
+MANAGER_READ = "manager-read"  # owner or support (read-only grant suffices); no sub-accounts
+MANAGER_WRITE = "manager-write"  # owner or support with a full grant; no sub-accounts
+MEMBER_READ = "member-read"  # every account of the tenant
+SELF = "self"  # acts on the caller's own session only
+PUBLIC = "public"
+
+ROUTES = {
+    ("GET", "/api/accounts"): OWNER,
+    ("POST", "/api/accounts"): OWNER,
+    ("GET", "/api/accounts/{account_id}"): OWNER,
+    ("PATCH", "/api/accounts/{account_id}"): OWNER,
+    ("DELETE", "/api/accounts/{account_id}"): OWNER,
+    ("POST", "/api/accounts/{account_id}/mfa-reset"): OWNER,
+    ("GET", "/api/support-grants"): OWNER,
+    ("POST", "/api/support-grants"): OWNER,
+    ("POST", "/api/support-grants/{grant_id}/revoke"): OWNER,
+    ("POST", "/api/support/tenants/{tenant_id}/enter"): SELF,
+    ("POST", "/api/support/leave"): SELF,
+    ("GET", "/api/webcasts"): MEMBER_READ,
+    ("POST", "/api/webcasts"): MANAGER_WRITE,
+    ("GET", "/api/webcasts/{webcast_id}"): MEMBER_READ,
+    ("PATCH", "/api/webcasts/{webcast_id}"): MANAGER_WRITE,
+    ("DELETE", "/api/webcasts/{webcast_id}"): MANAGER_WRITE,
+    ("GET", "/api/audit"): MANAGER_READ,
+    ("GET", "/api/audit/export.csv"): MANAGER_READ,
+    ("GET", "/api/audit/verify"): MANAGER_READ,
+    ("POST", "/api/auth/login"): PUBLIC,
+    ("POST", "/api/auth/mfa/verify"): SELF,
+    ("POST", "/api/auth/mfa/enrolment"): SELF,
+    ("POST", "/api/auth/mfa/enrolment/confirm"): SELF,
+    ("GET", "/api/auth/session"): SELF,
+    ("POST", "/api/auth/logout"): SELF,
+    ("POST", "/api/auth/password"): SELF,
+    ("POST", "/api/auth/password-reset"): PUBLIC,
+    ("POST", "/api/auth/password-reset/confirm"): PUBLIC,
+    ("GET", "/api/health"): PUBLIC,
+}
+
+
+def _in(hours: float) -> str:
+    return (datetime.fromtimestamp(clock.now(), UTC) + timedelta(hours=hours)).isoformat()
+
+
+def _bodies() -> dict[tuple[str, str], dict[str, object]]:
+    return {
+        ("POST", "/api/accounts"): {"email": helpers.unique_email("intruder"),
+                                    "display_name": "Intruder", "password": helpers.PASSWORD},
+        ("PATCH", "/api/accounts/{account_id}"): {"disabled": True},
+        ("POST", "/api/support-grants"): {"scope": "full", "expires_at": _in(1)},
+        ("POST", "/api/webcasts"): {"title": "Hijack", "slug": "hijack"},
+        ("PATCH", "/api/webcasts/{webcast_id}"): {"title": "Hijacked"},
+    }
+
+
+def _snapshot(tenant_id: str) -> dict[str, str]:
+    """Every tenant and webcast document of the tenant, by id and etag."""
+    found: dict[str, str] = {}
+    for container in ("tenants", "webcasts"):
+        for item in cosmos_container(container).query_items(
+            "SELECT c.id, c._etag FROM c WHERE c.tenant_id = @t",
+            parameters=[{"name": "@t", "value": tenant_id}], partition_key=tenant_id,
+        ):
+            found[f"{container}/{item['id']}"] = item["_etag"]
+    return found
+
+
+def _app_routes() -> set[tuple[str, str]]:
+    schema = create_app().openapi()
+    return {(method.upper(), path) for path, operations in schema["paths"].items()
+            for method in operations}
+
+
+def test_every_route_is_classified_for_isolation(stack):
+    routes = _app_routes()
+    assert routes - set(ROUTES) == set(), "classify new routes in ROUTES"
+    assert set(ROUTES) - routes == set(), "ROUTES lists routes that no longer exist"
+
+
+@pytest.fixture(scope="module")
+def victim(stack):
+    owner = helpers.new_owner("victim")
+    sub = owner.post("/api/accounts", json={"email": helpers.unique_email("victim-sub"),
+                                            "display_name": "Vic Sub",
+                                            "password": helpers.PASSWORD}).json()
+    grant = owner.post("/api/support-grants",
+                       json={"scope": "read_only", "expires_at": _in(0.5)}).json()
+    webcast = owner.post("/api/webcasts", json={"title": "Secret", "slug": "secret"}).json()
+    ids = {"account_id": sub["id"], "grant_id": grant["id"], "webcast_id": webcast["id"],
+           "tenant_id": owner.tenant_id}
+    return owner, ids
+
+
+def _call(admin: helpers.Admin, method: str, path: str, ids: dict[str, str]):
+    url = path.format(**ids)
+    body = _bodies().get((method, path))
+    if method == "GET":
+        return admin.get(url)
+    if method == "DELETE":
+        return admin.delete(url)
+    if method == "PATCH":
+        return admin.patch(url, json=body)
+    return admin.post(url, json=body)
+
+
+def _protected(classes: set[str]) -> list[tuple[str, str]]:
+    return sorted(route for route, access in ROUTES.items() if access in classes)
+
+
+@pytest.mark.claim("P29")
+@pytest.mark.claim("P30")
+def test_another_tenants_owner_reaches_nothing(victim):
+    owner, ids = victim
+    intruder = helpers.new_owner("intruder")
+    before = _snapshot(owner.tenant_id)
+    secret_values = set(ids.values()) - {owner.tenant_id} | {"Secret", owner.email}
+    for method, path in _protected({OWNER, MANAGER_READ, MANAGER_WRITE, MEMBER_READ}):
+        response = _call(intruder, method, path, ids)
+        if "{" in path:
+            assert response.status_code in (403, 404), (method, path, response.status_code)
+        else:
+            text = response.text
+            assert not any(value in text for value in secret_values), (method, path)
+    enter = intruder.post(f"/api/support/tenants/{owner.tenant_id}/enter")
+    assert enter.status_code == 403
+    assert _snapshot(owner.tenant_id) == before
+
+
+@pytest.mark.claim("P29")
+@pytest.mark.claim("P30")
+def test_support_without_a_grant_or_with_an_expired_one_reaches_nothing(victim):
+    owner, ids = victim
+    _, without_grant = helpers.new_support()
+    _, expiring = helpers.new_support()
+    assert expiring.post(f"/api/support/tenants/{owner.tenant_id}/enter").status_code == 200
+    clock.advance(3600)
+    before = _snapshot(owner.tenant_id)
+    for support in (without_grant, expiring):
+        for method, path in _protected({OWNER, MANAGER_READ, MANAGER_WRITE, MEMBER_READ}):
+            response = _call(support, method, path, ids)
+            assert response.status_code in (401, 403, 404), (method, path, response.status_code)
+        assert support.post(f"/api/support/tenants/{owner.tenant_id}/enter").status_code in (
+            401, 403)
+    assert _snapshot(owner.tenant_id) == before
+
+
+@pytest.mark.claim("P29")
+def test_subaccounts_and_read_only_support_cannot_use_what_their_role_lacks(victim):
+    victim_owner, ids = victim
+    owner = helpers.sign_in(victim_owner.email, victim_owner.password, victim_owner.secret)
+    before = _snapshot(owner.tenant_id)
+    sub = helpers.new_subaccount(owner, list(Permission))
+    for method, path in _protected({OWNER, MANAGER_READ, MANAGER_WRITE}):
+        response = _call(sub, method, path, ids)
+        assert response.status_code == 403, (method, path, response.status_code)
+    grant = owner.post("/api/support-grants", json={"scope": "read_only", "expires_at": _in(1)})
+    assert grant.status_code == 201
+    _, reader = helpers.new_support()
+    assert reader.post(f"/api/support/tenants/{owner.tenant_id}/enter").status_code == 200
+    for method, path in _protected({OWNER, MANAGER_WRITE}):
+        response = _call(reader, method, path, ids)
+        assert response.status_code == 403, (method, path, response.status_code)
+    for method, path in _protected({MANAGER_READ, MEMBER_READ}):
+        assert _call(reader, method, path, ids).status_code == 200, (method, path)
+    after = _snapshot(owner.tenant_id)
+    assert {k: v for k, v in after.items() if k in before} == before, "nothing changed"
+    added = set(after) - set(before)
+    assert len(added) == 2 and all(key.startswith("tenants/") for key in added), (
+        "only the owner's own sub-account and grant were added")
