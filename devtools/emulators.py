@@ -88,21 +88,49 @@ class Emulators:
         self.processes.clear()
 
 
-def start(*, blob_port: int | None = None, queue_port: int | None = None,
-          cosmos_port: int | None = None, log_dir: Path | None = None) -> Emulators:
+def start(
+    *,
+    blob_port: int | None = None,
+    queue_port: int | None = None,
+    cosmos_port: int | None = None,
+    log_dir: Path | None = None,
+) -> Emulators:
     """Start both emulators on the given (or free) ports and wait until they answer."""
-    emulators = Emulators(blob_port=blob_port or free_port(), queue_port=queue_port or free_port(),
-                          cosmos_port=cosmos_port or free_port())
+    emulators = Emulators(
+        blob_port=blob_port or free_port(),
+        queue_port=queue_port or free_port(),
+        cosmos_port=cosmos_port or free_port(),
+    )
     table_port = free_port()
     commands = {
-        "azurite": [_binary("azurite"), "--inMemoryPersistence", "--skipApiVersionCheck",
-                    "--disableTelemetry", "--silent", "--loose",
-                    "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1",
-                    "--tableHost", "127.0.0.1",
-                    "--blobPort", str(emulators.blob_port),
-                    "--queuePort", str(emulators.queue_port), "--tablePort", str(table_port)],
-        "cosmosdb-server": [_binary("cosmosdb-server"), "--no-ssl", "--host", "127.0.0.1",
-                            "-p", str(emulators.cosmos_port)],
+        "azurite": [
+            _binary("azurite"),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--silent",
+            "--loose",
+            "--blobHost",
+            "127.0.0.1",
+            "--queueHost",
+            "127.0.0.1",
+            "--tableHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(emulators.blob_port),
+            "--queuePort",
+            str(emulators.queue_port),
+            "--tablePort",
+            str(table_port),
+        ],
+        "cosmosdb-server": [
+            _binary("cosmosdb-server"),
+            "--no-ssl",
+            "--host",
+            "127.0.0.1",
+            "-p",
+            str(emulators.cosmos_port),
+        ],
     }
     try:
         for name, command in commands.items():
@@ -110,9 +138,15 @@ def start(*, blob_port: int | None = None, queue_port: int | None = None,
             if log_dir is not None:
                 log_dir.mkdir(parents=True, exist_ok=True)
                 output = (log_dir / f"{name}.log").open("ab")  # type: ignore[assignment]
-            emulators.processes.append(subprocess.Popen(
-                command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-                cwd=ROOT))
+            emulators.processes.append(
+                subprocess.Popen(
+                    command,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    cwd=ROOT,
+                )
+            )
         for port in (emulators.blob_port, emulators.queue_port, emulators.cosmos_port):
             wait_for_port(port)
     except BaseException:

@@ -1,5 +1,7 @@
 """Create the database, containers and queues on the local emulators (Bicep does it in Azure)."""
 
+from contextlib import suppress
+
 from azure.core.exceptions import ResourceExistsError
 from azure.cosmos import PartitionKey
 
@@ -27,12 +29,8 @@ def ensure_local_resources() -> None:
             default_ttl=spec.default_ttl,
         )
     for blob_spec in BLOB_CONTAINERS:
-        try:
+        with suppress(ResourceExistsError):
             blob_service().create_container(blob_container_name(blob_spec.name))
-        except ResourceExistsError:
-            pass
     for queue_spec in QUEUES:
-        try:
+        with suppress(ResourceExistsError):
             queue_service().create_queue(queue_name(queue_spec.name))
-        except ResourceExistsError:
-            pass

@@ -37,8 +37,9 @@ def validation_error(field_name: str, reason: str) -> DomainError:
 
 
 def not_found(what: str) -> DomainError:
-    return DomainError(detail=f"{what} was not found", status=404, code="not-found",
-                       title="Not found")
+    return DomainError(
+        detail=f"{what} was not found", status=404, code="not-found", title="Not found"
+    )
 
 
 def forbidden(detail: str = "You may not do this") -> DomainError:
@@ -51,8 +52,7 @@ def unauthorized(detail: str = "Sign in first") -> DomainError:
 
 def conflict(detail: str, field_name: str | None = None) -> DomainError:
     errors = [InvalidField(field=field_name, reason=detail)] if field_name else []
-    return DomainError(detail=detail, status=409, code="conflict", title="Conflict",
-                       errors=errors)
+    return DomainError(detail=detail, status=409, code="conflict", title="Conflict", errors=errors)
 
 
 def precondition_failed() -> DomainError:

@@ -3,16 +3,17 @@
 import random
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
+import httpx
 import pyotp
 from fastapi.testclient import TestClient
 
 from functions.api.app import create_app
-from functions.api.deps import ADMIN_COOKIE
 from shared import clock
 from shared.accounts import service as accounts
-from shared.accounts.repository import find_by_email
 from shared.accounts.models import Account, Permission, Role
+from shared.accounts.repository import find_by_email
 from shared.audit import service as audit_service
 from shared.audit.models import AuditEntry, AuditFilter
 from shared.auth.totp import STEP_SECONDS
@@ -24,8 +25,12 @@ def client(address: str | None = None) -> TestClient:
     """A client on https (httpx sends the Secure session cookie only there), with its own
     client address so that per-address sign-in throttling of one test never hits another."""
     address = address or f"198.51.{random.randrange(256)}.{random.randrange(1, 255)}"
-    return TestClient(create_app(), base_url="https://testserver", raise_server_exceptions=False,
-                      client=(address, 50000))
+    return TestClient(
+        create_app(),
+        base_url="https://testserver",
+        raise_server_exceptions=False,
+        client=(address, 50000),
+    )
 
 
 def unique_email(name: str = "user") -> str:
@@ -52,23 +57,26 @@ class Admin:
     def headers(self) -> dict[str, str]:
         return {"X-CSRF-Token": self.csrf}
 
-    def get(self, url: str, **kwargs: object):  # type: ignore[no-untyped-def]
-        return self.client.get(url, **kwargs)  # type: ignore[arg-type]
+    def request(
+        self, method: str, url: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        merged = self.headers() if method != "GET" else {}
+        response: httpx.Response = self.client.request(
+            method, url, headers=merged | (headers or {}), **kwargs
+        )
+        return response
 
-    def post(self, url: str, **kwargs: object):  # type: ignore[no-untyped-def]
-        return self.client.post(url, headers=self.headers(), **kwargs)  # type: ignore[arg-type]
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
 
-    def patch(self, url: str, **kwargs: object):  # type: ignore[no-untyped-def]
-        extra = kwargs.pop("headers", {}) or {}
-        return self.client.patch(url, headers=self.headers() | extra, **kwargs)  # type: ignore[arg-type,operator]
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
 
-    def delete(self, url: str, **kwargs: object):  # type: ignore[no-untyped-def]
-        return self.client.delete(url, headers=self.headers(), **kwargs)  # type: ignore[arg-type]
+    def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PATCH", url, **kwargs)
 
-    @property
-    def cookie(self) -> str | None:
-        return self.client.cookies.get(ADMIN_COOKIE)
-
+    def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", url, **kwargs)
 
 def enrol(email: str, password: str) -> Admin:
     """Sign in for the first time: password, MFA enrolment, confirmation."""
@@ -80,15 +88,25 @@ def enrol(email: str, password: str) -> Admin:
     started = http.post("/api/auth/mfa/enrolment", headers={"X-CSRF-Token": csrf})
     assert started.status_code == 200, started.text
     secret = started.json()["secret"]
-    done = http.post("/api/auth/mfa/enrolment/confirm", headers={"X-CSRF-Token": csrf},
-                     json={"code": next_code(secret)})
+    done = http.post(
+        "/api/auth/mfa/enrolment/confirm",
+        headers={"X-CSRF-Token": csrf},
+        json={"code": next_code(secret)},
+    )
     assert done.status_code == 200, done.text
     body = done.json()
     account = find_by_email(email)
     assert account is not None
-    return Admin(client=http, account_id=account.id, tenant_id=account.tenant_id, email=email,
-                 password=password, secret=secret, csrf=body["csrf_token"],
-                 recovery_codes=body["recovery_codes"])
+    return Admin(
+        client=http,
+        account_id=account.id,
+        tenant_id=account.tenant_id,
+        email=email,
+        password=password,
+        secret=secret,
+        csrf=body["csrf_token"],
+        recovery_codes=body["recovery_codes"],
+    )
 
 
 def sign_in(email: str, password: str, secret: str) -> Admin:
@@ -98,37 +116,56 @@ def sign_in(email: str, password: str, secret: str) -> Admin:
     assert response.status_code == 200, response.text
     assert response.json()["stage"] == "mfa"
     csrf = response.json()["csrf_token"]
-    verified = http.post("/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf},
-                         json={"code": next_code(secret)})
+    verified = http.post(
+        "/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf}, json={"code": next_code(secret)}
+    )
     assert verified.status_code == 200, verified.text
     account = find_by_email(email)
     assert account is not None
-    return Admin(client=http, account_id=account.id, tenant_id=account.tenant_id, email=email,
-                 password=password, secret=secret, csrf=verified.json()["csrf_token"],
-                 recovery_codes=[])
+    return Admin(
+        client=http,
+        account_id=account.id,
+        tenant_id=account.tenant_id,
+        email=email,
+        password=password,
+        secret=secret,
+        csrf=verified.json()["csrf_token"],
+        recovery_codes=[],
+    )
 
 
 def new_owner(name: str = "owner") -> Admin:
     """A new customer account with its owner, signed in with MFA."""
     email = unique_email(name)
-    accounts.create_tenant(name=f"Customer {name}", owner_email=email, owner_name="Olivia Owner",
-                           owner_password=PASSWORD)
+    accounts.create_tenant(
+        name=f"Customer {name}",
+        owner_email=email,
+        owner_name="Olivia Owner",
+        owner_password=PASSWORD,
+    )
     return enrol(email, PASSWORD)
 
 
 def new_subaccount(owner: Admin, permissions: list[Permission]) -> Admin:
     email = unique_email("sub")
-    response = owner.post("/api/accounts", json={
-        "email": email, "display_name": "Sam Sub", "password": PASSWORD,
-        "permissions": [p.value for p in permissions]})
+    response = owner.post(
+        "/api/accounts",
+        json={
+            "email": email,
+            "display_name": "Sam Sub",
+            "password": PASSWORD,
+            "permissions": [p.value for p in permissions],
+        },
+    )
     assert response.status_code == 201, response.text
     return enrol(email, PASSWORD)
 
 
 def new_support() -> tuple[Account, Admin]:
     email = unique_email("support")
-    account = accounts.create_support_account(email=email, display_name="Vera Vendor",
-                                              password=PASSWORD)
+    account = accounts.create_support_account(
+        email=email, display_name="Vera Vendor", password=PASSWORD
+    )
     assert account.role == Role.support
     return account, enrol(email, PASSWORD)
 

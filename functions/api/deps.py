@@ -19,8 +19,10 @@ _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def request_context(request: Request) -> RequestContext:
-    return RequestContext(request_id=getattr(request.state, "request_id", None),
-                          client_ip=request.client.host if request.client else None)
+    return RequestContext(
+        request_id=getattr(request.state, "request_id", None),
+        client_ip=request.client.host if request.client else None,
+    )
 
 
 Context = Annotated[RequestContext, Depends(request_context)]
@@ -28,8 +30,9 @@ Context = Annotated[RequestContext, Depends(request_context)]
 
 def set_session_cookie(response: Response, token: str) -> None:
     """A session cookie: no Expires or Max-Age, so it ends with the browser (P25)."""
-    response.set_cookie(ADMIN_COOKIE, token, path="/", secure=True, httponly=True,
-                        samesite="strict")
+    response.set_cookie(
+        ADMIN_COOKIE, token, path="/", secure=True, httponly=True, samesite="strict"
+    )
 
 
 def clear_session_cookie(response: Response) -> None:
@@ -44,8 +47,12 @@ def any_session(request: Request) -> Session:
     if request.method not in _SAFE_METHODS:
         supplied = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(supplied.encode(), session.csrf_token.encode()):
-            raise DomainError(detail="The X-CSRF-Token header is missing or wrong", status=403,
-                              code="csrf", title="Forbidden")
+            raise DomainError(
+                detail="The X-CSRF-Token header is missing or wrong",
+                status=403,
+                code="csrf",
+                title="Forbidden",
+            )
     return session
 
 
@@ -72,10 +79,16 @@ def current_principal(session: FullSession) -> Principal:
             if grant and grant_is_active(grant, support_account_id=session.account_id):
                 tenant_id = grant.tenant_id
                 read_only = grant.scope == GrantScope.read_only
-    return Principal(account_id=session.account_id, role=session.role,
-                     home_tenant_id=session.home_tenant_id, tenant_id=tenant_id,
-                     permissions=session.permissions, read_only=read_only,
-                     session_id=session.id, grant_id=session.grant_id)
+    return Principal(
+        account_id=session.account_id,
+        role=session.role,
+        home_tenant_id=session.home_tenant_id,
+        tenant_id=tenant_id,
+        permissions=session.permissions,
+        read_only=read_only,
+        session_id=session.id,
+        grant_id=session.grant_id,
+    )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -23,23 +23,36 @@ SECURITY_HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
 # The interactive docs load Swagger UI from its CDN; they exist only when enabled.
-DOCS_CSP = (b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            b"style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: "
-            b"https://fastapi.tiangolo.com; connect-src 'self'; frame-ancestors 'none'")
+DOCS_CSP = (
+    b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: "
+    b"https://fastapi.tiangolo.com; connect-src 'self'; frame-ancestors 'none'"
+)
 
 
-async def _send_problem(send: Send, status: int, code: str, title: str, detail: str,
-                        request_id: str) -> None:
-    body = json.dumps({"type": f"https://webcast.invalid/problems/{code}", "title": title,
-                       "status": status, "detail": detail, "request_id": request_id}).encode()
-    headers = [(b"content-type", b"application/problem+json"),
-               (b"content-length", str(len(body)).encode()), (b"x-request-id", request_id.encode()),
-               *SECURITY_HEADERS]
+async def _send_problem(
+    send: Send, status: int, code: str, title: str, detail: str, request_id: str
+) -> None:
+    body = json.dumps(
+        {
+            "type": f"https://webcast.invalid/problems/{code}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "request_id": request_id,
+        }
+    ).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+        *SECURITY_HEADERS,
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-class BodyTooLarge(Exception):
+class BodyTooLargeError(Exception):
     pass
 
 
@@ -61,13 +74,25 @@ class HygieneMiddleware:
         method = scope["method"]
         origin = headers.get("origin")
         if method in _UNSAFE and origin and origin.rstrip("/") not in self.allowed_origins:
-            await _send_problem(send, 403, "origin-refused", "Forbidden",
-                                "Requests from this origin are not accepted", request_id)
+            await _send_problem(
+                send,
+                403,
+                "origin-refused",
+                "Forbidden",
+                "Requests from this origin are not accepted",
+                request_id,
+            )
             return
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            await _send_problem(send, 413, "content-too-large", "Content too large",
-                                f"The body may have at most {self.max_body} bytes", request_id)
+            await _send_problem(
+                send,
+                413,
+                "content-too-large",
+                "Content too large",
+                f"The body may have at most {self.max_body} bytes",
+                request_id,
+            )
             return
         received = 0
         max_body = self.max_body
@@ -78,7 +103,7 @@ class HygieneMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > max_body:
-                    raise BodyTooLarge
+                    raise BodyTooLargeError
             return message
 
         docs = scope["path"].startswith("/api/docs")
@@ -98,6 +123,12 @@ class HygieneMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
-        except BodyTooLarge:
-            await _send_problem(send, 413, "content-too-large", "Content too large",
-                                f"The body may have at most {max_body} bytes", request_id)
+        except BodyTooLargeError:
+            await _send_problem(
+                send,
+                413,
+                "content-too-large",
+                "Content too large",
+                f"The body may have at most {max_body} bytes",
+                request_id,
+            )

@@ -15,11 +15,22 @@ TYPE_BASE = "https://webcast.invalid/problems/"
 log = logging.getLogger("webcast.api")
 
 
-def problem(*, status: int, code: str, title: str, detail: str, request: Request | None = None,
-            errors: list[dict[str, str]] | None = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status,
-                            "detail": detail}
+def problem(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    request: Request | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if request is not None:
         body["instance"] = request.url.path
         request_id = getattr(request.state, "request_id", None)
@@ -36,10 +47,15 @@ def _field(location: tuple[Any, ...] | list[Any]) -> str:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return problem(status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
-                   request=request,
-                   errors=[{"field": e.field, "reason": e.reason} for e in exc.errors],
-                   headers=exc.headers or None)
+    return problem(
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        request=request,
+        errors=[{"field": e.field, "reason": e.reason} for e in exc.errors],
+        headers=exc.headers or None,
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -52,23 +68,38 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             continue
         errors.append({"field": _field(location), "reason": error.get("msg", "is invalid")})
     first = errors[0] if errors else {"field": "body", "reason": "is invalid"}
-    return problem(status=422, code="validation-error", title="Invalid input",
-                   detail=f"{first['field']}: {first['reason']}", request=request, errors=errors)
+    return problem(
+        status=422,
+        code="validation-error",
+        title="Invalid input",
+        detail=f"{first['field']}: {first['reason']}",
+        request=request,
+        errors=errors,
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     titles = {404: "Not found", 405: "Method not allowed", 413: "Content too large"}
-    return problem(status=exc.status_code, code=f"http-{exc.status_code}",
-                   title=titles.get(exc.status_code, "Error"), detail=str(exc.detail),
-                   request=request, headers=getattr(exc, "headers", None))
+    return problem(
+        status=exc.status_code,
+        code=f"http-{exc.status_code}",
+        title=titles.get(exc.status_code, "Error"),
+        detail=str(exc.detail),
+        request=request,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return problem(status=500, code="internal-error", title="Internal error",
-                   detail="Something went wrong on our side; the request id helps support",
-                   request=request)
+    return problem(
+        status=500,
+        code="internal-error",
+        title="Internal error",
+        detail="Something went wrong on our side; the request id helps support",
+        request=request,
+    )
 
 
 def install(app: FastAPI) -> None:

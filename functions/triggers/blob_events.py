@@ -13,13 +13,15 @@ log = logging.getLogger("webcast.triggers.blob_events")
 
 
 @blueprint.function_name("blob_created")
-@blueprint.queue_trigger(arg_name="message", queue_name="blob-events",
-                         connection="AzureWebJobsStorage")
+@blueprint.queue_trigger(
+    arg_name="message", queue_name="blob-events", connection="AzureWebJobsStorage"
+)
 def blob_created(message: func.QueueMessage) -> None:
     payload = json.loads(message.get_body())
     # Event Grid may deliver a single event or a batch (array) into the queue.
     for raw in payload if isinstance(payload, list) else [payload]:
         event = EventGridEvent.model_validate(raw)
         handled = service.handle(event)
-        log.info("blob event %s for %s: %s", event.id, event.subject,
-                 "handled" if handled else "skipped")
+        log.info(
+            "blob event %s for %s: %s", event.id, event.subject, "handled" if handled else "skipped"
+        )

@@ -111,18 +111,26 @@ class AccountView(BaseModel):
 
     @classmethod
     def of(cls, account: Account) -> "AccountView":
-        return cls(id=account.id, tenant_id=account.tenant_id, role=account.role,
-                   email=account.email, display_name=account.display_name,
-                   permissions=account.permissions, disabled=account.disabled,
-                   mfa_enrolled=account.mfa_secret is not None, created_at=account.created_at,
-                   updated_at=account.updated_at)
+        return cls(
+            id=account.id,
+            tenant_id=account.tenant_id,
+            role=account.role,
+            email=account.email,
+            display_name=account.display_name,
+            permissions=account.permissions,
+            disabled=account.disabled,
+            mfa_enrolled=account.mfa_secret is not None,
+            created_at=account.created_at,
+            updated_at=account.updated_at,
+        )
 
 
 class GrantCreate(Strict):
     scope: GrantScope
     expires_at: str = Field(description="ISO 8601 UTC time the grant ends (at most 30 days)")
     support_account_id: str | None = Field(
-        default=None, description="one named support person, or any support staff when empty")
+        default=None, description="one named support person, or any support staff when empty"
+    )
 
 
 class GrantView(BaseModel):

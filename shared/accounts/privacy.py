@@ -8,8 +8,13 @@ from shared.auth import sessions
 from shared.clock import utc_iso
 from shared.errors import forbidden
 
-_SECRET_FIELDS = {"password_hash", "mfa_secret", "mfa_pending_secret", "recovery_code_hashes",
-                  "etag"}
+_SECRET_FIELDS = {
+    "password_hash",
+    "mfa_secret",
+    "mfa_pending_secret",
+    "recovery_code_hashes",
+    "etag",
+}
 
 
 def export_account(*, tenant_id: str, account_id: str) -> list[dict[str, Any]]:

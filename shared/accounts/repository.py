@@ -24,13 +24,22 @@ def find_by_email(email: str) -> Account | None:
 
 def reserve_email(*, email: str, tenant_id: str, account_id: str) -> LoginKey:
     """Claim an e-mail address for one account; a second claim fails with 409."""
-    return login_keys.create(LoginKey(id=login_key_id(email), tenant_id=tenant_id,
-                                      account_id=account_id))
+    return login_keys.create(
+        LoginKey(id=login_key_id(email), tenant_id=tenant_id, account_id=account_id)
+    )
 
 
 def release_email(email: str) -> None:
     login_keys.delete(login_key_id(email))
 
 
-__all__ = ["PLATFORM_TENANT", "accounts", "find_by_email", "grants", "login_keys",
-           "release_email", "reserve_email", "tenants"]
+__all__ = [
+    "PLATFORM_TENANT",
+    "accounts",
+    "find_by_email",
+    "grants",
+    "login_keys",
+    "release_email",
+    "reserve_email",
+    "tenants",
+]

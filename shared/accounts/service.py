@@ -35,8 +35,15 @@ from shared.ids import new_id, normalize_email
 MAX_GRANT_DAYS = 30
 
 
-def _new_account(*, tenant_id: str, role: Role, email: str, display_name: str, password: str,
-                 permissions: list[Permission]) -> Account:
+def _new_account(
+    *,
+    tenant_id: str,
+    role: Role,
+    email: str,
+    display_name: str,
+    password: str,
+    permissions: list[Permission],
+) -> Account:
     check_policy(password, context=(display_name, email.split("@")[0]))
     account_id = new_id()
     moment = utc_iso()
@@ -44,40 +51,94 @@ def _new_account(*, tenant_id: str, role: Role, email: str, display_name: str, p
         reserve_email(email=email, tenant_id=tenant_id, account_id=account_id)
     except DomainError as error:
         raise conflict("An account with this e-mail address exists already", "email") from error
-    return Account(id=account_id, tenant_id=tenant_id, role=role, email=normalize_email(email),
-                   display_name=display_name, password_hash=hash_password(password),
-                   permissions=sorted(set(permissions)), created_at=moment, updated_at=moment)
+    return Account(
+        id=account_id,
+        tenant_id=tenant_id,
+        role=role,
+        email=normalize_email(email),
+        display_name=display_name,
+        password_hash=hash_password(password),
+        permissions=sorted(set(permissions)),
+        created_at=moment,
+        updated_at=moment,
+    )
 
 
-def create_tenant(*, name: str, owner_email: str, owner_name: str, owner_password: str,
-                  actor: Actor = SYSTEM_ACTOR,
-                  context: RequestContext | None = None) -> tuple[Tenant, Account]:
+def create_tenant(
+    *,
+    name: str,
+    owner_email: str,
+    owner_name: str,
+    owner_password: str,
+    actor: Actor = SYSTEM_ACTOR,
+    context: RequestContext | None = None,
+) -> tuple[Tenant, Account]:
     """A customer account with its one owner (P01)."""
     tenant_id = new_id()
-    owner = _new_account(tenant_id=tenant_id, role=Role.owner, email=owner_email,
-                         display_name=owner_name, password=owner_password,
-                         permissions=list(Permission))
+    owner = _new_account(
+        tenant_id=tenant_id,
+        role=Role.owner,
+        email=owner_email,
+        display_name=owner_name,
+        password=owner_password,
+        permissions=list(Permission),
+    )
     owner = accounts.create(tenant_id=tenant_id, item=owner)
-    tenant = tenants.create(tenant_id=tenant_id, item=Tenant(
-        id=f"tenant:{tenant_id}", tenant_id=tenant_id, name=name, owner_account_id=owner.id,
-        created_at=utc_iso()))
-    audit.record(tenant_id=tenant_id, actor=actor, action="tenant.create", entity_type="tenant",
-                 entity_id=tenant_id, changed_fields=["name"], context=context)
-    audit.record(tenant_id=tenant_id, actor=actor, action="account.create",
-                 entity_type="account", entity_id=owner.id,
-                 changed_fields=["email", "display_name", "password", "role"], context=context)
+    tenant = tenants.create(
+        tenant_id=tenant_id,
+        item=Tenant(
+            id=f"tenant:{tenant_id}",
+            tenant_id=tenant_id,
+            name=name,
+            owner_account_id=owner.id,
+            created_at=utc_iso(),
+        ),
+    )
+    audit.record(
+        tenant_id=tenant_id,
+        actor=actor,
+        action="tenant.create",
+        entity_type="tenant",
+        entity_id=tenant_id,
+        changed_fields=["name"],
+        context=context,
+    )
+    audit.record(
+        tenant_id=tenant_id,
+        actor=actor,
+        action="account.create",
+        entity_type="account",
+        entity_id=owner.id,
+        changed_fields=["email", "display_name", "password", "role"],
+        context=context,
+    )
     return tenant, owner
 
 
-def create_support_account(*, email: str, display_name: str, password: str,
-                           context: RequestContext | None = None) -> Account:
+def create_support_account(
+    *, email: str, display_name: str, password: str, context: RequestContext | None = None
+) -> Account:
     """A vendor support account; it reaches tenants only through grants (P07)."""
-    account = accounts.create(tenant_id=PLATFORM_TENANT, item=_new_account(
-        tenant_id=PLATFORM_TENANT, role=Role.support, email=email, display_name=display_name,
-        password=password, permissions=[]))
-    audit.record(tenant_id=PLATFORM_TENANT, actor=SYSTEM_ACTOR, action="account.create",
-                 entity_type="account", entity_id=account.id,
-                 changed_fields=["email", "display_name", "password", "role"], context=context)
+    account = accounts.create(
+        tenant_id=PLATFORM_TENANT,
+        item=_new_account(
+            tenant_id=PLATFORM_TENANT,
+            role=Role.support,
+            email=email,
+            display_name=display_name,
+            password=password,
+            permissions=[],
+        ),
+    )
+    audit.record(
+        tenant_id=PLATFORM_TENANT,
+        actor=SYSTEM_ACTOR,
+        action="account.create",
+        entity_type="account",
+        entity_id=account.id,
+        changed_fields=["email", "display_name", "password", "role"],
+        context=context,
+    )
     return account
 
 
@@ -103,26 +164,44 @@ def _subaccount(tenant_id: str, account_id: str) -> Account:
     return account
 
 
-def create_subaccount(*, principal: Principal, data: SubAccountCreate,
-                      context: RequestContext) -> Account:
+def create_subaccount(
+    *, principal: Principal, data: SubAccountCreate, context: RequestContext
+) -> Account:
     """A password-protected sub-account with any combination of permissions (P02)."""
     tenant_id = require_owner(principal)
-    account = accounts.create(tenant_id=tenant_id, item=_new_account(
-        tenant_id=tenant_id, role=Role.subaccount, email=str(data.email),
-        display_name=data.display_name, password=data.password, permissions=data.permissions))
-    audit.record(tenant_id=tenant_id, actor=principal.actor, action="account.create",
-                 entity_type="account", entity_id=account.id,
-                 changed_fields=["email", "display_name", "password", "permissions"],
-                 context=context)
+    account = accounts.create(
+        tenant_id=tenant_id,
+        item=_new_account(
+            tenant_id=tenant_id,
+            role=Role.subaccount,
+            email=str(data.email),
+            display_name=data.display_name,
+            password=data.password,
+            permissions=data.permissions,
+        ),
+    )
+    audit.record(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="account.create",
+        entity_type="account",
+        entity_id=account.id,
+        changed_fields=["email", "display_name", "password", "permissions"],
+        context=context,
+    )
     return account
 
 
-def update_subaccount(*, principal: Principal, account_id: str, data: SubAccountUpdate,
-                      context: RequestContext) -> Account:
+def update_subaccount(
+    *, principal: Principal, account_id: str, data: SubAccountUpdate, context: RequestContext
+) -> Account:
     tenant_id = require_owner(principal)
     account = _subaccount(tenant_id, account_id)
-    changed = [name for name, value in data.model_dump(exclude_unset=True).items()
-               if value is not None and getattr(account, name) != value]
+    changed = [
+        name
+        for name, value in data.model_dump(exclude_unset=True).items()
+        if value is not None and getattr(account, name) != value
+    ]
     if data.display_name is not None:
         account.display_name = data.display_name
     if data.permissions is not None:
@@ -135,9 +214,15 @@ def update_subaccount(*, principal: Principal, account_id: str, data: SubAccount
         sessions.end_all(account_id=account.id)
     elif "permissions" in changed:
         sessions.update_permissions(account_id=account.id, permissions=account.permissions)
-    audit.record(tenant_id=tenant_id, actor=principal.actor, action="account.update",
-                 entity_type="account", entity_id=account.id, changed_fields=changed,
-                 context=context)
+    audit.record(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="account.update",
+        entity_type="account",
+        entity_id=account.id,
+        changed_fields=changed,
+        context=context,
+    )
     return account
 
 
@@ -147,8 +232,14 @@ def delete_subaccount(*, principal: Principal, account_id: str, context: Request
     sessions.end_all(account_id=account.id)
     release_email(account.email)
     accounts.delete(tenant_id=tenant_id, item_id=account.id)
-    audit.record(tenant_id=tenant_id, actor=principal.actor, action="account.delete",
-                 entity_type="account", entity_id=account.id, context=context)
+    audit.record(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="account.delete",
+        entity_type="account",
+        entity_id=account.id,
+        context=context,
+    )
 
 
 def reset_mfa(*, principal: Principal, account_id: str, context: RequestContext) -> Account:
@@ -161,9 +252,15 @@ def reset_mfa(*, principal: Principal, account_id: str, context: RequestContext)
     account.updated_at = utc_iso()
     account = accounts.replace(tenant_id=tenant_id, item=account)
     sessions.end_all(account_id=account.id)
-    audit.record(tenant_id=tenant_id, actor=principal.actor, action="account.mfa_reset",
-                 entity_type="account", entity_id=account.id,
-                 changed_fields=["mfa_secret", "recovery_codes"], context=context)
+    audit.record(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="account.mfa_reset",
+        entity_type="account",
+        entity_id=account.id,
+        changed_fields=["mfa_secret", "recovery_codes"],
+        context=context,
+    )
     return account
 
 
@@ -186,14 +283,24 @@ def grant_is_active(grant: SupportGrant, *, support_account_id: str) -> bool:
 
 
 def grant_view(grant: SupportGrant) -> GrantView:
-    active = grant.revoked_at is None and _parse_time(grant.expires_at, "expires_at") > datetime.fromtimestamp(now(), UTC)
-    return GrantView(id=grant.id, tenant_id=grant.tenant_id, scope=grant.scope,
-                     support_account_id=grant.support_account_id, expires_at=grant.expires_at,
-                     created_at=grant.created_at, revoked_at=grant.revoked_at, active=active)
+    active = grant.revoked_at is None and _parse_time(
+        grant.expires_at, "expires_at"
+    ) > datetime.fromtimestamp(now(), UTC)
+    return GrantView(
+        id=grant.id,
+        tenant_id=grant.tenant_id,
+        scope=grant.scope,
+        support_account_id=grant.support_account_id,
+        expires_at=grant.expires_at,
+        created_at=grant.created_at,
+        revoked_at=grant.revoked_at,
+        active=active,
+    )
 
 
-def create_grant(*, principal: Principal, data: GrantCreate,
-                 context: RequestContext) -> SupportGrant:
+def create_grant(
+    *, principal: Principal, data: GrantCreate, context: RequestContext
+) -> SupportGrant:
     """The owner lets vendor support in, with a scope and an end (P07)."""
     tenant_id = require_owner(principal)
     expires = _parse_time(data.expires_at, "expires_at")
@@ -206,14 +313,27 @@ def create_grant(*, principal: Principal, data: GrantCreate,
         support = accounts.get(tenant_id=PLATFORM_TENANT, item_id=data.support_account_id)
         if support is None or support.role != Role.support:
             raise validation_error("support_account_id", "is not a support account")
-    grant = grants.create(tenant_id=tenant_id, item=SupportGrant(
-        id=f"grant:{new_id()}", tenant_id=tenant_id, scope=data.scope,
-        support_account_id=data.support_account_id,
-        expires_at=expires.isoformat().replace("+00:00", "Z"), created_at=utc_iso(),
-        created_by=principal.account_id))
-    audit.record(tenant_id=tenant_id, actor=principal.actor, action="support_grant.create",
-                 entity_type="support_grant", entity_id=grant.id,
-                 changed_fields=["scope", "expires_at", "support_account_id"], context=context)
+    grant = grants.create(
+        tenant_id=tenant_id,
+        item=SupportGrant(
+            id=f"grant:{new_id()}",
+            tenant_id=tenant_id,
+            scope=data.scope,
+            support_account_id=data.support_account_id,
+            expires_at=expires.isoformat().replace("+00:00", "Z"),
+            created_at=utc_iso(),
+            created_by=principal.account_id,
+        ),
+    )
+    audit.record(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="support_grant.create",
+        entity_type="support_grant",
+        entity_id=grant.id,
+        changed_fields=["scope", "expires_at", "support_account_id"],
+        context=context,
+    )
     return grant
 
 
@@ -231,15 +351,24 @@ def revoke_grant(*, principal: Principal, grant_id: str, context: RequestContext
     if grant.revoked_at is None:
         grant.revoked_at = utc_iso()
         grant = grants.replace(tenant_id=tenant_id, item=grant)
-        audit.record(tenant_id=tenant_id, actor=principal.actor, action="support_grant.revoke",
-                     entity_type="support_grant", entity_id=grant.id,
-                     changed_fields=["revoked_at"], context=context)
+        audit.record(
+            tenant_id=tenant_id,
+            actor=principal.actor,
+            action="support_grant.revoke",
+            entity_type="support_grant",
+            entity_id=grant.id,
+            changed_fields=["revoked_at"],
+            context=context,
+        )
     return grant
 
 
 def find_active_grant(*, tenant_id: str, support_account_id: str) -> SupportGrant | None:
     """The widest active grant of a tenant for this support person."""
-    candidates = [g for g in grants.query(tenant_id=tenant_id, where="IS_NULL(c.revoked_at)")
-                  if grant_is_active(g, support_account_id=support_account_id)]
+    candidates = [
+        g
+        for g in grants.query(tenant_id=tenant_id, where="IS_NULL(c.revoked_at)")
+        if grant_is_active(g, support_account_id=support_account_id)
+    ]
     candidates.sort(key=lambda g: (g.scope != GrantScope.full, g.expires_at))
     return candidates[0] if candidates else None

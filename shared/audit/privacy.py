@@ -18,14 +18,18 @@ def export_actor_entries(*, tenant_id: str, account_id: str) -> list[dict[str, A
 
 def redact_actor_addresses(*, tenant_id: str, account_id: str) -> int:
     """Remove client addresses from the person's entries; the chain stays intact."""
-    found = list(entries.container.query_items(
-        "SELECT c.id, c.partition FROM c WHERE c.type = 'audit' AND c.tenant_id = @t "
-        "AND c.actor_id = @a AND IS_DEFINED(c.client_ip) AND NOT IS_NULL(c.client_ip)",
-        parameters=[{"name": "@t", "value": tenant_id}, {"name": "@a", "value": account_id}],
-        enable_cross_partition_query=True,
-    ))
+    found = list(
+        entries.container.query_items(
+            "SELECT c.id, c.partition FROM c WHERE c.type = 'audit' AND c.tenant_id = @t "
+            "AND c.actor_id = @a AND IS_DEFINED(c.client_ip) AND NOT IS_NULL(c.client_ip)",
+            parameters=[{"name": "@t", "value": tenant_id}, {"name": "@a", "value": account_id}],
+            enable_cross_partition_query=True,
+        )
+    )
     for item in found:
-        entries.container.patch_item(item["id"], partition_key=item["partition"],
-                                     patch_operations=[{"op": "set", "path": "/client_ip",
-                                                        "value": None}])
+        entries.container.patch_item(
+            item["id"],
+            partition_key=item["partition"],
+            patch_operations=[{"op": "set", "path": "/client_ip", "value": None}],
+        )
     return len(found)

@@ -12,6 +12,7 @@ import json
 import random
 import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import UTC, datetime
 
 from azure.cosmos import exceptions as cosmos_errors
@@ -61,8 +62,12 @@ def _lock_for(chain: str) -> threading.Lock:
 def _read_tip(partition: str, tenant_id: str, chain: str) -> tuple[int, str]:
     last = next(
         entries.iterate(
-            tenant_id=tenant_id, partition_key=partition, where="c.chain = @chain",
-            parameters={"@chain": chain}, order_by="c.seq DESC", include_blocked=True,
+            tenant_id=tenant_id,
+            partition_key=partition,
+            where="c.chain = @chain",
+            parameters={"@chain": chain},
+            order_by="c.seq DESC",
+            include_blocked=True,
         ),
         None,
     )
@@ -72,23 +77,31 @@ def _read_tip(partition: str, tenant_id: str, chain: str) -> tuple[int, str]:
 def _advance_head(entry: AuditEntry) -> None:
     head_id = f"head:{entry.chain}"
     container = heads.container
-    body = ChainHead(id=head_id, partition=entry.partition, tenant_id=entry.tenant_id,
-                     chain=entry.chain, seq=entry.seq, hash=entry.hash).to_item()
+    body = ChainHead(
+        id=head_id,
+        partition=entry.partition,
+        tenant_id=entry.tenant_id,
+        chain=entry.chain,
+        seq=entry.seq,
+        hash=entry.hash,
+    ).to_item()
     try:
         container.create_item(body)
-        return
     except cosmos_errors.CosmosResourceExistsError:
         pass
-    try:
+    else:
+        return
+    # A later entry may have moved the head already; then the filter refuses this patch.
+    with suppress(cosmos_errors.CosmosAccessConditionFailedError):
         container.patch_item(
-            head_id, partition_key=entry.partition,
-            patch_operations=[{"op": "set", "path": "/seq", "value": entry.seq},
-                              {"op": "set", "path": "/hash", "value": entry.hash}],
+            head_id,
+            partition_key=entry.partition,
+            patch_operations=[
+                {"op": "set", "path": "/seq", "value": entry.seq},
+                {"op": "set", "path": "/hash", "value": entry.hash},
+            ],
             filter_predicate=f"FROM c WHERE c.seq < {int(entry.seq)}",
         )
-    except cosmos_errors.CosmosAccessConditionFailedError:
-        # A later entry has moved the head already.
-        pass
 
 
 def record(
@@ -114,12 +127,24 @@ def record(
         for _ in range(_MAX_APPEND_ATTEMPTS):
             seq, prev_hash = tip
             entry = AuditEntry(
-                id=f"{chain}:{seq + 1:010d}", partition=partition, tenant_id=tenant_id,
-                chain=chain, seq=seq + 1, at=at, actor_kind=actor.kind, actor_id=actor.id,
-                actor_role=actor.role, actor_home_tenant_id=actor.home_tenant_id,
-                action=action, entity_type=entity_type, entity_id=entity_id,
-                changed_fields=sorted(set(changed_fields or [])), outcome=outcome,
-                request_id=context.request_id, client_ip=client_ip, prev_hash=prev_hash,
+                id=f"{chain}:{seq + 1:010d}",
+                partition=partition,
+                tenant_id=tenant_id,
+                chain=chain,
+                seq=seq + 1,
+                at=at,
+                actor_kind=actor.kind,
+                actor_id=actor.id,
+                actor_role=actor.role,
+                actor_home_tenant_id=actor.home_tenant_id,
+                action=action,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                changed_fields=sorted(set(changed_fields or [])),
+                outcome=outcome,
+                request_id=context.request_id,
+                client_ip=client_ip,
+                prev_hash=prev_hash,
             )
             entry.hash = compute_hash(entry)
             try:
@@ -173,8 +198,12 @@ def list_entries(
     where, params = _filter_clause(query)
     while month_index < len(months):
         page = entries.page(
-            tenant_id=tenant_id, partition_key=f"{tenant_id}:{months[month_index]}",
-            max_items=max_items, continuation=inner, where=where, parameters=params,
+            tenant_id=tenant_id,
+            partition_key=f"{tenant_id}:{months[month_index]}",
+            max_items=max_items,
+            continuation=inner,
+            where=where,
+            parameters=params,
             order_by="c.at DESC",
         )
         if page.continuation:
@@ -189,12 +218,30 @@ def list_entries(
 def iterate_entries(*, tenant_id: str, query: AuditFilter) -> Iterator[AuditEntry]:
     where, params = _filter_clause(query)
     for month in reversed(_months(query.since, query.until)):
-        yield from entries.iterate(tenant_id=tenant_id, partition_key=f"{tenant_id}:{month}",
-                                   where=where, parameters=params, order_by="c.at DESC")
+        yield from entries.iterate(
+            tenant_id=tenant_id,
+            partition_key=f"{tenant_id}:{month}",
+            where=where,
+            parameters=params,
+            order_by="c.at DESC",
+        )
 
 
-CSV_COLUMNS = ("at", "actor_kind", "actor_id", "actor_role", "action", "entity_type",
-               "entity_id", "changed_fields", "outcome", "request_id", "client_ip", "id", "hash")
+CSV_COLUMNS = (
+    "at",
+    "actor_kind",
+    "actor_id",
+    "actor_role",
+    "action",
+    "entity_type",
+    "entity_id",
+    "changed_fields",
+    "outcome",
+    "request_id",
+    "client_ip",
+    "id",
+    "hash",
+)
 
 
 def export_csv(*, tenant_id: str, query: AuditFilter) -> Iterator[str]:
@@ -220,11 +267,13 @@ def verify(*, tenant_id: str, since: str | None = None, until: str | None = None
     for month in _months(since, until):
         partition = f"{tenant_id}:{month}"
         by_chain: dict[str, list[AuditEntry]] = {}
-        for entry in entries.iterate(tenant_id=tenant_id, partition_key=partition,
-                                     order_by="c.id", include_blocked=True):
+        for entry in entries.iterate(
+            tenant_id=tenant_id, partition_key=partition, order_by="c.id", include_blocked=True
+        ):
             by_chain.setdefault(entry.chain, []).append(entry)
-        chain_heads = {head.chain: head for head in
-                       heads.iterate(tenant_id=tenant_id, partition_key=partition)}
+        chain_heads = {
+            head.chain: head for head in heads.iterate(tenant_id=tenant_id, partition_key=partition)
+        }
         for chain in sorted(set(by_chain) | set(chain_heads)):
             chains.add(chain)
             expected_seq, prev_hash = 1, GENESIS
@@ -240,5 +289,6 @@ def verify(*, tenant_id: str, since: str | None = None, until: str | None = None
             head = chain_heads.get(chain)
             if head and head.seq >= expected_seq:
                 problems.append(f"{chain}: entries after {expected_seq - 1} are missing")
-    return VerifyReport(ok=not problems, entries_checked=checked, chains_checked=len(chains),
-                        problems=problems)
+    return VerifyReport(
+        ok=not problems, entries_checked=checked, chains_checked=len(chains), problems=problems
+    )

@@ -68,7 +68,11 @@ class Principal(BaseModel):
 
     @property
     def actor(self) -> Actor:
-        kind = {Role.owner: ActorKind.owner, Role.subaccount: ActorKind.subaccount,
-                Role.support: ActorKind.support}[self.role]
-        return Actor(kind=kind, id=self.account_id, role=self.role.value,
-                     home_tenant_id=self.home_tenant_id)
+        kind = {
+            Role.owner: ActorKind.owner,
+            Role.subaccount: ActorKind.subaccount,
+            Role.support: ActorKind.support,
+        }[self.role]
+        return Actor(
+            kind=kind, id=self.account_id, role=self.role.value, home_tenant_id=self.home_tenant_id
+        )

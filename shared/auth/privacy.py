@@ -10,11 +10,22 @@ from shared.ids import lookup_hash
 
 
 def export_sessions(*, tenant_id: str, account_id: str) -> list[dict[str, Any]]:
-    return [s.model_dump(mode="json", include={"created_at", "last_seen_at", "stage",
-                                               "absolute_expires_at", "acting_tenant_id"})
-            for s in session_store.sessions.scan(where="c.account_id = @a AND "
-                                                 "c.home_tenant_id = @t",
-                                                 parameters={"@a": account_id, "@t": tenant_id})]
+    return [
+        s.model_dump(
+            mode="json",
+            include={
+                "created_at",
+                "last_seen_at",
+                "stage",
+                "absolute_expires_at",
+                "acting_tenant_id",
+            },
+        )
+        for s in session_store.sessions.scan(
+            where="c.account_id = @a AND c.home_tenant_id = @t",
+            parameters={"@a": account_id, "@t": tenant_id},
+        )
+    ]
 
 
 def erase_sessions(*, tenant_id: str, account_id: str) -> int:
@@ -22,13 +33,17 @@ def erase_sessions(*, tenant_id: str, account_id: str) -> int:
 
 
 def _tokens_of(tenant_id: str, account_id: str) -> list[Any]:
-    return tokens.scan(where="c.account_id = @a AND c.tenant_id = @t",
-                       parameters={"@a": account_id, "@t": tenant_id})
+    return tokens.scan(
+        where="c.account_id = @a AND c.tenant_id = @t",
+        parameters={"@a": account_id, "@t": tenant_id},
+    )
 
 
 def export_tokens(*, tenant_id: str, account_id: str) -> list[dict[str, Any]]:
-    return [t.model_dump(mode="json", include={"purpose", "expires_at", "used_at"})
-            for t in _tokens_of(tenant_id, account_id)]
+    return [
+        t.model_dump(mode="json", include={"purpose", "expires_at", "used_at"})
+        for t in _tokens_of(tenant_id, account_id)
+    ]
 
 
 def erase_tokens(*, tenant_id: str, account_id: str) -> int:
@@ -45,8 +60,9 @@ def _throttle_id(tenant_id: str, account_id: str) -> str | None:
 def export_throttles(*, tenant_id: str, account_id: str) -> list[dict[str, Any]]:
     key = _throttle_id(tenant_id, account_id)
     throttle = throttles.get(key) if key else None
-    return [throttle.model_dump(mode="json", include={"failures", "locked_until"})] \
-        if throttle else []
+    return (
+        [throttle.model_dump(mode="json", include={"failures", "locked_until"})] if throttle else []
+    )
 
 
 def erase_throttles(*, tenant_id: str, account_id: str) -> int:

@@ -16,9 +16,8 @@ from shared.errors import DomainError, forbidden, unauthorized, validation_error
 from shared.ids import new_id, new_secret_token, token_hash
 from shared.mail import queue as mail_queue
 
-
 WRONG_CREDENTIALS = "E-mail address or password is wrong"
-PASSWORD_RESET = "password_reset"
+PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name, not a secret
 
 
 @dataclass
@@ -30,17 +29,28 @@ class Enrolment:
 def _actor(account: Account | None) -> Actor:
     if account is None:
         return Actor(kind=ActorKind.anonymous)
-    kind = {Role.owner: ActorKind.owner, Role.subaccount: ActorKind.subaccount,
-            Role.support: ActorKind.support}[account.role]
-    return Actor(kind=kind, id=account.id, role=account.role.value,
-                 home_tenant_id=account.tenant_id)
+    kind = {
+        Role.owner: ActorKind.owner,
+        Role.subaccount: ActorKind.subaccount,
+        Role.support: ActorKind.support,
+    }[account.role]
+    return Actor(
+        kind=kind, id=account.id, role=account.role.value, home_tenant_id=account.tenant_id
+    )
 
 
-def _audit_sign_in(account: Account | None, action: str, outcome: str,
-                   context: RequestContext) -> None:
-    audit.record(tenant_id=account.tenant_id if account else PLATFORM_TENANT,
-                 actor=_actor(account), action=action, entity_type="account",
-                 entity_id=account.id if account else None, outcome=outcome, context=context)
+def _audit_sign_in(
+    account: Account | None, action: str, outcome: str, context: RequestContext
+) -> None:
+    audit.record(
+        tenant_id=account.tenant_id if account else PLATFORM_TENANT,
+        actor=_actor(account),
+        action=action,
+        entity_type="account",
+        entity_id=account.id if account else None,
+        outcome=outcome,
+        context=context,
+    )
 
 
 def sign_in(*, email: str, password: str, context: RequestContext) -> sessions.IssuedSession:
@@ -75,8 +85,9 @@ def _account_of(session: Session) -> Account:
     return account
 
 
-def verify_second_factor(*, session: Session, code: str | None, recovery_code: str | None,
-                         context: RequestContext) -> sessions.IssuedSession:
+def verify_second_factor(
+    *, session: Session, code: str | None, recovery_code: str | None, context: RequestContext
+) -> sessions.IssuedSession:
     """Accept a TOTP code (each time step once) or an unused recovery code; new session id."""
     if session.stage != SessionStage.mfa:
         raise forbidden("No second factor is due in this session")
@@ -86,8 +97,9 @@ def verify_second_factor(*, session: Session, code: str | None, recovery_code: s
     accepted = False
     action = "sign_in.mfa"
     if code and account.mfa_secret:
-        step = totp.matching_step(secret=account.mfa_secret, code=code,
-                                  after_step=account.mfa_last_step)
+        step = totp.matching_step(
+            secret=account.mfa_secret, code=code, after_step=account.mfa_last_step
+        )
         if step is not None:
             account.mfa_last_step = step
             accepted = True
@@ -107,9 +119,13 @@ def verify_second_factor(*, session: Session, code: str | None, recovery_code: s
         throttle.fail(keys)
         _audit_sign_in(account, action, "failure", context)
         field = "code" if code else "recovery_code"
-        raise DomainError(detail="The code is wrong, expired or used already", status=401,
-                          code="invalid-code", title="Unauthorized",
-                          errors=[validation_error(field, "is not valid").errors[0]])
+        raise DomainError(
+            detail="The code is wrong, expired or used already",
+            status=401,
+            code="invalid-code",
+            title="Unauthorized",
+            errors=[validation_error(field, "is not valid").errors[0]],
+        )
     throttle.clear_account(keys)
     _audit_sign_in(account, action, "success", context)
     return sessions.rotate(old=session, account=account, stage=SessionStage.full)
@@ -124,12 +140,17 @@ def begin_enrolment(*, session: Session, context: RequestContext) -> Enrolment:
     account = accounts.replace(tenant_id=account.tenant_id, item=account)
     secret = account.mfa_pending_secret or ""
     _audit_sign_in(account, "mfa.enrolment_start", "success", context)
-    return Enrolment(secret=secret, uri=totp.provisioning_uri(
-        secret=secret, account_name=account.email, issuer=get_settings().totp_issuer))
+    return Enrolment(
+        secret=secret,
+        uri=totp.provisioning_uri(
+            secret=secret, account_name=account.email, issuer=get_settings().totp_issuer
+        ),
+    )
 
 
-def confirm_enrolment(*, session: Session, code: str,
-                      context: RequestContext) -> tuple[sessions.IssuedSession, list[str]]:
+def confirm_enrolment(
+    *, session: Session, code: str, context: RequestContext
+) -> tuple[sessions.IssuedSession, list[str]]:
     """Activate MFA with a first valid code; returns the recovery codes, shown once."""
     if session.stage != SessionStage.enroll:
         raise forbidden("MFA is set up already for this account")
@@ -151,21 +172,36 @@ def confirm_enrolment(*, session: Session, code: str,
     return sessions.rotate(old=session, account=account, stage=SessionStage.full), codes
 
 
-def change_password(*, principal: Principal, session: Session, current_password: str,
-                    new_password: str, context: RequestContext) -> sessions.IssuedSession:
+def change_password(
+    *,
+    principal: Principal,
+    session: Session,
+    current_password: str,
+    new_password: str,
+    context: RequestContext,
+) -> sessions.IssuedSession:
     account = _account_of(session)
     if not verify_password(account.password_hash, current_password):
         _audit_sign_in(account, "account.password_change", "failure", context)
         raise validation_error("current_password", "is wrong")
-    check_policy(new_password, field="new_password",
-                 context=(account.display_name, account.email.split("@")[0]))
+    check_policy(
+        new_password,
+        field="new_password",
+        context=(account.display_name, account.email.split("@")[0]),
+    )
     account.password_hash = hash_password(new_password)
     account.updated_at = utc_iso()
     account = accounts.replace(tenant_id=account.tenant_id, item=account)
     sessions.end_all(account_id=account.id)
-    audit.record(tenant_id=account.tenant_id, actor=principal.actor,
-                 action="account.password_change", entity_type="account", entity_id=account.id,
-                 changed_fields=["password"], context=context)
+    audit.record(
+        tenant_id=account.tenant_id,
+        actor=principal.actor,
+        action="account.password_change",
+        entity_type="account",
+        entity_id=account.id,
+        changed_fields=["password"],
+        context=context,
+    )
     return sessions.start(account=account, stage=SessionStage.full)
 
 
@@ -176,31 +212,49 @@ def request_password_reset(*, email: str, context: RequestContext) -> None:
         _audit_sign_in(None, "password_reset.request", "unknown", context)
         return
     _audit_sign_in(account, "password_reset.request", "success", context)
-    mail_queue.enqueue(kind=PASSWORD_RESET, tenant_id=account.tenant_id, account_id=account.id,
-                       idempotency_key=new_id())
+    mail_queue.enqueue(
+        kind=PASSWORD_RESET,
+        tenant_id=account.tenant_id,
+        account_id=account.id,
+        idempotency_key=new_id(),
+    )
 
 
 def issue_reset_token(*, tenant_id: str, account_id: str) -> str:
     """Called by the mail worker: the raw token exists only in the mail it sends."""
     token = new_secret_token()
     lifetime = get_settings().password_reset_seconds
-    tokens.create(OneTimeToken(id=token_hash(token), purpose=PASSWORD_RESET, tenant_id=tenant_id,
-                               account_id=account_id, expires_at=now() + lifetime,
-                               ttl=lifetime + 60))
+    tokens.create(
+        OneTimeToken(
+            id=token_hash(token),
+            purpose=PASSWORD_RESET,
+            tenant_id=tenant_id,
+            account_id=account_id,
+            expires_at=now() + lifetime,
+            ttl=lifetime + 60,
+        )
+    )
     return token
 
 
 def confirm_password_reset(*, token: str, new_password: str, context: RequestContext) -> None:
     """Set a new password from a mailed token; it signs nobody in, so MFA still applies."""
     stored = tokens.get(token_hash(token)) if token else None
-    if stored is None or stored.purpose != PASSWORD_RESET or stored.used_at is not None \
-            or stored.expires_at <= now():
+    if (
+        stored is None
+        or stored.purpose != PASSWORD_RESET
+        or stored.used_at is not None
+        or stored.expires_at <= now()
+    ):
         raise validation_error("token", "is invalid, expired or used already")
     account = accounts.get(tenant_id=stored.tenant_id, item_id=stored.account_id)
     if account is None or account.disabled or account.erased:
         raise validation_error("token", "is invalid, expired or used already")
-    check_policy(new_password, field="new_password",
-                 context=(account.display_name, account.email.split("@")[0]))
+    check_policy(
+        new_password,
+        field="new_password",
+        context=(account.display_name, account.email.split("@")[0]),
+    )
     stored.used_at = now()
     try:
         tokens.replace(stored)

@@ -24,12 +24,21 @@ def start(*, account: Account, stage: SessionStage) -> IssuedSession:
     s = get_settings()
     token = new_secret_token()
     moment = now()
-    lifetime = s.session_absolute_seconds if stage == SessionStage.full else s.pending_session_seconds
+    lifetime = (
+        s.session_absolute_seconds if stage == SessionStage.full else s.pending_session_seconds
+    )
     session = Session(
-        id=token_hash(token), account_id=account.id, home_tenant_id=account.tenant_id,
-        role=account.role, permissions=account.permissions, stage=stage,
-        csrf_token=secrets.token_urlsafe(32), created_at=moment, last_seen_at=moment,
-        absolute_expires_at=moment + lifetime, ttl=lifetime + 60,
+        id=token_hash(token),
+        account_id=account.id,
+        home_tenant_id=account.tenant_id,
+        role=account.role,
+        permissions=account.permissions,
+        stage=stage,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=moment,
+        last_seen_at=moment,
+        absolute_expires_at=moment + lifetime,
+        ttl=lifetime + 60,
     )
     return IssuedSession(token=token, session=sessions.create(session))
 
@@ -48,14 +57,16 @@ def resolve(token: str | None) -> Session | None:
         return None
     s = get_settings()
     moment = now()
-    idle_limit = (s.session_idle_seconds if session.stage == SessionStage.full
-                  else s.pending_session_seconds)
+    idle_limit = (
+        s.session_idle_seconds if session.stage == SessionStage.full else s.pending_session_seconds
+    )
     if moment >= session.absolute_expires_at or moment - session.last_seen_at >= idle_limit:
         sessions.delete(session.id)
         return None
     if moment - session.last_seen_at >= s.session_touch_seconds:
         sessions.container.patch_item(
-            session.id, partition_key=session.id,
+            session.id,
+            partition_key=session.id,
             patch_operations=[{"op": "set", "path": "/last_seen_at", "value": moment}],
         )
         session.last_seen_at = moment
@@ -82,15 +93,20 @@ def end_all(*, account_id: str, except_session_id: str | None = None) -> int:
 def update_permissions(*, account_id: str, permissions: list[Permission]) -> None:
     for session in _of_account(account_id):
         sessions.container.patch_item(
-            session.id, partition_key=session.id,
-            patch_operations=[{"op": "set", "path": "/permissions",
-                               "value": [p.value for p in permissions]}],
+            session.id,
+            partition_key=session.id,
+            patch_operations=[
+                {"op": "set", "path": "/permissions", "value": [p.value for p in permissions]}
+            ],
         )
 
 
 def set_acting_tenant(*, session: Session, tenant_id: str | None, grant_id: str | None) -> None:
     sessions.container.patch_item(
-        session.id, partition_key=session.id,
-        patch_operations=[{"op": "set", "path": "/acting_tenant_id", "value": tenant_id},
-                          {"op": "set", "path": "/grant_id", "value": grant_id}],
+        session.id,
+        partition_key=session.id,
+        patch_operations=[
+            {"op": "set", "path": "/acting_tenant_id", "value": tenant_id},
+            {"op": "set", "path": "/grant_id", "value": grant_id},
+        ],
     )

@@ -42,7 +42,8 @@ def fail(throttle_keys: list[tuple[str, int]]) -> None:
         if throttle.failures >= allowed:
             over = throttle.failures - allowed
             throttle.locked_until = moment + min(
-                s.login_lock_base_seconds * (2 ** min(over, 16)), s.login_lock_max_seconds)
+                s.login_lock_base_seconds * (2 ** min(over, 16)), s.login_lock_max_seconds
+            )
         throttles.upsert(throttle)
 
 

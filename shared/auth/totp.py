@@ -19,8 +19,10 @@ def provisioning_uri(*, secret: str, account_name: str, issuer: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=account_name, issuer_name=issuer)
 
 
-def matching_step(*, secret: str, code: str, after_step: int, at: float | None = None) -> int | None:
-    """The time step the code belongs to (one step of clock drift allowed), if newer than after_step."""
+def matching_step(
+    *, secret: str, code: str, after_step: int, at: float | None = None
+) -> int | None:
+    """The time step of the code (one step of drift allowed), if it is newer than after_step."""
     code = code.strip().replace(" ", "")
     if not (code.isdigit() and len(code) == 6):
         return None

@@ -123,7 +123,9 @@ class _Base(Generic[T]):
         select: str = "*",
     ) -> tuple[str, list[dict[str, Any]]]:
         clauses = [f"c.{field} = @_g{index}" for index, (field, _) in enumerate(guards)]
-        params = [{"name": f"@_g{index}", "value": value} for index, (_, value) in enumerate(guards)]
+        params = [
+            {"name": f"@_g{index}", "value": value} for index, (_, value) in enumerate(guards)
+        ]
         clauses.append("c.type = @_type")
         params.append({"name": "@_type", "value": self.model.doc_type})
         if not include_blocked:
@@ -132,7 +134,8 @@ class _Base(Generic[T]):
             clauses.append(f"({where})")
         for name, value in (parameters or {}).items():
             params.append({"name": name, "value": value})
-        text = f"SELECT {select} FROM c WHERE " + " AND ".join(clauses)
+        # Only code-defined clauses are joined here; every value travels as a parameter.
+        text = f"SELECT {select} FROM c WHERE " + " AND ".join(clauses)  # noqa: S608
         if order_by:
             text += f" ORDER BY {order_by}"
         return text, params
@@ -179,15 +182,26 @@ class TenantRepository(_Base[T]):
         include_blocked: bool = False,
     ) -> T | None:
         raw = self._read(item_id, partition_key or tenant_id)
-        if raw is None or raw.get("tenant_id") != tenant_id or raw.get("type") != self.model.doc_type:
+        if (
+            raw is None
+            or raw.get("tenant_id") != tenant_id
+            or raw.get("type") != self.model.doc_type
+        ):
             return None
         if raw.get(BLOCKED_FIELD) and not include_blocked:
             return None
         return self._parse(raw)
 
     def delete(self, *, tenant_id: str, item_id: str, partition_key: str | None = None) -> bool:
-        if self.get(tenant_id=tenant_id, item_id=item_id, partition_key=partition_key,
-                    include_blocked=True) is None:
+        if (
+            self.get(
+                tenant_id=tenant_id,
+                item_id=item_id,
+                partition_key=partition_key,
+                include_blocked=True,
+            )
+            is None
+        ):
             return False
         return self._delete(item_id, partition_key or tenant_id)
 
@@ -201,9 +215,16 @@ class TenantRepository(_Base[T]):
         partition_key: str | None = None,
         include_blocked: bool = False,
     ) -> list[T]:
-        return list(self.iterate(tenant_id=tenant_id, where=where, parameters=parameters,
-                                 order_by=order_by, partition_key=partition_key,
-                                 include_blocked=include_blocked))
+        return list(
+            self.iterate(
+                tenant_id=tenant_id,
+                where=where,
+                parameters=parameters,
+                order_by=order_by,
+                partition_key=partition_key,
+                include_blocked=include_blocked,
+            )
+        )
 
     def iterate(
         self,
@@ -215,11 +236,16 @@ class TenantRepository(_Base[T]):
         partition_key: str | None = None,
         include_blocked: bool = False,
     ) -> Iterator[T]:
-        text, params = self._select(guards=self._guards(tenant_id, partition_key), where=where,
-                                    parameters=parameters, order_by=order_by,
-                                    include_blocked=include_blocked)
-        for raw in self.container.query_items(text, parameters=params,
-                                              partition_key=partition_key or tenant_id):
+        text, params = self._select(
+            guards=self._guards(tenant_id, partition_key),
+            where=where,
+            parameters=parameters,
+            order_by=order_by,
+            include_blocked=include_blocked,
+        )
+        for raw in self.container.query_items(
+            text, parameters=params, partition_key=partition_key or tenant_id
+        ):
             yield self._parse(raw)
 
     def page(
@@ -233,11 +259,17 @@ class TenantRepository(_Base[T]):
         order_by: str | None = None,
         partition_key: str | None = None,
     ) -> Page[T]:
-        text, params = self._select(guards=self._guards(tenant_id, partition_key), where=where,
-                                    parameters=parameters, order_by=order_by,
-                                    include_blocked=False)
+        text, params = self._select(
+            guards=self._guards(tenant_id, partition_key),
+            where=where,
+            parameters=parameters,
+            order_by=order_by,
+            include_blocked=False,
+        )
         pager = self.container.query_items(
-            text, parameters=params, partition_key=partition_key or tenant_id,
+            text,
+            parameters=params,
+            partition_key=partition_key or tenant_id,
             max_item_count=max_items,
         ).by_page(continuation)
         try:
@@ -245,7 +277,8 @@ class TenantRepository(_Base[T]):
         except StopIteration:
             raw_items = []
         items = [self._parse(raw) for raw in raw_items]
-        return Page(items=items, continuation=pager.continuation_token if items else None)
+        token: str | None = getattr(pager, "continuation_token", None)
+        return Page(items=items, continuation=token if items else None)
 
 
 class KeyedRepository(_Base[T]):
@@ -274,8 +307,12 @@ class KeyedRepository(_Base[T]):
 
     def scan(self, *, where: str, parameters: Parameters) -> list[T]:
         """A cross-partition query; only for data-subject requests and maintenance jobs."""
-        text, params = self._select(guards=[], where=where, parameters=parameters, order_by=None,
-                                    include_blocked=True)
-        return [self._parse(raw) for raw in
-                self.container.query_items(text, parameters=params,
-                                           enable_cross_partition_query=True)]
+        text, params = self._select(
+            guards=[], where=where, parameters=parameters, order_by=None, include_blocked=True
+        )
+        return [
+            self._parse(raw)
+            for raw in self.container.query_items(
+                text, parameters=params, enable_cross_partition_query=True
+            )
+        ]

@@ -17,7 +17,7 @@ def register_consumer(container: str, consumer: BlobConsumer) -> None:
 
 def logical_container(physical: str) -> str:
     prefix = get_settings().storage_prefix
-    return physical[len(prefix):] if prefix and physical.startswith(prefix) else physical
+    return physical[len(prefix) :] if prefix and physical.startswith(prefix) else physical
 
 
 def handle(event: EventGridEvent) -> bool:

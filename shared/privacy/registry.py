@@ -118,8 +118,9 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
 )
 
 BLOB_CONTAINERS: tuple[BlobContainerSpec, ...] = tuple(
-    BlobContainerSpec(name=name, purpose=purpose, personal_data=True,
-                      exporter=_BLOB_LATER, eraser=_BLOB_LATER)
+    BlobContainerSpec(
+        name=name, purpose=purpose, personal_data=True, exporter=_BLOB_LATER, eraser=_BLOB_LATER
+    )
     for name, purpose in (
         ("uploads", "video and document uploads, {tenant}/{webcast}/..."),
         ("imports", "participant import files, {tenant}/{webcast}/..."),

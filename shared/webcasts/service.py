@@ -14,25 +14,41 @@ from shared.webcasts.repository import slugs, webcasts
 
 def _reserve_slug(tenant_id: str, slug: str, webcast_id: str) -> None:
     try:
-        slugs.create(tenant_id=tenant_id, item=SlugReservation(
-            id=f"slug:{slug}", tenant_id=tenant_id, webcast_id=webcast_id))
+        slugs.create(
+            tenant_id=tenant_id,
+            item=SlugReservation(id=f"slug:{slug}", tenant_id=tenant_id, webcast_id=webcast_id),
+        )
     except DomainError as error:
         raise conflict("Another webcast of this account uses this slug", "slug") from error
 
 
-def create_webcast(*, principal: Principal, data: WebcastCreate,
-                   context: RequestContext) -> Webcast:
+def create_webcast(
+    *, principal: Principal, data: WebcastCreate, context: RequestContext
+) -> Webcast:
     tenant_id = require_manager(principal, write=True)
     webcast_id = new_id()
     _reserve_slug(tenant_id, data.slug, webcast_id)
     moment = utc_iso()
-    webcast = webcasts.create(tenant_id=tenant_id, item=Webcast(
-        id=webcast_id, tenant_id=tenant_id, created_at=moment, updated_at=moment,
-        created_by=principal.account_id, **data.model_dump()))
-    audit.record(tenant_id=tenant_id, actor=principal.actor, action="webcast.create",
-                 entity_type="webcast", entity_id=webcast.id,
-                 changed_fields=sorted(data.model_fields_set | {"title", "slug"}),
-                 context=context)
+    webcast = webcasts.create(
+        tenant_id=tenant_id,
+        item=Webcast(
+            id=webcast_id,
+            tenant_id=tenant_id,
+            created_at=moment,
+            updated_at=moment,
+            created_by=principal.account_id,
+            **data.model_dump(),
+        ),
+    )
+    audit.record(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="webcast.create",
+        entity_type="webcast",
+        entity_id=webcast.id,
+        changed_fields=sorted(data.model_fields_set | {"title", "slug"}),
+        context=context,
+    )
     return webcast
 
 
@@ -44,15 +60,26 @@ def get_webcast(*, principal: Principal, webcast_id: str) -> Webcast:
     return webcast
 
 
-def list_webcasts(*, principal: Principal, max_items: int,
-                  continuation: str | None) -> Page[Webcast]:
+def list_webcasts(
+    *, principal: Principal, max_items: int, continuation: str | None
+) -> Page[Webcast]:
     tenant_id = require_member(principal)
-    return webcasts.page(tenant_id=tenant_id, max_items=max_items, continuation=continuation,
-                         order_by="c.created_at DESC")
+    return webcasts.page(
+        tenant_id=tenant_id,
+        max_items=max_items,
+        continuation=continuation,
+        order_by="c.created_at DESC",
+    )
 
 
-def update_webcast(*, principal: Principal, webcast_id: str, data: WebcastUpdate,
-                   if_match: str | None, context: RequestContext) -> Webcast:
+def update_webcast(
+    *,
+    principal: Principal,
+    webcast_id: str,
+    data: WebcastUpdate,
+    if_match: str | None,
+    context: RequestContext,
+) -> Webcast:
     tenant_id = require_manager(principal, write=True)
     webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
     if webcast is None:
@@ -60,8 +87,11 @@ def update_webcast(*, principal: Principal, webcast_id: str, data: WebcastUpdate
     if if_match is not None and if_match.strip('"') != (webcast.etag or "").strip('"'):
         raise precondition_failed()
     changes = data.model_dump(exclude_unset=True)
-    changed = sorted(name for name, value in changes.items()
-                     if value is not None and getattr(webcast, name) != getattr(data, name))
+    changed = sorted(
+        name
+        for name, value in changes.items()
+        if value is not None and getattr(webcast, name) != getattr(data, name)
+    )
     old_slug = webcast.slug
     if data.slug is not None and data.slug != old_slug:
         _reserve_slug(tenant_id, data.slug, webcast.id)
@@ -76,9 +106,15 @@ def update_webcast(*, principal: Principal, webcast_id: str, data: WebcastUpdate
         raise
     if "slug" in changed:
         slugs.delete(tenant_id=tenant_id, item_id=f"slug:{old_slug}")
-    audit.record(tenant_id=tenant_id, actor=principal.actor, action="webcast.update",
-                 entity_type="webcast", entity_id=webcast.id, changed_fields=changed,
-                 context=context)
+    audit.record(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="webcast.update",
+        entity_type="webcast",
+        entity_id=webcast.id,
+        changed_fields=changed,
+        context=context,
+    )
     return webcast
 
 
@@ -90,5 +126,11 @@ def delete_webcast(*, principal: Principal, webcast_id: str, context: RequestCon
         raise not_found("Webcast")
     webcasts.delete(tenant_id=tenant_id, item_id=webcast.id)
     slugs.delete(tenant_id=tenant_id, item_id=f"slug:{webcast.slug}")
-    audit.record(tenant_id=tenant_id, actor=principal.actor, action="webcast.delete",
-                 entity_type="webcast", entity_id=webcast.id, context=context)
+    audit.record(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="webcast.delete",
+        entity_type="webcast",
+        entity_id=webcast.id,
+        context=context,
+    )

@@ -27,8 +27,9 @@ def _set_cookie_headers(response) -> list[str]:
 @pytest.mark.claim("P25")
 def test_session_cookie_is_a_host_session_cookie_with_only_a_random_id(stack):
     email = helpers.unique_email()
-    helpers.accounts.create_tenant(name="C", owner_email=email, owner_name="Olivia Owner",
-                                   owner_password=helpers.PASSWORD)
+    helpers.accounts.create_tenant(
+        name="C", owner_email=email, owner_name="Olivia Owner", owner_password=helpers.PASSWORD
+    )
     http = helpers.client()
     response = http.post("/api/auth/login", json={"email": email, "password": helpers.PASSWORD})
     assert response.status_code == 200
@@ -57,15 +58,19 @@ def test_session_cookie_is_a_host_session_cookie_with_only_a_random_id(stack):
 @pytest.mark.claim("P25")
 def test_every_sign_in_step_issues_a_new_session_id_and_logout_kills_it(stack):
     email = helpers.unique_email()
-    helpers.accounts.create_tenant(name="C", owner_email=email, owner_name="O",
-                                   owner_password=helpers.PASSWORD)
+    helpers.accounts.create_tenant(
+        name="C", owner_email=email, owner_name="O", owner_password=helpers.PASSWORD
+    )
     http = helpers.client()
     first = http.post("/api/auth/login", json={"email": email, "password": helpers.PASSWORD})
     before_mfa = http.cookies.get(ADMIN_COOKIE)
     csrf = first.json()["csrf_token"]
     secret = http.post("/api/auth/mfa/enrolment", headers={"X-CSRF-Token": csrf}).json()["secret"]
-    done = http.post("/api/auth/mfa/enrolment/confirm", headers={"X-CSRF-Token": csrf},
-                     json={"code": helpers.next_code(secret)})
+    done = http.post(
+        "/api/auth/mfa/enrolment/confirm",
+        headers={"X-CSRF-Token": csrf},
+        json={"code": helpers.next_code(secret)},
+    )
     after_mfa = http.cookies.get(ADMIN_COOKIE)
     assert done.status_code == 200 and before_mfa and after_mfa and before_mfa != after_mfa
     assert sessions.get(hashlib.sha256(before_mfa.encode()).hexdigest()) is None
@@ -91,15 +96,17 @@ def test_passwords_are_stored_as_argon2id_with_asvs_minimums(stack):
 @pytest.mark.claim("P28")
 def test_admin_routes_need_the_second_factor(stack):
     email = helpers.unique_email()
-    helpers.accounts.create_tenant(name="C", owner_email=email, owner_name="O",
-                                   owner_password=helpers.PASSWORD)
+    helpers.accounts.create_tenant(
+        name="C", owner_email=email, owner_name="O", owner_password=helpers.PASSWORD
+    )
     http = helpers.client()
     login = http.post("/api/auth/login", json={"email": email, "password": helpers.PASSWORD})
     csrf = login.json()["csrf_token"]
     assert login.json()["stage"] == "enroll"
     assert http.get("/api/webcasts").status_code == 401
-    refused = http.post("/api/webcasts", headers={"X-CSRF-Token": csrf},
-                        json={"title": "x", "slug": "x"})
+    refused = http.post(
+        "/api/webcasts", headers={"X-CSRF-Token": csrf}, json={"title": "x", "slug": "x"}
+    )
     assert refused.status_code == 401
     assert refused.headers["content-type"] == "application/problem+json"
 
@@ -111,22 +118,30 @@ def test_totp_codes_are_single_use_and_wrong_codes_fail(stack):
     login = http.post("/api/auth/login", json={"email": owner.email, "password": owner.password})
     csrf = login.json()["csrf_token"]
     assert login.json()["stage"] == "mfa"
-    wrong = http.post("/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf},
-                      json={"code": "000000"})
+    wrong = http.post(
+        "/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf}, json={"code": "000000"}
+    )
     assert wrong.status_code == 401
     assert wrong.json()["errors"][0]["field"] == "code"
     # The code used at enrolment (the current step) is refused: it was used once already.
-    replayed = http.post("/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf},
-                         json={"code": pyotp.TOTP(owner.secret).at(int(clock.now()))})
+    replayed = http.post(
+        "/api/auth/mfa/verify",
+        headers={"X-CSRF-Token": csrf},
+        json={"code": pyotp.TOTP(owner.secret).at(int(clock.now()))},
+    )
     assert replayed.status_code == 401
     code = helpers.next_code(owner.secret)
-    assert http.post("/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf},
-                     json={"code": code}).status_code == 200
+    assert (
+        http.post(
+            "/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf}, json={"code": code}
+        ).status_code
+        == 200
+    )
     other = helpers.client()
-    csrf2 = other.post("/api/auth/login", json={"email": owner.email,
-                                                "password": owner.password}).json()["csrf_token"]
-    again = other.post("/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf2},
-                       json={"code": code})
+    csrf2 = other.post(
+        "/api/auth/login", json={"email": owner.email, "password": owner.password}
+    ).json()["csrf_token"]
+    again = other.post("/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf2}, json={"code": code})
     assert again.status_code == 401
 
 
@@ -137,10 +152,12 @@ def test_recovery_codes_work_once_each(stack):
     assert len(owner.recovery_codes) == 10 and len(set(owner.recovery_codes)) == 10
     for attempt, expected in ((1, 200), (2, 401)):
         http = helpers.client()
-        csrf = http.post("/api/auth/login", json={"email": owner.email,
-                                                  "password": owner.password}).json()["csrf_token"]
-        response = http.post("/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf},
-                             json={"recovery_code": code})
+        csrf = http.post(
+            "/api/auth/login", json={"email": owner.email, "password": owner.password}
+        ).json()["csrf_token"]
+        response = http.post(
+            "/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf}, json={"recovery_code": code}
+        )
         assert response.status_code == expected, (attempt, response.text)
 
 
@@ -175,10 +192,13 @@ def test_disabling_an_account_ends_its_sessions(stack):
     owner = helpers.new_owner()
     sub = helpers.new_subaccount(owner, [Permission.moderation])
     assert sub.get("/api/webcasts").status_code == 200
-    assert owner.patch(f"/api/accounts/{sub.account_id}", json={"disabled": True}).status_code == 200
+    assert (
+        owner.patch(f"/api/accounts/{sub.account_id}", json={"disabled": True}).status_code == 200
+    )
     assert sub.get("/api/webcasts").status_code == 401
-    login = helpers.client().post("/api/auth/login", json={"email": sub.email,
-                                                           "password": sub.password})
+    login = helpers.client().post(
+        "/api/auth/login", json={"email": sub.email, "password": sub.password}
+    )
     assert login.status_code == 401
 
 
@@ -187,17 +207,21 @@ def test_password_change_signs_out_other_sessions(stack):
     owner = helpers.new_owner()
     second = helpers.sign_in(owner.email, owner.password, owner.secret)
     new_password = "another long passphrase 2026"
-    changed = owner.post("/api/auth/password", json={"current_password": owner.password,
-                                                     "new_password": new_password})
+    changed = owner.post(
+        "/api/auth/password",
+        json={"current_password": owner.password, "new_password": new_password},
+    )
     assert changed.status_code == 200, changed.text
     owner.csrf = changed.json()["csrf_token"]
     assert owner.get("/api/auth/session").status_code == 200
     assert second.get("/api/auth/session").status_code == 401
-    old = helpers.client().post("/api/auth/login", json={"email": owner.email,
-                                                         "password": owner.password})
+    old = helpers.client().post(
+        "/api/auth/login", json={"email": owner.email, "password": owner.password}
+    )
     assert old.status_code == 401
-    weak = owner.post("/api/auth/password", json={"current_password": new_password,
-                                                  "new_password": "short"})
+    weak = owner.post(
+        "/api/auth/password", json={"current_password": new_password, "new_password": "short"}
+    )
     assert weak.status_code == 422 and weak.json()["errors"][0]["field"] == "new_password"
 
 
@@ -217,11 +241,14 @@ def test_password_reset_by_mail_does_not_bypass_mfa(stack, mail_sink):
     [mail] = mail_sink.to(owner.email)
     token = re.search(r"token=([A-Za-z0-9_%-]+)", mail.get_content()).group(1)
     new_password = "a fresh and long passphrase"
-    done = http.post("/api/auth/password-reset/confirm",
-                     json={"token": token, "new_password": new_password})
+    done = http.post(
+        "/api/auth/password-reset/confirm", json={"token": token, "new_password": new_password}
+    )
     assert done.status_code == 204, done.text
-    reused = http.post("/api/auth/password-reset/confirm",
-                       json={"token": token, "new_password": "yet another passphrase!"})
+    reused = http.post(
+        "/api/auth/password-reset/confirm",
+        json={"token": token, "new_password": "yet another passphrase!"},
+    )
     assert reused.status_code == 422 and reused.json()["errors"][0]["field"] == "token"
     assert owner.get("/api/auth/session").status_code == 401, "reset ends existing sessions"
     login = http.post("/api/auth/login", json={"email": owner.email, "password": new_password})
@@ -235,26 +262,34 @@ def test_repeated_wrong_passwords_lock_the_account_with_back_off(stack):
     http = helpers.client()
     limit = get_settings().login_max_failures
     for _ in range(limit):
-        response = http.post("/api/auth/login", json={"email": owner.email,
-                                                      "password": "wrong password!!"})
+        response = http.post(
+            "/api/auth/login", json={"email": owner.email, "password": "wrong password!!"}
+        )
         assert response.status_code == 401
-    locked = http.post("/api/auth/login", json={"email": owner.email,
-                                                "password": owner.password})
+    locked = http.post("/api/auth/login", json={"email": owner.email, "password": owner.password})
     assert locked.status_code == 429
     retry_after = int(locked.headers["Retry-After"])
     assert retry_after > 0
     clock.advance(retry_after + 1)
-    assert http.post("/api/auth/login", json={"email": owner.email,
-                                              "password": owner.password}).status_code == 200
+    assert (
+        http.post(
+            "/api/auth/login", json={"email": owner.email, "password": owner.password}
+        ).status_code
+        == 200
+    )
 
 
 @pytest.mark.claim("P28")
 def test_one_client_address_guessing_many_accounts_is_locked(stack, monkeypatch):
     monkeypatch.setattr(get_settings(), "login_ip_max_failures", 4)
     http = helpers.client()
-    statuses = [http.post("/api/auth/login", json={"email": helpers.unique_email(),
-                                                   "password": "guess guess guess"}).status_code
-                for _ in range(6)]
+    statuses = [
+        http.post(
+            "/api/auth/login",
+            json={"email": helpers.unique_email(), "password": "guess guess guess"},
+        ).status_code
+        for _ in range(6)
+    ]
     assert statuses[:4] == [401] * 4
     assert statuses[4:] == [429, 429]
     clock.advance(get_settings().login_lock_max_seconds + 1)
@@ -266,8 +301,9 @@ def test_state_changing_requests_need_the_csrf_token(stack):
     body = {"title": "CSRF", "slug": "csrf"}
     missing = owner.client.post("/api/webcasts", json=body)
     wrong = owner.client.post("/api/webcasts", json=body, headers={"X-CSRF-Token": "nope"})
-    foreign = owner.client.post("/api/webcasts", json=body,
-                                headers=owner.headers() | {"Origin": "https://evil.example"})
+    foreign = owner.client.post(
+        "/api/webcasts", json=body, headers=owner.headers() | {"Origin": "https://evil.example"}
+    )
     assert (missing.status_code, wrong.status_code, foreign.status_code) == (403, 403, 403)
     assert owner.post("/api/webcasts", json=body).status_code == 201
 
@@ -281,6 +317,9 @@ def test_sign_in_attempts_are_logged_without_personal_values(stack):
     outcomes = {(e.action, e.outcome) for e in logged}
     assert ("sign_in.password", "failure") in outcomes
     assert ("sign_in.password", "success") in outcomes
-    assert ("sign_in.mfa", "success") in outcomes or ("mfa.enrolment_confirm", "success") in outcomes
+    assert ("sign_in.mfa", "success") in outcomes or (
+        "mfa.enrolment_confirm",
+        "success",
+    ) in outcomes
     dumped = json.dumps([e.model_dump(mode="json") for e in logged])
     assert owner.email not in dumped and "Olivia" not in dumped

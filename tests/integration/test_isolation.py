@@ -60,8 +60,11 @@ def _in(hours: float) -> str:
 
 def _bodies() -> dict[tuple[str, str], dict[str, object]]:
     return {
-        ("POST", "/api/accounts"): {"email": helpers.unique_email("intruder"),
-                                    "display_name": "Intruder", "password": helpers.PASSWORD},
+        ("POST", "/api/accounts"): {
+            "email": helpers.unique_email("intruder"),
+            "display_name": "Intruder",
+            "password": helpers.PASSWORD,
+        },
         ("PATCH", "/api/accounts/{account_id}"): {"disabled": True},
         ("POST", "/api/support-grants"): {"scope": "full", "expires_at": _in(1)},
         ("POST", "/api/webcasts"): {"title": "Hijack", "slug": "hijack"},
@@ -75,7 +78,8 @@ def _snapshot(tenant_id: str) -> dict[str, str]:
     for container in ("tenants", "webcasts"):
         for item in cosmos_container(container).query_items(
             "SELECT c.id, c._etag FROM c WHERE c.tenant_id = @t",
-            parameters=[{"name": "@t", "value": tenant_id}], partition_key=tenant_id,
+            parameters=[{"name": "@t", "value": tenant_id}],
+            partition_key=tenant_id,
         ):
             found[f"{container}/{item['id']}"] = item["_etag"]
     return found
@@ -83,8 +87,11 @@ def _snapshot(tenant_id: str) -> dict[str, str]:
 
 def _app_routes() -> set[tuple[str, str]]:
     schema = create_app().openapi()
-    return {(method.upper(), path) for path, operations in schema["paths"].items()
-            for method in operations}
+    return {
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method in operations
+    }
 
 
 def test_every_route_is_classified_for_isolation(stack):
@@ -96,14 +103,24 @@ def test_every_route_is_classified_for_isolation(stack):
 @pytest.fixture(scope="module")
 def victim(stack):
     owner = helpers.new_owner("victim")
-    sub = owner.post("/api/accounts", json={"email": helpers.unique_email("victim-sub"),
-                                            "display_name": "Vic Sub",
-                                            "password": helpers.PASSWORD}).json()
-    grant = owner.post("/api/support-grants",
-                       json={"scope": "read_only", "expires_at": _in(0.5)}).json()
+    sub = owner.post(
+        "/api/accounts",
+        json={
+            "email": helpers.unique_email("victim-sub"),
+            "display_name": "Vic Sub",
+            "password": helpers.PASSWORD,
+        },
+    ).json()
+    grant = owner.post(
+        "/api/support-grants", json={"scope": "read_only", "expires_at": _in(0.5)}
+    ).json()
     webcast = owner.post("/api/webcasts", json={"title": "Secret", "slug": "secret"}).json()
-    ids = {"account_id": sub["id"], "grant_id": grant["id"], "webcast_id": webcast["id"],
-           "tenant_id": owner.tenant_id}
+    ids = {
+        "account_id": sub["id"],
+        "grant_id": grant["id"],
+        "webcast_id": webcast["id"],
+        "tenant_id": owner.tenant_id,
+    }
     return owner, ids
 
 
@@ -156,7 +173,9 @@ def test_support_without_a_grant_or_with_an_expired_one_reaches_nothing(victim):
             response = _call(support, method, path, ids)
             assert response.status_code in (401, 403, 404), (method, path, response.status_code)
         assert support.post(f"/api/support/tenants/{owner.tenant_id}/enter").status_code in (
-            401, 403)
+            401,
+            403,
+        )
     assert _snapshot(owner.tenant_id) == before
 
 
@@ -182,4 +201,5 @@ def test_subaccounts_and_read_only_support_cannot_use_what_their_role_lacks(vict
     assert {k: v for k, v in after.items() if k in before} == before, "nothing changed"
     added = set(after) - set(before)
     assert len(added) == 2 and all(key.startswith("tenants/") for key in added), (
-        "only the owner's own sub-account and grant were added")
+        "only the owner's own sub-account and grant were added"
+    )

@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import azure.functions as func
 import pytest
@@ -37,9 +38,13 @@ def empty_queues(stack):
         queue_client(name).clear_messages()
 
 
-def make_runner(**options) -> TriggerRunner:
-    settings = {"visibility_timeout": 5, "retry_delay": 0, "poll_interval": 0.05,
-                "watch_containers": ()}
+def make_runner(**options: Any) -> TriggerRunner:
+    settings: dict[str, Any] = {
+        "visibility_timeout": 5,
+        "retry_delay": 0,
+        "poll_interval": 0.05,
+        "watch_containers": (),
+    }
     return TriggerRunner(**(settings | options))
 
 
@@ -51,7 +56,9 @@ def functions_of(blueprint: func.Blueprint) -> list[func.Function]:
 
 def message_count(logical: str) -> int:
     """Messages in the queue, the invisible ones included."""
-    return queue_client(logical).get_queue_properties().approximate_message_count
+    count = queue_client(logical).get_queue_properties().approximate_message_count
+    assert count is not None
+    return count
 
 
 def bodies(logical: str) -> list[bytes]:
@@ -68,8 +75,9 @@ def wait_until(condition, *, timeout: float = 10.0) -> None:
 
 def new_account() -> tuple[str, str, str]:
     email = unique_email("runner")
-    tenant, owner = create_tenant(name="Runner customer", owner_email=email,
-                                  owner_name="Rita Runner", owner_password=PASSWORD)
+    tenant, owner = create_tenant(
+        name="Runner customer", owner_email=email, owner_name="Rita Runner", owner_password=PASSWORD
+    )
     return tenant.tenant_id, owner.id, owner.email
 
 
@@ -82,8 +90,12 @@ def at(text: str) -> datetime:
 
 def test_queued_mail_reaches_the_smtp_sink_and_leaves_the_queue(mail_sink):
     tenant_id, account_id, email = new_account()
-    enqueue(kind="password_reset", tenant_id=tenant_id, account_id=account_id,
-            idempotency_key=uuid.uuid4().hex)
+    enqueue(
+        kind="password_reset",
+        tenant_id=tenant_id,
+        account_id=account_id,
+        idempotency_key=uuid.uuid4().hex,
+    )
     assert message_count("mail") == 1
 
     counts = make_runner().run_once()
@@ -100,8 +112,9 @@ def test_the_same_mail_job_delivered_twice_sends_one_mail(mail_sink):
     tenant_id, account_id, email = new_account()
     key = uuid.uuid4().hex
     for _ in range(2):
-        enqueue(kind="password_reset", tenant_id=tenant_id, account_id=account_id,
-                idempotency_key=key)
+        enqueue(
+            kind="password_reset", tenant_id=tenant_id, account_id=account_id, idempotency_key=key
+        )
     runner = make_runner()
 
     counts = runner.run_once()
@@ -110,8 +123,7 @@ def test_the_same_mail_job_delivered_twice_sends_one_mail(mail_sink):
     assert len(mail_sink.to(email)) == 1
     assert message_count("mail") == 0
     # the same job once more, later: still one mail
-    enqueue(kind="password_reset", tenant_id=tenant_id, account_id=account_id,
-            idempotency_key=key)
+    enqueue(kind="password_reset", tenant_id=tenant_id, account_id=account_id, idempotency_key=key)
     assert runner.run_once().succeeded == 1
     assert len(mail_sink.to(email)) == 1
 
@@ -132,17 +144,26 @@ def test_a_poison_message_moves_to_the_poison_queue_after_five_dequeues(mail_sin
     assert message_count("mail") == 0
     assert bodies("mail-poison") == [b"{not json"]
     # the runner goes on with the next job
-    enqueue(kind="password_reset", tenant_id=tenant_id, account_id=account_id,
-            idempotency_key=uuid.uuid4().hex)
+    enqueue(
+        kind="password_reset",
+        tenant_id=tenant_id,
+        account_id=account_id,
+        idempotency_key=uuid.uuid4().hex,
+    )
     assert runner.run_once().succeeded == 1
     assert len(mail_sink.to(email)) == 1
 
 
 def test_the_runner_loop_survives_poison_messages(mail_sink):
     tenant_id, account_id, email = new_account()
-    unknown_kind = json.dumps({"kind": "no_such_mail", "tenant_id": tenant_id,
-                               "account_id": account_id,
-                               "idempotency_key": uuid.uuid4().hex}).encode()
+    unknown_kind = json.dumps(
+        {
+            "kind": "no_such_mail",
+            "tenant_id": tenant_id,
+            "account_id": account_id,
+            "idempotency_key": uuid.uuid4().hex,
+        }
+    ).encode()
     queue_client("mail").send_message(b"[]")
     queue_client("mail").send_message(unknown_kind)
     runner = make_runner()
@@ -152,8 +173,12 @@ def test_the_runner_loop_survives_poison_messages(mail_sink):
     try:
         wait_until(lambda: len(bodies("mail-poison")) == 2)
         assert loop.is_alive()
-        enqueue(kind="password_reset", tenant_id=tenant_id, account_id=account_id,
-                idempotency_key=uuid.uuid4().hex)
+        enqueue(
+            kind="password_reset",
+            tenant_id=tenant_id,
+            account_id=account_id,
+            idempotency_key=uuid.uuid4().hex,
+        )
         wait_until(lambda: len(mail_sink.to(email)) == 1)
         wait_until(lambda: message_count("mail") == 0)
         assert loop.is_alive()
@@ -167,13 +192,15 @@ def test_the_runner_loop_survives_poison_messages(mail_sink):
 # -- visibility timeout and at-least-once delivery (own functions on "blob-events") ----------
 
 
-def flaky_functions(deliveries: list[func.QueueMessage], *, failures: int = 1,
-                    pause: float = 0.0) -> list[func.Function]:
-    blueprint = func.Blueprint()
+def flaky_functions(
+    deliveries: list[func.QueueMessage], *, failures: int = 1, pause: float = 0.0
+) -> list[func.Function]:
+    blueprint = func.Blueprint()  # type: ignore[no-untyped-call]
 
     @blueprint.function_name("flaky")
-    @blueprint.queue_trigger(arg_name="msg", queue_name="blob-events",
-                             connection="AzureWebJobsStorage")
+    @blueprint.queue_trigger(
+        arg_name="msg", queue_name="blob-events", connection="AzureWebJobsStorage"
+    )
     def flaky(msg: func.QueueMessage) -> None:
         deliveries.append(msg)
         time.sleep(pause)
@@ -221,8 +248,9 @@ def test_a_message_of_a_runner_that_died_is_delivered_again_after_the_visibility
 def test_the_lease_is_renewed_while_a_slow_handler_runs():
     deliveries: list[func.QueueMessage] = []
     seen_while_running: list[int] = []
-    runner = make_runner(functions=flaky_functions(deliveries, failures=0, pause=1.6),
-                         visibility_timeout=1)
+    runner = make_runner(
+        functions=flaky_functions(deliveries, failures=0, pause=1.6), visibility_timeout=1
+    )
     queue_client("blob-events").send_message(b"slow")
 
     def look() -> None:
@@ -253,8 +281,9 @@ def uploads_consumer(monkeypatch):
 
 def upload(name: str, data: bytes, content_type: str):
     container = blob_service().get_container_client(blob_container_name("uploads"))
-    return container.upload_blob(name, data, overwrite=True,
-                                 content_settings=ContentSettings(content_type=content_type))
+    return container.upload_blob(
+        name, data, overwrite=True, content_settings=ContentSettings(content_type=content_type)
+    )
 
 
 def test_a_new_upload_is_evented_once_and_reaches_its_consumer(uploads_consumer):
@@ -313,9 +342,10 @@ def test_the_event_is_queued_as_event_grid_does_base64_json():
 # -- timers -----------------------------------------------------------------------------------
 
 
-def timer_functions(calls: list[func.TimerRequest], schedule: str,
-                    run_on_startup: bool = False) -> list[func.Function]:
-    blueprint = func.Blueprint()
+def timer_functions(
+    calls: list[func.TimerRequest], schedule: str, run_on_startup: bool = False
+) -> list[func.Function]:
+    blueprint = func.Blueprint()  # type: ignore[no-untyped-call]
 
     @blueprint.function_name("ticker")
     @blueprint.timer_trigger(arg_name="timer", schedule=schedule, run_on_startup=run_on_startup)
@@ -353,7 +383,7 @@ def test_run_on_startup_runs_the_timer_on_the_first_pass_only():
 
 
 def test_a_failing_timer_does_not_stop_the_pass():
-    blueprint = func.Blueprint()
+    blueprint = func.Blueprint()  # type: ignore[no-untyped-call]
 
     @blueprint.function_name("broken_timer")
     @blueprint.timer_trigger(arg_name="timer", schedule="0 0 0 1 1 *", run_on_startup=True)
@@ -392,8 +422,12 @@ def test_main_runs_one_pass():
 def test_the_runner_process_stops_cleanly_on_sigterm():
     process = subprocess.Popen(
         [sys.executable, "-m", "devtools.runner", "--poll-interval", "0.1"],
-        cwd=runner_module.__file__.rsplit("/devtools/", 1)[0], env=dict(os.environ),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=runner_module.__file__.rsplit("/devtools/", 1)[0],
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         started = False

@@ -17,10 +17,12 @@ def list_accounts(principal: CurrentPrincipal) -> list[AccountView]:
 
 
 @router.post("", status_code=201)
-def create_account(body: SubAccountCreate, principal: CurrentPrincipal,
-                   context: Context) -> AccountView:
-    return AccountView.of(service.create_subaccount(principal=principal, data=body,
-                                                    context=context))
+def create_account(
+    body: SubAccountCreate, principal: CurrentPrincipal, context: Context
+) -> AccountView:
+    return AccountView.of(
+        service.create_subaccount(principal=principal, data=body, context=context)
+    )
 
 
 @router.get("/{account_id}")
@@ -33,10 +35,14 @@ def get_account(account_id: str, principal: CurrentPrincipal) -> AccountView:
 
 
 @router.patch("/{account_id}")
-def update_account(account_id: str, body: SubAccountUpdate, principal: CurrentPrincipal,
-                   context: Context) -> AccountView:
-    return AccountView.of(service.update_subaccount(principal=principal, account_id=account_id,
-                                                    data=body, context=context))
+def update_account(
+    account_id: str, body: SubAccountUpdate, principal: CurrentPrincipal, context: Context
+) -> AccountView:
+    return AccountView.of(
+        service.update_subaccount(
+            principal=principal, account_id=account_id, data=body, context=context
+        )
+    )
 
 
 @router.delete("/{account_id}", status_code=204)
@@ -46,5 +52,6 @@ def delete_account(account_id: str, principal: CurrentPrincipal, context: Contex
 
 @router.post("/{account_id}/mfa-reset")
 def reset_mfa(account_id: str, principal: CurrentPrincipal, context: Context) -> AccountView:
-    return AccountView.of(service.reset_mfa(principal=principal, account_id=account_id,
-                                            context=context))
+    return AccountView.of(
+        service.reset_mfa(principal=principal, account_id=account_id, context=context)
+    )

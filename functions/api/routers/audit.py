@@ -30,8 +30,9 @@ def list_entries(
     continuation: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> AuditPage:
     tenant_id = require_manager(principal, write=False)
-    page = service.list_entries(tenant_id=tenant_id, query=filters, max_items=limit,
-                                continuation=continuation)
+    page = service.list_entries(
+        tenant_id=tenant_id, query=filters, max_items=limit, continuation=continuation
+    )
     return AuditPage(items=page.items, continuation=page.continuation)
 
 
@@ -39,7 +40,8 @@ def list_entries(
 def export_entries(principal: CurrentPrincipal, filters: Filters) -> StreamingResponse:
     tenant_id = require_manager(principal, write=False)
     return StreamingResponse(
-        service.export_csv(tenant_id=tenant_id, query=filters), media_type="text/csv",
+        service.export_csv(tenant_id=tenant_id, query=filters),
+        media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'},
     )
 

@@ -90,10 +90,12 @@ def login(body: LoginRequest, response: Response, context: Context) -> SignInSta
 
 
 @router.post("/mfa/verify")
-def verify_mfa(body: SecondFactor, session: AnySession, response: Response,
-               context: Context) -> SignInState:
-    issued = service.verify_second_factor(session=session, code=body.code,
-                                          recovery_code=body.recovery_code, context=context)
+def verify_mfa(
+    body: SecondFactor, session: AnySession, response: Response, context: Context
+) -> SignInState:
+    issued = service.verify_second_factor(
+        session=session, code=body.code, recovery_code=body.recovery_code, context=context
+    )
     set_session_cookie(response, issued.token)
     return SignInState(stage=issued.session.stage, csrf_token=issued.session.csrf_token)
 
@@ -105,12 +107,14 @@ def start_enrolment(session: AnySession, context: Context) -> EnrolmentStart:
 
 
 @router.post("/mfa/enrolment/confirm")
-def confirm_enrolment(body: EnrolmentConfirm, session: AnySession, response: Response,
-                      context: Context) -> EnrolmentDone:
+def confirm_enrolment(
+    body: EnrolmentConfirm, session: AnySession, response: Response, context: Context
+) -> EnrolmentDone:
     issued, codes = service.confirm_enrolment(session=session, code=body.code, context=context)
     set_session_cookie(response, issued.token)
-    return EnrolmentDone(stage=issued.session.stage, csrf_token=issued.session.csrf_token,
-                         recovery_codes=codes)
+    return EnrolmentDone(
+        stage=issued.session.stage, csrf_token=issued.session.csrf_token, recovery_codes=codes
+    )
 
 
 @router.get("/session")
@@ -118,9 +122,13 @@ def current_session(session: FullSession, principal: CurrentPrincipal) -> Sessio
     account = get_account(tenant_id=session.home_tenant_id, account_id=session.account_id)
     if account is None:
         raise unauthorized("This account is not available")
-    return SessionInfo(stage=session.stage, csrf_token=session.csrf_token,
-                       account=AccountView.of(account), acting_tenant_id=principal.tenant_id,
-                       read_only=principal.read_only)
+    return SessionInfo(
+        stage=session.stage,
+        csrf_token=session.csrf_token,
+        account=AccountView.of(account),
+        acting_tenant_id=principal.tenant_id,
+        read_only=principal.read_only,
+    )
 
 
 @router.post("/logout", status_code=204)
@@ -130,11 +138,20 @@ def logout(session: AnySession, response: Response, context: Context) -> None:
 
 
 @router.post("/password")
-def change_password(body: PasswordChange, session: FullSession, principal: CurrentPrincipal,
-                    response: Response, context: Context) -> SignInState:
-    issued = service.change_password(principal=principal, session=session,
-                                     current_password=body.current_password,
-                                     new_password=body.new_password, context=context)
+def change_password(
+    body: PasswordChange,
+    session: FullSession,
+    principal: CurrentPrincipal,
+    response: Response,
+    context: Context,
+) -> SignInState:
+    issued = service.change_password(
+        principal=principal,
+        session=session,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        context=context,
+    )
     set_session_cookie(response, issued.token)
     return SignInState(stage=issued.session.stage, csrf_token=issued.session.csrf_token)
 
@@ -147,5 +164,6 @@ def request_reset(body: ResetRequest, context: Context) -> dict[str, str]:
 
 @router.post("/password-reset/confirm", status_code=204)
 def confirm_reset(body: ResetConfirm, context: Context) -> None:
-    service.confirm_password_reset(token=body.token, new_password=body.new_password,
-                                   context=context)
+    service.confirm_password_reset(
+        token=body.token, new_password=body.new_password, context=context
+    )

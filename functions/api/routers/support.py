@@ -19,19 +19,20 @@ def list_grants(principal: CurrentPrincipal) -> list[GrantView]:
 
 @router.post("/api/support-grants", status_code=201)
 def create_grant(body: GrantCreate, principal: CurrentPrincipal, context: Context) -> GrantView:
-    return service.grant_view(service.create_grant(principal=principal, data=body,
-                                                   context=context))
+    return service.grant_view(service.create_grant(principal=principal, data=body, context=context))
 
 
 @router.post("/api/support-grants/{grant_id}/revoke")
 def revoke_grant(grant_id: str, principal: CurrentPrincipal, context: Context) -> GrantView:
-    return service.grant_view(service.revoke_grant(principal=principal, grant_id=grant_id,
-                                                   context=context))
+    return service.grant_view(
+        service.revoke_grant(principal=principal, grant_id=grant_id, context=context)
+    )
 
 
 @router.post("/api/support/tenants/{tenant_id}/enter")
-def enter_tenant(tenant_id: str, session: FullSession, principal: CurrentPrincipal,
-                 context: Context) -> GrantView:
+def enter_tenant(
+    tenant_id: str, session: FullSession, principal: CurrentPrincipal, context: Context
+) -> GrantView:
     """Act in a customer's tenant under its active grant; refused without one."""
     if principal.role != Role.support:
         raise forbidden("Only vendor support enters other tenants")
@@ -39,8 +40,14 @@ def enter_tenant(tenant_id: str, session: FullSession, principal: CurrentPrincip
     if grant is None:
         raise forbidden("This customer has not granted support access")
     sessions.set_acting_tenant(session=session, tenant_id=tenant_id, grant_id=grant.id)
-    audit.record(tenant_id=tenant_id, actor=principal.actor, action="support.enter",
-                 entity_type="support_grant", entity_id=grant.id, context=context)
+    audit.record(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="support.enter",
+        entity_type="support_grant",
+        entity_id=grant.id,
+        context=context,
+    )
     return service.grant_view(grant)
 
 
@@ -49,6 +56,12 @@ def leave_tenant(session: FullSession, principal: CurrentPrincipal, context: Con
     if principal.role != Role.support:
         raise forbidden("Only vendor support enters other tenants")
     if principal.tenant_id:
-        audit.record(tenant_id=principal.tenant_id, actor=principal.actor, action="support.leave",
-                     entity_type="support_grant", entity_id=principal.grant_id, context=context)
+        audit.record(
+            tenant_id=principal.tenant_id,
+            actor=principal.actor,
+            action="support.leave",
+            entity_type="support_grant",
+            entity_id=principal.grant_id,
+            context=context,
+        )
     sessions.set_acting_tenant(session=session, tenant_id=None, grant_id=None)

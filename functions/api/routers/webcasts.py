@@ -30,29 +30,38 @@ def list_webcasts(
     continuation: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> WebcastPage:
     page = service.list_webcasts(principal=principal, max_items=limit, continuation=continuation)
-    return WebcastPage(items=[WebcastView.of(w) for w in page.items],
-                       continuation=page.continuation)
+    return WebcastPage(
+        items=[WebcastView.of(w) for w in page.items], continuation=page.continuation
+    )
 
 
 @router.post("", status_code=201)
-def create_webcast(body: WebcastCreate, principal: CurrentPrincipal, context: Context,
-                   response: Response) -> WebcastView:
+def create_webcast(
+    body: WebcastCreate, principal: CurrentPrincipal, context: Context, response: Response
+) -> WebcastView:
     webcast = service.create_webcast(principal=principal, data=body, context=context)
     return _etag(response, WebcastView.of(webcast))
 
 
 @router.get("/{webcast_id}")
 def get_webcast(webcast_id: str, principal: CurrentPrincipal, response: Response) -> WebcastView:
-    return _etag(response, WebcastView.of(service.get_webcast(principal=principal,
-                                                              webcast_id=webcast_id)))
+    return _etag(
+        response, WebcastView.of(service.get_webcast(principal=principal, webcast_id=webcast_id))
+    )
 
 
 @router.patch("/{webcast_id}")
-def update_webcast(webcast_id: str, body: WebcastUpdate, principal: CurrentPrincipal,
-                   context: Context, response: Response,
-                   if_match: Annotated[str | None, Header()] = None) -> WebcastView:
-    webcast = service.update_webcast(principal=principal, webcast_id=webcast_id, data=body,
-                                     if_match=if_match, context=context)
+def update_webcast(
+    webcast_id: str,
+    body: WebcastUpdate,
+    principal: CurrentPrincipal,
+    context: Context,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> WebcastView:
+    webcast = service.update_webcast(
+        principal=principal, webcast_id=webcast_id, data=body, if_match=if_match, context=context
+    )
     return _etag(response, WebcastView.of(webcast))
 
 

@@ -1,0 +1,95 @@
+"""Webcast projects: CRUD, schedule with time zone, switches off by default, concurrency."""
+
+from tests import helpers
+
+
+def test_webcast_lifecycle_with_schedule_switches_and_etags(stack):
+    owner = helpers.new_owner("webcasts")
+    created = owner.post(
+        "/api/webcasts",
+        json={
+            "title": "Quarterly all-hands",
+            "slug": "q4-all-hands",
+            "language": "en",
+            "description": "Numbers and questions",
+            "schedule": {
+                "starts_at": "2026-12-10T15:00:00+01:00",
+                "ends_at": "2026-12-10T16:30:00+01:00",
+                "time_zone": "Europe/Amsterdam",
+            },
+            "access_mode": "registration",
+            "modules": {"message_box": True, "polls": True},
+            "retention_days": 90,
+        },
+    )
+    assert created.status_code == 201, created.text
+    webcast = created.json()
+    assert webcast["modules"] == {
+        "message_box": True,
+        "polls": True,
+        "tracking": False,
+        "meeting": False,
+    }
+    assert not any(webcast["privacy"].values()), "every tie-to-participant switch starts off"
+    assert webcast["schedule"]["time_zone"] == "Europe/Amsterdam"
+    etag = created.headers["etag"]
+
+    read = owner.get(f"/api/webcasts/{webcast['id']}")
+    assert read.headers["etag"] == etag
+    updated = owner.patch(
+        f"/api/webcasts/{webcast['id']}", json={"title": "Q4 all-hands"}, headers={"If-Match": etag}
+    )
+    assert updated.status_code == 200 and updated.json()["title"] == "Q4 all-hands"
+    stale = owner.patch(
+        f"/api/webcasts/{webcast['id']}", json={"title": "Lost update"}, headers={"If-Match": etag}
+    )
+    assert stale.status_code == 412
+    assert owner.get(f"/api/webcasts/{webcast['id']}").json()["title"] == "Q4 all-hands"
+
+    backwards = owner.patch(
+        f"/api/webcasts/{webcast['id']}",
+        json={"schedule": {"starts_at": "2026-12-10T16:00:00Z", "ends_at": "2026-12-10T15:00:00Z"}},
+    )
+    assert backwards.status_code == 422
+    naive = owner.post(
+        "/api/webcasts",
+        json={
+            "title": "x",
+            "slug": "naive",
+            "schedule": {"starts_at": "2026-12-10T16:00:00", "ends_at": "2026-12-10T17:00:00"},
+        },
+    )
+    assert naive.status_code == 422
+    assert naive.json()["errors"][0]["field"].startswith("body.schedule.starts_at")
+
+    taken = owner.post("/api/webcasts", json={"title": "Copy", "slug": "q4-all-hands"})
+    assert taken.status_code == 409 and taken.json()["errors"][0]["field"] == "slug"
+    renamed = owner.patch(f"/api/webcasts/{webcast['id']}", json={"slug": "q4-town-hall"})
+    assert renamed.status_code == 200
+    reused = owner.post("/api/webcasts", json={"title": "Reuse", "slug": "q4-all-hands"})
+    assert reused.status_code == 201, "the old slug is free again"
+
+    assert owner.delete(f"/api/webcasts/{webcast['id']}").status_code == 204
+    assert owner.get(f"/api/webcasts/{webcast['id']}").status_code == 404
+    assert owner.delete(f"/api/webcasts/{webcast['id']}").status_code == 404
+
+
+def test_webcast_list_pages_with_continuation_tokens(stack):
+    owner = helpers.new_owner("paging")
+    for index in range(7):
+        assert (
+            owner.post(
+                "/api/webcasts", json={"title": f"W{index}", "slug": f"w-{index}"}
+            ).status_code
+            == 201
+        )
+    seen: list[str] = []
+    params: dict[str, str | int] = {"limit": 3}
+    while True:
+        page = owner.get("/api/webcasts", params=params).json()
+        seen += [w["slug"] for w in page["items"]]
+        if not page["continuation"]:
+            break
+        params["continuation"] = page["continuation"]
+    assert sorted(seen) == [f"w-{i}" for i in range(7)]
+    assert len(seen) == 7
