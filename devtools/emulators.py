@@ -1,10 +1,12 @@
 """Start and stop the local emulators (Azurite, Cosmos DB server) as child processes."""
 
+import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +15,7 @@ from shared.config import EMULATOR_COSMOS_KEY, EMULATOR_STORAGE_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "node_modules" / ".bin"
+_PR_SET_PDEATHSIG = 1
 
 
 def free_port() -> int:
@@ -31,6 +34,14 @@ def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to end the emulator when the process that started it dies (a killed test
+    run or a crashed make run must not leave emulators behind)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _binary(name: str) -> str:
@@ -144,6 +155,7 @@ def start(
                     stdout=output,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
+                    preexec_fn=_die_with_parent,
                     cwd=ROOT,
                 )
             )

@@ -690,6 +690,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=options.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # The SDKs log every HTTP request at INFO; the runner's own lines are what matter here.
+    logging.getLogger("azure").setLevel(logging.WARNING)
     if options.bootstrap:
         from shared.bootstrap import ensure_local_resources
 

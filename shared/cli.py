@@ -15,11 +15,11 @@ from typing import TextIO
 from shared.errors import DomainError
 
 GENERATED_PASSWORD_LENGTH = 24
-_ALPHABET = string.ascii_letters + string.digits + "-_.!"
+_ALPHABET = string.ascii_letters + string.digits + "_"
 
 
 def generate_password(*, context: tuple[str, ...] = ()) -> str:
-    """A random password that passes the password policy (about 140 bits)."""
+    """A random password that passes the policy (~143 bits; safe to paste into a shell)."""
     from shared.auth.passwords import check_policy
 
     while True:

@@ -78,6 +78,7 @@ class Admin:
     def delete(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("DELETE", url, **kwargs)
 
+
 def enrol(email: str, password: str) -> Admin:
     """Sign in for the first time: password, MFA enrolment, confirmation."""
     http = client()

@@ -8,6 +8,7 @@ from fastapi import Depends, Request, Response
 from shared.accounts.models import GrantScope, Role
 from shared.accounts.repository import grants
 from shared.accounts.service import grant_is_active
+from shared.audit import service as audit
 from shared.audit.models import RequestContext
 from shared.auth import sessions
 from shared.auth.models import Principal, Session, SessionStage
@@ -68,8 +69,9 @@ def full_session(session: AnySession) -> Session:
 FullSession = Annotated[Session, Depends(full_session)]
 
 
-def current_principal(session: FullSession) -> Principal:
-    """Who acts; a support session's grant is read again on every request (P07)."""
+def current_principal(session: FullSession, request: Request) -> Principal:
+    """Who acts; a support session's grant is read again on every request (P07), and what
+    support reads in a customer's tenant is logged like what it writes."""
     tenant_id: str | None = session.home_tenant_id
     read_only = False
     if session.role == Role.support:
@@ -79,7 +81,7 @@ def current_principal(session: FullSession) -> Principal:
             if grant and grant_is_active(grant, support_account_id=session.account_id):
                 tenant_id = grant.tenant_id
                 read_only = grant.scope == GrantScope.read_only
-    return Principal(
+    principal = Principal(
         account_id=session.account_id,
         role=session.role,
         home_tenant_id=session.home_tenant_id,
@@ -89,6 +91,16 @@ def current_principal(session: FullSession) -> Principal:
         session_id=session.id,
         grant_id=session.grant_id,
     )
+    if tenant_id is not None and session.role == Role.support and request.method == "GET":
+        audit.record(
+            tenant_id=tenant_id,
+            actor=principal.actor,
+            action="support.read",
+            entity_type="route",
+            entity_id=request.url.path,
+            context=request_context(request),
+        )
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

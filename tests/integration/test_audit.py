@@ -9,6 +9,7 @@ import pytest
 
 from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR, Actor, ActorKind, AuditFilter, RequestContext
+from shared.config import get_settings
 from tests import helpers
 
 
@@ -128,7 +129,7 @@ def test_verify_detects_a_changed_and_a_removed_entry(stack):
 
 @pytest.mark.claim("P31")
 def test_removing_the_newest_entry_of_a_chain_shows(stack, monkeypatch):
-    monkeypatch.setattr(audit.get_settings(), "audit_shards", 1)
+    monkeypatch.setattr(get_settings(), "audit_shards", 1)
     tenant_id = f"t-{helpers.uuid.uuid4().hex}"
     written = [
         audit.record(

@@ -239,7 +239,9 @@ def test_password_reset_by_mail_does_not_bypass_mfa(stack, mail_sink):
         mail_service.handle(MailJob.model_validate_json(message.content))
         queue.delete_message(message)
     [mail] = mail_sink.to(owner.email)
-    token = re.search(r"token=([A-Za-z0-9_%-]+)", mail.get_content()).group(1)
+    found = re.search(r"token=([A-Za-z0-9_%-]+)", mail.get_content())
+    assert found, mail.get_content()
+    token = found.group(1)
     new_password = "a fresh and long passphrase"
     done = http.post(
         "/api/auth/password-reset/confirm", json={"token": token, "new_password": new_password}

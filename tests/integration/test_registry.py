@@ -12,6 +12,8 @@ from shared.privacy.registry import (
     BLOB_CONTAINERS,
     COSMOS_CONTAINERS,
     QUEUES,
+    BlobContainerSpec,
+    CosmosContainerSpec,
     NotYet,
     resolve_handler,
 )
@@ -40,7 +42,8 @@ def test_every_store_that_exists_is_registered(stack):
 
 
 def test_every_personal_store_names_an_exporter_and_an_eraser():
-    for spec in (*COSMOS_CONTAINERS, *BLOB_CONTAINERS):
+    specs: list[CosmosContainerSpec | BlobContainerSpec] = [*COSMOS_CONTAINERS, *BLOB_CONTAINERS]
+    for spec in specs:
         if not spec.personal_data:
             continue
         for handler in (spec.exporter, spec.eraser):
