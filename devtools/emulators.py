@@ -8,6 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,3 +168,50 @@ def start(
         emulators.stop()
         raise
     return emulators
+
+
+def _forget_process_state() -> None:
+    from shared import clients, config
+    from shared.auth.passwords import hasher
+
+    config.get_settings.cache_clear()
+    clients.reset_clients()
+    hasher.cache_clear()
+
+
+@contextmanager
+def isolated_stack(
+    *, label: str, extra: dict[str, str] | None = None
+) -> Iterator[tuple[Emulators, dict[str, str]]]:
+    """Emulators on free ports with a per-run database and name prefix, set into this
+    process's environment (tests, benchmarks); everything is restored and stopped after."""
+    running = start()
+    run = uuid.uuid4().hex[:8]
+    environment = (
+        running.environment()
+        | {
+            "WEBCAST_ENVIRONMENT": "test",
+            "WEBCAST_COSMOS_DATABASE": f"{label}{run}",
+            "WEBCAST_COSMOS_CONTAINER_PREFIX": f"{label[0]}{run}-",
+            "WEBCAST_STORAGE_PREFIX": f"{label[0]}{run}-",
+            "WEBCAST_PUBLIC_BASE_URL": "https://testserver",
+            "WEBCAST_ALLOWED_ORIGINS": '["https://testserver"]',
+        }
+        | (extra or {})
+    )
+    saved = {key: os.environ.get(key) for key in environment}
+    os.environ.update(environment)
+    try:
+        _forget_process_state()
+        from shared.bootstrap import ensure_local_resources
+
+        ensure_local_resources()
+        yield running, environment
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _forget_process_state()
+        running.stop()

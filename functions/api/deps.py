@@ -4,6 +4,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from shared.accounts.models import GrantScope, Role
 from shared.accounts.repository import grants
@@ -19,11 +20,19 @@ CSRF_HEADER = "x-csrf-token"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def request_context(request: Request) -> RequestContext:
+# Dependencies without I/O are `async def` so that FastAPI runs them inline instead of
+# handing each to its thread pool; only the ones that read storage use threads.
+
+
+def context_of(request: Request) -> RequestContext:
     return RequestContext(
         request_id=getattr(request.state, "request_id", None),
         client_ip=request.client.host if request.client else None,
     )
+
+
+async def request_context(request: Request) -> RequestContext:
+    return context_of(request)
 
 
 Context = Annotated[RequestContext, Depends(request_context)]
@@ -60,7 +69,7 @@ def any_session(request: Request) -> Session:
 AnySession = Annotated[Session, Depends(any_session)]
 
 
-def full_session(session: AnySession) -> Session:
+async def full_session(session: AnySession) -> Session:
     if session.stage != SessionStage.full:
         raise unauthorized("Finish signing in with your second factor first")
     return session
@@ -69,19 +78,31 @@ def full_session(session: AnySession) -> Session:
 FullSession = Annotated[Session, Depends(full_session)]
 
 
-def current_principal(session: FullSession, request: Request) -> Principal:
-    """Who acts; a support session's grant is read again on every request (P07), and what
-    support reads in a customer's tenant is logged like what it writes."""
-    tenant_id: str | None = session.home_tenant_id
+def _support_principal(session: Session, request: Request) -> Principal:
+    """A support session acts in a tenant only under an active grant, read on every request
+    (P07); what support reads there is logged like what it writes."""
+    tenant_id: str | None = None
     read_only = False
-    if session.role == Role.support:
-        tenant_id = None
-        if session.acting_tenant_id and session.grant_id:
-            grant = grants.get(tenant_id=session.acting_tenant_id, item_id=session.grant_id)
-            if grant and grant_is_active(grant, support_account_id=session.account_id):
-                tenant_id = grant.tenant_id
-                read_only = grant.scope == GrantScope.read_only
-    principal = Principal(
+    if session.acting_tenant_id and session.grant_id:
+        grant = grants.get(tenant_id=session.acting_tenant_id, item_id=session.grant_id)
+        if grant and grant_is_active(grant, support_account_id=session.account_id):
+            tenant_id = grant.tenant_id
+            read_only = grant.scope == GrantScope.read_only
+    principal = _principal(session, tenant_id=tenant_id, read_only=read_only)
+    if tenant_id is not None and request.method == "GET":
+        audit.record(
+            tenant_id=tenant_id,
+            actor=principal.actor,
+            action="support.read",
+            entity_type="route",
+            entity_id=request.url.path,
+            context=context_of(request),
+        )
+    return principal
+
+
+def _principal(session: Session, *, tenant_id: str | None, read_only: bool) -> Principal:
+    return Principal(
         account_id=session.account_id,
         role=session.role,
         home_tenant_id=session.home_tenant_id,
@@ -91,16 +112,13 @@ def current_principal(session: FullSession, request: Request) -> Principal:
         session_id=session.id,
         grant_id=session.grant_id,
     )
-    if tenant_id is not None and session.role == Role.support and request.method == "GET":
-        audit.record(
-            tenant_id=tenant_id,
-            actor=principal.actor,
-            action="support.read",
-            entity_type="route",
-            entity_id=request.url.path,
-            context=request_context(request),
-        )
-    return principal
+
+
+async def current_principal(session: FullSession, request: Request) -> Principal:
+    """Who acts: owners and sub-accounts in their own tenant, support under a grant."""
+    if session.role == Role.support:
+        return await run_in_threadpool(_support_principal, session, request)
+    return _principal(session, tenant_id=session.home_tenant_id, read_only=False)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

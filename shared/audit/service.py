@@ -12,7 +12,6 @@ import json
 import random
 import threading
 from collections.abc import Iterator
-from contextlib import suppress
 from datetime import UTC, datetime
 
 from azure.cosmos import exceptions as cosmos_errors
@@ -28,7 +27,7 @@ from shared.audit.models import (
 )
 from shared.clock import utc_iso
 from shared.config import get_settings
-from shared.cosmos.repository import Page, TenantRepository
+from shared.cosmos.repository import Page, TenantRepository, is_missing
 
 GENESIS = "0" * 64
 _MAX_APPEND_ATTEMPTS = 20
@@ -75,24 +74,10 @@ def _read_tip(partition: str, tenant_id: str, chain: str) -> tuple[int, str]:
 
 
 def _advance_head(entry: AuditEntry) -> None:
+    """Move the chain's head to this entry unless a later entry moved it already."""
     head_id = f"head:{entry.chain}"
     container = heads.container
-    body = ChainHead(
-        id=head_id,
-        partition=entry.partition,
-        tenant_id=entry.tenant_id,
-        chain=entry.chain,
-        seq=entry.seq,
-        hash=entry.hash,
-    ).to_item()
     try:
-        container.create_item(body)
-    except cosmos_errors.CosmosResourceExistsError:
-        pass
-    else:
-        return
-    # A later entry may have moved the head already; then the filter refuses this patch.
-    with suppress(cosmos_errors.CosmosAccessConditionFailedError):
         container.patch_item(
             head_id,
             partition_key=entry.partition,
@@ -102,6 +87,24 @@ def _advance_head(entry: AuditEntry) -> None:
             ],
             filter_predicate=f"FROM c WHERE c.seq < {int(entry.seq)}",
         )
+    except cosmos_errors.CosmosAccessConditionFailedError:
+        return
+    except cosmos_errors.CosmosHttpResponseError as error:
+        if not is_missing(error):
+            raise
+        head = ChainHead(
+            id=head_id,
+            partition=entry.partition,
+            tenant_id=entry.tenant_id,
+            chain=entry.chain,
+            seq=entry.seq,
+            hash=entry.hash,
+        )
+        try:
+            container.create_item(head.to_item())
+        except cosmos_errors.CosmosResourceExistsError:
+            # Another writer created the head first; move it on from there.
+            _advance_head(entry)
 
 
 def record(

@@ -1,6 +1,7 @@
 """Back-off against password guessing, per e-mail address and per client address."""
 
 import math
+from dataclasses import dataclass, field
 
 from shared.auth.models import Throttle
 from shared.clock import now
@@ -13,29 +14,41 @@ throttles = KeyedRepository(container="throttles", model=Throttle)
 _WINDOW_SECONDS = 60 * 60
 
 
-def keys(*, email: str, client_ip: str | None) -> list[tuple[str, int]]:
-    """Throttle ids with the failures each allows before locking."""
+@dataclass
+class Counters:
+    """The throttle ids of one attempt, with the limit of each and what `check` found."""
+
+    limits: list[tuple[str, int]]
+    found: dict[str, Throttle] = field(default_factory=dict)
+
+
+def keys(*, email: str, client_ip: str | None) -> Counters:
+    """Counters for the e-mail address and, when known, the client address."""
     s = get_settings()
-    found = [(f"account:{lookup_hash('email', email)}", s.login_max_failures)]
+    limits = [(f"account:{lookup_hash('email', email)}", s.login_max_failures)]
     if client_ip:
-        found.append((f"ip:{lookup_hash('ip', client_ip)}", s.login_ip_max_failures))
-    return found
+        limits.append((f"ip:{lookup_hash('ip', client_ip)}", s.login_ip_max_failures))
+    return Counters(limits=limits)
 
 
-def check(throttle_keys: list[tuple[str, int]]) -> None:
-    """Raise 429 with Retry-After while any key is locked."""
+def check(counters: Counters) -> None:
+    """Raise 429 with Retry-After while any counter is locked."""
     moment = now()
-    for key, _ in throttle_keys:
+    for key, _ in counters.limits:
         throttle = throttles.get(key)
-        if throttle and throttle.locked_until > moment:
+        if throttle is None:
+            continue
+        counters.found[key] = throttle
+        if throttle.locked_until > moment:
             raise too_many_requests(math.ceil(throttle.locked_until - moment))
 
 
-def fail(throttle_keys: list[tuple[str, int]]) -> None:
+def fail(counters: Counters) -> None:
+    """Count a failure on every counter; locks with doubling back-off past the limit."""
     s = get_settings()
     moment = now()
-    for key, allowed in throttle_keys:
-        throttle = throttles.get(key)
+    for key, allowed in counters.limits:
+        throttle = counters.found.get(key)
         if throttle is None or moment - throttle.first_failure_at > _WINDOW_SECONDS:
             throttle = Throttle(id=key, first_failure_at=moment)
         throttle.failures += 1
@@ -44,11 +57,12 @@ def fail(throttle_keys: list[tuple[str, int]]) -> None:
             throttle.locked_until = moment + min(
                 s.login_lock_base_seconds * (2 ** min(over, 16)), s.login_lock_max_seconds
             )
-        throttles.upsert(throttle)
+        counters.found[key] = throttles.upsert(throttle)
 
 
-def clear_account(throttle_keys: list[tuple[str, int]]) -> None:
+def clear_account(counters: Counters) -> None:
     """Forget an account's failures after a success; the client address keeps its count, so
     one valid account cannot be used to reset guessing against others."""
-    account_key, _ = throttle_keys[0]
-    throttles.delete(account_key)
+    account_key, _ = counters.limits[0]
+    if counters.found.pop(account_key, None) is not None:
+        throttles.delete(account_key)

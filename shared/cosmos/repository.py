@@ -54,7 +54,7 @@ class Page(Generic[T]):
 Parameters = dict[str, Any]
 
 
-def _is_missing(error: cosmos_errors.CosmosHttpResponseError) -> bool:
+def is_missing(error: cosmos_errors.CosmosHttpResponseError) -> bool:
     # The local emulator answers a read of a missing item with 500 instead of 404.
     return error.status_code == 404 or (error.status_code == 500 and get_settings().cosmos_emulator)
 
@@ -98,7 +98,7 @@ class _Base(Generic[T]):
         try:
             item: dict[str, Any] = self.container.read_item(item_id, partition_key=partition_key)
         except cosmos_errors.CosmosHttpResponseError as error:
-            if _is_missing(error):
+            if is_missing(error):
                 return None
             raise
         return item
@@ -107,7 +107,7 @@ class _Base(Generic[T]):
         try:
             self.container.delete_item(item_id, partition_key=partition_key)
         except cosmos_errors.CosmosHttpResponseError as error:
-            if _is_missing(error):
+            if is_missing(error):
                 return False
             raise
         return True
