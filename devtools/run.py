@@ -365,8 +365,10 @@ def main() -> int:
             )
         return 1
 
-    # SIGTERM raises KeyboardInterrupt too, so that the same clean-up runs as for Ctrl-C.
+    # SIGTERM raises KeyboardInterrupt too, so that the same clean-up runs as for Ctrl-C; SIGINT
+    # is set explicitly because a shell starting us in the background leaves it ignored.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stack = Stack()
     status = 0
     try:

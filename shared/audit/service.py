@@ -28,6 +28,7 @@ from shared.audit.models import (
 from shared.clock import utc_iso
 from shared.config import get_settings
 from shared.cosmos.repository import Page, TenantRepository, is_missing
+from shared.spreadsheet import safe_cell
 
 GENESIS = "0" * 64
 _MAX_APPEND_ATTEMPTS = 20
@@ -248,14 +249,14 @@ CSV_COLUMNS = (
 
 
 def export_csv(*, tenant_id: str, query: AuditFilter) -> Iterator[str]:
-    """The filtered log as CSV, row by row."""
+    """The filtered log as CSV, row by row, with formula-looking cells neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for entry in iterate_entries(tenant_id=tenant_id, query=query):
         row = entry.model_dump(mode="json")
         row["changed_fields"] = " ".join(entry.changed_fields)
-        writer.writerow(["" if row.get(column) is None else row[column] for column in CSV_COLUMNS])
+        writer.writerow([safe_cell(row.get(column)) for column in CSV_COLUMNS])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -194,6 +194,15 @@ def test_owner_reads_filters_pages_and_exports_the_log(stack):
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert len(rows) == 5 and {r["action"] for r in rows} == {"webcast.create"}
     assert all(r["actor_id"] == owner.account_id for r in rows)
+    injected = owner.post(
+        "/api/webcasts",
+        json={"title": "F", "slug": "formula"},
+        headers={"X-Request-ID": "-1-1-cmd-calc"},
+    )
+    assert injected.status_code == 201
+    exported = owner.get("/api/audit/export.csv", params={"entity_id": injected.json()["id"]})
+    [row] = list(csv.DictReader(io.StringIO(exported.text)))
+    assert row["request_id"] == "'-1-1-cmd-calc", "a formula-looking cell is neutralised"
     verified = owner.get("/api/audit/verify")
     assert verified.status_code == 200 and verified.json()["ok"] is True
     assert (
