@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     session_idle_seconds: int = Field(default=30 * 60, ge=60)
     session_absolute_seconds: int = Field(default=12 * 60 * 60, ge=300)
     session_touch_seconds: int = Field(default=60, ge=1)
+    # Viewers watch for hours: longer idle limit, still a session cookie without expiry.
+    participant_session_idle_seconds: int = Field(default=4 * 60 * 60, ge=60)
+    participant_session_absolute_seconds: int = Field(default=24 * 60 * 60, ge=300)
+    participant_link_seconds: int = Field(default=30 * 24 * 60 * 60, ge=60)
     pending_session_seconds: int = Field(default=10 * 60, ge=60)
 
     argon2_time_cost: int = Field(default=2, ge=2)

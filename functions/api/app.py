@@ -4,7 +4,15 @@ from fastapi import FastAPI
 
 from functions.api import problems
 from functions.api.middleware import HygieneMiddleware
-from functions.api.routers import accounts, audit, auth, support, webcasts
+from functions.api.routers import (
+    accounts,
+    audit,
+    auth,
+    participants,
+    support,
+    viewer,
+    webcasts,
+)
 from shared.config import get_settings
 
 
@@ -19,7 +27,15 @@ def create_app() -> FastAPI:
         openapi_url="/api/openapi.json" if docs else None,
     )
     problems.install(app)
-    for router in (auth.router, accounts.router, support.router, webcasts.router, audit.router):
+    for router in (
+        auth.router,
+        accounts.router,
+        support.router,
+        webcasts.router,
+        participants.router,
+        viewer.router,
+        audit.router,
+    ):
         app.include_router(router)
 
     @app.get("/api/health", tags=["health"])

@@ -7,6 +7,7 @@ from shared.accounts.repository import accounts, login_key_id, login_keys
 from shared.auth import sessions
 from shared.clock import utc_iso
 from shared.errors import forbidden
+from shared.privacy.registry import DataSubject
 
 _SECRET_FIELDS = {
     "password_hash",
@@ -17,8 +18,11 @@ _SECRET_FIELDS = {
 }
 
 
-def export_account(*, tenant_id: str, account_id: str) -> list[dict[str, Any]]:
+def export_account(*, subject: DataSubject) -> list[dict[str, Any]]:
     """The account as stored, without secrets."""
+    if subject.account_id is None:
+        return []
+    tenant_id, account_id = subject.tenant_id, subject.account_id
     account = accounts.get(tenant_id=tenant_id, item_id=account_id, include_blocked=True)
     if account is None:
         return []
@@ -28,8 +32,11 @@ def export_account(*, tenant_id: str, account_id: str) -> list[dict[str, Any]]:
     return [record]
 
 
-def erase_account(*, tenant_id: str, account_id: str) -> int:
+def erase_account(*, subject: DataSubject) -> int:
     """Blank the person's data and sign them out; the id stays so audit entries still resolve."""
+    if subject.account_id is None:
+        return 0
+    tenant_id, account_id = subject.tenant_id, subject.account_id
     account = accounts.get(tenant_id=tenant_id, item_id=account_id, include_blocked=True)
     if account is None or account.erased:
         return 0

@@ -1,28 +1,42 @@
-"""Data-subject export and erasure for the audit log."""
+"""Data-subject export and erasure for the audit log (ids only; client addresses redacted)."""
 
 from typing import Any
 
 from shared.audit.service import entries
+from shared.privacy.registry import DataSubject
 
 
-def export_actor_entries(*, tenant_id: str, account_id: str) -> list[dict[str, Any]]:
+def _subject_id(subject: DataSubject) -> str | None:
+    return subject.account_id or subject.participant_id
+
+
+def export_actor_entries(*, subject: DataSubject) -> list[dict[str, Any]]:
     """Every entry the person caused or that names them."""
+    person = _subject_id(subject)
+    if person is None:
+        return []
     found = entries.container.query_items(
         "SELECT * FROM c WHERE c.type = 'audit' AND c.tenant_id = @t "
         "AND (c.actor_id = @a OR c.entity_id = @a)",
-        parameters=[{"name": "@t", "value": tenant_id}, {"name": "@a", "value": account_id}],
+        parameters=[{"name": "@t", "value": subject.tenant_id}, {"name": "@a", "value": person}],
         enable_cross_partition_query=True,
     )
     return [{k: v for k, v in item.items() if not k.startswith("_")} for item in found]
 
 
-def redact_actor_addresses(*, tenant_id: str, account_id: str) -> int:
+def redact_actor_addresses(*, subject: DataSubject) -> int:
     """Remove client addresses from the person's entries; the chain stays intact."""
+    person = _subject_id(subject)
+    if person is None:
+        return 0
     found = list(
         entries.container.query_items(
             "SELECT c.id, c.partition FROM c WHERE c.type = 'audit' AND c.tenant_id = @t "
             "AND c.actor_id = @a AND IS_DEFINED(c.client_ip) AND NOT IS_NULL(c.client_ip)",
-            parameters=[{"name": "@t", "value": tenant_id}, {"name": "@a", "value": account_id}],
+            parameters=[
+                {"name": "@t", "value": subject.tenant_id},
+                {"name": "@a", "value": person},
+            ],
             enable_cross_partition_query=True,
         )
     )

@@ -89,10 +89,16 @@ def hasher() -> PasswordHasher:
     )
 
 
-def check_policy(password: str, *, field: str = "password", context: tuple[str, ...] = ()) -> None:
+def check_policy(
+    password: str,
+    *,
+    field: str = "password",
+    context: tuple[str, ...] = (),
+    min_length: int = MIN_LENGTH,
+) -> None:
     """Refuse a password that is too short, too long, common or made of the account's data."""
-    if len(password) < MIN_LENGTH:
-        raise validation_error(field, f"must have at least {MIN_LENGTH} characters")
+    if len(password) < min_length:
+        raise validation_error(field, f"must have at least {min_length} characters")
     if len(password) > MAX_LENGTH:
         raise validation_error(field, f"must have at most {MAX_LENGTH} characters")
     lowered = password.lower()

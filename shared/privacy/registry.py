@@ -12,6 +12,19 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class DataSubject:
+    """Whose data an exporter or eraser handles: an admin-side account or a participant.
+
+    Every handler takes `subject=` and returns nothing (or 0) for a kind of subject whose
+    data its store does not hold."""
+
+    tenant_id: str
+    account_id: str | None = None
+    webcast_id: str | None = None
+    participant_id: str | None = None
+
+
+@dataclass(frozen=True)
 class NotYet:
     """An exporter or eraser that a later issue delivers."""
 
@@ -99,6 +112,20 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         partition_key="/tenant_id",
         purpose="webcast projects: settings, schedule, switches (no personal data)",
         personal_data=False,
+    ),
+    CosmosContainerSpec(
+        name="webcast_keys",
+        partition_key="/id",
+        purpose="webcast id -> tenant, for public participant pages",
+        personal_data=False,
+    ),
+    CosmosContainerSpec(
+        name="participants",
+        partition_key="/webcast_id",
+        purpose="participants of a webcast with their form answers, consents, login keys",
+        personal_data=True,
+        exporter="shared.participants.privacy:export_participant",
+        eraser="shared.participants.privacy:erase_participant",
     ),
     CosmosContainerSpec(
         name="audit",

@@ -29,6 +29,13 @@ class Language(StrEnum):
     en = "en"
 
 
+class PasswordMode(StrEnum):
+    """How participants get a password (P11)."""
+
+    generated = "generated"  # the system makes one, shown or mailed once
+    predefined = "predefined"  # the customer sets it per participant or by import
+
+
 class Modules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -100,6 +107,7 @@ class WebcastCreate(BaseModel):
     modules: Modules = Modules()
     privacy: PrivacySwitches = PrivacySwitches()
     retention_days: RetentionDays = 365
+    participant_passwords: PasswordMode = PasswordMode.generated
 
 
 class WebcastUpdate(BaseModel):
@@ -114,6 +122,7 @@ class WebcastUpdate(BaseModel):
     modules: Modules | None = None
     privacy: PrivacySwitches | None = None
     retention_days: RetentionDays | None = None
+    participant_passwords: PasswordMode | None = None
 
 
 class Webcast(Document):
@@ -129,9 +138,18 @@ class Webcast(Document):
     modules: Modules
     privacy: PrivacySwitches
     retention_days: int
+    participant_passwords: PasswordMode = PasswordMode.generated
     created_at: str
     updated_at: str
     created_by: str
+
+
+class WebcastKey(Document):
+    """Finds a webcast's tenant from the webcast id alone (public participant pages)."""
+
+    doc_type = "webcast-key"
+
+    tenant_id: str
 
 
 class SlugReservation(Document):
@@ -155,6 +173,7 @@ class WebcastView(BaseModel):
     modules: Modules
     privacy: PrivacySwitches
     retention_days: int
+    participant_passwords: PasswordMode
     created_at: str
     updated_at: str
     etag: str | None

@@ -8,8 +8,14 @@ from shared.clock import utc_iso
 from shared.cosmos.repository import Page
 from shared.errors import DomainError, conflict, not_found, precondition_failed
 from shared.ids import new_id
-from shared.webcasts.models import SlugReservation, Webcast, WebcastCreate, WebcastUpdate
-from shared.webcasts.repository import slugs, webcasts
+from shared.webcasts.models import (
+    SlugReservation,
+    Webcast,
+    WebcastCreate,
+    WebcastKey,
+    WebcastUpdate,
+)
+from shared.webcasts.repository import slugs, webcast_keys, webcasts
 
 
 def _reserve_slug(tenant_id: str, slug: str, webcast_id: str) -> None:
@@ -28,6 +34,7 @@ def create_webcast(
     tenant_id = require_manager(principal, write=True)
     webcast_id = new_id()
     _reserve_slug(tenant_id, data.slug, webcast_id)
+    webcast_keys.create(WebcastKey(id=webcast_id, tenant_id=tenant_id))
     moment = utc_iso()
     webcast = webcasts.create(
         tenant_id=tenant_id,
@@ -125,6 +132,7 @@ def delete_webcast(*, principal: Principal, webcast_id: str, context: RequestCon
     if webcast is None:
         raise not_found("Webcast")
     webcasts.delete(tenant_id=tenant_id, item_id=webcast.id)
+    webcast_keys.delete(webcast.id)
     slugs.delete(tenant_id=tenant_id, item_id=f"slug:{webcast.slug}")
     audit.record(
         tenant_id=tenant_id,

@@ -18,6 +18,7 @@ OWNER = "owner"  # the tenant's owner (and support under a grant, reading or wri
 MANAGER_READ = "manager-read"  # owner or support (read-only grant suffices); no sub-accounts
 MANAGER_WRITE = "manager-write"  # owner or support with a full grant; no sub-accounts
 MEMBER_READ = "member-read"  # every account of the tenant
+PARTICIPANTS = "participants"  # owner, support under a grant, sub-accounts with the permission
 SELF = "self"  # acts on the caller's own session only
 PUBLIC = "public"
 
@@ -51,6 +52,20 @@ ROUTES = {
     ("POST", "/api/auth/password-reset"): PUBLIC,
     ("POST", "/api/auth/password-reset/confirm"): PUBLIC,
     ("GET", "/api/health"): PUBLIC,
+    ("GET", "/api/webcasts/{webcast_id}/form"): PARTICIPANTS,
+    ("PUT", "/api/webcasts/{webcast_id}/form"): PARTICIPANTS,
+    ("GET", "/api/webcasts/{webcast_id}/participants"): PARTICIPANTS,
+    ("POST", "/api/webcasts/{webcast_id}/participants"): PARTICIPANTS,
+    ("GET", "/api/webcasts/{webcast_id}/participants/{participant_id}"): PARTICIPANTS,
+    ("PATCH", "/api/webcasts/{webcast_id}/participants/{participant_id}"): PARTICIPANTS,
+    ("DELETE", "/api/webcasts/{webcast_id}/participants/{participant_id}"): PARTICIPANTS,
+    # The viewer side is reached by webcast id; its own tests check grants per webcast.
+    ("GET", "/api/w/{webcast_id}"): PUBLIC,
+    ("POST", "/api/w/{webcast_id}/enter"): PUBLIC,
+    ("POST", "/api/w/{webcast_id}/registrations"): PUBLIC,
+    ("POST", "/api/w/{webcast_id}/login"): PUBLIC,
+    ("POST", "/api/w/{webcast_id}/link"): PUBLIC,
+    ("GET", "/api/w/{webcast_id}/me"): SELF,
 }
 
 
@@ -69,17 +84,31 @@ def _bodies() -> dict[tuple[str, str], dict[str, object]]:
         ("POST", "/api/support-grants"): {"scope": "full", "expires_at": _in(1)},
         ("POST", "/api/webcasts"): {"title": "Hijack", "slug": "hijack"},
         ("PATCH", "/api/webcasts/{webcast_id}"): {"title": "Hijacked"},
+        ("PUT", "/api/webcasts/{webcast_id}/form"): {
+            "fields": [{"id": "hijack", "type": "short_text", "label": "Hijack"}]
+        },
+        ("POST", "/api/webcasts/{webcast_id}/participants"): {
+            "email": helpers.unique_email("planted")
+        },
+        ("PATCH", "/api/webcasts/{webcast_id}/participants/{participant_id}"): {
+            "status": "disabled"
+        },
     }
 
 
-def _snapshot(tenant_id: str) -> dict[str, str]:
-    """Every tenant and webcast document of the tenant, by id and etag."""
+def _snapshot(tenant_id: str, webcast_id: str) -> dict[str, str]:
+    """Every tenant, webcast and participant document of the victim, by id and etag."""
     found: dict[str, str] = {}
-    for container in ("tenants", "webcasts"):
+    partitions = (
+        ("tenants", "tenant_id", tenant_id),
+        ("webcasts", "tenant_id", tenant_id),
+        ("participants", "webcast_id", webcast_id),
+    )
+    for container, field, key in partitions:
         for item in cosmos_container(container).query_items(
-            "SELECT c.id, c._etag FROM c WHERE c.tenant_id = @t",
-            parameters=[{"name": "@t", "value": tenant_id}],
-            partition_key=tenant_id,
+            f"SELECT c.id, c._etag FROM c WHERE c.{field} = @k",  # noqa: S608 - fixed names
+            parameters=[{"name": "@k", "value": key}],
+            partition_key=key,
         ):
             found[f"{container}/{item['id']}"] = item["_etag"]
     return found
@@ -115,7 +144,12 @@ def victim(stack):
         "/api/support-grants", json={"scope": "read_only", "expires_at": _in(0.5)}
     ).json()
     webcast = owner.post("/api/webcasts", json={"title": "Secret", "slug": "secret"}).json()
+    participant = owner.post(
+        f"/api/webcasts/{webcast['id']}/participants",
+        json={"email": helpers.unique_email("victim-participant")},
+    ).json()
     ids = {
+        "participant_id": participant["id"],
         "account_id": sub["id"],
         "grant_id": grant["id"],
         "webcast_id": webcast["id"],
@@ -127,13 +161,9 @@ def victim(stack):
 def _call(admin: helpers.Admin, method: str, path: str, ids: dict[str, str]):
     url = path.format(**ids)
     body = _bodies().get((method, path))
-    if method == "GET":
-        return admin.get(url)
-    if method == "DELETE":
-        return admin.delete(url)
-    if method == "PATCH":
-        return admin.patch(url, json=body)
-    return admin.post(url, json=body)
+    if method in ("GET", "DELETE"):
+        return admin.request(method, url)
+    return admin.request(method, url, json=body)
 
 
 def _protected(classes: set[str]) -> list[tuple[str, str]]:
@@ -145,9 +175,9 @@ def _protected(classes: set[str]) -> list[tuple[str, str]]:
 def test_another_tenants_owner_reaches_nothing(victim):
     owner, ids = victim
     intruder = helpers.new_owner("intruder")
-    before = _snapshot(owner.tenant_id)
+    before = _snapshot(owner.tenant_id, ids["webcast_id"])
     secret_values = set(ids.values()) - {owner.tenant_id} | {"Secret", owner.email}
-    for method, path in _protected({OWNER, MANAGER_READ, MANAGER_WRITE, MEMBER_READ}):
+    for method, path in _protected({OWNER, MANAGER_READ, MANAGER_WRITE, MEMBER_READ, PARTICIPANTS}):
         response = _call(intruder, method, path, ids)
         if "{" in path:
             assert response.status_code in (403, 404), (method, path, response.status_code)
@@ -156,7 +186,7 @@ def test_another_tenants_owner_reaches_nothing(victim):
             assert not any(value in text for value in secret_values), (method, path)
     enter = intruder.post(f"/api/support/tenants/{owner.tenant_id}/enter")
     assert enter.status_code == 403
-    assert _snapshot(owner.tenant_id) == before
+    assert _snapshot(owner.tenant_id, ids["webcast_id"]) == before
 
 
 @pytest.mark.claim("P29")
@@ -171,23 +201,31 @@ def test_support_without_a_grant_or_with_an_expired_one_reaches_nothing(victim):
         clock.advance(20 * 60)
         for support in (without_grant, expiring):
             assert support.get("/api/auth/session").status_code == 200
-    before = _snapshot(owner.tenant_id)
+    before = _snapshot(owner.tenant_id, ids["webcast_id"])
     for support in (without_grant, expiring):
-        for method, path in _protected({OWNER, MANAGER_READ, MANAGER_WRITE, MEMBER_READ}):
+        for method, path in _protected(
+            {OWNER, MANAGER_READ, MANAGER_WRITE, MEMBER_READ, PARTICIPANTS}
+        ):
             response = _call(support, method, path, ids)
             assert response.status_code == 403, (method, path, response.status_code)
         assert support.post(f"/api/support/tenants/{owner.tenant_id}/enter").status_code == 403
-    assert _snapshot(owner.tenant_id) == before
+    assert _snapshot(owner.tenant_id, ids["webcast_id"]) == before
 
 
 @pytest.mark.claim("P29")
 def test_subaccounts_and_read_only_support_cannot_use_what_their_role_lacks(victim):
     victim_owner, ids = victim
     owner = helpers.sign_in(victim_owner.email, victim_owner.password, victim_owner.secret)
-    before = _snapshot(owner.tenant_id)
+    before = _snapshot(owner.tenant_id, ids["webcast_id"])
     sub = helpers.new_subaccount(owner, list(Permission))
     for method, path in _protected({OWNER, MANAGER_READ, MANAGER_WRITE}):
         response = _call(sub, method, path, ids)
+        assert response.status_code == 403, (method, path, response.status_code)
+    without_participants = helpers.new_subaccount(
+        owner, [p for p in Permission if p != Permission.participants]
+    )
+    for method, path in _protected({PARTICIPANTS}):
+        response = _call(without_participants, method, path, ids)
         assert response.status_code == 403, (method, path, response.status_code)
     grant = owner.post("/api/support-grants", json={"scope": "read_only", "expires_at": _in(1)})
     assert grant.status_code == 201
@@ -196,11 +234,14 @@ def test_subaccounts_and_read_only_support_cannot_use_what_their_role_lacks(vict
     for method, path in _protected({OWNER, MANAGER_WRITE}):
         response = _call(reader, method, path, ids)
         assert response.status_code == 403, (method, path, response.status_code)
+    for method, path in _protected({PARTICIPANTS}):
+        expected = 200 if method == "GET" else 403
+        assert _call(reader, method, path, ids).status_code == expected, (method, path)
     for method, path in _protected({MANAGER_READ, MEMBER_READ}):
         assert _call(reader, method, path, ids).status_code == 200, (method, path)
-    after = _snapshot(owner.tenant_id)
+    after = _snapshot(owner.tenant_id, ids["webcast_id"])
     assert {k: v for k, v in after.items() if k in before} == before, "nothing changed"
     added = set(after) - set(before)
-    assert len(added) == 2 and all(key.startswith("tenants/") for key in added), (
-        "only the owner's own sub-account and grant were added"
+    assert len(added) == 3 and all(key.startswith("tenants/") for key in added), (
+        "only the owner's own two sub-accounts and grant were added"
     )

@@ -14,6 +14,7 @@ from shared.privacy.registry import (
     QUEUES,
     BlobContainerSpec,
     CosmosContainerSpec,
+    DataSubject,
     NotYet,
     resolve_handler,
 )
@@ -64,12 +65,11 @@ def test_exporters_and_erasers_of_account_data_work(stack):
         for kind in ("exporter", "eraser")
         if spec.personal_data and not isinstance(getattr(spec, kind), NotYet)
     }
+    subject = DataSubject(tenant_id=owner.tenant_id, account_id=sub.account_id)
     exported = {}
     for (name, kind), handler in handlers.items():
         if kind == "exporter":
-            exported[name] = resolve_handler(handler)(
-                tenant_id=owner.tenant_id, account_id=sub.account_id
-            )
+            exported[name] = resolve_handler(handler)(subject=subject)
     text = json.dumps(exported)
     assert sub.email in text and "Moritz Moderator" in text
     assert "$argon2id$" not in text and sub.secret not in text
@@ -78,20 +78,16 @@ def test_exporters_and_erasers_of_account_data_work(stack):
 
     for (_, kind), handler in handlers.items():
         if kind == "eraser":
-            resolve_handler(handler)(tenant_id=owner.tenant_id, account_id=sub.account_id)
+            resolve_handler(handler)(subject=subject)
     assert sub.get("/api/auth/session").status_code == 401
     assert find_by_email(sub.email) is None
     login = helpers.client().post(
         "/api/auth/login", json={"email": sub.email, "password": sub.password}
     )
     assert login.status_code == 401
-    again = resolve_handler("shared.accounts.privacy:export_account")(
-        tenant_id=owner.tenant_id, account_id=sub.account_id
-    )
+    again = resolve_handler("shared.accounts.privacy:export_account")(subject=subject)
     assert sub.email not in json.dumps(again) and "Moritz" not in json.dumps(again)
-    audit_after = resolve_handler("shared.audit.privacy:export_actor_entries")(
-        tenant_id=owner.tenant_id, account_id=sub.account_id
-    )
+    audit_after = resolve_handler("shared.audit.privacy:export_actor_entries")(subject=subject)
     assert all(
         entry.get("client_ip") is None
         for entry in audit_after

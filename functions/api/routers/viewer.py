@@ -1,0 +1,178 @@
+"""The participant side of a webcast: public info, enter, register, sign in, personal links."""
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from functions.api.deps import Context
+from shared.errors import DomainError
+from shared.participants import access
+from shared.participants import sessions as viewer_sessions
+from shared.participants.models import ParticipantSession, ParticipantView
+from shared.participants.repository import participants
+
+router = APIRouter(prefix="/api/w/{webcast_id}", tags=["viewer"])
+
+VIEWER_COOKIE = "__Host-wcviewer"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def set_viewer_cookie(response: Response, token: str) -> None:
+    """A session cookie (no Expires/Max-Age) holding only the random id (P25)."""
+    response.set_cookie(VIEWER_COOKIE, token, path="/", secure=True, httponly=True, samesite="lax")
+
+
+def viewer_token(request: Request) -> str | None:
+    return request.cookies.get(VIEWER_COOKIE)
+
+
+def viewer_session(request: Request) -> ParticipantSession | None:
+    """The viewer's session, if any; state-changing calls with a session need its CSRF token."""
+    session = viewer_sessions.resolve(viewer_token(request))
+    if session is not None and request.method not in _SAFE_METHODS:
+        supplied = request.headers.get("x-csrf-token", "")
+        if not hmac.compare_digest(supplied.encode(), session.csrf_token.encode()):
+            raise DomainError(
+                detail="The X-CSRF-Token header is missing or wrong",
+                status=403,
+                code="csrf",
+                title="Forbidden",
+            )
+    return session
+
+
+ViewerSession = Annotated[ParticipantSession | None, Depends(viewer_session)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Registration(Strict):
+    email: EmailStr
+    username: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    answers: dict[str, Any] = {}
+    password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+
+
+class Login(Strict):
+    login: Annotated[str, Field(min_length=1, max_length=320)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class Link(Strict):
+    token: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class Entered(BaseModel):
+    webcast_id: str
+    participant_id: str | None
+    csrf_token: str
+
+
+class Registered(Entered):
+    generated_password: str | None = None
+
+
+def _entered(
+    response: Response, webcast_id: str, issued: viewer_sessions.IssuedViewerSession
+) -> Entered:
+    set_viewer_cookie(response, issued.token)
+    return Entered(
+        webcast_id=webcast_id,
+        participant_id=issued.session.grants[webcast_id],
+        csrf_token=issued.session.csrf_token,
+    )
+
+
+@router.get("")
+def public_info(webcast_id: str) -> access.PublicWebcast:
+    return access.public_view(webcast_id)
+
+
+@router.post("/enter")
+def enter(webcast_id: str, request: Request, response: Response, _: ViewerSession) -> Entered:
+    issued = access.enter_public(webcast_id=webcast_id, current_token=viewer_token(request))
+    return _entered(response, webcast_id, issued)
+
+
+@router.post("/registrations", status_code=201)
+def register(
+    webcast_id: str,
+    body: Registration,
+    request: Request,
+    response: Response,
+    context: Context,
+    _: ViewerSession,
+) -> Registered:
+    """A generated password is shown here once (and mailed, where mail is set up)."""
+    issued, saved = access.register(
+        webcast_id=webcast_id,
+        email=str(body.email),
+        username=body.username,
+        answers=body.answers,
+        password=body.password,
+        current_token=viewer_token(request),
+        context=context,
+    )
+    entered = _entered(response, webcast_id, issued)
+    return Registered(**entered.model_dump(), generated_password=saved.generated_password)
+
+
+@router.post("/login")
+def login(
+    webcast_id: str,
+    body: Login,
+    request: Request,
+    response: Response,
+    context: Context,
+    _: ViewerSession,
+) -> Entered:
+    issued = access.sign_in(
+        webcast_id=webcast_id,
+        login=body.login,
+        password=body.password,
+        current_token=viewer_token(request),
+        context=context,
+    )
+    return _entered(response, webcast_id, issued)
+
+
+@router.post("/link")
+def personal_link(
+    webcast_id: str,
+    body: Link,
+    request: Request,
+    response: Response,
+    context: Context,
+    _: ViewerSession,
+) -> Entered:
+    issued = access.sign_in_with_link(
+        webcast_id=webcast_id,
+        token=body.token,
+        current_token=viewer_token(request),
+        context=context,
+    )
+    return _entered(response, webcast_id, issued)
+
+
+@router.get("/me")
+def me(webcast_id: str, session: ViewerSession) -> ParticipantView | dict[str, str | None]:
+    """The protected participant API: refused without a grant for this webcast."""
+    participant_id = access.require_grant(session, webcast_id)
+    if participant_id is None:
+        return {"webcast_id": webcast_id, "participant_id": None}
+    webcast = access.webcast_or_404(webcast_id)
+    participant = participants.get(
+        tenant_id=webcast.tenant_id, partition_key=webcast_id, item_id=participant_id
+    )
+    if participant is None:
+        raise DomainError(
+            detail="Register or sign in for this webcast first",
+            status=403,
+            code="forbidden",
+            title="Forbidden",
+        )
+    return ParticipantView.of(participant)

@@ -1,0 +1,202 @@
+"""Registration forms, participants, their consents and the participant-side sessions."""
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shared.cosmos.repository import Document
+
+
+class FieldType(StrEnum):
+    short_text = "short_text"
+    long_text = "long_text"
+    email = "email"
+    number = "number"
+    date = "date"
+    phone = "phone"
+    country = "country"
+    single_choice = "single_choice"
+    multiple_choice = "multiple_choice"
+    checkbox = "checkbox"
+    consent = "consent"
+    display_text = "display_text"  # a heading or text shown on the form, never an answer
+
+
+FieldId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class ChoiceOption(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: FieldId
+    label: Label
+
+
+class FormField(BaseModel):
+    """One field; its id is stable, so answers survive label changes and removal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: FieldId
+    type: FieldType
+    label: Label
+    required: bool = False
+    help_text: Annotated[str, StringConstraints(max_length=2000)] = ""
+    options: list[ChoiceOption] = []
+    min_length: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    max_length: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    pattern: Annotated[str, StringConstraints(max_length=500)] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    removed: bool = False  # kept so exports still name the answers it collected
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "FormField":
+        choice = self.type in (FieldType.single_choice, FieldType.multiple_choice)
+        if choice and not self.options:
+            raise ValueError("choice fields need options")
+        if not choice and self.options:
+            raise ValueError("only choice fields have options")
+        if len({o.id for o in self.options}) != len(self.options):
+            raise ValueError("option ids must be unique")
+        if self.type == FieldType.display_text and self.required:
+            raise ValueError("a display-only text cannot be required")
+        return self
+
+
+RESERVED_FIELDS = ("email", "username")
+
+
+class FormDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fields: Annotated[list[FormField], Field(max_length=200)] = []
+
+    @model_validator(mode="after")
+    def _unique(self) -> "FormDefinition":
+        ids = [f.id for f in self.fields]
+        if len(set(ids)) != len(ids):
+            raise ValueError("field ids must be unique")
+        return self
+
+
+class RegistrationForm(Document):
+    """The webcast's form; stored in the tenant's webcast partition."""
+
+    doc_type = "form"
+
+    tenant_id: str
+    webcast_id: str
+    fields: list[FormField] = []
+    updated_at: str = ""
+
+
+class Consent(BaseModel):
+    field_id: str
+    text: str
+    given_at: str
+    withdrawn_at: str | None = None
+
+
+class ParticipantStatus(StrEnum):
+    active = "active"
+    disabled = "disabled"
+
+
+class Participant(Document):
+    doc_type = "participant"
+
+    tenant_id: str
+    webcast_id: str
+    email: str | None = None
+    username: str | None = None
+    name: str = ""
+    answers: dict[str, Any] = {}
+    consents: list[Consent] = []
+    password_hash: str | None = None
+    status: ParticipantStatus = ParticipantStatus.active
+    source: str = "admin"
+    search_text: str = ""
+    created_at: str
+    updated_at: str
+    last_sign_in_at: str | None = None
+
+
+class ParticipantLogin(Document):
+    """Makes e-mail and user name unique within a webcast; its id is a keyed hash."""
+
+    doc_type = "participant-login"
+
+    tenant_id: str
+    webcast_id: str
+    participant_id: str
+
+
+class ParticipantSession(Document):
+    """A viewer's session, stored under the hash of the cookie value.
+
+    One cookie (the `__Host-` prefix forces Path=/) may hold grants for several webcasts;
+    a grant without a participant id is an anonymous viewer of a public webcast."""
+
+    doc_type = "participant-session"
+
+    grants: dict[str, str | None] = {}
+    participant_ids: list[str] = []
+    csrf_token: str
+    created_at: float
+    last_seen_at: float
+    absolute_expires_at: float
+    embedded: bool = False
+    ttl: int
+
+
+class ParticipantInput(BaseModel):
+    """What an admin, an import or a customer server sends for one participant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
+    username: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = None
+    answers: dict[str, Any] = {}
+    password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+
+
+class ParticipantUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
+    username: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = None
+    answers: dict[str, Any] | None = None
+    password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    status: ParticipantStatus | None = None
+
+
+class ParticipantView(BaseModel):
+    id: str
+    webcast_id: str
+    email: str | None
+    username: str | None
+    name: str
+    answers: dict[str, Any]
+    consents: list[Consent]
+    status: ParticipantStatus
+    source: str
+    has_password: bool
+    created_at: str
+    updated_at: str
+    last_sign_in_at: str | None
+
+    @classmethod
+    def of(cls, participant: Participant) -> "ParticipantView":
+        return cls(
+            **participant.model_dump(include=set(cls.model_fields) - {"has_password"}),
+            has_password=participant.password_hash is not None,
+        )

@@ -1,0 +1,38 @@
+"""Participants live in their webcast's partition; forms in the tenant's webcast partition."""
+
+from shared.cosmos.repository import TenantRepository
+from shared.ids import lookup_hash
+from shared.participants.models import Participant, ParticipantLogin, RegistrationForm
+
+participants = TenantRepository(
+    container="participants", model=Participant, partition_field="webcast_id"
+)
+logins = TenantRepository(
+    container="participants", model=ParticipantLogin, partition_field="webcast_id"
+)
+forms = TenantRepository(container="webcasts", model=RegistrationForm)
+
+
+def login_id(*, webcast_id: str, kind: str, value: str) -> str:
+    """The id of the document that makes an e-mail address or user name unique per webcast."""
+    return f"login:{kind}:{lookup_hash(f'participant-{kind}', f'{webcast_id}:{value.lower()}')}"
+
+
+def find_by_login(*, tenant_id: str, webcast_id: str, kind: str, value: str) -> Participant | None:
+    key = logins.get(
+        tenant_id=tenant_id,
+        partition_key=webcast_id,
+        item_id=login_id(webcast_id=webcast_id, kind=kind, value=value),
+    )
+    if key is None:
+        return None
+    return participants.get(
+        tenant_id=tenant_id, partition_key=webcast_id, item_id=key.participant_id
+    )
+
+
+def get_form(*, tenant_id: str, webcast_id: str) -> RegistrationForm:
+    found = forms.get(tenant_id=tenant_id, item_id=f"form:{webcast_id}")
+    return found or RegistrationForm(
+        id=f"form:{webcast_id}", tenant_id=tenant_id, webcast_id=webcast_id
+    )

@@ -1,0 +1,392 @@
+"""Participant management (P03): forms, create, read, edit, delete, search; upsert for imports."""
+
+import secrets
+from dataclasses import dataclass
+
+from shared.accounts.models import Permission
+from shared.audit import service as audit
+from shared.audit.models import Actor, RequestContext
+from shared.auth.models import Principal
+from shared.auth.passwords import check_policy, hash_password
+from shared.auth.permissions import require_permission
+from shared.clock import utc_iso
+from shared.cosmos.repository import Page
+from shared.errors import DomainError, conflict, not_found, validation_error
+from shared.ids import new_id, normalize_email
+from shared.participants.forms import check_answers, display_name
+from shared.participants.models import (
+    Consent,
+    FormDefinition,
+    Participant,
+    ParticipantInput,
+    ParticipantLogin,
+    ParticipantUpdate,
+    RegistrationForm,
+)
+from shared.participants.repository import (
+    find_by_login,
+    forms,
+    get_form,
+    login_id,
+    logins,
+    participants,
+)
+from shared.webcasts.models import PasswordMode, Webcast
+from shared.webcasts.repository import webcasts
+
+PARTICIPANT_PASSWORD_MIN = 8
+# No 0/O or 1/l/I: generated passwords are read off paper and screens.
+_READABLE = "abcdefghjkmnpqrstuvwxyz23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+@dataclass
+class Saved:
+    participant: Participant
+    created: bool
+    generated_password: str | None = None
+
+
+def generate_password() -> str:
+    """Readable and strong: four groups of four, about 92 bits."""
+    return "-".join("".join(secrets.choice(_READABLE) for _ in range(4)) for _ in range(4))
+
+
+def webcast_for(principal: Principal, webcast_id: str, *, write: bool) -> Webcast:
+    tenant_id = require_permission(principal, Permission.participants, write=write)
+    webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
+    if webcast is None:
+        raise not_found("Webcast")
+    return webcast
+
+
+def read_form(*, principal: Principal, webcast_id: str) -> RegistrationForm:
+    webcast = webcast_for(principal, webcast_id, write=False)
+    return get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
+
+
+def save_form(
+    *, principal: Principal, webcast_id: str, definition: FormDefinition, context: RequestContext
+) -> RegistrationForm:
+    """Replace the form; fields left out stay as removed, so their answers remain readable."""
+    webcast = webcast_for(principal, webcast_id, write=True)
+    current = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
+    new_ids = {f.id for f in definition.fields}
+    kept = [f.model_copy(update={"removed": True}) for f in current.fields if f.id not in new_ids]
+    for field in definition.fields:
+        old = next((f for f in current.fields if f.id == field.id), None)
+        if old is not None and old.type != field.type:
+            raise validation_error(
+                f"fields.{field.id}.type", "cannot change; add a new field instead"
+            )
+    current.fields = [*definition.fields, *kept]
+    current.updated_at = utc_iso()
+    saved = forms.upsert(tenant_id=webcast.tenant_id, item=current)
+    audit.record(
+        tenant_id=webcast.tenant_id,
+        actor=principal.actor,
+        action="form.update",
+        entity_type="webcast",
+        entity_id=webcast.id,
+        changed_fields=["fields"],
+        context=context,
+    )
+    return saved
+
+
+def _claim_login(participant: Participant, kind: str, value: str | None) -> None:
+    if not value:
+        return
+    try:
+        logins.create(
+            tenant_id=participant.tenant_id,
+            item=ParticipantLogin(
+                id=login_id(webcast_id=participant.webcast_id, kind=kind, value=value),
+                tenant_id=participant.tenant_id,
+                webcast_id=participant.webcast_id,
+                participant_id=participant.id,
+            ),
+        )
+    except DomainError as error:
+        label = "e-mail address" if kind == "email" else "user name"
+        raise conflict(f"Another participant of this webcast has this {label}", kind) from error
+
+
+def _release_login(participant: Participant, kind: str, value: str | None) -> None:
+    if value:
+        logins.delete(
+            tenant_id=participant.tenant_id,
+            partition_key=participant.webcast_id,
+            item_id=login_id(webcast_id=participant.webcast_id, kind=kind, value=value),
+        )
+
+
+def _clean_email(email: str | None, field: str = "email") -> str | None:
+    if not email:
+        return None
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return normalize_email(validate_email(email, check_deliverability=False).normalized)
+    except EmailNotValidError as error:
+        raise validation_error(field, "is not a valid e-mail address") from error
+
+
+def _search_text(participant: Participant) -> str:
+    return " ".join(
+        filter(None, (participant.name, participant.email or "", participant.username or ""))
+    ).lower()
+
+
+def _password(webcast: Webcast, given: str | None) -> tuple[str | None, str | None]:
+    """The hash to store and, when the system made the password, the password to show once."""
+    if given:
+        check_policy(given, min_length=PARTICIPANT_PASSWORD_MIN)
+        return hash_password(given), None
+    if webcast.participant_passwords == PasswordMode.generated:
+        generated = generate_password()
+        return hash_password(generated), generated
+    return None, None
+
+
+def save_participant(
+    *,
+    webcast: Webcast,
+    data: ParticipantInput,
+    source: str,
+    actor: Actor,
+    context: RequestContext | None = None,
+    partial: bool = True,
+    hashed_password: str | None = None,
+) -> Saved:
+    """Create, or update the participant with the same e-mail or user name (imports and
+    customer servers send the same people again: they must not be duplicated)."""
+    email = _clean_email(data.email)
+    if not email and not data.username:
+        raise validation_error("email", "an e-mail address or a user name is required")
+    form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
+    answers, consents = check_answers(form.fields, data.answers, partial=partial)
+    existing = None
+    if email:
+        existing = find_by_login(
+            tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind="email", value=email
+        )
+    if existing is None and data.username:
+        existing = find_by_login(
+            tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind="username", value=data.username
+        )
+    moment = utc_iso()
+    if existing is not None:
+        update = ParticipantUpdate(
+            answers={**existing.answers, **answers},
+            password=data.password,
+            username=data.username or existing.username,
+            email=email or existing.email,
+        )
+        participant = _apply_update(webcast, existing, update, consents, hashed_password)
+        changed = sorted(
+            {"answers", *([k for k in ("email", "username", "password") if getattr(data, k)])}
+        )
+        audit.record(
+            tenant_id=webcast.tenant_id,
+            actor=actor,
+            action="participant.update",
+            entity_type="participant",
+            entity_id=participant.id,
+            changed_fields=changed,
+            context=context,
+        )
+        return Saved(participant=participant, created=False)
+    password_hash, generated = (
+        (hashed_password, None) if hashed_password else _password(webcast, data.password)
+    )
+    participant = Participant(
+        id=new_id(),
+        tenant_id=webcast.tenant_id,
+        webcast_id=webcast.id,
+        email=email,
+        username=data.username,
+        name=display_name(answers),
+        answers=answers,
+        consents=consents,
+        password_hash=password_hash,
+        source=source,
+        created_at=moment,
+        updated_at=moment,
+    )
+    participant.search_text = _search_text(participant)
+    _claim_login(participant, "email", email)
+    try:
+        _claim_login(participant, "username", data.username)
+        participant = participants.create(tenant_id=webcast.tenant_id, item=participant)
+    except DomainError:
+        _release_login(participant, "email", email)
+        raise
+    audit.record(
+        tenant_id=webcast.tenant_id,
+        actor=actor,
+        action="participant.create",
+        entity_type="participant",
+        entity_id=participant.id,
+        changed_fields=sorted(
+            {
+                "answers",
+                *(["email"] if email else []),
+                *(["username"] if data.username else []),
+                *(["password"] if password_hash else []),
+                *(["consents"] if consents else []),
+            }
+        ),
+        context=context,
+    )
+    return Saved(participant=participant, created=True, generated_password=generated)
+
+
+def _apply_update(
+    webcast: Webcast,
+    participant: Participant,
+    data: ParticipantUpdate,
+    consents: list[Consent],
+    hashed_password: str | None = None,
+) -> Participant:
+    email = _clean_email(data.email) if data.email is not None else participant.email
+    if email != participant.email:
+        _claim_login(participant, "email", email)
+        _release_login(participant, "email", participant.email)
+        participant.email = email
+    if data.username is not None and data.username != participant.username:
+        _claim_login(participant, "username", data.username)
+        _release_login(participant, "username", participant.username)
+        participant.username = data.username
+    if data.answers is not None:
+        participant.answers = data.answers
+        participant.name = display_name(data.answers)
+    known = {c.field_id for c in participant.consents if c.withdrawn_at is None}
+    participant.consents += [c for c in consents if c.field_id not in known]
+    if hashed_password:
+        participant.password_hash = hashed_password
+    elif data.password:
+        check_policy(data.password, min_length=PARTICIPANT_PASSWORD_MIN)
+        participant.password_hash = hash_password(data.password)
+    if data.status is not None:
+        participant.status = data.status
+    participant.search_text = _search_text(participant)
+    participant.updated_at = utc_iso()
+    return participants.replace(tenant_id=webcast.tenant_id, item=participant)
+
+
+def create_participant(
+    *, principal: Principal, webcast_id: str, data: ParticipantInput, context: RequestContext
+) -> Saved:
+    webcast = webcast_for(principal, webcast_id, write=True)
+    if data.email and find_by_login(
+        tenant_id=webcast.tenant_id,
+        webcast_id=webcast.id,
+        kind="email",
+        value=_clean_email(data.email) or "",
+    ):
+        raise conflict("Another participant of this webcast has this e-mail address", "email")
+    return save_participant(
+        webcast=webcast, data=data, source="admin", actor=principal.actor, context=context
+    )
+
+
+def get_participant(*, principal: Principal, webcast_id: str, participant_id: str) -> Participant:
+    webcast = webcast_for(principal, webcast_id, write=False)
+    participant = participants.get(
+        tenant_id=webcast.tenant_id, partition_key=webcast.id, item_id=participant_id
+    )
+    if participant is None:
+        raise not_found("Participant")
+    return participant
+
+
+def update_participant(
+    *,
+    principal: Principal,
+    webcast_id: str,
+    participant_id: str,
+    data: ParticipantUpdate,
+    context: RequestContext,
+) -> Participant:
+    webcast = webcast_for(principal, webcast_id, write=True)
+    participant = participants.get(
+        tenant_id=webcast.tenant_id, partition_key=webcast.id, item_id=participant_id
+    )
+    if participant is None:
+        raise not_found("Participant")
+    consents: list[Consent] = []
+    if data.answers is not None:
+        form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
+        answers, consents = check_answers(form.fields, data.answers, partial=True)
+        data = data.model_copy(update={"answers": answers})
+    updated = _apply_update(webcast, participant, data, consents)
+    audit.record(
+        tenant_id=webcast.tenant_id,
+        actor=principal.actor,
+        action="participant.update",
+        entity_type="participant",
+        entity_id=participant.id,
+        changed_fields=sorted(data.model_fields_set),
+        context=context,
+    )
+    return updated
+
+
+def delete_participant(
+    *, principal: Principal, webcast_id: str, participant_id: str, context: RequestContext
+) -> None:
+    webcast = webcast_for(principal, webcast_id, write=True)
+    participant = participants.get(
+        tenant_id=webcast.tenant_id,
+        partition_key=webcast.id,
+        item_id=participant_id,
+        include_blocked=True,
+    )
+    if participant is None:
+        raise not_found("Participant")
+    remove_participant(participant)
+    audit.record(
+        tenant_id=webcast.tenant_id,
+        actor=principal.actor,
+        action="participant.delete",
+        entity_type="participant",
+        entity_id=participant.id,
+        context=context,
+    )
+
+
+def remove_participant(participant: Participant) -> None:
+    """Delete the participant with its login keys and sessions' grants."""
+    from shared.participants import sessions
+
+    _release_login(participant, "email", participant.email)
+    _release_login(participant, "username", participant.username)
+    participants.delete(
+        tenant_id=participant.tenant_id,
+        partition_key=participant.webcast_id,
+        item_id=participant.id,
+    )
+    sessions.revoke_participant(participant.id)
+
+
+def list_participants(
+    *,
+    principal: Principal,
+    webcast_id: str,
+    search: str | None,
+    max_items: int,
+    continuation: str | None,
+) -> Page[Participant]:
+    webcast = webcast_for(principal, webcast_id, write=False)
+    where, params = "", {}
+    if search:
+        where, params = "CONTAINS(c.search_text, @q)", {"@q": search.strip().lower()}
+    return participants.page(
+        tenant_id=webcast.tenant_id,
+        partition_key=webcast.id,
+        max_items=max_items,
+        continuation=continuation,
+        where=where,
+        parameters=params,
+        order_by="c.created_at",
+    )
