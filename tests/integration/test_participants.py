@@ -1,0 +1,364 @@
+"""Forms, participant management and the ways viewers get in (P03, P10-P14, P19, P33)."""
+
+import re
+from typing import Any
+
+import pytest
+
+from functions.api.routers.viewer import VIEWER_COOKIE
+from shared.accounts.models import Permission
+from shared.clients import cosmos_container
+from shared.participants import access
+from shared.participants import sessions as viewer_sessions
+from shared.participants.repository import participants
+from tests import helpers
+
+FORM: dict[str, list[dict[str, Any]]] = {
+    "fields": [
+        {"id": "welcome", "type": "display_text", "label": "Welcome!"},
+        {"id": "first_name", "type": "short_text", "label": "First name", "required": True},
+        {"id": "last_name", "type": "short_text", "label": "Last name", "required": True},
+        {"id": "company", "type": "short_text", "label": "Company"},
+        {
+            "id": "privacy",
+            "type": "consent",
+            "label": "I accept the privacy notice (v1)",
+            "required": True,
+        },
+    ]
+}
+
+
+def _webcast(owner: helpers.Admin, slug: str, **settings: object) -> str:
+    response = owner.post("/api/webcasts", json={"title": f"W {slug}", "slug": slug, **settings})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _participant_count(webcast_id: str) -> int:
+    return len(
+        list(
+            cosmos_container("participants").query_items(
+                "SELECT c.id FROM c WHERE c.webcast_id = @w",
+                parameters=[{"name": "@w", "value": webcast_id}],
+                partition_key=webcast_id,
+            )
+        )
+    )
+
+
+@pytest.mark.claim("P19")
+@pytest.mark.claim("P33")
+def test_a_new_webcast_collects_and_ties_nothing_until_the_customer_says_so(stack):
+    owner = helpers.new_owner("defaults")
+    webcast_id = _webcast(owner, "defaults")
+    webcast = owner.get(f"/api/webcasts/{webcast_id}").json()
+    assert webcast["access_mode"] == "public"
+    assert not any(webcast["privacy"].values())
+    assert owner.get(f"/api/webcasts/{webcast_id}/form").json()["fields"] == []
+    viewer = helpers.client()
+    assert viewer.post(f"/api/w/{webcast_id}/enter").status_code == 200
+    assert _participant_count(webcast_id) == 0
+
+
+@pytest.mark.claim("P13")
+def test_a_public_webcast_runs_without_any_participant_record(stack):
+    owner = helpers.new_owner("public")
+    webcast_id = _webcast(owner, "open-house")
+    viewer = helpers.client()
+    info = viewer.get(f"/api/w/{webcast_id}")
+    assert info.status_code == 200 and info.json()["access_mode"] == "public"
+    assert viewer.get(f"/api/w/{webcast_id}/me").status_code == 403
+    entered = viewer.post(f"/api/w/{webcast_id}/enter")
+    assert entered.status_code == 200 and entered.json()["participant_id"] is None
+    assert viewer.get(f"/api/w/{webcast_id}/me").json() == {
+        "webcast_id": webcast_id,
+        "participant_id": None,
+    }
+    refused = viewer.post(
+        f"/api/w/{webcast_id}/registrations",
+        headers={"X-CSRF-Token": entered.json()["csrf_token"]},
+        json={"email": helpers.unique_email(), "answers": {}},
+    )
+    assert refused.status_code == 403
+    assert _participant_count(webcast_id) == 0
+
+
+@pytest.mark.claim("P10")
+def test_the_form_builder_keeps_answers_of_removed_fields_readable(stack):
+    owner = helpers.new_owner("forms")
+    webcast_id = _webcast(owner, "forms", access_mode="registration")
+    saved = owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=FORM)
+    assert saved.status_code == 200, saved.text
+    viewer = helpers.client()
+    public = viewer.get(f"/api/w/{webcast_id}").json()
+    assert [f["id"] for f in public["registration_fields"]] == [f["id"] for f in FORM["fields"]]
+    registered = viewer.post(
+        f"/api/w/{webcast_id}/registrations",
+        json={
+            "email": helpers.unique_email("reg"),
+            "answers": {
+                "first_name": "Anna",
+                "last_name": "Müller",
+                "company": "ACME",
+                "privacy": True,
+            },
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    participant_id = registered.json()["participant_id"]
+    fewer = {"fields": [f for f in FORM["fields"] if f["id"] != "company"]}
+    assert owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=fewer).status_code == 200
+    form = owner.get(f"/api/webcasts/{webcast_id}/form").json()["fields"]
+    assert {f["id"]: f["removed"] for f in form}["company"] is True
+    stored = owner.get(f"/api/webcasts/{webcast_id}/participants/{participant_id}").json()
+    assert stored["answers"]["company"] == "ACME"
+    assert "company" not in [
+        f["id"] for f in viewer.get(f"/api/w/{webcast_id}").json()["registration_fields"]
+    ]
+    changed_type = {"fields": [{**FORM["fields"][1], "type": "email"}]}
+    refused = owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=changed_type)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "fields.first_name.type"
+
+
+@pytest.mark.claim("P10")
+@pytest.mark.claim("P11")
+@pytest.mark.claim("P12")
+@pytest.mark.claim("P14")
+def test_self_registration_with_required_fields_consent_and_a_generated_password(stack):
+    owner = helpers.new_owner("registration")
+    webcast_id = _webcast(owner, "launch", access_mode="registration")
+    owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=FORM)
+    viewer = helpers.client()
+    email = helpers.unique_email("anna")
+    incomplete = viewer.post(
+        f"/api/w/{webcast_id}/registrations",
+        json={"email": email, "answers": {"first_name": "Anna"}},
+    )
+    assert incomplete.status_code == 422
+    assert {e["field"] for e in incomplete.json()["errors"]} == {
+        "answers.last_name",
+        "answers.privacy",
+    }
+    done = viewer.post(
+        f"/api/w/{webcast_id}/registrations",
+        json={
+            "email": email,
+            "answers": {"first_name": "Anna", "last_name": "Müller", "privacy": True},
+        },
+    )
+    assert done.status_code == 201
+    password = done.json()["generated_password"]
+    assert re.fullmatch(r"([a-zA-Z2-9]{4}-){3}[a-zA-Z2-9]{4}", password)
+    me = viewer.get(f"/api/w/{webcast_id}/me").json()
+    assert me["name"] == "Anna Müller" and me["has_password"] is True
+    [consent] = me["consents"]
+    assert consent["text"] == "I accept the privacy notice (v1)" and consent["given_at"]
+    stored = participants.get(tenant_id=owner.tenant_id, partition_key=webcast_id, item_id=me["id"])
+    assert stored is not None and stored.password_hash
+    assert (
+        stored.password_hash.startswith("$argon2id$") and password not in stored.model_dump_json()
+    )
+    again = helpers.client().post(
+        f"/api/w/{webcast_id}/registrations",
+        json={
+            "email": email.upper(),
+            "answers": {"first_name": "A", "last_name": "M", "privacy": True},
+        },
+    )
+    assert again.status_code == 409
+
+    returning = helpers.client()
+    assert returning.get(f"/api/w/{webcast_id}/me").status_code == 403
+    wrong = returning.post(
+        f"/api/w/{webcast_id}/login", json={"login": email, "password": "not-the-password"}
+    )
+    assert wrong.status_code == 401
+    signed_in = returning.post(
+        f"/api/w/{webcast_id}/login", json={"login": email, "password": password}
+    )
+    assert signed_in.status_code == 200
+    assert returning.get(f"/api/w/{webcast_id}/me").json()["id"] == me["id"]
+    other_webcast = _webcast(owner, "other", access_mode="registration")
+    assert returning.get(f"/api/w/{other_webcast}/me").status_code == 403
+
+
+@pytest.mark.claim("P11")
+@pytest.mark.claim("P12")
+@pytest.mark.claim("P14")
+def test_login_mode_admits_only_pre_registered_people_with_predefined_passwords(stack):
+    owner = helpers.new_owner("login")
+    webcast_id = _webcast(owner, "board", access_mode="login", participant_passwords="predefined")
+    short = owner.post(
+        f"/api/webcasts/{webcast_id}/participants",
+        json={"username": "b.meier", "password": "short"},
+    )
+    assert short.status_code == 422 and short.json()["errors"][0]["field"] == "password"
+    created = owner.post(
+        f"/api/webcasts/{webcast_id}/participants",
+        json={
+            "username": "b.meier",
+            "email": helpers.unique_email("meier"),
+            "password": "Vorstand-2026-Q4",
+        },
+    )
+    assert created.status_code == 201 and created.json()["generated_password"] is None
+    viewer = helpers.client()
+    assert (
+        viewer.post(
+            f"/api/w/{webcast_id}/registrations",
+            json={"email": helpers.unique_email(), "answers": {}},
+        ).status_code
+        == 403
+    )
+    assert (
+        viewer.post(
+            f"/api/w/{webcast_id}/login", json={"login": "nobody", "password": "Vorstand-2026-Q4"}
+        ).status_code
+        == 401
+    )
+    response = viewer.post(
+        f"/api/w/{webcast_id}/login", json={"login": "B.Meier", "password": "Vorstand-2026-Q4"}
+    )
+    assert response.status_code == 200
+    [cookie_header] = [v for k, v in response.headers.multi_items() if k == "set-cookie"]
+    assert cookie_header.startswith(f"{VIEWER_COOKIE}=")
+    assert viewer.get(f"/api/w/{webcast_id}/me").json()["username"] == "b.meier"
+    owner.patch(
+        f"/api/webcasts/{webcast_id}/participants/{created.json()['id']}",
+        json={"status": "disabled"},
+    )
+    assert (
+        helpers.client()
+        .post(
+            f"/api/w/{webcast_id}/login", json={"login": "b.meier", "password": "Vorstand-2026-Q4"}
+        )
+        .status_code
+        == 401
+    )
+
+
+@pytest.mark.claim("P11")
+def test_generated_passwords_are_shown_once_and_stored_as_argon2id(stack):
+    owner = helpers.new_owner("generated")
+    webcast_id = _webcast(owner, "generated", access_mode="login")
+    created = owner.post(
+        f"/api/webcasts/{webcast_id}/participants", json={"email": helpers.unique_email("gen")}
+    ).json()
+    password = created["generated_password"]
+    assert password and len(password) == 19
+    fetched = owner.get(f"/api/webcasts/{webcast_id}/participants/{created['id']}").json()
+    assert "generated_password" not in fetched and password not in str(fetched)
+    listed = owner.get(f"/api/webcasts/{webcast_id}/participants").text
+    assert password not in listed
+    assert (
+        helpers.client()
+        .post(f"/api/w/{webcast_id}/login", json={"login": created["email"], "password": password})
+        .status_code
+        == 200
+    )
+
+
+@pytest.mark.claim("P03")
+def test_participant_managers_create_edit_search_page_and_delete(stack):
+    owner = helpers.new_owner("manage")
+    webcast_id = _webcast(owner, "manage", access_mode="registration")
+    owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=FORM)
+    manager = helpers.new_subaccount(owner, [Permission.participants])
+    base = f"/api/webcasts/{webcast_id}/participants"
+    names = ["Zoë Adler", "Jörg Becker", "Ana Costa", "Ben Dietrich", "Eva Engel"]
+    ids = []
+    for name in names:
+        first, last = name.split()
+        created = manager.post(
+            base,
+            json={
+                "email": helpers.unique_email(last.lower()),
+                "answers": {"first_name": first, "last_name": last},
+            },
+        )
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+    found = manager.get(base, params={"search": "jörg"}).json()["items"]
+    assert [p["name"] for p in found] == ["Jörg Becker"]
+    by_mail = manager.get(base, params={"search": "costa-"}).json()["items"]
+    assert [p["name"] for p in by_mail] == ["Ana Costa"]
+    seen, params = [], {"limit": 2}
+    while True:
+        page = manager.get(base, params=params).json()
+        seen += [p["id"] for p in page["items"]]
+        if not page["continuation"]:
+            break
+        params["continuation"] = page["continuation"]
+    assert sorted(seen) == sorted(ids)
+    edited = manager.patch(
+        f"{base}/{ids[0]}", json={"answers": {"first_name": "Zoe", "last_name": "Adler"}}
+    )
+    assert edited.status_code == 200 and edited.json()["name"] == "Zoe Adler"
+    bad = manager.patch(f"{base}/{ids[0]}", json={"answers": {"shoe_size": 44}})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "answers.shoe_size"
+    email = edited.json()["email"]
+    assert manager.delete(f"{base}/{ids[0]}").status_code == 204
+    assert manager.get(f"{base}/{ids[0]}").status_code == 404
+    recreated = manager.post(base, json={"email": email})
+    assert recreated.status_code == 201, "the deleted participant's e-mail is free again"
+    logged = helpers.audit_entries(owner.tenant_id, entity_type="participant")
+    assert {"participant.create", "participant.update", "participant.delete"} <= {
+        e.action for e in logged
+    }
+    assert all(e.actor_id == manager.account_id for e in logged)
+
+
+@pytest.mark.claim("P08")
+@pytest.mark.claim("P14")
+def test_personal_links_sign_in_once_and_deleting_a_participant_ends_its_access(stack):
+    owner = helpers.new_owner("links")
+    webcast_id = _webcast(owner, "invite-only", access_mode="invitation")
+    created = owner.post(
+        f"/api/webcasts/{webcast_id}/participants", json={"email": helpers.unique_email("invitee")}
+    ).json()
+    participant = participants.get(
+        tenant_id=owner.tenant_id, partition_key=webcast_id, item_id=created["id"]
+    )
+    assert participant is not None
+    token = access.issue_link(participant=participant, single_use=True)
+    viewer = helpers.client()
+    entered = viewer.post(f"/api/w/{webcast_id}/link", json={"token": token})
+    assert entered.status_code == 200 and entered.json()["participant_id"] == created["id"]
+    assert viewer.get(f"/api/w/{webcast_id}/me").status_code == 200
+    reused = helpers.client().post(f"/api/w/{webcast_id}/link", json={"token": token})
+    assert reused.status_code == 422 and reused.json()["errors"][0]["field"] == "token"
+    elsewhere = _webcast(owner, "elsewhere", access_mode="invitation")
+    other_token = access.issue_link(participant=participant, single_use=True)
+    assert (
+        helpers.client().post(f"/api/w/{elsewhere}/link", json={"token": other_token}).status_code
+        == 422
+    )
+    assert (
+        owner.delete(f"/api/webcasts/{webcast_id}/participants/{created['id']}").status_code == 204
+    )
+    assert viewer.get(f"/api/w/{webcast_id}/me").status_code == 403
+
+
+@pytest.mark.claim("P25")
+def test_one_viewer_session_holds_grants_for_several_webcasts_with_a_new_id_each_time(stack):
+    owner = helpers.new_owner("multi")
+    first = _webcast(owner, "first")
+    second = _webcast(owner, "second")
+    viewer = helpers.client()
+    viewer.post(f"/api/w/{first}/enter")
+    first_cookie = viewer.cookies.get(VIEWER_COOKIE)
+    entered = viewer.post(f"/api/w/{second}/enter", headers={"X-CSRF-Token": "wrong"})
+    assert entered.status_code == 403, "a session's state changes need its CSRF token"
+    csrf = viewer.post(f"/api/w/{first}/enter", headers={"X-CSRF-Token": "x"}).status_code
+    assert csrf == 403
+    session = viewer_sessions.resolve(first_cookie)
+    assert session is not None
+    entered = viewer.post(f"/api/w/{second}/enter", headers={"X-CSRF-Token": session.csrf_token})
+    assert entered.status_code == 200
+    second_cookie = viewer.cookies.get(VIEWER_COOKIE)
+    assert second_cookie and second_cookie != first_cookie
+    assert viewer_sessions.resolve(first_cookie) is None, "the old id is gone"
+    assert viewer.get(f"/api/w/{first}/me").status_code == 200
+    assert viewer.get(f"/api/w/{second}/me").status_code == 200
