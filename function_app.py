@@ -3,8 +3,8 @@
 import azure.functions as func
 
 from functions.api.app import create_app
-from functions.triggers import blob_events, mail, maintenance
+from functions.triggers import blob_events, mail, maintenance, participant_imports
 
 app = func.AsgiFunctionApp(app=create_app(), http_auth_level=func.AuthLevel.ANONYMOUS)
-for trigger_module in (mail, maintenance, blob_events):
+for trigger_module in (mail, maintenance, blob_events, participant_imports):
     app.register_functions(trigger_module.blueprint)

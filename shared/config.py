@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     mail_from: str = "no-reply@webcast.local"
+    # "smtp" locally (the aiosmtpd sink), "acs" for Azure Communication Services Email,
+    # reached at acs_email_endpoint with the managed identity (DefaultAzureCredential).
+    mail_transport: Literal["smtp", "acs"] = "smtp"
+    acs_email_endpoint: str | None = None
+    # Reminders go out this many seconds before a webcast starts (one mail per lead time).
+    mail_reminder_lead_seconds: list[int] = [24 * 60 * 60, 60 * 60]
+    # How long the link to manage or withdraw one's data (in every participant mail) works.
+    participant_privacy_link_seconds: int = Field(default=365 * 24 * 60 * 60, ge=3600)
 
     # Keys hashes of e-mail addresses and client addresses (Key Vault in Azure).
     lookup_hmac_key: SecretStr = SecretStr("local-development-lookup-key-change-me")

@@ -8,6 +8,9 @@ from functions.api.routers import (
     accounts,
     audit,
     auth,
+    integrations,
+    mail,
+    participant_files,
     participants,
     support,
     viewer,
@@ -32,9 +35,12 @@ def create_app() -> FastAPI:
         accounts.router,
         support.router,
         webcasts.router,
+        participant_files.router,  # before participants: /participants/export.csv
         participants.router,
         viewer.router,
         audit.router,
+        integrations.router,
+        mail.router,
     ):
         app.include_router(router)
 

@@ -52,6 +52,32 @@ async def _send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
+def _frame_ancestors(csp: bytes) -> list[bytes] | None:
+    """The sources of a policy's frame-ancestors directive; None when it has none."""
+    for directive in csp.split(b";"):
+        parts = directive.split()
+        if parts and parts[0].lower() == b"frame-ancestors":
+            return [part.lower() for part in parts[1:]]
+    return None
+
+
+def _security_headers(existing: list[Any], *, docs: bool) -> list[tuple[bytes, bytes]]:
+    """The headers to add: a response that sets one of them itself keeps its own value, and
+    one whose policy lets named sites frame it (an embed page) gets no X-Frame-Options."""
+    own = {bytes(k).lower(): bytes(v) for k, v in existing}
+    own_csp = own.get(b"content-security-policy")
+    ancestors = _frame_ancestors(own_csp) if own_csp is not None else None
+    framable = ancestors is not None and ancestors not in ([], [b"'none'"])
+    added = []
+    for name, value in SECURITY_HEADERS:
+        if name in own or (framable and name == b"x-frame-options"):
+            continue
+        if docs and name == b"content-security-policy":
+            value = DOCS_CSP
+        added.append((name, value))
+    return added
+
+
 class BodyTooLargeError(Exception):
     pass
 
@@ -110,12 +136,11 @@ class HygieneMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra: list[Any] = [(b"x-request-id", request_id.encode())]
-                for name, value in SECURITY_HEADERS:
-                    if docs and name == b"content-security-policy":
-                        value = DOCS_CSP
-                    extra.append((name, value))
                 existing = list(message.get("headers", []))
+                extra: list[Any] = [
+                    (b"x-request-id", request_id.encode()),
+                    *_security_headers(existing, docs=docs),
+                ]
                 if not any(k.lower() == b"cache-control" for k, _ in existing):
                     extra.append((b"cache-control", b"no-store"))
                 message["headers"] = existing + extra

@@ -27,7 +27,8 @@ from shared.audit.models import (
 )
 from shared.clock import utc_iso
 from shared.config import get_settings
-from shared.cosmos.repository import Page, TenantRepository, is_missing
+from shared.cosmos.repository import Page, TenantRepository
+from shared.errors import DomainError
 from shared.spreadsheet import safe_cell
 
 GENESIS = "0" * 64
@@ -75,37 +76,35 @@ def _read_tip(partition: str, tenant_id: str, chain: str) -> tuple[int, str]:
 
 
 def _advance_head(entry: AuditEntry) -> None:
-    """Move the chain's head to this entry unless a later entry moved it already."""
+    """Move the chain's head to this entry unless a later entry moved it already.
+
+    A point read and an etag-guarded replace: a filtered patch would do it in one call, but
+    the local emulator runs the filter as a scan of the whole container."""
     head_id = f"head:{entry.chain}"
-    container = heads.container
-    try:
-        container.patch_item(
-            head_id,
-            partition_key=entry.partition,
-            patch_operations=[
-                {"op": "set", "path": "/seq", "value": entry.seq},
-                {"op": "set", "path": "/hash", "value": entry.hash},
-            ],
-            filter_predicate=f"FROM c WHERE c.seq < {int(entry.seq)}",
-        )
-    except cosmos_errors.CosmosAccessConditionFailedError:
-        return
-    except cosmos_errors.CosmosHttpResponseError as error:
-        if not is_missing(error):
-            raise
-        head = ChainHead(
-            id=head_id,
-            partition=entry.partition,
-            tenant_id=entry.tenant_id,
-            chain=entry.chain,
-            seq=entry.seq,
-            hash=entry.hash,
-        )
+    for _ in range(_MAX_APPEND_ATTEMPTS):
+        head = heads.get(tenant_id=entry.tenant_id, partition_key=entry.partition, item_id=head_id)
+        if head is None:
+            head = ChainHead(
+                id=head_id,
+                partition=entry.partition,
+                tenant_id=entry.tenant_id,
+                chain=entry.chain,
+                seq=entry.seq,
+                hash=entry.hash,
+            )
+            try:
+                heads.create(tenant_id=entry.tenant_id, item=head)
+                return
+            except DomainError:
+                continue
+        if head.seq >= entry.seq:
+            return
+        head.seq, head.hash = entry.seq, entry.hash
         try:
-            container.create_item(head.to_item())
-        except cosmos_errors.CosmosResourceExistsError:
-            # Another writer created the head first; move it on from there.
-            _advance_head(entry)
+            heads.replace(tenant_id=entry.tenant_id, item=head)
+            return
+        except DomainError:
+            continue
 
 
 def record(

@@ -30,11 +30,15 @@ def erase_sessions(*, subject: DataSubject) -> int:
 
 
 def _tokens_of(subject: DataSubject) -> list[OneTimeToken]:
-    if subject.account_id is None:
+    """An account's tokens, or a participant's (stored under 'webcast/participant')."""
+    owner = subject.account_id
+    if owner is None and subject.webcast_id and subject.participant_id:
+        owner = f"{subject.webcast_id}/{subject.participant_id}"
+    if owner is None:
         return []
     return tokens.scan(
         where="c.account_id = @a AND c.tenant_id = @t",
-        parameters={"@a": subject.account_id, "@t": subject.tenant_id},
+        parameters={"@a": owner, "@t": subject.tenant_id},
     )
 
 

@@ -1,12 +1,164 @@
-"""Mail jobs carry ids only; addresses are looked up when the mail is sent."""
+"""Mail jobs carry ids only; addresses are looked up and links minted when the mail is sent."""
 
-from pydantic import BaseModel, ConfigDict
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.cosmos.repository import Document
+from shared.webcasts.models import Language
+
+
+class JobKind(StrEnum):
+    """What a queued mail job does; the batch kinds fan out into one job per participant."""
+
+    password_reset = "password_reset"  # noqa: S105 - admin accounts (shared.auth)
+    invitation = "participant_invitation"
+    confirmation = "participant_confirmation"
+    reminder = "participant_reminder"
+    participant_password_reset = "participant_password_reset"  # noqa: S105 - a kind
+    invitation_batch = "invitation_batch"
+    reminder_batch = "reminder_batch"
 
 
 class MailJob(BaseModel):
+    """A queue message: ids and options, never an address, a name or a secret (ADR 0007)."""
+
     model_config = ConfigDict(extra="forbid")
 
     kind: str
     tenant_id: str
-    account_id: str
+    account_id: str | None = None
+    webcast_id: str | None = None
+    participant_id: str | None = None
     idempotency_key: str
+    batch_id: str | None = None  # the invitation a participant's job belongs to
+    single_use: bool = True  # of the personal sign-in link
+    link_seconds: int | None = None  # its lifetime; None: participant_link_seconds
+    reminder_lead: int | None = None  # seconds before the start
+    starts_at: str | None = None  # the start a reminder was planned for (ISO 8601)
+    password_generated: bool = False  # confirmation: the system made the password
+
+
+class TemplateKind(StrEnum):
+    invitation = "invitation"
+    confirmation = "confirmation"
+    reminder = "reminder"
+    password_reset = "password_reset"  # noqa: S105 - a kind
+
+
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+
+
+class TemplateText(BaseModel):
+    """A subject and a plain-text body, both Jinja2; the HTML part is made from the text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: Subject
+    text: Body
+
+
+class LanguageTexts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    de: TemplateText | None = None
+    en: TemplateText | None = None
+
+    def get(self, language: Language) -> TemplateText | None:
+        return self.de if language == Language.de else self.en
+
+
+class TemplateOverrides(BaseModel):
+    """A webcast's own texts; whatever is left out uses the default text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    invitation: LanguageTexts = LanguageTexts()
+    confirmation: LanguageTexts = LanguageTexts()
+    reminder: LanguageTexts = LanguageTexts()
+    password_reset: LanguageTexts = LanguageTexts()
+
+    def get(self, kind: TemplateKind, language: Language) -> TemplateText | None:
+        texts: LanguageTexts = getattr(self, kind.value)
+        return texts.get(language)
+
+
+class MailTemplatesUpdate(BaseModel):
+    """PUT body: replaces every override of the webcast (left out = default text)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    templates: TemplateOverrides = TemplateOverrides()
+
+
+class MailTemplates(Document):
+    """Stored in the tenant's partition of `webcasts`, id `mail-templates:{webcast_id}`."""
+
+    doc_type = "mail-templates"
+
+    tenant_id: str
+    webcast_id: str
+    templates: TemplateOverrides = TemplateOverrides()
+    updated_at: str = ""
+
+
+class MailTemplatesView(BaseModel):
+    language: Language  # the webcast's language, which picks the texts that are sent
+    templates: dict[TemplateKind, dict[Language, TemplateText]]  # in effect, defaults filled in
+    customized: dict[TemplateKind, list[Language]]
+    variables: dict[TemplateKind, list[str]]
+    updated_at: str | None
+
+
+class LinkSettings(Document):
+    """Stored in the tenant's partition of `webcasts`, id `links:{webcast_id}`: only the
+    generation of the internal key, which itself is derived (see shared.mail.links)."""
+
+    doc_type = "webcast-links"
+
+    tenant_id: str
+    webcast_id: str
+    generation: int = 0
+    rotated_at: str | None = None
+
+
+class RegistrationLinks(BaseModel):
+    public: str
+    internal: str
+    internal_key_rotated_at: str | None
+
+
+ParticipantId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MAX_SELECTED = 1000
+
+
+class InvitationRequest(BaseModel):
+    """Either participant_ids or all=true; the link options apply to every mail of the batch."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    participant_ids: Annotated[list[ParticipantId], Field(max_length=MAX_SELECTED)] | None = None
+    all: bool = False
+    single_use: bool = True
+    link_lifetime_seconds: Annotated[int, Field(ge=300, le=365 * 24 * 60 * 60)] | None = None
+
+
+class InvitationQueued(BaseModel):
+    invitation_id: str
+    scope: Literal["selected", "all"]
+    queued: int | None  # mail jobs queued now; None when a batch job expands "all" later
+
+
+class ParticipantResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    login: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
+
+
+class ParticipantResetConfirm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: Annotated[str, Field(min_length=1, max_length=256)]
+    new_password: Annotated[str, Field(min_length=1, max_length=1024)]

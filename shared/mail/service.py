@@ -1,61 +1,285 @@
-"""Render and send mails for queued jobs, once per job."""
+"""Render and send mails for queued jobs, once per job (ADR 0007).
 
-import smtplib
+The worker looks addresses up and mints every token (personal sign-in link, data link,
+password reset) at send time, so a queue message holds no secret. A `jobs` marker under the
+job's idempotency key makes a redelivered job send nothing.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
 from email.message import EmailMessage
+from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from shared import jobs
 from shared.accounts.repository import accounts
+from shared.audit import service as audit
+from shared.audit.models import SYSTEM_ACTOR
+from shared.auth.maintenance import tokens
+from shared.auth.models import OneTimeToken
+from shared.clock import now
 from shared.config import get_settings
-from shared.mail.models import MailJob
+from shared.ids import new_secret_token, token_hash
+from shared.mail import invitations, reminders
+from shared.mail.calendar import event_ics
+from shared.mail.links import page_url, with_token
+from shared.mail.models import JobKind, MailJob, TemplateKind
+from shared.mail.participant_reset import issue_token
+from shared.mail.repository import get_templates
+from shared.mail.templates import format_lead, format_time, render_kind, schedule_values
+from shared.mail.transport import Attachment, OutgoingMail, deliver, send_smtp
+from shared.participants.access import issue_link
+from shared.participants.models import Participant, ParticipantStatus
+from shared.participants.repository import participants
+from shared.webcasts.models import Webcast
+from shared.webcasts.repository import webcasts
+
+PRIVACY = "participant_privacy"
 
 
 class PermanentMailError(Exception):
     """The job can never succeed (unknown kind); retrying would not help."""
 
 
-def _password_reset(job: MailJob) -> EmailMessage | None:
+def _password_reset(job: MailJob) -> OutgoingMail | None:
     from shared.auth.service import issue_reset_token
 
+    if job.account_id is None:
+        raise PermanentMailError("a password reset job needs an account id")
     account = accounts.get(tenant_id=job.tenant_id, item_id=job.account_id)
     if account is None or account.disabled or account.erased:
         return None
     s = get_settings()
     token = issue_reset_token(tenant_id=job.tenant_id, account_id=job.account_id)
     link = f"{s.public_base_url}/admin/#/password-reset?token={quote(token)}"
-    message = EmailMessage()
-    message["Subject"] = "Reset your password / Passwort zurücksetzen"
-    message["To"] = account.email
-    message.set_content(
-        f"Hello {account.display_name},\n\n"
-        f"to set a new password, open this link within "
-        f"{s.password_reset_seconds // 60} minutes:\n{link}\n\n"
-        "Your second factor (authenticator app) is still needed at the next sign-in.\n"
-        "If you did not ask for this, ignore this mail.\n"
+    return OutgoingMail(
+        to=account.email,
+        subject="Reset your password / Passwort zurücksetzen",
+        text=(
+            f"Hello {account.display_name},\n\n"
+            f"to set a new password, open this link within "
+            f"{s.password_reset_seconds // 60} minutes:\n{link}\n\n"
+            "Your second factor (authenticator app) is still needed at the next sign-in.\n"
+            "If you did not ask for this, ignore this mail.\n"
+        ),
+        key=job.idempotency_key,
     )
-    return message
 
 
-_RENDERERS = {"password_reset": _password_reset}
+def issue_privacy_token(*, participant: Participant) -> str:
+    """A token for the page where the participant sees, changes or withdraws their data."""
+    token = new_secret_token()
+    lifetime = get_settings().participant_privacy_link_seconds
+    tokens.create(
+        OneTimeToken(
+            id=token_hash(token),
+            purpose=PRIVACY,
+            tenant_id=participant.tenant_id,
+            account_id=f"{participant.webcast_id}/{participant.id}",
+            expires_at=now() + lifetime,
+            ttl=lifetime + 60,
+        )
+    )
+    return token
+
+
+def _recipient(job: MailJob) -> tuple[Webcast, Participant] | None:
+    """The webcast and the participant, if both still exist and the participant can get mail."""
+    if job.webcast_id is None or job.participant_id is None:
+        raise PermanentMailError(f"a {job.kind} job needs a webcast and a participant id")
+    webcast = webcasts.get(tenant_id=job.tenant_id, item_id=job.webcast_id)
+    participant = participants.get(
+        tenant_id=job.tenant_id, partition_key=job.webcast_id, item_id=job.participant_id
+    )
+    if (
+        webcast is None
+        or participant is None
+        or participant.status != ParticipantStatus.active
+        or not participant.email
+    ):
+        return None
+    return webcast, participant
+
+
+def _compose(
+    *,
+    job: MailJob,
+    webcast: Webcast,
+    participant: Participant,
+    kind: TemplateKind,
+    values: dict[str, Any],
+    calendar: bool = True,
+) -> OutgoingMail:
+    language = webcast.language
+    stored = get_templates(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
+    privacy_link = with_token(
+        page_url(webcast.id, "/privacy"), issue_privacy_token(participant=participant)
+    )
+    rendered = render_kind(
+        overrides=stored.templates,
+        kind=kind,
+        language=language,
+        values={
+            "name": participant.name,
+            "webcast_title": webcast.title,
+            **schedule_values(webcast.schedule, language),
+            **values,
+        },
+        privacy_link=privacy_link,
+    )
+    ics = event_ics(webcast=webcast, url=page_url(webcast.id)) if calendar else None
+    attachments = (
+        (
+            Attachment(
+                "webcast.ics", "text", "calendar", ics, {"method": "PUBLISH", "charset": "utf-8"}
+            ),
+        )
+        if ics
+        else ()
+    )
+    assert participant.email is not None
+    return OutgoingMail(
+        to=participant.email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        attachments=attachments,
+        key=job.idempotency_key,
+    )
+
+
+def _sign_in_link(participant: Participant, *, single_use: bool, seconds: int | None) -> str:
+    token = issue_link(participant=participant, single_use=single_use, lifetime=seconds)
+    return with_token(page_url(participant.webcast_id), token)
+
+
+def _local(webcast: Webcast, timestamp: float) -> datetime:
+    zone = webcast.schedule.time_zone if webcast.schedule else "Europe/Berlin"
+    return datetime.fromtimestamp(timestamp, tz=ZoneInfo(zone))
+
+
+def _invitation(job: MailJob) -> OutgoingMail | None:
+    found = _recipient(job)
+    if found is None:
+        return None
+    webcast, participant = found
+    seconds = job.link_seconds or get_settings().participant_link_seconds
+    link = _sign_in_link(participant, single_use=job.single_use, seconds=seconds)
+    values = {
+        "link": link,
+        "single_use": job.single_use,
+        "link_expires_at": format_time(_local(webcast, now() + seconds), webcast.language),
+    }
+    return _compose(
+        job=job,
+        webcast=webcast,
+        participant=participant,
+        kind=TemplateKind.invitation,
+        values=values,
+    )
+
+
+def _confirmation(job: MailJob) -> OutgoingMail | None:
+    found = _recipient(job)
+    if found is None:
+        return None
+    webcast, participant = found
+    values = {
+        "link": _sign_in_link(participant, single_use=True, seconds=None),
+        "password_generated": job.password_generated,
+        "forgot_password_link": page_url(webcast.id, "/password-reset"),
+    }
+    return _compose(
+        job=job,
+        webcast=webcast,
+        participant=participant,
+        kind=TemplateKind.confirmation,
+        values=values,
+    )
+
+
+def _reminder(job: MailJob) -> OutgoingMail | None:
+    found = _recipient(job)
+    if found is None or job.reminder_lead is None:
+        return None
+    webcast, participant = found
+    if reminders.planned_start(job) is None:
+        return None
+    if webcast.schedule is not None and webcast.schedule.ends_at.timestamp() <= now():
+        return None  # over already (the queue was held up): no point reminding
+    values = {
+        "link": _sign_in_link(participant, single_use=True, seconds=None),
+        "lead": format_lead(job.reminder_lead, webcast.language),
+    }
+    return _compose(
+        job=job, webcast=webcast, participant=participant, kind=TemplateKind.reminder, values=values
+    )
+
+
+def _participant_password_reset(job: MailJob) -> OutgoingMail | None:
+    found = _recipient(job)
+    if found is None:
+        return None
+    webcast, participant = found
+    token = issue_token(participant=participant)
+    values = {
+        "link": with_token(page_url(webcast.id, "/password-reset"), token),
+        "valid_minutes": get_settings().password_reset_seconds // 60,
+    }
+    return _compose(
+        job=job,
+        webcast=webcast,
+        participant=participant,
+        kind=TemplateKind.password_reset,
+        values=values,
+        calendar=False,
+    )
+
+
+_RENDERERS: dict[str, Callable[[MailJob], OutgoingMail | None]] = {
+    JobKind.password_reset: _password_reset,
+    JobKind.invitation: _invitation,
+    JobKind.confirmation: _confirmation,
+    JobKind.reminder: _reminder,
+    JobKind.participant_password_reset: _participant_password_reset,
+}
+_FAN_OUTS: dict[str, Callable[[MailJob], int]] = {
+    JobKind.invitation_batch: invitations.expand,
+    JobKind.reminder_batch: reminders.expand,
+}
 
 
 def send(message: EmailMessage) -> None:
-    s = get_settings()
-    message["From"] = s.mail_from
-    with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=10) as smtp:
-        smtp.send_message(message)
+    """Send a ready MIME message over SMTP (local tools and tests)."""
+    send_smtp(message)
 
 
 def handle(job: MailJob) -> bool:
-    """Send the job's mail unless it went out already; False when there is nothing to send."""
+    """Send the job's mail unless it went out already; False when there is nothing to send.
+
+    A batch job queues one job per participant and sends nothing itself."""
     marker = f"mail:{job.idempotency_key}"
     if jobs.already_done(marker):
+        return False
+    fan_out = _FAN_OUTS.get(job.kind)
+    if fan_out is not None:
+        fan_out(job)
+        jobs.mark_done(marker)
         return False
     renderer = _RENDERERS.get(job.kind)
     if renderer is None:
         raise PermanentMailError(f"unknown mail kind {job.kind!r}")
-    message = renderer(job)
-    if message is not None:
-        send(message)
+    mail = renderer(job)
+    if mail is not None:
+        deliver(mail)
     jobs.mark_done(marker)
-    return message is not None
+    if mail is not None and job.participant_id is not None:
+        audit.record(
+            tenant_id=job.tenant_id,
+            actor=SYSTEM_ACTOR,
+            action=f"mail.{job.kind}",
+            entity_type="participant",
+            entity_id=job.participant_id,
+        )
+    return mail is not None

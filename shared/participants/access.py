@@ -14,6 +14,7 @@ from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, forbidden, not_found, unauthorized, validation_error
 from shared.ids import new_secret_token, token_hash
+from shared.mail import queue as mail_queue
 from shared.participants import sessions
 from shared.participants.models import (
     FormField,
@@ -124,6 +125,9 @@ def register(
     )
     issued = sessions.grant(
         current_token=current_token, webcast_id=webcast.id, participant_id=saved.participant.id
+    )
+    mail_queue.enqueue_confirmation(
+        participant=saved.participant, password_generated=bool(saved.generated_password)
     )
     return issued, saved
 

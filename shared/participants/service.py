@@ -94,21 +94,34 @@ def save_form(
 
 
 def _claim_login(participant: Participant, kind: str, value: str | None) -> None:
+    """Make the e-mail address or user name this participant's; a key left behind by a
+    write that died before its participant was stored is taken over (imports resume)."""
     if not value:
         return
+    key = ParticipantLogin(
+        id=login_id(webcast_id=participant.webcast_id, kind=kind, value=value),
+        tenant_id=participant.tenant_id,
+        webcast_id=participant.webcast_id,
+        participant_id=participant.id,
+    )
     try:
-        logins.create(
-            tenant_id=participant.tenant_id,
-            item=ParticipantLogin(
-                id=login_id(webcast_id=participant.webcast_id, kind=kind, value=value),
-                tenant_id=participant.tenant_id,
-                webcast_id=participant.webcast_id,
-                participant_id=participant.id,
-            ),
-        )
+        logins.create(tenant_id=participant.tenant_id, item=key)
+        return
     except DomainError as error:
-        label = "e-mail address" if kind == "email" else "user name"
-        raise conflict(f"Another participant of this webcast has this {label}", kind) from error
+        existing = logins.get(
+            tenant_id=participant.tenant_id, partition_key=participant.webcast_id, item_id=key.id
+        )
+        holder = existing and participants.get(
+            tenant_id=participant.tenant_id,
+            partition_key=participant.webcast_id,
+            item_id=existing.participant_id,
+            include_blocked=True,
+        )
+        if existing is None or holder:
+            label = "e-mail address" if kind == "email" else "user name"
+            raise conflict(f"Another participant of this webcast has this {label}", kind) from error
+        existing.participant_id = participant.id
+        logins.replace(tenant_id=participant.tenant_id, item=existing)
 
 
 def _release_login(participant: Participant, kind: str, value: str | None) -> None:
@@ -137,12 +150,19 @@ def _search_text(participant: Participant) -> str:
     ).lower()
 
 
-def _password(webcast: Webcast, given: str | None) -> tuple[str | None, str | None]:
+# Only these answers can show a generated password once; participants from imports, embeds
+# and customer servers sign in by personal link (or a predefined password), so minting and
+# hashing a password nobody will see would only cost time.
+_SHOWS_GENERATED_PASSWORD = {"admin", "self"}
+
+
+def _password(webcast: Webcast, given: str | None, source: str) -> tuple[str | None, str | None]:
     """The hash to store and, when the system made the password, the password to show once."""
     if given:
         check_policy(given, min_length=PARTICIPANT_PASSWORD_MIN)
         return hash_password(given), None
-    if webcast.participant_passwords == PasswordMode.generated:
+    generated_mode = webcast.participant_passwords == PasswordMode.generated
+    if generated_mode and source in _SHOWS_GENERATED_PASSWORD:
         generated = generate_password()
         return hash_password(generated), generated
     return None, None
@@ -197,7 +217,7 @@ def save_participant(
         )
         return Saved(participant=participant, created=False)
     password_hash, generated = (
-        (hashed_password, None) if hashed_password else _password(webcast, data.password)
+        (hashed_password, None) if hashed_password else _password(webcast, data.password, source)
     )
     participant = Participant(
         id=new_id(),

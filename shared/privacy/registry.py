@@ -92,7 +92,7 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
     CosmosContainerSpec(
         name="tokens",
         partition_key="/id",
-        purpose="one-time tokens (password reset), stored under their hash",
+        purpose="one-time tokens (password resets, personal links, data links), under their hash",
         personal_data=True,
         exporter="shared.auth.privacy:export_tokens",
         eraser="shared.auth.privacy:erase_tokens",
@@ -144,18 +144,27 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
     ),
 )
 
-BLOB_CONTAINERS: tuple[BlobContainerSpec, ...] = tuple(
+BLOB_CONTAINERS: tuple[BlobContainerSpec, ...] = (
+    *(
+        BlobContainerSpec(
+            name=name, purpose=purpose, personal_data=True, exporter=_BLOB_LATER, eraser=_BLOB_LATER
+        )
+        for name, purpose in (
+            ("uploads", "video and document uploads, {tenant}/{webcast}/..."),
+            ("media", "transcoded HLS ladders, {tenant}/{webcast}/{asset}/"),
+            ("live", "live HLS output, {tenant}/{webcast}/..."),
+            ("exports", "generated exports, {tenant}/{webcast}/..."),
+            ("downloads", "handouts offered to viewers, {tenant}/{webcast}/..."),
+        )
+    ),
     BlobContainerSpec(
-        name=name, purpose=purpose, personal_data=True, exporter=_BLOB_LATER, eraser=_BLOB_LATER
-    )
-    for name, purpose in (
-        ("uploads", "video and document uploads, {tenant}/{webcast}/..."),
-        ("imports", "participant import files, {tenant}/{webcast}/..."),
-        ("media", "transcoded HLS ladders, {tenant}/{webcast}/{asset}/"),
-        ("live", "live HLS output, {tenant}/{webcast}/..."),
-        ("exports", "generated exports, {tenant}/{webcast}/..."),
-        ("downloads", "handouts offered to viewers, {tenant}/{webcast}/..."),
-    )
+        name="imports",
+        purpose="participant import files, {tenant}/{webcast}/{job}/source, kept only while "
+        "their import job needs them: deleted when it ends, or after 24 hours unstarted",
+        personal_data=True,
+        exporter="shared.participants.imports:export_sources",
+        eraser="shared.participants.imports:erase_sources",
+    ),
 )
 
 QUEUES: tuple[QueueSpec, ...] = (
@@ -163,6 +172,8 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(name="blob-events", purpose="Event Grid BlobCreated events for uploads"),
     QueueSpec(name="blob-events-poison", purpose="blob events that failed five times"),
     QueueSpec(name="mail-poison", purpose="mail jobs that failed five times"),
+    QueueSpec(name="participant-imports", purpose="participant import jobs: ids only"),
+    QueueSpec(name="participant-imports-poison", purpose="import jobs that failed five times"),
 )
 
 

@@ -66,6 +66,33 @@ ROUTES = {
     ("POST", "/api/w/{webcast_id}/login"): PUBLIC,
     ("POST", "/api/w/{webcast_id}/link"): PUBLIC,
     ("GET", "/api/w/{webcast_id}/me"): SELF,
+    # Mail (P08): invitations, registration links and texts need the participants permission;
+    # the participant's password reset is public and answers the same for every login.
+    ("POST", "/api/webcasts/{webcast_id}/invitations"): PARTICIPANTS,
+    ("GET", "/api/webcasts/{webcast_id}/links"): PARTICIPANTS,
+    ("POST", "/api/webcasts/{webcast_id}/links/rotate"): PARTICIPANTS,
+    ("GET", "/api/webcasts/{webcast_id}/mail-templates"): PARTICIPANTS,
+    ("PUT", "/api/webcasts/{webcast_id}/mail-templates"): PARTICIPANTS,
+    ("POST", "/api/w/{webcast_id}/password-reset"): PUBLIC,
+    ("POST", "/api/w/{webcast_id}/password-reset/confirm"): PUBLIC,
+    # Embedding and customer servers (P35): settings and keys need the participants
+    # permission; the exchange and the server API authenticate by token or credential.
+    ("GET", "/api/webcasts/{webcast_id}/embed"): PARTICIPANTS,
+    ("PUT", "/api/webcasts/{webcast_id}/embed"): PARTICIPANTS,
+    ("POST", "/api/webcasts/{webcast_id}/embed/secret"): PARTICIPANTS,
+    ("GET", "/api/webcasts/{webcast_id}/server-credentials"): PARTICIPANTS,
+    ("POST", "/api/webcasts/{webcast_id}/server-credentials"): PARTICIPANTS,
+    ("POST", "/api/webcasts/{webcast_id}/server-credentials/revoke"): PARTICIPANTS,
+    ("PUT", "/api/server/webcasts/{webcast_id}/participants"): PUBLIC,
+    ("POST", "/api/w/{webcast_id}/embed/session"): PUBLIC,
+    ("GET", "/embed/{webcast_id}"): PUBLIC,
+    # Participant export and import jobs (P03, P09).
+    ("GET", "/api/webcasts/{webcast_id}/participants/export.csv"): PARTICIPANTS,
+    ("GET", "/api/webcasts/{webcast_id}/participants/export.xlsx"): PARTICIPANTS,
+    ("POST", "/api/webcasts/{webcast_id}/imports"): PARTICIPANTS,
+    ("GET", "/api/webcasts/{webcast_id}/imports"): PARTICIPANTS,
+    ("GET", "/api/webcasts/{webcast_id}/imports/{job_id}"): PARTICIPANTS,
+    ("POST", "/api/webcasts/{webcast_id}/imports/{job_id}/start"): PARTICIPANTS,
 }
 
 
@@ -92,6 +119,20 @@ def _bodies() -> dict[tuple[str, str], dict[str, object]]:
         },
         ("PATCH", "/api/webcasts/{webcast_id}/participants/{participant_id}"): {
             "status": "disabled"
+        },
+        ("POST", "/api/webcasts/{webcast_id}/invitations"): {"all": True},
+        ("PUT", "/api/webcasts/{webcast_id}/mail-templates"): {
+            "templates": {"invitation": {"en": {"subject": "Hijack", "text": "Hijack"}}}
+        },
+        ("PUT", "/api/webcasts/{webcast_id}/embed"): {
+            "enabled": True,
+            "allowed_origins": ["https://intruder.example"],
+        },
+        ("POST", "/api/webcasts/{webcast_id}/server-credentials"): {"label": "planted"},
+        ("POST", "/api/webcasts/{webcast_id}/server-credentials/revoke"): {"id": "0123abcd"},
+        ("POST", "/api/webcasts/{webcast_id}/imports"): {"filename": "planted.csv"},
+        ("POST", "/api/webcasts/{webcast_id}/imports/{job_id}/start"): {
+            "mapping": {"E-Mail": "email"}
         },
     }
 
@@ -148,7 +189,11 @@ def victim(stack):
         f"/api/webcasts/{webcast['id']}/participants",
         json={"email": helpers.unique_email("victim-participant")},
     ).json()
+    import_job = owner.post(
+        f"/api/webcasts/{webcast['id']}/imports", json={"filename": "list.csv"}
+    ).json()["job"]
     ids = {
+        "job_id": import_job["id"],
         "participant_id": participant["id"],
         "account_id": sub["id"],
         "grant_id": grant["id"],

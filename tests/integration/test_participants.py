@@ -10,7 +10,8 @@ from shared.accounts.models import Permission
 from shared.clients import cosmos_container
 from shared.participants import access
 from shared.participants import sessions as viewer_sessions
-from shared.participants.repository import participants
+from shared.participants.models import ParticipantLogin
+from shared.participants.repository import login_id, logins, participants
 from tests import helpers
 
 FORM: dict[str, list[dict[str, Any]]] = {
@@ -362,3 +363,20 @@ def test_one_viewer_session_holds_grants_for_several_webcasts_with_a_new_id_each
     assert viewer_sessions.resolve(first_cookie) is None, "the old id is gone"
     assert viewer.get(f"/api/w/{first}/me").status_code == 200
     assert viewer.get(f"/api/w/{second}/me").status_code == 200
+
+
+def test_a_login_key_left_by_an_interrupted_write_is_taken_over(stack):
+    owner = helpers.new_owner("orphan")
+    webcast_id = _webcast(owner, "orphan", access_mode="login")
+    email = helpers.unique_email("orphan")
+    orphan = ParticipantLogin(
+        id=login_id(webcast_id=webcast_id, kind="email", value=email),
+        tenant_id=owner.tenant_id,
+        webcast_id=webcast_id,
+        participant_id="never-stored",
+    )
+    logins.create(tenant_id=owner.tenant_id, item=orphan)
+    created = owner.post(f"/api/webcasts/{webcast_id}/participants", json={"email": email})
+    assert created.status_code == 201, created.text
+    duplicate = owner.post(f"/api/webcasts/{webcast_id}/participants", json={"email": email})
+    assert duplicate.status_code == 409

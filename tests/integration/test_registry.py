@@ -8,6 +8,8 @@ from shared import clients
 from shared.accounts.models import Permission
 from shared.accounts.repository import find_by_email
 from shared.config import get_settings
+from shared.participants import access
+from shared.participants.repository import participants
 from shared.privacy.registry import (
     BLOB_CONTAINERS,
     COSMOS_CONTAINERS,
@@ -93,3 +95,45 @@ def test_exporters_and_erasers_of_account_data_work(stack):
         for entry in audit_after
         if entry["actor_id"] == sub.account_id
     )
+
+
+def test_exporters_and_erasers_of_participant_data_work(stack):
+    owner = helpers.new_owner("participant-dsr")
+    webcast = owner.post(
+        "/api/webcasts", json={"title": "DSR", "slug": "dsr", "access_mode": "registration"}
+    ).json()
+    viewer = helpers.client()
+    email = helpers.unique_email("pia")
+    registered = viewer.post(
+        f"/api/w/{webcast['id']}/registrations", json={"email": email, "answers": {}}
+    )
+    assert registered.status_code == 201
+    participant = participants.get(
+        tenant_id=owner.tenant_id,
+        partition_key=webcast["id"],
+        item_id=registered.json()["participant_id"],
+    )
+    assert participant is not None
+    access.issue_link(participant=participant, single_use=True)
+    subject = DataSubject(
+        tenant_id=owner.tenant_id, webcast_id=webcast["id"], participant_id=participant.id
+    )
+    specs = [s for s in COSMOS_CONTAINERS if s.personal_data]
+    exported = {
+        s.name: resolve_handler(s.exporter)(subject=subject)
+        for s in specs
+        if isinstance(s.exporter, str)
+    }
+    assert exported["participants"][0]["email"] == email
+    assert "password_hash" not in json.dumps(exported)
+    assert exported["tokens"] and exported["audit"]
+    for spec in specs:
+        if isinstance(spec.eraser, str):
+            resolve_handler(spec.eraser)(subject=subject)
+    assert viewer.get(f"/api/w/{webcast['id']}/me").status_code == 403
+    after = {
+        s.name: resolve_handler(s.exporter)(subject=subject)
+        for s in specs
+        if isinstance(s.exporter, str) and s.name in ("participants", "tokens")
+    }
+    assert after == {"participants": [], "tokens": []}

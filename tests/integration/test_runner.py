@@ -403,8 +403,10 @@ def test_the_registered_app_functions_are_driven():
     now = [at("2025-03-01T12:04:59")]
     runner = make_runner(now=lambda: now[0])
 
-    assert {q.logical_queue for q in runner.queue_functions} == {"mail", "blob-events"}
-    assert [t.name for t in runner.timer_functions] == ["purge_expired_sessions"]
+    queues = {q.logical_queue for q in runner.queue_functions}
+    assert {"mail", "blob-events", "participant-imports"} <= queues
+    timers = [t.name for t in runner.timer_functions]
+    assert {"purge_expired_sessions", "expire_import_files"} <= set(timers)  # due: the purge
     assert runner_module.app_functions() is runner_module.app_functions()  # indexed once
     runner.run_once()
     now[0] = at("2025-03-01T12:05:00")

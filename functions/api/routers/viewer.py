@@ -16,7 +16,11 @@ from shared.participants.repository import participants
 router = APIRouter(prefix="/api/w/{webcast_id}", tags=["viewer"])
 
 VIEWER_COOKIE = "__Host-wcviewer"
+# Embedded sessions (iframe in a customer site, P35) live in their own cookie: sent in that
+# third-party context only (SameSite=None) and kept per top-level site (Partitioned, CHIPS).
+EMBED_COOKIE = "__Host-wcembed"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_COOKIE_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 def set_viewer_cookie(response: Response, token: str) -> None:
@@ -24,8 +28,28 @@ def set_viewer_cookie(response: Response, token: str) -> None:
     response.set_cookie(VIEWER_COOKIE, token, path="/", secure=True, httponly=True, samesite="lax")
 
 
+def set_embed_cookie(response: Response, token: str) -> None:
+    """The embedded session cookie: no Expires/Max-Age, only the random id (P25). Written by
+    hand: Starlette supports `partitioned` only on Python 3.14 and later."""
+    if not token or any(c not in _COOKIE_SAFE for c in token):
+        raise ValueError("session ids are URL-safe base64")
+    response.headers.append(
+        "set-cookie",
+        f"{EMBED_COOKIE}={token}; HttpOnly; Path=/; SameSite=None; Secure; Partitioned",
+    )
+
+
+def set_session_cookie(response: Response, issued: viewer_sessions.IssuedViewerSession) -> None:
+    """Embedded sessions stay in the embed cookie, all others in the viewer cookie."""
+    if issued.session.embedded:
+        set_embed_cookie(response, issued.token)
+    else:
+        set_viewer_cookie(response, issued.token)
+
+
 def viewer_token(request: Request) -> str | None:
-    return request.cookies.get(VIEWER_COOKIE)
+    """The viewer cookie, or else the embed cookie (an iframe sends only the latter)."""
+    return request.cookies.get(VIEWER_COOKIE) or request.cookies.get(EMBED_COOKIE)
 
 
 def viewer_session(request: Request) -> ParticipantSession | None:
@@ -79,7 +103,7 @@ class Registered(Entered):
 def _entered(
     response: Response, webcast_id: str, issued: viewer_sessions.IssuedViewerSession
 ) -> Entered:
-    set_viewer_cookie(response, issued.token)
+    set_session_cookie(response, issued)
     return Entered(
         webcast_id=webcast_id,
         participant_id=issued.session.grants[webcast_id],

@@ -1,0 +1,1 @@
+"""Embedding in customer sites and customer servers registering participants (P35)."""

@@ -1,0 +1,97 @@
+"""The default mail texts in German and English (Jinja2; the variables are in templates.py)."""
+
+from shared.mail.models import TemplateKind, TemplateText
+from shared.webcasts.models import Language
+
+_WHEN_DE = (
+    "{% if has_schedule %}Beginn: {{ starts_at }}\nEnde: {{ ends_at }} ({{ time_zone }})\n"
+    "Den Termin finden Sie auch im Anhang für Ihren Kalender.\n\n{% endif %}"
+)
+_WHEN_EN = (
+    "{% if has_schedule %}Starts: {{ starts_at }}\nEnds: {{ ends_at }} ({{ time_zone }})\n"
+    "The attached calendar file adds the date to your calendar.\n\n{% endif %}"
+)
+_HELLO_DE = "Guten Tag{% if name %} {{ name }}{% endif %},\n\n"
+_HELLO_EN = "Hello{% if name %} {{ name }}{% endif %},\n\n"
+
+DEFAULTS: dict[TemplateKind, dict[Language, TemplateText]] = {
+    TemplateKind.invitation: {
+        Language.de: TemplateText(
+            subject="Einladung: {{ webcast_title }}",
+            text=_HELLO_DE
+            + "Sie sind zum Webcast „{{ webcast_title }}“ eingeladen.\n\n"
+            + _WHEN_DE
+            + "Ihr persönlicher Zugang (bitte nicht weitergeben):\n{{ link }}\n\n"
+            "{% if single_use %}Der Link gilt für eine Anmeldung "
+            "bis {{ link_expires_at }}.{% else %}Der Link gilt bis {{ link_expires_at }}."
+            "{% endif %}\n",
+        ),
+        Language.en: TemplateText(
+            subject="Invitation: {{ webcast_title }}",
+            text=_HELLO_EN
+            + "you are invited to the webcast “{{ webcast_title }}”.\n\n"
+            + _WHEN_EN
+            + "Your personal access link (please do not share it):\n{{ link }}\n\n"
+            "{% if single_use %}The link signs you in once and works until "
+            "{{ link_expires_at }}.{% else %}The link works until {{ link_expires_at }}."
+            "{% endif %}\n",
+        ),
+    },
+    TemplateKind.confirmation: {
+        Language.de: TemplateText(
+            subject="Anmeldung bestätigt: {{ webcast_title }}",
+            text=_HELLO_DE
+            + "vielen Dank für Ihre Anmeldung zum Webcast „{{ webcast_title }}“.\n\n"
+            + _WHEN_DE
+            + "Mit diesem persönlichen Link kommen Sie direkt hinein:\n{{ link }}\n\n"
+            "{% if password_generated %}Ein eigenes Passwort legen Sie über "
+            "„Passwort vergessen“ fest:\n{{ forgot_password_link }}\n{% endif %}",
+        ),
+        Language.en: TemplateText(
+            subject="Registration confirmed: {{ webcast_title }}",
+            text=_HELLO_EN
+            + "thank you for registering for the webcast “{{ webcast_title }}”.\n\n"
+            + _WHEN_EN
+            + "This personal link takes you straight in:\n{{ link }}\n\n"
+            "{% if password_generated %}To choose your own password, use "
+            "“forgot password”:\n{{ forgot_password_link }}\n{% endif %}",
+        ),
+    },
+    TemplateKind.reminder: {
+        Language.de: TemplateText(
+            subject="Erinnerung: {{ webcast_title }} beginnt in {{ lead }}",
+            text=_HELLO_DE
+            + "der Webcast „{{ webcast_title }}“ beginnt in {{ lead }}.\n\n"
+            + _WHEN_DE
+            + "Ihr persönlicher Zugang:\n{{ link }}\n",
+        ),
+        Language.en: TemplateText(
+            subject="Reminder: {{ webcast_title }} starts in {{ lead }}",
+            text=_HELLO_EN
+            + "the webcast “{{ webcast_title }}” starts in {{ lead }}.\n\n"
+            + _WHEN_EN
+            + "Your personal access link:\n{{ link }}\n",
+        ),
+    },
+    TemplateKind.password_reset: {
+        Language.de: TemplateText(
+            subject="Neues Passwort für {{ webcast_title }}",
+            text=_HELLO_DE + "mit diesem Link legen Sie innerhalb von {{ valid_minutes }} Minuten "
+            "ein neues Passwort für den Webcast „{{ webcast_title }}“ fest:\n{{ link }}\n\n"
+            "Wenn Sie das nicht angefordert haben, ignorieren Sie diese E-Mail.\n",
+        ),
+        Language.en: TemplateText(
+            subject="New password for {{ webcast_title }}",
+            text=_HELLO_EN + "use this link within {{ valid_minutes }} minutes to set a new "
+            "password for the webcast “{{ webcast_title }}”:\n{{ link }}\n\n"
+            "If you did not ask for this, ignore this mail.\n",
+        ),
+    },
+}
+
+# Added below every participant mail (not editable): the link to one's data (P-claims on
+# access and withdrawal must not depend on a customer keeping it in a template).
+FOOTER: dict[Language, str] = {
+    Language.de: "Ihre Daten einsehen, ändern oder Ihre Einwilligung widerrufen:",
+    Language.en: "See or change your data, or withdraw your consent:",
+}
