@@ -38,6 +38,7 @@ entries = TenantRepository(container="audit", model=AuditEntry, partition_field=
 heads = TenantRepository(container="audit", model=ChainHead, partition_field="partition")
 
 _chain_tips: dict[str, tuple[int, str]] = {}
+_chain_heads: dict[str, ChainHead] = {}
 _chain_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -78,14 +79,20 @@ def _read_tip(partition: str, tenant_id: str, chain: str) -> tuple[int, str]:
 def _advance_head(entry: AuditEntry) -> None:
     """Move the chain's head to this entry unless a later entry moved it already.
 
-    A point read and an etag-guarded replace: a filtered patch would do it in one call, but
-    the local emulator runs the filter as a scan of the whole container."""
-    head_id = f"head:{entry.chain}"
+    An etag-guarded replace of the head this process saw last (a point read first when it
+    has none): a filtered patch would be one call, but the local emulator runs the filter
+    as a scan of the whole container."""
+    head = _chain_heads.get(entry.chain)
     for _ in range(_MAX_APPEND_ATTEMPTS):
-        head = heads.get(tenant_id=entry.tenant_id, partition_key=entry.partition, item_id=head_id)
         if head is None:
-            head = ChainHead(
-                id=head_id,
+            head = heads.get(
+                tenant_id=entry.tenant_id,
+                partition_key=entry.partition,
+                item_id=f"head:{entry.chain}",
+            )
+        if head is None:
+            created = ChainHead(
+                id=f"head:{entry.chain}",
                 partition=entry.partition,
                 tenant_id=entry.tenant_id,
                 chain=entry.chain,
@@ -93,18 +100,18 @@ def _advance_head(entry: AuditEntry) -> None:
                 hash=entry.hash,
             )
             try:
-                heads.create(tenant_id=entry.tenant_id, item=head)
+                _chain_heads[entry.chain] = heads.create(tenant_id=entry.tenant_id, item=created)
                 return
             except DomainError:
                 continue
         if head.seq >= entry.seq:
             return
-        head.seq, head.hash = entry.seq, entry.hash
+        moved = head.model_copy(update={"seq": entry.seq, "hash": entry.hash})
         try:
-            heads.replace(tenant_id=entry.tenant_id, item=head)
+            _chain_heads[entry.chain] = heads.replace(tenant_id=entry.tenant_id, item=moved)
             return
         except DomainError:
-            continue
+            head = None
 
 
 def record(

@@ -60,7 +60,7 @@ from shared.participants.import_models import (
     RowError,
     UploadTicket,
 )
-from shared.participants.models import FieldType, FormField, ParticipantInput
+from shared.participants.models import FieldType, FormField, ParticipantInput, RegistrationForm
 from shared.participants.repository import get_form
 from shared.participants.service import PARTICIPANT_PASSWORD_MIN, save_participant, webcast_for
 from shared.participants.tabular import (
@@ -609,6 +609,7 @@ class _Run:
     def __init__(self, job: ImportJob) -> None:
         self.job = job
         self.webcast: Webcast | None = None
+        self.form: RegistrationForm | None = None
 
     def save(self) -> None:
         self.job.updated_at = utc_iso()
@@ -651,7 +652,8 @@ class _Run:
             self.fail("webcast-missing", "the webcast no longer exists")
             return
         self.webcast = webcast
-        fields = get_form(tenant_id=job.tenant_id, webcast_id=job.webcast_id).fields
+        self.form = get_form(tenant_id=job.tenant_id, webcast_id=job.webcast_id)
+        fields = self.form.fields
         try:
             with _downloaded(job) as path:
                 source = detect(path, filename=job.filename)
@@ -764,7 +766,11 @@ class _Run:
         for attempt in range(_WRITE_ATTEMPTS):
             try:
                 saved = save_participant(
-                    webcast=self.webcast, data=data, source="import", actor=self.job.started_by
+                    webcast=self.webcast,
+                    data=data,
+                    source="import",
+                    actor=self.job.started_by,
+                    form=self.form,
                 )
             except DomainError as error:
                 first = error.errors[0] if error.errors else None

@@ -177,13 +177,15 @@ def save_participant(
     context: RequestContext | None = None,
     partial: bool = True,
     hashed_password: str | None = None,
+    form: RegistrationForm | None = None,
 ) -> Saved:
     """Create, or update the participant with the same e-mail or user name (imports and
     customer servers send the same people again: they must not be duplicated)."""
     email = _clean_email(data.email)
     if not email and not data.username:
         raise validation_error("email", "an e-mail address or a user name is required")
-    form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
+    # Imports pass the form they read once, instead of one read per row.
+    form = form or get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
     answers, consents = check_answers(form.fields, data.answers, partial=partial)
     existing = None
     if email:
