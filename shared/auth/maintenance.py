@@ -1,23 +1,30 @@
-"""Housekeeping for sessions and one-time tokens past their end."""
+"""Housekeeping for sessions and one-time tokens past their end (TTL does it in Azure, the
+local emulator never expires anything)."""
 
-from shared.auth.models import OneTimeToken, Session
+from typing import Any
+
 from shared.auth.sessions import sessions
+from shared.auth.tokens import tokens
 from shared.clock import now
 from shared.config import get_settings
 from shared.cosmos.repository import KeyedRepository
 
-tokens = KeyedRepository(container="tokens", model=OneTimeToken)
+
+def _purge_sessions(store: KeyedRepository[Any], idle_seconds: int, moment: float) -> int:
+    stale = store.scan(
+        where="c.absolute_expires_at <= @now OR c.last_seen_at <= @idle",
+        parameters={"@now": moment, "@idle": moment - idle_seconds},
+    )
+    return sum(store.delete(s.id) for s in stale)
 
 
 def purge_expired() -> int:
-    """Delete sessions past their absolute or idle limit and expired tokens; returns the count."""
+    """Delete admin and viewer sessions past their limits and expired tokens; the count."""
+    from shared.participants.sessions import sessions as viewer_sessions
+
+    settings = get_settings()
     moment = now()
-    idle_since = moment - get_settings().session_idle_seconds
-    stale: list[Session] = sessions.scan(
-        where="c.absolute_expires_at <= @now OR c.last_seen_at <= @idle",
-        parameters={"@now": moment, "@idle": idle_since},
-    )
-    removed = sum(sessions.delete(s.id) for s in stale)
+    removed = _purge_sessions(sessions, settings.session_idle_seconds, moment)
+    removed += _purge_sessions(viewer_sessions, settings.participant_session_idle_seconds, moment)
     expired = tokens.scan(where="c.expires_at <= @now", parameters={"@now": moment})
-    removed += sum(tokens.delete(t.id) for t in expired)
-    return removed
+    return removed + sum(tokens.delete(t.id) for t in expired)

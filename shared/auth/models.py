@@ -15,8 +15,19 @@ class SessionStage(StrEnum):
     full = "full"
 
 
-class Session(Document):
-    """Stored under the SHA-256 of the cookie value; the value itself is never stored."""
+class TimedSession(Document):
+    """What every session has: stored under the SHA-256 of the cookie value (the value itself
+    is never stored), a CSRF token, and the times its idle and absolute limits count from."""
+
+    csrf_token: str
+    created_at: float
+    last_seen_at: float
+    absolute_expires_at: float
+    ttl: int
+
+
+class Session(TimedSession):
+    """An admin-side session."""
 
     doc_type = "session"
 
@@ -25,13 +36,8 @@ class Session(Document):
     role: Role
     permissions: list[Permission] = []
     stage: SessionStage
-    csrf_token: str
-    created_at: float
-    last_seen_at: float
-    absolute_expires_at: float
     acting_tenant_id: str | None = None
     grant_id: str | None = None
-    ttl: int
 
 
 class Throttle(Document):

@@ -4,9 +4,9 @@ from typing import Any
 
 from shared.accounts.repository import accounts
 from shared.auth import sessions as session_store
-from shared.auth.maintenance import tokens
 from shared.auth.models import OneTimeToken
 from shared.auth.throttle import throttles
+from shared.auth.tokens import participant_owner, tokens
 from shared.ids import lookup_hash
 from shared.privacy.registry import DataSubject
 
@@ -33,7 +33,9 @@ def _tokens_of(subject: DataSubject) -> list[OneTimeToken]:
     """An account's tokens, or a participant's (stored under 'webcast/participant')."""
     owner = subject.account_id
     if owner is None and subject.webcast_id and subject.participant_id:
-        owner = f"{subject.webcast_id}/{subject.participant_id}"
+        owner = participant_owner(
+            webcast_id=subject.webcast_id, participant_id=subject.participant_id
+        )
     if owner is None:
         return []
     return tokens.scan(

@@ -7,13 +7,13 @@ from shared.accounts.repository import accounts, find_by_email
 from shared.audit import service as audit
 from shared.audit.models import PLATFORM_TENANT, Actor, ActorKind, RequestContext
 from shared.auth import sessions, throttle, totp
-from shared.auth.maintenance import tokens
-from shared.auth.models import OneTimeToken, Principal, Session, SessionStage
+from shared.auth.models import Principal, Session, SessionStage
 from shared.auth.passwords import check_policy, hash_password, needs_rehash, verify_password
+from shared.auth.tokens import mint, tokens
 from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, forbidden, unauthorized, validation_error
-from shared.ids import new_id, new_secret_token, token_hash
+from shared.ids import new_id, token_hash
 from shared.mail import queue as mail_queue
 
 WRONG_CREDENTIALS = "E-mail address or password is wrong"
@@ -222,19 +222,12 @@ def request_password_reset(*, email: str, context: RequestContext) -> None:
 
 def issue_reset_token(*, tenant_id: str, account_id: str) -> str:
     """Called by the mail worker: the raw token exists only in the mail it sends."""
-    token = new_secret_token()
-    lifetime = get_settings().password_reset_seconds
-    tokens.create(
-        OneTimeToken(
-            id=token_hash(token),
-            purpose=PASSWORD_RESET,
-            tenant_id=tenant_id,
-            account_id=account_id,
-            expires_at=now() + lifetime,
-            ttl=lifetime + 60,
-        )
+    return mint(
+        purpose=PASSWORD_RESET,
+        tenant_id=tenant_id,
+        owner=account_id,
+        lifetime=get_settings().password_reset_seconds,
     )
-    return token
 
 
 def confirm_password_reset(*, token: str, new_password: str, context: RequestContext) -> None:

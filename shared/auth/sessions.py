@@ -2,15 +2,17 @@
 
 import secrets
 from dataclasses import dataclass
+from typing import TypeVar
 
 from shared.accounts.models import Account, Permission
-from shared.auth.models import Session, SessionStage
+from shared.auth.models import Session, SessionStage, TimedSession
 from shared.clock import now
 from shared.config import get_settings
 from shared.cosmos.repository import KeyedRepository
 from shared.ids import new_secret_token, token_hash
 
 sessions = KeyedRepository(container="sessions", model=Session)
+T = TypeVar("T", bound=TimedSession)
 
 
 @dataclass
@@ -56,21 +58,27 @@ def resolve(token: str | None) -> Session | None:
     if session is None:
         return None
     s = get_settings()
-    moment = now()
     idle_limit = (
         s.session_idle_seconds if session.stage == SessionStage.full else s.pending_session_seconds
     )
+    return session if keep_alive(store=sessions, session=session, idle_limit=idle_limit) else None
+
+
+def keep_alive(*, store: KeyedRepository[T], session: T, idle_limit: int) -> bool:
+    """False (and the session deleted) past its idle or absolute limit; otherwise the idle
+    clock restarts, written at most once per session_touch_seconds to spare the database."""
+    moment = now()
     if moment >= session.absolute_expires_at or moment - session.last_seen_at >= idle_limit:
-        sessions.delete(session.id)
-        return None
-    if moment - session.last_seen_at >= s.session_touch_seconds:
-        sessions.container.patch_item(
+        store.delete(session.id)
+        return False
+    if moment - session.last_seen_at >= get_settings().session_touch_seconds:
+        store.container.patch_item(
             session.id,
             partition_key=session.id,
             patch_operations=[{"op": "set", "path": "/last_seen_at", "value": moment}],
         )
         session.last_seen_at = moment
-    return session
+    return True
 
 
 def end(session_id: str) -> None:

@@ -7,8 +7,8 @@ import jwt
 
 from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
-from shared.auth.maintenance import tokens
 from shared.auth.models import OneTimeToken, Principal
+from shared.auth.tokens import tokens
 from shared.clock import now, utc_iso
 from shared.errors import DomainError, InvalidField, forbidden, not_found
 from shared.ids import new_id, new_secret_token, token_hash

@@ -2,13 +2,12 @@
 
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
-from shared.auth.maintenance import tokens
-from shared.auth.models import OneTimeToken
 from shared.auth.passwords import check_policy, hash_password
+from shared.auth.tokens import mint, participant_owner, tokens
 from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, validation_error
-from shared.ids import new_secret_token, token_hash
+from shared.ids import token_hash
 from shared.mail.models import JobKind, MailJob
 from shared.mail.queue import enqueue_job
 from shared.participants import sessions
@@ -66,19 +65,12 @@ def request_reset(*, webcast_id: str, login: str, context: RequestContext) -> No
 
 def issue_token(*, participant: Participant) -> str:
     """Called by the mail worker: the raw token exists only in the mail it sends."""
-    token = new_secret_token()
-    lifetime = get_settings().password_reset_seconds
-    tokens.create(
-        OneTimeToken(
-            id=token_hash(token),
-            purpose=PURPOSE,
-            tenant_id=participant.tenant_id,
-            account_id=f"{participant.webcast_id}/{participant.id}",
-            expires_at=now() + lifetime,
-            ttl=lifetime + 60,
-        )
+    return mint(
+        purpose=PURPOSE,
+        tenant_id=participant.tenant_id,
+        owner=participant_owner(webcast_id=participant.webcast_id, participant_id=participant.id),
+        lifetime=get_settings().password_reset_seconds,
     )
-    return token
 
 
 def confirm_reset(

@@ -16,11 +16,9 @@ from shared import jobs
 from shared.accounts.repository import accounts
 from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR
-from shared.auth.maintenance import tokens
-from shared.auth.models import OneTimeToken
+from shared.auth.tokens import mint, participant_owner
 from shared.clock import now
 from shared.config import get_settings
-from shared.ids import new_secret_token, token_hash
 from shared.mail import invitations, reminders
 from shared.mail.calendar import event_ics
 from shared.mail.links import page_url, with_token
@@ -69,19 +67,12 @@ def _password_reset(job: MailJob) -> OutgoingMail | None:
 
 def issue_privacy_token(*, participant: Participant) -> str:
     """A token for the page where the participant sees, changes or withdraws their data."""
-    token = new_secret_token()
-    lifetime = get_settings().participant_privacy_link_seconds
-    tokens.create(
-        OneTimeToken(
-            id=token_hash(token),
-            purpose=PRIVACY,
-            tenant_id=participant.tenant_id,
-            account_id=f"{participant.webcast_id}/{participant.id}",
-            expires_at=now() + lifetime,
-            ttl=lifetime + 60,
-        )
+    return mint(
+        purpose=PRIVACY,
+        tenant_id=participant.tenant_id,
+        owner=participant_owner(webcast_id=participant.webcast_id, participant_id=participant.id),
+        lifetime=get_settings().participant_privacy_link_seconds,
     )
-    return token
 
 
 def _recipient(job: MailJob) -> tuple[Webcast, Participant] | None:

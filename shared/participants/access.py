@@ -7,13 +7,12 @@ from pydantic import BaseModel
 from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth import throttle
-from shared.auth.maintenance import tokens
-from shared.auth.models import OneTimeToken
 from shared.auth.passwords import verify_password
+from shared.auth.tokens import mint, participant_owner, tokens
 from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, forbidden, not_found, unauthorized, validation_error
-from shared.ids import new_secret_token, token_hash
+from shared.ids import token_hash
 from shared.mail import queue as mail_queue
 from shared.participants import sessions
 from shared.participants.models import (
@@ -186,19 +185,12 @@ def sign_in(
 
 def issue_link(*, participant: Participant, single_use: bool, lifetime: int | None = None) -> str:
     """A personal sign-in link token (invitations, customer servers); stored as a hash."""
-    seconds = lifetime or get_settings().participant_link_seconds
-    token = new_secret_token()
-    tokens.create(
-        OneTimeToken(
-            id=token_hash(token),
-            purpose=LINK if single_use else f"{LINK}_reusable",
-            tenant_id=participant.tenant_id,
-            account_id=f"{participant.webcast_id}/{participant.id}",
-            expires_at=now() + seconds,
-            ttl=seconds + 60,
-        )
+    return mint(
+        purpose=LINK if single_use else f"{LINK}_reusable",
+        tenant_id=participant.tenant_id,
+        owner=participant_owner(webcast_id=participant.webcast_id, participant_id=participant.id),
+        lifetime=lifetime or get_settings().participant_link_seconds,
     )
-    return token
 
 
 def sign_in_with_link(

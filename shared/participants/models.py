@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.auth.models import TimedSession
 from shared.cosmos.repository import Document
 
 
@@ -134,7 +135,7 @@ class ParticipantLogin(Document):
     participant_id: str
 
 
-class ParticipantSession(Document):
+class ParticipantSession(TimedSession):
     """A viewer's session, stored under the hash of the cookie value.
 
     One cookie (the `__Host-` prefix forces Path=/) may hold grants for several webcasts;
@@ -144,12 +145,7 @@ class ParticipantSession(Document):
 
     grants: dict[str, str | None] = {}
     participant_ids: list[str] = []
-    csrf_token: str
-    created_at: float
-    last_seen_at: float
-    absolute_expires_at: float
     embedded: bool = False
-    ttl: int
 
 
 class ParticipantInput(BaseModel):

@@ -3,6 +3,7 @@
 import secrets
 from dataclasses import dataclass
 
+from shared.auth.sessions import keep_alive
 from shared.clock import now
 from shared.config import get_settings
 from shared.cosmos.repository import KeyedRepository
@@ -25,22 +26,8 @@ def resolve(token: str | None) -> ParticipantSession | None:
     session = sessions.get(token_hash(token))
     if session is None:
         return None
-    s = get_settings()
-    moment = now()
-    if (
-        moment >= session.absolute_expires_at
-        or moment - session.last_seen_at >= s.participant_session_idle_seconds
-    ):
-        sessions.delete(session.id)
-        return None
-    if moment - session.last_seen_at >= s.session_touch_seconds:
-        sessions.container.patch_item(
-            session.id,
-            partition_key=session.id,
-            patch_operations=[{"op": "set", "path": "/last_seen_at", "value": moment}],
-        )
-        session.last_seen_at = moment
-    return session
+    idle_limit = get_settings().participant_session_idle_seconds
+    return session if keep_alive(store=sessions, session=session, idle_limit=idle_limit) else None
 
 
 def grant(

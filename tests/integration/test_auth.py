@@ -12,11 +12,13 @@ from functions.api.deps import ADMIN_COOKIE
 from shared import clock
 from shared.accounts.models import Permission
 from shared.accounts.repository import accounts, find_by_email
+from shared.auth.maintenance import purge_expired
 from shared.auth.sessions import sessions
 from shared.clients import cosmos_container, queue_client
 from shared.config import get_settings
 from shared.mail import service as mail_service
 from shared.mail.models import MailJob
+from shared.participants.sessions import sessions as viewer_sessions
 from tests import helpers
 
 
@@ -325,3 +327,16 @@ def test_sign_in_attempts_are_logged_without_personal_values(stack):
     ) in outcomes
     dumped = json.dumps([e.model_dump(mode="json") for e in logged])
     assert owner.email not in dumped and "Olivia" not in dumped
+
+
+def test_the_purge_timer_removes_expired_admin_and_viewer_sessions(stack):
+    owner = helpers.new_owner("purge")
+    webcast = owner.post("/api/webcasts", json={"title": "P", "slug": "purge"}).json()
+    viewer = helpers.client()
+    assert viewer.post(f"/api/w/{webcast['id']}/enter").status_code == 200
+    admin_id = hashlib.sha256(owner.client.cookies["__Host-wcadmin"].encode()).hexdigest()
+    viewer_id = hashlib.sha256(viewer.cookies["__Host-wcviewer"].encode()).hexdigest()
+    assert sessions.get(admin_id) is not None and viewer_sessions.get(viewer_id) is not None
+    clock.advance(get_settings().participant_session_idle_seconds + 1)
+    assert purge_expired() >= 2
+    assert sessions.get(admin_id) is None and viewer_sessions.get(viewer_id) is None

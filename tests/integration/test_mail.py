@@ -16,7 +16,7 @@ from devtools import runner as runner_module
 from devtools.runner import TriggerRunner
 from shared import clock, jobs
 from shared.accounts.models import Permission
-from shared.auth.maintenance import tokens
+from shared.auth.tokens import tokens
 from shared.clients import queue_client
 from shared.ids import token_hash
 from shared.mail import links, reminders
