@@ -3,8 +3,6 @@
 import logging
 from typing import Any
 
-import jwt
-
 from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth.models import OneTimeToken, Principal
@@ -192,6 +190,8 @@ def _candidates(keys: EmbedKeys, kid: object) -> list[EmbedKey]:
 
 def _decode(token: str, keys: EmbedKeys, webcast_id: str) -> tuple[dict[str, Any], EmbedKey]:
     """Signature, algorithm and audience by PyJWT; times against the platform clock."""
+    import jwt  # on first use: the API's cold start need not pay for it
+
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as error:

@@ -4,8 +4,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
-
 from shared.clock import now
 from shared.webcasts.models import Webcast
 
@@ -15,6 +13,8 @@ def event_ics(*, webcast: Webcast, url: str) -> bytes | None:
 
     The UID stays the same for a webcast, so a later mail updates the entry. The URL is the
     public page, never a personal link: calendars are often shared."""
+    from icalendar import Calendar, Event  # on first use, not at the API's cold start
+
     schedule = webcast.schedule
     if schedule is None:
         return None
