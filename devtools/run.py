@@ -268,6 +268,7 @@ def _credentials(demo: Demo) -> str:
             "Demo customer: Demo Customer",
             f"  tenant id:     {demo.tenant_id}",
             f"  webcast:       Demo webcast (slug {demo.webcast_slug}, id {demo.webcast_id})",
+            f"  viewer API:    {API_URL}/api/w/{demo.webcast_id}  (public: POST .../enter)",
             "Demo owner (MFA is set up):",
             f"  e-mail:        {OWNER_EMAIL}",
             f"  password:      {demo.owner_password}",
