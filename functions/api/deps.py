@@ -54,16 +54,22 @@ def any_session(request: Request) -> Session:
     session = sessions.resolve(request.cookies.get(ADMIN_COOKIE))
     if session is None:
         raise unauthorized("Sign in first; the session is missing or has expired")
-    if request.method not in _SAFE_METHODS:
-        supplied = request.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(supplied.encode(), session.csrf_token.encode()):
-            raise DomainError(
-                detail="The X-CSRF-Token header is missing or wrong",
-                status=403,
-                code="csrf",
-                title="Forbidden",
-            )
+    check_csrf(request, session.csrf_token)
     return session
+
+
+def check_csrf(request: Request, expected: str) -> None:
+    """State-changing requests of a session must carry its CSRF token in X-CSRF-Token."""
+    if request.method in _SAFE_METHODS:
+        return
+    supplied = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(supplied.encode(), expected.encode()):
+        raise DomainError(
+            detail="The X-CSRF-Token header is missing or wrong",
+            status=403,
+            code="csrf",
+            title="Forbidden",
+        )
 
 
 AnySession = Annotated[Session, Depends(any_session)]

@@ -1,12 +1,11 @@
 """The participant side of a webcast: public info, enter, register, sign in, personal links."""
 
-import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from functions.api.deps import Context
+from functions.api.deps import Context, check_csrf
 from shared.errors import DomainError
 from shared.participants import access
 from shared.participants import sessions as viewer_sessions
@@ -19,7 +18,6 @@ VIEWER_COOKIE = "__Host-wcviewer"
 # Embedded sessions (iframe in a customer site, P35) live in their own cookie: sent in that
 # third-party context only (SameSite=None) and kept per top-level site (Partitioned, CHIPS).
 EMBED_COOKIE = "__Host-wcembed"
-_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _COOKIE_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -55,15 +53,8 @@ def viewer_token(request: Request) -> str | None:
 def viewer_session(request: Request) -> ParticipantSession | None:
     """The viewer's session, if any; state-changing calls with a session need its CSRF token."""
     session = viewer_sessions.resolve(viewer_token(request))
-    if session is not None and request.method not in _SAFE_METHODS:
-        supplied = request.headers.get("x-csrf-token", "")
-        if not hmac.compare_digest(supplied.encode(), session.csrf_token.encode()):
-            raise DomainError(
-                detail="The X-CSRF-Token header is missing or wrong",
-                status=403,
-                code="csrf",
-                title="Forbidden",
-            )
+    if session is not None:
+        check_csrf(request, session.csrf_token)
     return session
 
 
