@@ -4,9 +4,8 @@ import re
 from datetime import date
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
 from shared.clock import utc_iso
+from shared.emails import EmailNotValidError, checked_email
 from shared.errors import DomainError, InvalidField
 from shared.participants.models import Consent, FieldType, FormField
 
@@ -72,7 +71,7 @@ def _value(field: FormField, value: Any) -> Any:
         return _text(field, value)
     if kind == FieldType.email:
         try:
-            return validate_email(str(value).strip(), check_deliverability=False).normalized
+            return checked_email(str(value).strip())
         except EmailNotValidError as error:
             raise _InvalidAnswerError("is not a valid e-mail address") from error
     if kind == FieldType.number:
