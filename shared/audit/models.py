@@ -53,6 +53,9 @@ class AuditEntry(Document):
     action: str
     entity_type: str
     entity_id: str | None = None
+    # One entry for many entities written together (an import chunk); absent otherwise, and
+    # then left out of the hash, so that entries written before the field existed verify.
+    entity_ids: list[str] | None = None
     changed_fields: list[str] = []
     outcome: str = "success"
     request_id: str | None = None

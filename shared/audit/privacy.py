@@ -17,7 +17,7 @@ def export_actor_entries(*, subject: DataSubject) -> list[dict[str, Any]]:
         return []
     found = entries.container.query_items(
         "SELECT * FROM c WHERE c.type = 'audit' AND c.tenant_id = @t "
-        "AND (c.actor_id = @a OR c.entity_id = @a)",
+        "AND (c.actor_id = @a OR c.entity_id = @a OR ARRAY_CONTAINS(c.entity_ids, @a))",
         parameters=[{"name": "@t", "value": subject.tenant_id}, {"name": "@a", "value": person}],
         enable_cross_partition_query=True,
     )

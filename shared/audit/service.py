@@ -48,7 +48,10 @@ def partition_for(tenant_id: str, at: str) -> str:
 
 
 def _hashed_fields(entry: AuditEntry) -> str:
-    body = entry.model_dump(mode="json", exclude={"etag", "hash", "client_ip", "blocked_at"})
+    unhashed = {"etag", "hash", "client_ip", "blocked_at"}
+    if entry.entity_ids is None:
+        unhashed.add("entity_ids")
+    body = entry.model_dump(mode="json", exclude=unhashed)
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 
@@ -121,11 +124,12 @@ def record(
     action: str,
     entity_type: str,
     entity_id: str | None = None,
+    entity_ids: list[str] | None = None,
     changed_fields: list[str] | None = None,
     outcome: str = "success",
     context: RequestContext | None = None,
 ) -> AuditEntry:
-    """Append one entry to the tenant's audit log."""
+    """Append one entry to the tenant's audit log (`entity_ids` for a write of many)."""
     context = context or RequestContext()
     at = utc_iso()
     partition = partition_for(tenant_id, at)
@@ -150,6 +154,7 @@ def record(
                 action=action,
                 entity_type=entity_type,
                 entity_id=entity_id,
+                entity_ids=entity_ids,
                 changed_fields=sorted(set(changed_fields or [])),
                 outcome=outcome,
                 request_id=context.request_id,
@@ -182,11 +187,14 @@ def _months(since: str | None, until: str | None) -> list[str]:
 def _filter_clause(query: AuditFilter) -> tuple[str, dict[str, object]]:
     clauses: list[str] = []
     params: dict[str, object] = {}
-    for field in ("actor_id", "action", "entity_type", "entity_id"):
+    for field in ("actor_id", "action", "entity_type"):
         value = getattr(query, field)
         if value:
             clauses.append(f"c.{field} = @{field}")
             params[f"@{field}"] = value
+    if query.entity_id:
+        clauses.append("(c.entity_id = @entity_id OR ARRAY_CONTAINS(c.entity_ids, @entity_id))")
+        params["@entity_id"] = query.entity_id
     if query.since:
         clauses.append("c.at >= @since")
         params["@since"] = query.since
@@ -245,6 +253,7 @@ CSV_COLUMNS = (
     "action",
     "entity_type",
     "entity_id",
+    "entity_ids",
     "changed_fields",
     "outcome",
     "request_id",
@@ -262,6 +271,7 @@ def export_csv(*, tenant_id: str, query: AuditFilter) -> Iterator[str]:
     for entry in iterate_entries(tenant_id=tenant_id, query=query):
         row = entry.model_dump(mode="json")
         row["changed_fields"] = " ".join(entry.changed_fields)
+        row["entity_ids"] = " ".join(entry.entity_ids or [])
         writer.writerow([safe_cell(row.get(column)) for column in CSV_COLUMNS])
         yield buffer.getvalue()
         buffer.seek(0)
