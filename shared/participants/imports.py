@@ -26,7 +26,6 @@ from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.cosmos import exceptions as cosmos_errors
-from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
 
 from shared.audit import service as audit
@@ -37,6 +36,7 @@ from shared.blob_sas import upload_url
 from shared.clients import blob_container_name, blob_service, queue_client
 from shared.clock import now, utc_iso
 from shared.cosmos.repository import Page, TenantRepository
+from shared.emails import EmailNotValidError, checked_email
 from shared.errors import DomainError, InvalidField, conflict, not_found, validation_error
 from shared.events.models import EventGridEvent
 from shared.ids import new_id
@@ -62,7 +62,12 @@ from shared.participants.import_models import (
 )
 from shared.participants.models import FieldType, FormField, ParticipantInput, RegistrationForm
 from shared.participants.repository import get_form
-from shared.participants.service import PARTICIPANT_PASSWORD_MIN, save_participant, webcast_for
+from shared.participants.service import (
+    PARTICIPANT_PASSWORD_MIN,
+    Saved,
+    import_participants,
+    webcast_for,
+)
 from shared.participants.tabular import (
     BadFileError,
     Source,
@@ -91,6 +96,7 @@ SOURCE_MAX_AGE_SECONDS = 24 * 60 * 60
 WRITE_WORKERS = 12
 WRITE_CHUNK = 480
 CHECKPOINT_ROWS = 10_000
+_DOWNLOAD_RANGE = 1024 * 1024
 _TRANSIENT_STATUS = {408, 429, 449, 500, 503}
 _WRITE_ATTEMPTS = 4
 
@@ -389,7 +395,7 @@ class Plan:
         email: str | None = None
         if email_text:
             try:
-                email = validate_email(email_text, check_deliverability=False).normalized.lower()
+                email = checked_email(email_text).lower()
             except EmailNotValidError:
                 errors.append(RowError(row=row, column=email_column, reason=_INVALID_EMAIL))
         if username and len(username) > 200:
@@ -576,9 +582,14 @@ def _downloaded(job: ImportJob) -> Iterator[Path]:
     path = Path(name)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            blob.download_blob(etag=properties.etag, match_condition=_if_not_modified()).readinto(
-                handle
-            )
+            # In 1 MiB ranges: the SDK buffers a whole range (up to 32 MiB) several times over.
+            for offset in range(0, properties.size, _DOWNLOAD_RANGE):
+                blob.download_blob(
+                    offset=offset,
+                    length=min(_DOWNLOAD_RANGE, properties.size - offset),
+                    etag=properties.etag,
+                    match_condition=_if_not_modified(),
+                ).readinto(handle)
         if path.stat().st_size > MAX_BYTES:
             raise BadFileError("too-large", "the file is larger than allowed")
         yield path
@@ -743,17 +754,21 @@ class _Run:
     def _write_chunk(
         self, pool: ThreadPoolExecutor, chunk: list[tuple[int, ParticipantInput]], plan: Plan
     ) -> None:
-        outcomes = list(pool.map(lambda item: self._write_one(item[0], item[1], plan), chunk))
+        outcomes = self._import_chunk(pool, [data for _, data in chunk])
         counts = self.job.counts
         new_errors: list[RowError] = []
-        for outcome in outcomes:
-            if outcome == "created":
-                counts.created += 1
-            elif outcome == "updated":
-                counts.updated += 1
-            elif isinstance(outcome, RowError):
-                counts.failed += 1
-                new_errors.append(outcome)
+        for (row, _), outcome in zip(chunk, outcomes, strict=True):
+            if isinstance(outcome, Saved):
+                counts.created += outcome.created
+                counts.updated += not outcome.created
+                continue
+            counts.failed += 1
+            first = outcome.errors[0] if outcome.errors else None
+            target = (first.field if first else "").removeprefix("answers.")
+            reason = first.reason if first else outcome.detail
+            new_errors.append(
+                RowError(row=row, column=plan.column(target), reason=reason, phase="write")
+            )
         report = self.job.report
         room = MAX_REPORTED_ERRORS - len(report.errors)
         report.errors.extend(new_errors[: max(room, 0)])
@@ -761,28 +776,27 @@ class _Run:
         self.job.progress = chunk[-1][0]
         self.save()
 
-    def _write_one(self, row: int, data: ParticipantInput, plan: Plan) -> str | RowError:
-        assert self.webcast is not None and self.job.started_by is not None
+    def _import_chunk(
+        self, pool: ThreadPoolExecutor, rows: list[ParticipantInput]
+    ) -> list[Saved | DomainError]:
+        """Write a chunk, again as a whole after a transient failure: it is an upsert, so
+        people written by the failed attempt are updated, not duplicated."""
+        assert self.webcast is not None and self.form is not None
+        assert self.job.started_by is not None
         for attempt in range(_WRITE_ATTEMPTS):
             try:
-                saved = save_participant(
+                return import_participants(
                     webcast=self.webcast,
-                    data=data,
-                    source="import",
+                    rows=rows,
                     actor=self.job.started_by,
                     form=self.form,
+                    pool=pool,
+                    context=RequestContext(request_id=f"import-{self.job.id}"),
                 )
-            except DomainError as error:
-                first = error.errors[0] if error.errors else None
-                target = (first.field if first else "").removeprefix("answers.")
-                reason = first.reason if first else error.detail
-                return RowError(row=row, column=plan.column(target), reason=reason, phase="write")
             except Exception as error:
                 if not _transient(error) or attempt == _WRITE_ATTEMPTS - 1:
                     raise
                 time.sleep(0.2 * 2**attempt)
-                continue
-            return "created" if saved.created else "updated"
         raise AssertionError("unreachable")
 
 

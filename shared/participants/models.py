@@ -151,7 +151,8 @@ class ParticipantSession(TimedSession):
 class ParticipantInput(BaseModel):
     """What an admin, an import or a customer server sends for one participant."""
 
-    model_config = ConfigDict(extra="forbid")
+    # No cache of value strings: an import makes one of these per row (see Document).
+    model_config = ConfigDict(extra="forbid", cache_strings="keys")
 
     email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
     username: (

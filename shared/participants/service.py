@@ -1,7 +1,10 @@
 """Participant management (P03): forms, create, read, edit, delete, search; upsert for imports."""
 
 import secrets
+from collections.abc import Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
 from shared.accounts.models import Permission
 from shared.audit import service as audit
@@ -10,7 +13,8 @@ from shared.auth.models import Principal
 from shared.auth.passwords import check_policy, hash_password
 from shared.auth.permissions import require_permission
 from shared.clock import utc_iso
-from shared.cosmos.repository import Page
+from shared.cosmos.repository import MAX_BATCH_OPERATIONS, Document, Page
+from shared.emails import EmailNotValidError, checked_email
 from shared.errors import DomainError, conflict, not_found, validation_error
 from shared.ids import new_id, normalize_email
 from shared.participants.forms import check_answers, display_name
@@ -136,10 +140,8 @@ def _release_login(participant: Participant, kind: str, value: str | None) -> No
 def _clean_email(email: str | None, field: str = "email") -> str | None:
     if not email:
         return None
-    from email_validator import EmailNotValidError, validate_email
-
     try:
-        return normalize_email(validate_email(email, check_deliverability=False).normalized)
+        return normalize_email(checked_email(email))
     except EmailNotValidError as error:
         raise validation_error(field, "is not a valid e-mail address") from error
 
@@ -168,6 +170,122 @@ def _password(webcast: Webcast, given: str | None, source: str) -> tuple[str | N
     return None, None
 
 
+@dataclass
+class _Checked:
+    """One participant input with its e-mail address cleaned and its answers checked."""
+
+    data: ParticipantInput
+    email: str | None
+    answers: dict[str, Any]
+    consents: list[Consent]
+
+
+def _check(data: ParticipantInput, form: RegistrationForm, *, partial: bool) -> _Checked:
+    email = _clean_email(data.email)
+    if not email and not data.username:
+        raise validation_error("email", "an e-mail address or a user name is required")
+    answers, consents = check_answers(form.fields, data.answers, partial=partial)
+    return _Checked(data=data, email=email, answers=answers, consents=consents)
+
+
+def _update_with(
+    webcast: Webcast, existing: Participant, checked: _Checked, hashed_password: str | None
+) -> tuple[Participant, list[str]]:
+    """The stored participant updated by new input, and the names of the fields it sent."""
+    data = checked.data
+    update = ParticipantUpdate(
+        answers={**existing.answers, **checked.answers},
+        password=data.password,
+        username=data.username or existing.username,
+        email=checked.email or existing.email,
+    )
+    participant = _apply_update(webcast, existing, update, checked.consents, hashed_password)
+    changed = sorted(
+        {"answers", *([k for k in ("email", "username", "password") if getattr(data, k)])}
+    )
+    return participant, changed
+
+
+def _new_participant(
+    webcast: Webcast, checked: _Checked, source: str, hashed_password: str | None
+) -> tuple[Participant, str | None]:
+    """A participant not stored yet, and the generated password to show once, if any."""
+    data = checked.data
+    password_hash, generated = (
+        (hashed_password, None) if hashed_password else _password(webcast, data.password, source)
+    )
+    moment = utc_iso()
+    participant = Participant(
+        id=new_id(),
+        tenant_id=webcast.tenant_id,
+        webcast_id=webcast.id,
+        email=checked.email,
+        username=data.username,
+        name=display_name(checked.answers),
+        answers=checked.answers,
+        consents=checked.consents,
+        password_hash=password_hash,
+        source=source,
+        created_at=moment,
+        updated_at=moment,
+    )
+    participant.search_text = _search_text(participant)
+    return participant, generated
+
+
+def _created_fields(participant: Participant) -> list[str]:
+    return sorted(
+        {
+            "answers",
+            *(["email"] if participant.email else []),
+            *(["username"] if participant.username else []),
+            *(["password"] if participant.password_hash else []),
+            *(["consents"] if participant.consents else []),
+        }
+    )
+
+
+def _store_new(participant: Participant) -> Participant:
+    """Claim the participant's e-mail and user name, then store it."""
+    _claim_login(participant, "email", participant.email)
+    try:
+        _claim_login(participant, "username", participant.username)
+        return participants.create(tenant_id=participant.tenant_id, item=participant)
+    except DomainError:
+        _release_login(participant, "email", participant.email)
+        raise
+
+
+def _find_existing(webcast: Webcast, checked: _Checked) -> Participant | None:
+    existing = None
+    if checked.email:
+        existing = find_by_login(
+            tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind="email", value=checked.email
+        )
+    if existing is None and checked.data.username:
+        existing = find_by_login(
+            tenant_id=webcast.tenant_id,
+            webcast_id=webcast.id,
+            kind="username",
+            value=checked.data.username,
+        )
+    return existing
+
+
+def _upsert_one(
+    webcast: Webcast, checked: _Checked, source: str, hashed_password: str | None
+) -> tuple[Saved, list[str]]:
+    existing = _find_existing(webcast, checked)
+    if existing is not None:
+        updated, changed = _update_with(webcast, existing, checked, hashed_password)
+        return Saved(participant=updated, created=False), changed
+    participant, generated = _new_participant(webcast, checked, source, hashed_password)
+    stored = _store_new(participant)
+    return Saved(participant=stored, created=True, generated_password=generated), _created_fields(
+        stored
+    )
+
+
 def save_participant(
     *,
     webcast: Webcast,
@@ -177,90 +295,140 @@ def save_participant(
     context: RequestContext | None = None,
     partial: bool = True,
     hashed_password: str | None = None,
-    form: RegistrationForm | None = None,
 ) -> Saved:
-    """Create, or update the participant with the same e-mail or user name (imports and
-    customer servers send the same people again: they must not be duplicated)."""
-    email = _clean_email(data.email)
-    if not email and not data.username:
-        raise validation_error("email", "an e-mail address or a user name is required")
-    # Imports pass the form they read once, instead of one read per row.
-    form = form or get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
-    answers, consents = check_answers(form.fields, data.answers, partial=partial)
-    existing = None
-    if email:
-        existing = find_by_login(
-            tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind="email", value=email
-        )
-    if existing is None and data.username:
-        existing = find_by_login(
-            tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind="username", value=data.username
-        )
-    moment = utc_iso()
-    if existing is not None:
-        update = ParticipantUpdate(
-            answers={**existing.answers, **answers},
-            password=data.password,
-            username=data.username or existing.username,
-            email=email or existing.email,
-        )
-        participant = _apply_update(webcast, existing, update, consents, hashed_password)
-        changed = sorted(
-            {"answers", *([k for k in ("email", "username", "password") if getattr(data, k)])}
-        )
-        audit.record(
-            tenant_id=webcast.tenant_id,
-            actor=actor,
-            action="participant.update",
-            entity_type="participant",
-            entity_id=participant.id,
-            changed_fields=changed,
-            context=context,
-        )
-        return Saved(participant=participant, created=False)
-    password_hash, generated = (
-        (hashed_password, None) if hashed_password else _password(webcast, data.password, source)
-    )
-    participant = Participant(
-        id=new_id(),
-        tenant_id=webcast.tenant_id,
-        webcast_id=webcast.id,
-        email=email,
-        username=data.username,
-        name=display_name(answers),
-        answers=answers,
-        consents=consents,
-        password_hash=password_hash,
-        source=source,
-        created_at=moment,
-        updated_at=moment,
-    )
-    participant.search_text = _search_text(participant)
-    _claim_login(participant, "email", email)
-    try:
-        _claim_login(participant, "username", data.username)
-        participant = participants.create(tenant_id=webcast.tenant_id, item=participant)
-    except DomainError:
-        _release_login(participant, "email", email)
-        raise
+    """Create, or update the participant with the same e-mail or user name (customer servers
+    and embeds send the same people again: they must not be duplicated)."""
+    form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
+    checked = _check(data, form, partial=partial)
+    saved, changed = _upsert_one(webcast, checked, source, hashed_password)
     audit.record(
         tenant_id=webcast.tenant_id,
         actor=actor,
-        action="participant.create",
+        action="participant.create" if saved.created else "participant.update",
         entity_type="participant",
-        entity_id=participant.id,
-        changed_fields=sorted(
-            {
-                "answers",
-                *(["email"] if email else []),
-                *(["username"] if data.username else []),
-                *(["password"] if password_hash else []),
-                *(["consents"] if consents else []),
-            }
-        ),
+        entity_id=saved.participant.id,
+        changed_fields=changed,
         context=context,
     )
-    return Saved(participant=participant, created=True, generated_password=generated)
+    return saved
+
+
+def _batches(planned: dict[int, Participant]) -> Iterator[list[int]]:
+    """Rows to create, grouped so that each group's documents (the participant and its login
+    keys) fit one transactional batch."""
+    group: list[int] = []
+    size = 0
+    for index, participant in planned.items():
+        needs = 1 + bool(participant.email) + bool(participant.username)
+        if size + needs > MAX_BATCH_OPERATIONS:
+            yield group
+            group, size = [], 0
+        group.append(index)
+        size += needs
+    if group:
+        yield group
+
+
+def _login_keys(participant: Participant) -> list[ParticipantLogin]:
+    values = (("email", participant.email), ("username", participant.username))
+    return [
+        ParticipantLogin(
+            id=login_id(webcast_id=participant.webcast_id, kind=kind, value=value),
+            tenant_id=participant.tenant_id,
+            webcast_id=participant.webcast_id,
+            participant_id=participant.id,
+        )
+        for kind, value in values
+        if value
+    ]
+
+
+Outcome = Saved | DomainError
+# What writing one row gave: its index in the chunk, the outcome and the fields it wrote.
+_Written = tuple[int, Outcome, list[str]]
+
+
+def import_participants(
+    *,
+    webcast: Webcast,
+    rows: list[ParticipantInput],
+    actor: Actor,
+    form: RegistrationForm,
+    pool: Executor,
+    context: RequestContext | None = None,
+) -> list[Outcome]:
+    """Upsert a chunk of imported people by e-mail or user name; one outcome per row.
+
+    Every row is first tried as a new person, created with its login keys in transactional
+    batches without looking anything up (a first import is almost all new people); a batch
+    refused because a key exists goes row by row through the same upsert as the API, which
+    updates the holder or takes over a key a dead run left behind. Each action is audited
+    once per chunk with the ids of everyone written."""
+
+    def prepare(data: ParticipantInput) -> Participant | DomainError:
+        # In the pool: a predefined password is hashed here (argon2id releases the GIL).
+        try:
+            return _new_participant(webcast, _check(data, form, partial=True), "import", None)[0]
+        except DomainError as error:
+            return error
+
+    prepared = list(pool.map(prepare, rows))
+    written: list[_Written] = [
+        (index, row, []) for index, row in enumerate(prepared) if isinstance(row, DomainError)
+    ]
+    planned = {i: p for i, p in enumerate(prepared) if isinstance(p, Participant)}
+
+    def one_by_one(index: int) -> _Written:
+        try:
+            saved, fields = _upsert_one(
+                webcast, _check(rows[index], form, partial=True), "import", None
+            )
+        except DomainError as error:
+            return index, error, []
+        if saved.participant.id == planned[index].id:
+            # The refused batch stored this one after all (the emulator does not roll back).
+            return (
+                index,
+                Saved(participant=saved.participant, created=True),
+                _created_fields(saved.participant),
+            )
+        return index, saved, fields
+
+    def create_together(group: list[int]) -> list[_Written]:
+        documents: list[Document] = []
+        for index in group:
+            documents += [*_login_keys(planned[index]), planned[index]]
+        try:
+            participants.create_together(
+                tenant_id=webcast.tenant_id, partition_key=webcast.id, items=documents
+            )
+        except DomainError:
+            return [one_by_one(index) for index in group]
+        return [
+            (
+                index,
+                Saved(participant=planned[index], created=True),
+                _created_fields(planned[index]),
+            )
+            for index in group
+        ]
+
+    for group in pool.map(create_together, _batches(planned)):
+        written += group
+    written.sort(key=lambda item: item[0])
+    for created in (True, False):
+        saved = [(o, f) for _, o, f in written if isinstance(o, Saved) and o.created == created]
+        if saved:
+            audit.record(
+                tenant_id=webcast.tenant_id,
+                actor=actor,
+                action="participant.create" if created else "participant.update",
+                entity_type="participant",
+                entity_ids=[o.participant.id for o, _ in saved],
+                changed_fields=sorted({name for _, fields in saved for name in fields}),
+                context=context,
+            )
+    return [outcome for _, outcome, _ in written]
 
 
 def _apply_update(

@@ -15,9 +15,13 @@ import pytest
 from devtools.runner import TriggerRunner, app_functions
 from shared import clock
 from shared.accounts.models import Permission
+from shared.audit import service as audit_service
 from shared.clients import blob_container_name, blob_service, cosmos_container, queue_client
 from shared.participants import imports
+from shared.participants import service as participant_service
 from shared.participants.import_models import ImportMessage
+from shared.participants.models import ParticipantLogin
+from shared.participants.repository import login_id, logins
 from shared.privacy.registry import DataSubject, blob_container_spec, resolve_handler
 from tests import helpers
 
@@ -198,13 +202,18 @@ def test_csv_with_bom_semicolons_umlauts_empty_rows_case_duplicates_and_reimport
     assert done["source_deleted"] and not _source_exists(done)
     actions = helpers.audit_entries(owner.tenant_id, entity_id=found["id"])
     assert {"participant.import.create", "participant.import.start"} <= {e.action for e in actions}
+    stored_ids = {p["id"] for p in stored.values()}
     creates = [
         e
         for e in helpers.audit_entries(owner.tenant_id, action="participant.create")
-        if e.entity_id in {p["id"] for p in stored.values()}
+        if set(e.entity_ids or []) & stored_ids
     ]
-    assert len(creates) == 3
-    assert all(e.actor_kind == "system" and e.actor_id == owner.account_id for e in creates)
+    assert len(creates) == 1, "one entry for the chunk"
+    assert set(creates[0].entity_ids or []) == stored_ids
+    assert creates[0].request_id == f"import-{found['id']}"
+    assert creates[0].actor_kind == "system" and creates[0].actor_id == owner.account_id
+    one = next(iter(stored_ids))
+    assert creates[0].id in {e.id for e in helpers.audit_entries(owner.tenant_id, entity_id=one)}
 
     again = upload(owner, webcast_id, "Teilnehmer (2).csv", csv_bytes(rows, bom=True))
     redone = start(owner, webcast_id, again["id"], mapping=MAPPING)
@@ -539,33 +548,66 @@ def test_an_interrupted_job_resumes_and_a_redelivered_message_does_nothing(owner
     assert response.status_code == 202
     queue_client(imports.QUEUE).clear_messages()  # this test delivers the message itself
     monkeypatch.setattr(imports, "WRITE_CHUNK", 50)
-    real_save = imports.save_participant  # type: ignore[attr-defined]
+    real_import = participant_service.import_participants
     calls = {"n": 0}
 
-    def crashing_save(**kwargs: Any) -> Any:
+    def dying_import(**kwargs: Any) -> Any:
         calls["n"] += 1
-        if calls["n"] > 120:
+        if calls["n"] == 3:
+            # The host goes away in the middle of the third chunk: half of it is written.
+            real_import(**(kwargs | {"rows": kwargs["rows"][:25]}))
             raise RuntimeError("the worker's host went away")
-        return real_save(**kwargs)
+        return real_import(**kwargs)
 
-    monkeypatch.setattr(imports, "save_participant", crashing_save)
+    monkeypatch.setattr(imports, "import_participants", dying_import)
     with pytest.raises(RuntimeError):
         imports.handle_message(message=_message(found))
     halfway = job(owner, webcast_id, found["id"])
     assert halfway["status"] == "importing"
-    assert halfway["progress"] in (101, 51), "the last row of the last finished chunk"
+    assert halfway["progress"] == 101, "the last row of the last finished chunk"
     assert _source_exists(halfway)
-    monkeypatch.setattr(imports, "save_participant", real_save)
+    assert len(_participants(webcast_id)) == 125
+    monkeypatch.setattr(imports, "import_participants", real_import)
     assert imports.handle_message(message=_message(found)) is True
     done = job(owner, webcast_id, found["id"])
     assert done["status"] == "done" and done["progress"] == 251
-    assert done["counts"]["created"] + done["counts"]["updated"] >= 250 - halfway["progress"] + 1
+    assert (done["counts"]["created"], done["counts"]["updated"]) == (225, 25)
     stored = _participants(webcast_id)
     assert len(stored) == 250 and len({p["email"] for p in stored}) == 250
     before = len(helpers.audit_entries(owner.tenant_id, entity_id=found["id"]))
     assert imports.handle_message(message=_message(found)) is False, "a finished job is done"
     assert job(owner, webcast_id, found["id"]) == done
     assert len(helpers.audit_entries(owner.tenant_id, entity_id=found["id"])) == before
+
+
+@pytest.mark.claim("P09")
+def test_a_key_left_by_a_dead_run_sends_its_batch_row_by_row(owner):
+    """The transactional batch holding the left-behind key is refused; its rows then go one
+    by one, take the key over, and still count as created, with nobody twice."""
+    webcast_id = _webcast(owner, "orphan")
+    left_behind = ParticipantLogin(
+        id=login_id(webcast_id=webcast_id, kind="email", value="b@example.org"),
+        tenant_id=owner.tenant_id,
+        webcast_id=webcast_id,
+        participant_id="died-before-it-was-stored",
+    )
+    logins.create(tenant_id=owner.tenant_id, item=left_behind)
+    rows = [["E-Mail", "Vorname"]] + [[f"{c}@example.org", c.upper()] for c in "abcd"]
+    found = upload(owner, webcast_id, "orphan.csv", csv_bytes(rows))
+    done = start(
+        owner, webcast_id, found["id"], mapping={"E-Mail": "email", "Vorname": "first_name"}
+    )
+    assert done["status"] == "done", done
+    assert (done["counts"]["created"], done["counts"]["updated"], done["counts"]["failed"]) == (
+        4,
+        0,
+        0,
+    )
+    stored = {p["email"]: p for p in _participants(webcast_id)}
+    assert sorted(stored) == [f"{c}@example.org" for c in "abcd"]
+    key = logins.get(tenant_id=owner.tenant_id, partition_key=webcast_id, item_id=left_behind.id)
+    assert key is not None and key.participant_id == stored["b@example.org"]["id"]
+    assert audit_service.verify(tenant_id=owner.tenant_id).ok
 
 
 @pytest.mark.claim("P09")
@@ -581,7 +623,7 @@ def test_last_failed_attempt_ends_the_job_as_failed(owner, monkeypatch):
     def broken(**kwargs: Any) -> Any:
         raise RuntimeError("always")
 
-    monkeypatch.setattr(imports, "save_participant", broken)
+    monkeypatch.setattr(imports, "import_participants", broken)
     with pytest.raises(RuntimeError):
         imports.handle_message(message=_message(found))
     assert imports.handle_message(message=_message(found), final_attempt=True) is True
