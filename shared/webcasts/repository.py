@@ -1,5 +1,8 @@
 """Webcasts are tenant data: one document per webcast in the tenant's partition."""
 
+import threading
+import time
+
 from shared.cosmos.repository import KeyedRepository, TenantRepository
 from shared.webcasts.models import SlugReservation, Webcast, WebcastKey
 
@@ -14,3 +17,34 @@ def find_webcast(webcast_id: str) -> Webcast | None:
     if key is None:
         return None
     return webcasts.get(tenant_id=key.tenant_id, item_id=webcast_id)
+
+
+# Viewer hot paths (heartbeats, votes, messages) would otherwise read the webcast key and the
+# webcast on every request: at 100,000 viewers that is thousands of RU/s on the tenant's one
+# logical partition. A change made elsewhere reaches a process within this many seconds; a
+# change made in the process itself at once (`forget_webcast`).
+VIEWER_CACHE_SECONDS = 5.0
+_VIEWER_CACHE_SIZE = 1000
+_viewer_cache: dict[str, tuple[float, Webcast | None]] = {}
+_viewer_cache_lock = threading.Lock()
+
+
+def find_webcast_cached(webcast_id: str) -> Webcast | None:
+    """`find_webcast` for viewer hot paths, kept for a few seconds per process."""
+    moment = time.monotonic()
+    with _viewer_cache_lock:
+        cached = _viewer_cache.get(webcast_id)
+    if cached is not None and cached[0] > moment:
+        return cached[1]
+    webcast = find_webcast(webcast_id)
+    with _viewer_cache_lock:
+        if len(_viewer_cache) >= _VIEWER_CACHE_SIZE:
+            _viewer_cache.clear()
+        _viewer_cache[webcast_id] = (moment + VIEWER_CACHE_SECONDS, webcast)
+    return webcast
+
+
+def forget_webcast(webcast_id: str) -> None:
+    """Drop the cached copy after a change, so this process sees the change at once."""
+    with _viewer_cache_lock:
+        _viewer_cache.pop(webcast_id, None)

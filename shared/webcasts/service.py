@@ -15,7 +15,7 @@ from shared.webcasts.models import (
     WebcastKey,
     WebcastUpdate,
 )
-from shared.webcasts.repository import slugs, webcast_keys, webcasts
+from shared.webcasts.repository import forget_webcast, slugs, webcast_keys, webcasts
 
 
 def _reserve_slug(tenant_id: str, slug: str, webcast_id: str) -> None:
@@ -107,6 +107,7 @@ def update_webcast(
     webcast.updated_at = utc_iso()
     try:
         webcast = webcasts.replace(tenant_id=tenant_id, item=webcast)
+        forget_webcast(webcast.id)
     except DomainError:
         if "slug" in changed:
             slugs.delete(tenant_id=tenant_id, item_id=f"slug:{data.slug}")
@@ -132,6 +133,7 @@ def delete_webcast(*, principal: Principal, webcast_id: str, context: RequestCon
     if webcast is None:
         raise not_found("Webcast")
     webcasts.delete(tenant_id=tenant_id, item_id=webcast.id)
+    forget_webcast(webcast.id)
     webcast_keys.delete(webcast.id)
     slugs.delete(tenant_id=tenant_id, item_id=f"slug:{webcast.slug}")
     audit.record(
