@@ -1,0 +1,210 @@
+"""HTTP adapter for the message box (issue 4, P05, P15, P19).
+
+Viewer routes live under /api/w/{webcast_id}/messages (viewer session grant), moderator
+routes under /api/webcasts/{webcast_id}/messages (moderation permission)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from functions.api.deps import Context, CurrentPrincipal
+from functions.api.routers.viewer import ViewerSession
+from shared.errors import forbidden
+from shared.messages import exports, feed, service
+from shared.messages.models import (
+    BulkRequest,
+    BulkResult,
+    MessageCreate,
+    MessagePage,
+    MessageUpdate,
+    MessageView,
+    OwnMessage,
+    QueueFilter,
+    QueueSort,
+    ReplyCreate,
+    VoteResult,
+)
+from shared.messages.settings import settings
+from shared.participants.access import require_grant
+from shared.participants.exports import ExportFile
+from shared.participants.models import ParticipantSession
+from shared.webcasts.models import AccessMode
+
+router = APIRouter(tags=["messages"])
+VIEWER = "/api/w/{webcast_id}/messages"
+ADMIN = "/api/webcasts/{webcast_id}/messages"
+
+
+def _granted(session: ParticipantSession | None, webcast_id: str) -> ParticipantSession:
+    require_grant(session, webcast_id)
+    if session is None:  # require_grant refused already; this narrows the type
+        raise forbidden("Register or sign in for this webcast first")
+    return session
+
+
+# ---- viewer side ----
+
+
+@router.post(VIEWER, status_code=201)
+def send_message(webcast_id: str, body: MessageCreate, session: ViewerSession) -> OwnMessage:
+    participant_id = require_grant(session, webcast_id)
+    message = service.send(
+        webcast_id=webcast_id,
+        session=_granted(session, webcast_id),
+        participant_id=participant_id,
+        data=body,
+    )
+    return service.own_view(message)
+
+
+@router.get(f"{VIEWER}/mine")
+def my_messages(webcast_id: str, session: ViewerSession) -> list[OwnMessage]:
+    return service.mine(webcast_id=webcast_id, session=_granted(session, webcast_id))
+
+
+@router.get(f"{VIEWER}/published")
+async def published_messages(
+    webcast_id: str,
+    session: ViewerSession,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The published feed; answers 304 when If-None-Match carries the current ETag."""
+    _granted(session, webcast_id)
+    webcast = await run_in_threadpool(service.viewer_webcast, webcast_id)
+    rendered = await run_in_threadpool(feed.published, webcast)
+    # Only a public webcast's feed may sit in shared caches: others need a grant to read.
+    scope = "public" if webcast.access_mode == AccessMode.public else "private"
+    headers = {
+        "ETag": rendered.etag,
+        "Cache-Control": f"{scope}, max-age={settings.feed_max_age}",
+        "Vary": "Cookie" if scope == "private" else "Accept-Encoding",
+    }
+    if if_none_match and rendered.etag in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(content=rendered.body, media_type="application/json", headers=headers)
+
+
+@router.post(f"{VIEWER}/{{message_id}}/votes")
+def upvote(webcast_id: str, message_id: str, session: ViewerSession) -> VoteResult:
+    """Idempotent: a second vote of the same session changes nothing."""
+    new_vote = service.vote(
+        webcast_id=webcast_id, session=_granted(session, webcast_id), message_id=message_id
+    )
+    return VoteResult(message_id=message_id, voted=True, new_vote=new_vote)
+
+
+# ---- moderator side ----
+
+
+def _download(export: ExportFile) -> StreamingResponse:
+    return StreamingResponse(
+        export.chunks,
+        media_type=export.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get(f"{ADMIN}/export.csv")
+def export_csv(webcast_id: str, principal: CurrentPrincipal, context: Context) -> StreamingResponse:
+    return _download(
+        exports.export_messages(
+            principal=principal, webcast_id=webcast_id, file_format="csv", context=context
+        )
+    )
+
+
+@router.get(f"{ADMIN}/export.xlsx")
+def export_xlsx(
+    webcast_id: str, principal: CurrentPrincipal, context: Context
+) -> StreamingResponse:
+    return _download(
+        exports.export_messages(
+            principal=principal, webcast_id=webcast_id, file_format="xlsx", context=context
+        )
+    )
+
+
+@router.get(ADMIN)
+def message_queue(
+    webcast_id: str,
+    principal: CurrentPrincipal,
+    status: QueueFilter = "all",
+    sort: QueueSort = "time",
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    continuation: Annotated[str | None, Query(max_length=4096)] = None,
+) -> MessagePage:
+    webcast, page = service.list_queue(
+        principal=principal,
+        webcast_id=webcast_id,
+        status_filter=status,
+        sort=sort,
+        descending=order == "desc",
+        max_items=limit,
+        continuation=continuation,
+    )
+    return MessagePage(
+        items=service.moderator_views(webcast, page.items), continuation=page.continuation
+    )
+
+
+@router.post(f"{ADMIN}/bulk")
+def bulk_action(
+    webcast_id: str, body: BulkRequest, principal: CurrentPrincipal, context: Context
+) -> BulkResult:
+    return service.bulk(
+        principal=principal,
+        webcast_id=webcast_id,
+        ids=body.ids,
+        action=body.action,
+        priority=body.priority,
+        context=context,
+    )
+
+
+@router.patch(f"{ADMIN}/{{message_id}}")
+def update_message(
+    webcast_id: str,
+    message_id: str,
+    body: MessageUpdate,
+    principal: CurrentPrincipal,
+    context: Context,
+) -> MessageView:
+    return service.update_message(
+        principal=principal,
+        webcast_id=webcast_id,
+        message_id=message_id,
+        data=body,
+        context=context,
+    )
+
+
+@router.post(f"{ADMIN}/{{message_id}}/replies", status_code=201)
+def reply(
+    webcast_id: str,
+    message_id: str,
+    body: ReplyCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+) -> MessageView:
+    return service.reply(
+        principal=principal,
+        webcast_id=webcast_id,
+        message_id=message_id,
+        data=body,
+        context=context,
+    )
+
+
+@router.delete(f"{ADMIN}/{{message_id}}", status_code=204)
+def delete_message(
+    webcast_id: str, message_id: str, principal: CurrentPrincipal, context: Context
+) -> None:
+    service.delete_message(
+        principal=principal, webcast_id=webcast_id, message_id=message_id, context=context
+    )

@@ -1,0 +1,429 @@
+"""Message box (P05): viewers send and read their own messages; moderators work the queue.
+
+Privacy by default (P15, P19): the sender is tied to a message only by a keyed hash of the
+viewer session id; the participant id is stored only while a switch that shows the sender
+is on when the message is sent, and never for a message sent anonymously.
+"""
+
+from dataclasses import dataclass
+
+from shared.accounts.models import Permission
+from shared.audit import service as audit
+from shared.audit.models import RequestContext
+from shared.auth.models import Principal
+from shared.auth.permissions import require_permission
+from shared.clock import now, utc_iso
+from shared.cosmos.repository import Page
+from shared.errors import DomainError, forbidden, not_found
+from shared.ids import lookup_hash, new_id
+from shared.messages import feed
+from shared.messages.models import (
+    BulkAction,
+    BulkResult,
+    Message,
+    MessageCreate,
+    MessageStatus,
+    MessageUpdate,
+    MessageView,
+    OwnMessage,
+    QueueFilter,
+    QueueSort,
+    Reply,
+    ReplyCreate,
+    ReplyView,
+    SenderView,
+)
+from shared.messages.repository import messages
+from shared.messages.settings import settings
+from shared.participants.models import ParticipantSession
+from shared.participants.repository import participants
+from shared.webcasts.models import Webcast
+from shared.webcasts.repository import find_webcast_cached, webcasts
+
+_FILTERS: dict[str, str] = {
+    "all": "",
+    "new": "c.status = 'new'",
+    "starred": "(c.starred = true OR c.priority > 0)",
+    "answered": "c.status = 'answered'",
+    "archived": "c.status = 'archived'",
+    "published": "c.published = true",
+}
+_SORTS: dict[str, str] = {"time": "c.created_at", "priority": "c.priority", "status": "c.status"}
+
+
+def sender_hash(session: ParticipantSession) -> str:
+    """Ties messages and votes to a viewer session without storing who it is."""
+    return lookup_hash("message-sender", session.id)
+
+
+def voter_hash(session: ParticipantSession, webcast_id: str) -> str:
+    return lookup_hash("message-voter", f"{webcast_id}:{session.id}")
+
+
+# ---- viewer side ----
+
+
+def viewer_webcast(webcast_id: str) -> Webcast:
+    webcast = find_webcast_cached(webcast_id)
+    if webcast is None:
+        raise not_found("Webcast")
+    if not webcast.modules.message_box:
+        raise forbidden("This webcast has no message box")
+    return webcast
+
+
+def _check_rate(webcast: Webcast, sender: str) -> None:
+    since = now() - settings.rate_window_seconds
+    recent = [
+        m.created_ts
+        for m in messages.iterate(
+            tenant_id=webcast.tenant_id,
+            partition_key=webcast.id,
+            where="c.sender_hash = @s AND c.created_ts > @since",
+            parameters={"@s": sender, "@since": since},
+        )
+    ]
+    if len(recent) >= settings.rate_limit:
+        retry = int(min(recent) + settings.rate_window_seconds - now()) + 1
+        raise DomainError(
+            detail=f"At most {settings.rate_limit} messages per "
+            f"{settings.rate_window_seconds} seconds; try again later",
+            status=429,
+            code="too-many-requests",
+            title="Too many requests",
+            headers={"Retry-After": str(max(retry, 1))},
+        )
+
+
+def send(
+    *,
+    webcast_id: str,
+    session: ParticipantSession,
+    participant_id: str | None,
+    data: MessageCreate,
+) -> Message:
+    """A viewer's message; `participant_id` is what the session's grant holds (or None)."""
+    webcast = viewer_webcast(webcast_id)
+    sender = sender_hash(session)
+    _check_rate(webcast, sender)
+    privacy = webcast.privacy
+    needs_id = (
+        privacy.messages_show_sender_to_moderators or privacy.messages_show_sender_to_audience
+    )
+    moment = now()
+    message = Message(
+        id=new_id(),
+        tenant_id=webcast.tenant_id,
+        webcast_id=webcast.id,
+        partition=webcast.id,
+        text=data.text,
+        created_at=utc_iso(moment),
+        created_ts=moment,
+        sender_hash=sender,
+        participant_id=participant_id if needs_id and not data.anonymous else None,
+        anonymous=data.anonymous,
+        updated_at=utc_iso(moment),
+    )
+    return messages.create(tenant_id=webcast.tenant_id, item=message)
+
+
+def own_view(message: Message) -> OwnMessage:
+    return OwnMessage(
+        id=message.id,
+        text=message.text,
+        created_at=message.created_at,
+        anonymous=message.anonymous,
+        published=message.published,
+        answered=message.status == MessageStatus.answered,
+        replies=[_reply_view(r) for r in message.replies],
+    )
+
+
+def mine(*, webcast_id: str, session: ParticipantSession) -> list[OwnMessage]:
+    """The session's own messages with every reply to them, newest first."""
+    webcast = viewer_webcast(webcast_id)
+    return [
+        own_view(m)
+        for m in messages.iterate(
+            tenant_id=webcast.tenant_id,
+            partition_key=webcast.id,
+            where="c.sender_hash = @s",
+            parameters={"@s": sender_hash(session)},
+            order_by="c.created_at DESC",
+        )
+    ]
+
+
+def vote(*, webcast_id: str, session: ParticipantSession, message_id: str) -> bool:
+    """One upvote per session and published message; True when this call counted it."""
+    webcast = viewer_webcast(webcast_id)
+    if message_id not in feed.published(webcast).items:
+        raise not_found("Published message")
+    return feed.cast_vote(
+        webcast=webcast, message_id=message_id, voter_hash=voter_hash(session, webcast.id)
+    )
+
+
+# ---- moderator side ----
+
+
+def moderated_webcast(principal: Principal, webcast_id: str, *, write: bool) -> Webcast:
+    tenant_id = require_permission(principal, Permission.moderation, write=write)
+    webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
+    if webcast is None:
+        raise not_found("Webcast")
+    return webcast
+
+
+def _reply_view(reply: Reply) -> ReplyView:
+    return ReplyView(id=reply.id, text=reply.text, public=reply.public, created_at=reply.created_at)
+
+
+def moderator_views(webcast: Webcast, items: list[Message]) -> list[MessageView]:
+    """Views for moderators; the sender's data only while the moderators switch is on."""
+    show = webcast.privacy.messages_show_sender_to_moderators
+    senders: dict[str, SenderView | None] = {}
+    views = []
+    for message in items:
+        sender = None
+        if show and message.participant_id and not message.anonymous:
+            if message.participant_id not in senders:
+                senders[message.participant_id] = _sender(webcast, message.participant_id)
+            sender = senders[message.participant_id]
+        views.append(
+            MessageView(
+                id=message.id,
+                text=message.text,
+                created_at=message.created_at,
+                status=message.status,
+                priority=message.priority,
+                starred=message.starred,
+                published=message.published,
+                published_at=message.published_at,
+                anonymous=message.anonymous,
+                replies=[_reply_view(r) for r in message.replies],
+                sender=sender,
+            )
+        )
+    return views
+
+
+def _sender(webcast: Webcast, participant_id: str) -> SenderView | None:
+    participant = participants.get(
+        tenant_id=webcast.tenant_id, partition_key=webcast.id, item_id=participant_id
+    )
+    if participant is None:
+        return None
+    return SenderView(
+        participant_id=participant.id,
+        name=participant.name or feed.sender_name(webcast, participant.id),
+        email=participant.email,
+    )
+
+
+def list_queue(
+    *,
+    principal: Principal,
+    webcast_id: str,
+    status_filter: QueueFilter,
+    sort: QueueSort,
+    descending: bool,
+    max_items: int,
+    continuation: str | None,
+) -> tuple[Webcast, Page[Message]]:
+    webcast = moderated_webcast(principal, webcast_id, write=False)
+    page = messages.page(
+        tenant_id=webcast.tenant_id,
+        partition_key=webcast.id,
+        max_items=max_items,
+        continuation=continuation,
+        where=_FILTERS[status_filter],
+        order_by=f"{_SORTS[sort]} {'DESC' if descending else 'ASC'}",
+    )
+    return webcast, page
+
+
+def _message(webcast: Webcast, message_id: str) -> Message:
+    message = messages.get(
+        tenant_id=webcast.tenant_id, item_id=message_id, partition_key=webcast.id
+    )
+    if message is None:
+        raise not_found("Message")
+    return message
+
+
+def _apply(message: Message, update: MessageUpdate) -> list[str]:
+    changed = []
+    for name in ("priority", "starred", "status"):
+        value = getattr(update, name)
+        if value is not None and value != getattr(message, name):
+            setattr(message, name, value)
+            changed.append(name)
+    if update.published is not None and update.published != message.published:
+        message.published = update.published
+        message.published_at = utc_iso() if update.published else None
+        changed.append("published")
+    return changed
+
+
+@dataclass
+class _Outcome:
+    message: Message | None
+    changed: list[str]
+    touches_feed: bool
+
+
+def _update_one(webcast: Webcast, message_id: str, update: MessageUpdate) -> _Outcome:
+    message = _message(webcast, message_id)
+    was_published = message.published
+    changed = _apply(message, update)
+    if changed:
+        message.updated_at = utc_iso()
+        message = messages.replace(tenant_id=webcast.tenant_id, item=message)
+    return _Outcome(message, changed, bool(changed) and (was_published or message.published))
+
+
+def update_message(
+    *,
+    principal: Principal,
+    webcast_id: str,
+    message_id: str,
+    data: MessageUpdate,
+    context: RequestContext,
+) -> MessageView:
+    webcast = moderated_webcast(principal, webcast_id, write=True)
+    outcome = _update_one(webcast, message_id, data)
+    if outcome.touches_feed:
+        feed.rebuild(webcast)
+    audit.record(
+        tenant_id=webcast.tenant_id,
+        actor=principal.actor,
+        action="message.update",
+        entity_type="message",
+        entity_id=message_id,
+        changed_fields=outcome.changed,
+        context=context,
+    )
+    assert outcome.message is not None
+    return moderator_views(webcast, [outcome.message])[0]
+
+
+def reply(
+    *,
+    principal: Principal,
+    webcast_id: str,
+    message_id: str,
+    data: ReplyCreate,
+    context: RequestContext,
+) -> MessageView:
+    """A private reply reaches only the sender (GET mine); a public one shows in the feed."""
+    webcast = moderated_webcast(principal, webcast_id, write=True)
+    message = _message(webcast, message_id)
+    message.replies.append(
+        Reply(
+            id=new_id(),
+            text=data.text,
+            public=data.public,
+            created_at=utc_iso(),
+            author_account_id=principal.account_id,
+        )
+    )
+    changed = ["replies"]
+    if message.status == MessageStatus.new:
+        message.status = MessageStatus.answered
+        changed.append("status")
+    message.updated_at = utc_iso()
+    message = messages.replace(tenant_id=webcast.tenant_id, item=message)
+    if message.published and data.public:
+        feed.rebuild(webcast)
+    audit.record(
+        tenant_id=webcast.tenant_id,
+        actor=principal.actor,
+        action="message.reply",
+        entity_type="message",
+        entity_id=message_id,
+        changed_fields=changed,
+        context=context,
+    )
+    return moderator_views(webcast, [message])[0]
+
+
+def delete_message(
+    *, principal: Principal, webcast_id: str, message_id: str, context: RequestContext
+) -> None:
+    webcast = moderated_webcast(principal, webcast_id, write=True)
+    message = _message(webcast, message_id)
+    messages.delete(tenant_id=webcast.tenant_id, item_id=message.id, partition_key=webcast.id)
+    if message.published:
+        feed.rebuild(webcast)
+    audit.record(
+        tenant_id=webcast.tenant_id,
+        actor=principal.actor,
+        action="message.delete",
+        entity_type="message",
+        entity_id=message_id,
+        context=context,
+    )
+
+
+_BULK: dict[str, MessageUpdate] = {
+    "star": MessageUpdate(starred=True),
+    "unstar": MessageUpdate(starred=False),
+    "answer": MessageUpdate(status=MessageStatus.answered),
+    "archive": MessageUpdate(status=MessageStatus.archived),
+    "reopen": MessageUpdate(status=MessageStatus.new),
+    "publish": MessageUpdate(published=True),
+    "unpublish": MessageUpdate(published=False),
+}
+
+
+def bulk(
+    *,
+    principal: Principal,
+    webcast_id: str,
+    ids: list[str],
+    action: BulkAction,
+    priority: int | None,
+    context: RequestContext,
+) -> BulkResult:
+    """One action on many messages; the feed is rebuilt once at the end."""
+    webcast = moderated_webcast(principal, webcast_id, write=True)
+    done: list[str] = []
+    missing: list[str] = []
+    touches_feed = False
+    changed: set[str] = set()
+    for message_id in dict.fromkeys(ids):
+        try:
+            if action == "delete":
+                message = _message(webcast, message_id)
+                messages.delete(
+                    tenant_id=webcast.tenant_id, item_id=message_id, partition_key=webcast.id
+                )
+                touches_feed = touches_feed or message.published
+            else:
+                update = (
+                    MessageUpdate(priority=priority if priority is not None else 0)
+                    if action == "priority"
+                    else _BULK[action]
+                )
+                outcome = _update_one(webcast, message_id, update)
+                touches_feed = touches_feed or outcome.touches_feed
+                changed.update(outcome.changed)
+        except DomainError as error:
+            if error.status != 404:
+                raise
+            missing.append(message_id)
+            continue
+        done.append(message_id)
+    if touches_feed:
+        feed.rebuild(webcast)
+    audit.record(
+        tenant_id=webcast.tenant_id,
+        actor=principal.actor,
+        action=f"message.bulk_{action}",
+        entity_type="message",
+        entity_ids=done,
+        changed_fields=sorted(changed),
+        context=context,
+    )
+    return BulkResult(done=done, missing=missing)
