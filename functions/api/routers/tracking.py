@@ -1,0 +1,91 @@
+"""Attendance tracking: viewer heartbeats (202) and the admin-side attendance reports.
+
+Access: heartbeat = viewer grant for the webcast; report = any admin account of the tenant
+(aggregates only); per-viewer rows and exports = the `participants` permission.
+"""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Response
+from fastapi.responses import StreamingResponse
+
+from functions.api.deps import Context, CurrentPrincipal
+from functions.api.routers.viewer import ViewerSession
+from shared.participants.access import require_grant
+from shared.tracking import reports, service
+from shared.tracking.models import AttendanceReport, Heartbeat, HeartbeatAccepted, ViewerList
+
+router = APIRouter(tags=["tracking"])
+
+
+@router.post("/api/w/{webcast_id}/heartbeat", status_code=202)
+def heartbeat(webcast_id: str, body: Heartbeat, session: ViewerSession) -> HeartbeatAccepted:
+    """Send the next one after `interval_seconds`; the server may lengthen it under load."""
+    participant_id = require_grant(session, webcast_id)
+    assert session is not None  # require_grant refuses a missing session
+    return service.accept_heartbeat(
+        webcast_id=webcast_id,
+        session_id=session.id,
+        participant_id=participant_id,
+        heartbeat=body,
+    )
+
+
+def _quoted(tag: str) -> str:
+    return f'"{tag}"'
+
+
+def _matches(if_none_match: str | None, tag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {part.strip().removeprefix("W/") for part in if_none_match.split(",")}
+    return "*" in candidates or _quoted(tag) in candidates
+
+
+@router.get(
+    "/api/webcasts/{webcast_id}/attendance",
+    response_model=AttendanceReport,
+    responses={304: {"description": "Unchanged since the ETag given in If-None-Match"}},
+)
+def attendance_report(
+    webcast_id: str,
+    principal: CurrentPrincipal,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Aggregates for moderator views, which poll with If-None-Match."""
+    report, tag = reports.read_report(principal=principal, webcast_id=webcast_id)
+    headers = {"ETag": _quoted(tag), "Cache-Control": "no-cache"}
+    if _matches(if_none_match, tag):
+        return Response(status_code=304, headers=headers)
+    return Response(report.model_dump_json(), media_type="application/json", headers=headers)
+
+
+@router.get("/api/webcasts/{webcast_id}/attendance/viewers")
+def attendance_viewers(webcast_id: str, principal: CurrentPrincipal) -> ViewerList:
+    """Per viewer session (pseudonymous), or per participant while attendance is tied (P17)."""
+    return reports.list_viewers(principal=principal, webcast_id=webcast_id)
+
+
+def _download(export: reports.ExportFile) -> StreamingResponse:
+    return StreamingResponse(
+        export.chunks,
+        media_type=export.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/api/webcasts/{webcast_id}/attendance/export.{file_format}")
+def attendance_export(
+    webcast_id: str,
+    file_format: Literal["csv", "xlsx"],
+    principal: CurrentPrincipal,
+    context: Context,
+) -> StreamingResponse:
+    return _download(
+        reports.export_viewers(
+            principal=principal, webcast_id=webcast_id, file_format=file_format, context=context
+        )
+    )
