@@ -1,0 +1,49 @@
+"""Data-subject export and erasure for poll answers tied to a participant (P16).
+
+Only answers given while `poll_results_tied_to_participant` was on carry a participant id;
+all others are anonymous and belong to no data subject. Counts already folded into a tally
+stay: they are aggregates without any link to a person.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+from shared.polls.models import Vote
+from shared.polls.repository import VOTE_SHARDS, polls, shard_partition, votes
+from shared.privacy.registry import DataSubject
+
+
+def _tied_votes(subject: DataSubject) -> Iterator[Vote]:
+    if subject.participant_id is None or subject.webcast_id is None:
+        return
+    for poll in polls.iterate(
+        tenant_id=subject.tenant_id, partition_key=subject.webcast_id, include_blocked=True
+    ):
+        for shard in range(VOTE_SHARDS):
+            yield from votes.iterate(
+                tenant_id=subject.tenant_id,
+                partition_key=shard_partition(
+                    webcast_id=subject.webcast_id, poll_id=poll.id, shard=shard
+                ),
+                where="c.participant_id = @participant",
+                parameters={"@participant": subject.participant_id},
+                include_blocked=True,
+            )
+
+
+def export_answers(*, subject: DataSubject) -> list[dict[str, Any]]:
+    """The participant's tied answers with poll id, answers, score and time."""
+    return [
+        vote.model_dump(mode="json", include={"poll_id", "answers", "score", "created_at"})
+        for vote in _tied_votes(subject)
+    ]
+
+
+def erase_answers(*, subject: DataSubject) -> int:
+    """Delete the participant's tied answers."""
+    erased = 0
+    for vote in list(_tied_votes(subject)):
+        erased += votes.delete(
+            tenant_id=subject.tenant_id, partition_key=vote.partition, item_id=vote.id
+        )
+    return erased
