@@ -3,8 +3,24 @@
 import azure.functions as func
 
 from functions.api.app import create_app
-from functions.triggers import blob_events, mail, maintenance, participant_imports
+from functions.triggers import (
+    blob_events,
+    mail,
+    maintenance,
+    messages,
+    participant_imports,
+    polls,
+    tracking,
+)
 
 app = func.AsgiFunctionApp(app=create_app(), http_auth_level=func.AuthLevel.ANONYMOUS)
-for trigger_module in (mail, maintenance, blob_events, participant_imports):
+for trigger_module in (
+    mail,
+    maintenance,
+    blob_events,
+    participant_imports,
+    messages,
+    polls,
+    tracking,
+):
     app.register_functions(trigger_module.blueprint)

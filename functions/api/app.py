@@ -10,9 +10,12 @@ from functions.api.routers import (
     auth,
     integrations,
     mail,
+    messages,
     participant_files,
     participants,
+    polls,
     support,
+    tracking,
     viewer,
     webcasts,
 )
@@ -41,6 +44,9 @@ def create_app() -> FastAPI:
         audit.router,
         integrations.router,
         mail.router,
+        messages.router,
+        polls.router,
+        tracking.router,
     ):
         app.include_router(router)
 

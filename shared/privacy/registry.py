@@ -136,6 +136,33 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         eraser="shared.audit.privacy:redact_actor_addresses",
     ),
     CosmosContainerSpec(
+        name="messages",
+        partition_key="/partition",
+        purpose="message box: messages and the published feed ({webcast}), votes and tallies "
+        "({webcast}:up:{shard}); a participant id only while a sender switch is on",
+        personal_data=True,
+        exporter="shared.messages.privacy:export_messages",
+        eraser="shared.messages.privacy:erase_messages",
+    ),
+    CosmosContainerSpec(
+        name="polls",
+        partition_key="/partition",
+        purpose="polls and quizzes (by webcast), answers and tallies in vote shards "
+        "({webcast}:{poll}:v{n}); a participant id only with poll_results_tied_to_participant",
+        personal_data=True,
+        exporter="shared.polls.privacy:export_answers",
+        eraser="shared.polls.privacy:erase_answers",
+    ),
+    CosmosContainerSpec(
+        name="tracking",
+        partition_key="/partition",
+        purpose="viewing sessions per pseudonymous viewer and mode in {webcast}:t{shard}; the "
+        "participant id only while attendance_tied_to_participant is on",
+        personal_data=True,
+        exporter="shared.tracking.privacy:export_viewings",
+        eraser="shared.tracking.privacy:erase_viewings",
+    ),
+    CosmosContainerSpec(
         name="jobs",
         partition_key="/id",
         purpose="idempotency markers of queue handlers (ids only)",
@@ -174,6 +201,24 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(name="mail-poison", purpose="mail jobs that failed five times"),
     QueueSpec(name="participant-imports", purpose="participant import jobs: ids only"),
     QueueSpec(name="participant-imports-poison", purpose="import jobs that failed five times"),
+    # messages queues (issue 4)
+    QueueSpec(name="poll-votes-0", purpose="poll fold nudges (ids only), shards n mod 4"),
+    QueueSpec(name="poll-votes-0-poison", purpose="poll fold nudges that failed five times"),
+    QueueSpec(name="poll-votes-1", purpose="poll fold nudges (ids only), shards n mod 4"),
+    QueueSpec(name="poll-votes-1-poison", purpose="poll fold nudges that failed five times"),
+    QueueSpec(name="poll-votes-2", purpose="poll fold nudges (ids only), shards n mod 4"),
+    QueueSpec(name="poll-votes-2-poison", purpose="poll fold nudges that failed five times"),
+    QueueSpec(name="poll-votes-3", purpose="poll fold nudges (ids only), shards n mod 4"),
+    QueueSpec(name="poll-votes-3-poison", purpose="poll fold nudges that failed five times"),
+    *(
+        QueueSpec(
+            name=f"tracking-{shard}{suffix}",
+            purpose="viewer heartbeats (pseudonymous viewer id; participant id only when tied)",
+            personal_data=True,
+        )
+        for shard in range(8)  # the tracking queue shards N; shared.tracking reads N from here
+        for suffix in ("", "-poison")
+    ),
 )
 
 

@@ -19,6 +19,9 @@ MANAGER_READ = "manager-read"  # owner or support (read-only grant suffices); no
 MANAGER_WRITE = "manager-write"  # owner or support with a full grant; no sub-accounts
 MEMBER_READ = "member-read"  # every account of the tenant
 PARTICIPANTS = "participants"  # owner, support under a grant, sub-accounts with the permission
+MODERATION = "moderation"  # the same with the moderation permission
+POLLS = "polls"  # the same with the polls permission
+VIEWER = "viewer"  # a viewer session's grant for the webcast; its own tests check grants
 SELF = "self"  # acts on the caller's own session only
 PUBLIC = "public"
 
@@ -93,14 +96,68 @@ ROUTES = {
     ("GET", "/api/webcasts/{webcast_id}/imports"): PARTICIPANTS,
     ("GET", "/api/webcasts/{webcast_id}/imports/{job_id}"): PARTICIPANTS,
     ("POST", "/api/webcasts/{webcast_id}/imports/{job_id}/start"): PARTICIPANTS,
+    # Message box (P05, P15).
+    ("GET", "/api/webcasts/{webcast_id}/messages"): MODERATION,
+    ("GET", "/api/webcasts/{webcast_id}/messages/export.csv"): MODERATION,
+    ("GET", "/api/webcasts/{webcast_id}/messages/export.xlsx"): MODERATION,
+    ("POST", "/api/webcasts/{webcast_id}/messages/bulk"): MODERATION,
+    ("PATCH", "/api/webcasts/{webcast_id}/messages/{message_id}"): MODERATION,
+    ("DELETE", "/api/webcasts/{webcast_id}/messages/{message_id}"): MODERATION,
+    ("POST", "/api/webcasts/{webcast_id}/messages/{message_id}/replies"): MODERATION,
+    ("POST", "/api/w/{webcast_id}/messages"): VIEWER,
+    ("GET", "/api/w/{webcast_id}/messages/mine"): VIEWER,
+    ("GET", "/api/w/{webcast_id}/messages/published"): VIEWER,
+    ("POST", "/api/w/{webcast_id}/messages/{message_id}/votes"): VIEWER,
+    # Polls and quizzes (P04, P16).
+    ("GET", "/api/webcasts/{webcast_id}/polls"): POLLS,
+    ("POST", "/api/webcasts/{webcast_id}/polls"): POLLS,
+    ("GET", "/api/webcasts/{webcast_id}/polls/{poll_id}"): POLLS,
+    ("PATCH", "/api/webcasts/{webcast_id}/polls/{poll_id}"): POLLS,
+    ("DELETE", "/api/webcasts/{webcast_id}/polls/{poll_id}"): POLLS,
+    ("POST", "/api/webcasts/{webcast_id}/polls/{poll_id}/duplicate"): POLLS,
+    ("POST", "/api/webcasts/{webcast_id}/polls/{poll_id}/open"): POLLS,
+    ("POST", "/api/webcasts/{webcast_id}/polls/{poll_id}/close"): POLLS,
+    ("PUT", "/api/webcasts/{webcast_id}/polls/{poll_id}/results-visibility"): POLLS,
+    ("GET", "/api/webcasts/{webcast_id}/polls/{poll_id}/results"): POLLS,
+    ("GET", "/api/webcasts/{webcast_id}/polls/{poll_id}/export.csv"): POLLS,
+    ("GET", "/api/webcasts/{webcast_id}/polls/{poll_id}/export.xlsx"): POLLS,
+    ("GET", "/api/w/{webcast_id}/polls"): VIEWER,
+    ("GET", "/api/w/{webcast_id}/polls/{poll_id}"): VIEWER,
+    ("POST", "/api/w/{webcast_id}/polls/{poll_id}/answer"): VIEWER,
+    ("GET", "/api/w/{webcast_id}/polls/{poll_id}/answer"): VIEWER,
+    ("GET", "/api/w/{webcast_id}/polls/{poll_id}/results"): VIEWER,
+    # Attendance (P17): aggregates for every account; per-viewer rows with participants.
+    ("POST", "/api/w/{webcast_id}/heartbeat"): VIEWER,
+    ("GET", "/api/webcasts/{webcast_id}/attendance"): MEMBER_READ,
+    ("GET", "/api/webcasts/{webcast_id}/attendance/viewers"): PARTICIPANTS,
+    ("GET", "/api/webcasts/{webcast_id}/attendance/export.{file_format}"): PARTICIPANTS,
 }
+PERMISSION_CLASSES = {
+    PARTICIPANTS: Permission.participants,
+    MODERATION: Permission.moderation,
+    POLLS: Permission.polls,
+}
+ADMIN_CLASSES = {OWNER, MANAGER_READ, MANAGER_WRITE, MEMBER_READ, *PERMISSION_CLASSES}
 
 
 def _in(hours: float) -> str:
     return (datetime.fromtimestamp(clock.now(), UTC) + timedelta(hours=hours)).isoformat()
 
 
-def _bodies() -> dict[tuple[str, str], dict[str, object]]:
+_POLL: dict[str, object] = {
+    "title": "Secret poll",
+    "questions": [
+        {
+            "id": "q1",
+            "type": "single_choice",
+            "text": "Yes or no?",
+            "options": [{"id": "yes", "label": "Yes"}, {"id": "no", "label": "No"}],
+        }
+    ],
+}
+
+
+def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
     return {
         ("POST", "/api/accounts"): {
             "email": helpers.unique_email("intruder"),
@@ -134,16 +191,31 @@ def _bodies() -> dict[tuple[str, str], dict[str, object]]:
         ("POST", "/api/webcasts/{webcast_id}/imports/{job_id}/start"): {
             "mapping": {"E-Mail": "email"}
         },
+        ("POST", "/api/webcasts/{webcast_id}/messages/bulk"): {
+            "ids": [ids["message_id"]],
+            "action": "delete",
+        },
+        ("PATCH", "/api/webcasts/{webcast_id}/messages/{message_id}"): {"published": True},
+        ("POST", "/api/webcasts/{webcast_id}/polls"): _POLL,
+        ("PATCH", "/api/webcasts/{webcast_id}/polls/{poll_id}"): {"title": "Hijacked"},
+        ("POST", "/api/webcasts/{webcast_id}/polls/{poll_id}/open"): {},
+        ("PUT", "/api/webcasts/{webcast_id}/polls/{poll_id}/results-visibility"): {"shown": True},
+        ("POST", "/api/webcasts/{webcast_id}/messages/{message_id}/replies"): {
+            "text": "Planted",
+            "public": True,
+        },
     }
 
 
 def _snapshot(tenant_id: str, webcast_id: str) -> dict[str, str]:
-    """Every tenant, webcast and participant document of the victim, by id and etag."""
+    """Every tenant, webcast, participant, message and poll document of the victim."""
     found: dict[str, str] = {}
     partitions = (
         ("tenants", "tenant_id", tenant_id),
         ("webcasts", "tenant_id", tenant_id),
         ("participants", "webcast_id", webcast_id),
+        ("messages", "partition", webcast_id),
+        ("polls", "partition", webcast_id),
     )
     for container, field, key in partitions:
         for item in cosmos_container(container).query_items(
@@ -184,7 +256,22 @@ def victim(stack):
     grant = owner.post(
         "/api/support-grants", json={"scope": "read_only", "expires_at": _in(0.5)}
     ).json()
-    webcast = owner.post("/api/webcasts", json={"title": "Secret", "slug": "secret"}).json()
+    webcast = owner.post(
+        "/api/webcasts",
+        json={
+            "title": "Secret",
+            "slug": "secret",
+            "modules": {"message_box": True, "polls": True, "tracking": True},
+        },
+    ).json()
+    viewer = helpers.client()
+    entered = viewer.post(f"/api/w/{webcast['id']}/enter")
+    message = viewer.post(
+        f"/api/w/{webcast['id']}/messages",
+        json={"text": "A secret question"},
+        headers={"X-CSRF-Token": entered.json()["csrf_token"]},
+    )
+    assert message.status_code == 201, message.text
     participant = owner.post(
         f"/api/webcasts/{webcast['id']}/participants",
         json={"email": helpers.unique_email("victim-participant")},
@@ -192,7 +279,12 @@ def victim(stack):
     import_job = owner.post(
         f"/api/webcasts/{webcast['id']}/imports", json={"filename": "list.csv"}
     ).json()["job"]
+    poll = owner.post(f"/api/webcasts/{webcast['id']}/polls", json=_POLL)
+    assert poll.status_code == 201, poll.text
     ids = {
+        "poll_id": poll.json()["id"],
+        "file_format": "csv",
+        "message_id": message.json()["id"],
         "job_id": import_job["id"],
         "participant_id": participant["id"],
         "account_id": sub["id"],
@@ -205,7 +297,7 @@ def victim(stack):
 
 def _call(admin: helpers.Admin, method: str, path: str, ids: dict[str, str]):
     url = path.format(**ids)
-    body = _bodies().get((method, path))
+    body = _bodies(ids).get((method, path))
     if method in ("GET", "DELETE"):
         return admin.request(method, url)
     return admin.request(method, url, json=body)
@@ -222,7 +314,7 @@ def test_another_tenants_owner_reaches_nothing(victim):
     intruder = helpers.new_owner("intruder")
     before = _snapshot(owner.tenant_id, ids["webcast_id"])
     secret_values = set(ids.values()) - {owner.tenant_id} | {"Secret", owner.email}
-    for method, path in _protected({OWNER, MANAGER_READ, MANAGER_WRITE, MEMBER_READ, PARTICIPANTS}):
+    for method, path in _protected(ADMIN_CLASSES):
         response = _call(intruder, method, path, ids)
         if "{" in path:
             assert response.status_code in (403, 404), (method, path, response.status_code)
@@ -248,9 +340,7 @@ def test_support_without_a_grant_or_with_an_expired_one_reaches_nothing(victim):
             assert support.get("/api/auth/session").status_code == 200
     before = _snapshot(owner.tenant_id, ids["webcast_id"])
     for support in (without_grant, expiring):
-        for method, path in _protected(
-            {OWNER, MANAGER_READ, MANAGER_WRITE, MEMBER_READ, PARTICIPANTS}
-        ):
+        for method, path in _protected(ADMIN_CLASSES):
             response = _call(support, method, path, ids)
             assert response.status_code == 403, (method, path, response.status_code)
         assert support.post(f"/api/support/tenants/{owner.tenant_id}/enter").status_code == 403
@@ -266,12 +356,11 @@ def test_subaccounts_and_read_only_support_cannot_use_what_their_role_lacks(vict
     for method, path in _protected({OWNER, MANAGER_READ, MANAGER_WRITE}):
         response = _call(sub, method, path, ids)
         assert response.status_code == 403, (method, path, response.status_code)
-    without_participants = helpers.new_subaccount(
-        owner, [p for p in Permission if p != Permission.participants]
-    )
-    for method, path in _protected({PARTICIPANTS}):
-        response = _call(without_participants, method, path, ids)
-        assert response.status_code == 403, (method, path, response.status_code)
+    for access, permission in PERMISSION_CLASSES.items():
+        lacking = helpers.new_subaccount(owner, [p for p in Permission if p != permission])
+        for method, path in _protected({access}):
+            response = _call(lacking, method, path, ids)
+            assert response.status_code == 403, (method, path, response.status_code)
     grant = owner.post("/api/support-grants", json={"scope": "read_only", "expires_at": _in(1)})
     assert grant.status_code == 201
     _, reader = helpers.new_support()
@@ -279,7 +368,7 @@ def test_subaccounts_and_read_only_support_cannot_use_what_their_role_lacks(vict
     for method, path in _protected({OWNER, MANAGER_WRITE}):
         response = _call(reader, method, path, ids)
         assert response.status_code == 403, (method, path, response.status_code)
-    for method, path in _protected({PARTICIPANTS}):
+    for method, path in _protected(set(PERMISSION_CLASSES)):
         expected = 200 if method == "GET" else 403
         assert _call(reader, method, path, ids).status_code == expected, (method, path)
     for method, path in _protected({MANAGER_READ, MEMBER_READ}):
@@ -287,6 +376,6 @@ def test_subaccounts_and_read_only_support_cannot_use_what_their_role_lacks(vict
     after = _snapshot(owner.tenant_id, ids["webcast_id"])
     assert {k: v for k, v in after.items() if k in before} == before, "nothing changed"
     added = set(after) - set(before)
-    assert len(added) == 3 and all(key.startswith("tenants/") for key in added), (
-        "only the owner's own two sub-accounts and grant were added"
-    )
+    assert len(added) == 2 + len(PERMISSION_CLASSES) and all(
+        key.startswith("tenants/") for key in added
+    ), "only the owner's own sub-accounts and grant were added"
