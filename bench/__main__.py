@@ -12,7 +12,7 @@ import traceback
 
 from bench.common import Result, Stopwatch, nproc, table, write_result
 
-BENCHMARKS = ("api_read", "signin", "cold_import", "participant_import")
+BENCHMARKS = ("api_read", "signin", "cold_import", "participant_import", "interaction")
 
 
 def main(argv: list[str] | None = None) -> int:
