@@ -10,14 +10,7 @@ from shared.auth.models import Principal
 from shared.messages.models import Message
 from shared.messages.repository import messages
 from shared.messages.service import moderated_webcast, moderator_views
-from shared.participants.exports import (
-    XLSX_TYPE,
-    ExportFile,
-    ExportFormat,
-    _csv_chunks,
-    _xlsx_chunks,
-)
-from shared.spreadsheet import safe_cell
+from shared.spreadsheet import ExportFile, ExportFormat, export_file, safe_cell
 from shared.webcasts.models import Webcast
 
 _COLUMNS = ["Id", "Sent at", "Message", "Status", "Priority", "Starred", "Published", "Replies"]
@@ -78,7 +71,10 @@ def export_messages(
         context=context,
     )
     rows = _rows(webcast, with_sender)
-    filename = f"messages-{webcast.slug}.{file_format}"
-    if file_format == "csv":
-        return ExportFile(filename, "text/csv; charset=utf-8", _csv_chunks(header, rows, ","))
-    return ExportFile(filename, XLSX_TYPE, _xlsx_chunks(header, rows))
+    return export_file(
+        filename=f"messages-{webcast.slug}.{file_format}",
+        file_format=file_format,
+        header=header,
+        rows=rows,
+        sheet="Messages",
+    )

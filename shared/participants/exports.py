@@ -6,14 +6,8 @@ CSV is produced row by row; XLSX by openpyxl's write-only mode into a temporary 
 then streamed, so neither holds all participants in memory.
 """
 
-import csv
-import io
-import os
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
@@ -21,14 +15,10 @@ from shared.auth.models import Principal
 from shared.participants.models import Consent, FieldType, FormField, Participant
 from shared.participants.repository import get_form, participants
 from shared.participants.service import webcast_for
-from shared.spreadsheet import safe_cell
+from shared.spreadsheet import ExportFile, ExportFormat, export_file, safe_cell
 from shared.webcasts.models import Webcast
 
-ExportFormat = Literal["csv", "xlsx"]
 CSV_DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FLUSH_BYTES = 64 * 1024
-_XLSX_CELL_LIMIT = 32_767
 _FIXED = (
     ("email", "E-mail"),
     ("username", "User name"),
@@ -37,13 +27,6 @@ _FIXED = (
     ("source", "Source"),
     ("created_at", "Created at"),
 )
-
-
-@dataclass
-class ExportFile:
-    filename: str
-    media_type: str
-    chunks: Iterator[bytes]
 
 
 def _answer(field: FormField, value: Any) -> str:
@@ -99,47 +82,6 @@ def _rows(webcast: Webcast, answer_fields: list[tuple[FormField, str]]) -> Itera
         yield _row(participant, answer_fields)
 
 
-def _csv_chunks(header: list[str], rows: Iterator[list[str]], delimiter: str) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    buffer.write("\ufeff")  # Excel reads UTF-8 (umlauts) only with the BOM
-    writer.writerow([safe_cell(h) for h in header])
-    for row in rows:
-        writer.writerow(row)
-        if buffer.tell() >= _FLUSH_BYTES:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
-
-
-def _xlsx_text(value: str) -> str:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("", value)[:_XLSX_CELL_LIMIT]
-
-
-def _xlsx_chunks(header: list[str], rows: Iterator[list[str]]) -> Iterator[bytes]:
-    from openpyxl import Workbook
-
-    descriptor, name = tempfile.mkstemp(prefix="export-", suffix=".xlsx")
-    os.close(descriptor)
-    path = Path(name)
-    try:
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("Participants")
-        sheet.append([_xlsx_text(safe_cell(h)) for h in header])
-        for row in rows:
-            # safe_cell leaves no value starting with "=", so openpyxl writes text, not formulas
-            sheet.append([_xlsx_text(cell) for cell in row])
-        workbook.save(path)
-        with path.open("rb") as handle:
-            while chunk := handle.read(_FLUSH_BYTES):
-                yield chunk
-    finally:
-        path.unlink(missing_ok=True)
-
-
 def export_participants(
     *,
     principal: Principal,
@@ -165,7 +107,11 @@ def export_participants(
     )
     header = _header(answer_fields)
     rows = _rows(webcast, answer_fields)
-    filename = f"participants-{webcast.slug}.{file_format}"
-    if file_format == "csv":
-        return ExportFile(filename, "text/csv; charset=utf-8", _csv_chunks(header, rows, delimiter))
-    return ExportFile(filename, XLSX_TYPE, _xlsx_chunks(header, rows))
+    return export_file(
+        filename=f"participants-{webcast.slug}.{file_format}",
+        file_format=file_format,
+        header=header,
+        rows=rows,
+        sheet="Participants",
+        delimiter=delimiter,
+    )

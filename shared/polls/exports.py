@@ -4,14 +4,8 @@ Rows are read shard by shard and written as they come; every cell passes `safe_c
 participant column exists only when the webcast ties poll results to participants.
 """
 
-import csv
-import io
-import os
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
@@ -19,20 +13,8 @@ from shared.auth.models import Principal
 from shared.polls.models import CHOICE_TYPES, Poll, PollKind, Question
 from shared.polls.repository import VOTE_SHARDS, shard_partition, votes
 from shared.polls.service import get as get_poll
-from shared.spreadsheet import safe_cell
+from shared.spreadsheet import ExportFile, ExportFormat, export_file, safe_cell
 from shared.webcasts.repository import webcasts
-
-ExportFormat = Literal["csv", "xlsx"]
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FLUSH_BYTES = 64 * 1024
-_XLSX_CELL_LIMIT = 32_767
-
-
-@dataclass
-class ExportFile:
-    filename: str
-    media_type: str
-    chunks: Iterator[bytes]
 
 
 def _cell(question: Question, value: Any) -> str:
@@ -64,47 +46,6 @@ def _rows(poll: Poll, tied: bool) -> Iterator[list[str]]:
             yield [safe_cell(v) for v in (*fixed, *cells)]
 
 
-def _csv_chunks(header: list[str], rows: Iterator[list[str]]) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    buffer.write("\ufeff")  # Excel reads UTF-8 only with the BOM
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(row)
-        if buffer.tell() >= _FLUSH_BYTES:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
-
-
-def _xlsx_text(value: str) -> str:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("", value)[:_XLSX_CELL_LIMIT]
-
-
-def _xlsx_chunks(header: list[str], rows: Iterator[list[str]]) -> Iterator[bytes]:
-    from openpyxl import Workbook
-
-    descriptor, name = tempfile.mkstemp(prefix="poll-export-", suffix=".xlsx")
-    os.close(descriptor)
-    path = Path(name)
-    try:
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("Answers")
-        sheet.append([_xlsx_text(h) for h in header])
-        for row in rows:
-            # safe_cell leaves no value starting with "=", so openpyxl writes text, not formulas
-            sheet.append([_xlsx_text(cell) for cell in row])
-        workbook.save(path)
-        with path.open("rb") as handle:
-            while chunk := handle.read(_FLUSH_BYTES):
-                yield chunk
-    finally:
-        path.unlink(missing_ok=True)
-
-
 def export_answers(
     *,
     principal: Principal,
@@ -128,7 +69,10 @@ def export_answers(
     )
     header = _header(poll, tied)
     rows = _rows(poll, tied)
-    filename = f"poll-{poll.id}.{file_format}"
-    if file_format == "csv":
-        return ExportFile(filename, "text/csv; charset=utf-8", _csv_chunks(header, rows))
-    return ExportFile(filename, XLSX_TYPE, _xlsx_chunks(header, rows))
+    return export_file(
+        filename=f"poll-{poll.id}.{file_format}",
+        file_format=file_format,
+        header=header,
+        rows=rows,
+        sheet="Answers",
+    )

@@ -7,18 +7,12 @@ their exports hold per-person durations (per participant when tied, P17), so the
 as the participant list does.
 """
 
-import csv
 import hashlib
-import io
-import os
 import statistics
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Literal
 
 from shared.accounts.models import Permission
 from shared.audit import service as audit
@@ -27,7 +21,7 @@ from shared.auth.models import Principal
 from shared.auth.permissions import require_member, require_permission
 from shared.clock import now, utc_iso
 from shared.errors import not_found
-from shared.spreadsheet import safe_cell
+from shared.spreadsheet import ExportFile, ExportFormat, export_file, safe_cell
 from shared.tracking import slots
 from shared.tracking.models import (
     AttendanceReport,
@@ -44,19 +38,9 @@ from shared.tracking.settings import SLOT_SECONDS, tracking_settings
 from shared.webcasts.models import Webcast
 from shared.webcasts.repository import webcasts
 
-ExportFormat = Literal["csv", "xlsx"]
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SLOTS_PER_MINUTE = 60 // SLOT_SECONDS
 SNAPSHOT_ID = "report"
 MAX_SNAPSHOT_CHARS = 1_500_000
-_FLUSH_BYTES = 64 * 1024
-
-
-@dataclass
-class ExportFile:
-    filename: str
-    media_type: str
-    chunks: Iterator[bytes]
 
 
 @dataclass
@@ -258,40 +242,6 @@ def _cells(row: ViewerRow) -> list[str]:
     return [safe_cell(v) for v in values]
 
 
-def _csv_chunks(header: list[str], rows: Iterator[list[str]]) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    buffer.write("\ufeff")  # Excel reads UTF-8 only with the BOM
-    writer.writerow([safe_cell(h) for h in header])
-    for row in rows:
-        writer.writerow(row)
-        if buffer.tell() >= _FLUSH_BYTES:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
-
-
-def _xlsx_chunks(header: list[str], rows: Iterator[list[str]]) -> Iterator[bytes]:
-    from openpyxl import Workbook
-
-    descriptor, name = tempfile.mkstemp(prefix="attendance-", suffix=".xlsx")
-    os.close(descriptor)
-    path = Path(name)
-    try:
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("Attendance")
-        sheet.append([safe_cell(h) for h in header])
-        for row in rows:
-            sheet.append(row)  # safe_cell left no formula start, so openpyxl writes text
-        workbook.save(path)
-        with path.open("rb") as handle:
-            while chunk := handle.read(_FLUSH_BYTES):
-                yield chunk
-    finally:
-        path.unlink(missing_ok=True)
-
-
 def export_viewers(
     *, principal: Principal, webcast_id: str, file_format: ExportFormat, context: RequestContext
 ) -> ExportFile:
@@ -309,7 +259,10 @@ def export_viewers(
         context=context,
     )
     rows = (_cells(row) for row in _rows(webcast))
-    filename = f"attendance-{webcast.slug}.{file_format}"
-    if file_format == "csv":
-        return ExportFile(filename, "text/csv; charset=utf-8", _csv_chunks(_header(tied), rows))
-    return ExportFile(filename, XLSX_TYPE, _xlsx_chunks(_header(tied), rows))
+    return export_file(
+        filename=f"attendance-{webcast.slug}.{file_format}",
+        file_format=file_format,
+        header=_header(tied),
+        rows=rows,
+        sheet="Attendance",
+    )

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from functions.api.deps import Context, CurrentPrincipal
+from functions.api.downloads import download
 from functions.api.routers.viewer import ViewerSession
 from shared.errors import forbidden
 from shared.messages import exports, feed, service
@@ -28,7 +29,6 @@ from shared.messages.models import (
 )
 from shared.messages.settings import settings
 from shared.participants.access import require_grant
-from shared.participants.exports import ExportFile
 from shared.participants.models import ParticipantSession
 from shared.webcasts.models import AccessMode
 
@@ -98,20 +98,9 @@ def upvote(webcast_id: str, message_id: str, session: ViewerSession) -> VoteResu
 # ---- moderator side ----
 
 
-def _download(export: ExportFile) -> StreamingResponse:
-    return StreamingResponse(
-        export.chunks,
-        media_type=export.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{export.filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
 @router.get(f"{ADMIN}/export.csv")
 def export_csv(webcast_id: str, principal: CurrentPrincipal, context: Context) -> StreamingResponse:
-    return _download(
+    return download(
         exports.export_messages(
             principal=principal, webcast_id=webcast_id, file_format="csv", context=context
         )
@@ -122,7 +111,7 @@ def export_csv(webcast_id: str, principal: CurrentPrincipal, context: Context) -
 def export_xlsx(
     webcast_id: str, principal: CurrentPrincipal, context: Context
 ) -> StreamingResponse:
-    return _download(
+    return download(
         exports.export_messages(
             principal=principal, webcast_id=webcast_id, file_format="xlsx", context=context
         )

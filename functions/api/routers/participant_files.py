@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from functions.api.deps import Context, CurrentPrincipal
+from functions.api.downloads import download
 from shared.participants import exports, imports
 from shared.participants.import_models import (
     CreatedImport,
@@ -27,17 +28,6 @@ class ImportPage(BaseModel):
     continuation: str | None
 
 
-def _download(export: exports.ExportFile) -> StreamingResponse:
-    return StreamingResponse(
-        export.chunks,
-        media_type=export.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{export.filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
 @router.get("/participants/export.csv")
 def export_csv(
     webcast_id: str,
@@ -46,7 +36,7 @@ def export_csv(
     delimiter: Literal["comma", "semicolon", "tab"] = "comma",
 ) -> StreamingResponse:
     """Every participant with the answers, one column per form field (UTF-8 with BOM)."""
-    return _download(
+    return download(
         exports.export_participants(
             principal=principal,
             webcast_id=webcast_id,
@@ -61,7 +51,7 @@ def export_csv(
 def export_xlsx(
     webcast_id: str, principal: CurrentPrincipal, context: Context
 ) -> StreamingResponse:
-    return _download(
+    return download(
         exports.export_participants(
             principal=principal, webcast_id=webcast_id, file_format="xlsx", context=context
         )

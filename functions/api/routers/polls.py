@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 
 from functions.api.deps import Context, CurrentPrincipal
+from functions.api.downloads import download
 from functions.api.routers.viewer import ViewerSession
 from shared.polls import exports, service, voting
 from shared.polls.models import (
@@ -25,14 +26,6 @@ _NO_TIMER = OpenPoll()
 
 class ManagerResults(PollResults):
     failed_shards: list[int]
-
-
-def _download(file: exports.ExportFile) -> StreamingResponse:
-    return StreamingResponse(
-        file.chunks,
-        media_type=file.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{file.filename}"'},
-    )
 
 
 # -- poll managers (owner, sub-accounts with the polls permission) ------------------------------
@@ -149,7 +142,7 @@ def evaluate(
 def export_csv(
     webcast_id: str, poll_id: str, principal: CurrentPrincipal, context: Context
 ) -> StreamingResponse:
-    return _download(
+    return download(
         exports.export_answers(
             principal=principal,
             webcast_id=webcast_id,
@@ -164,7 +157,7 @@ def export_csv(
 def export_xlsx(
     webcast_id: str, poll_id: str, principal: CurrentPrincipal, context: Context
 ) -> StreamingResponse:
-    return _download(
+    return download(
         exports.export_answers(
             principal=principal,
             webcast_id=webcast_id,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Response
 from fastapi.responses import StreamingResponse
 
 from functions.api.deps import Context, CurrentPrincipal
+from functions.api.downloads import download
 from functions.api.routers.viewer import ViewerSession
 from shared.participants.access import require_grant
 from shared.tracking import reports, service
@@ -66,17 +67,6 @@ def attendance_viewers(webcast_id: str, principal: CurrentPrincipal) -> ViewerLi
     return reports.list_viewers(principal=principal, webcast_id=webcast_id)
 
 
-def _download(export: reports.ExportFile) -> StreamingResponse:
-    return StreamingResponse(
-        export.chunks,
-        media_type=export.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{export.filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
 @router.get("/api/webcasts/{webcast_id}/attendance/export.{file_format}")
 def attendance_export(
     webcast_id: str,
@@ -84,7 +74,7 @@ def attendance_export(
     principal: CurrentPrincipal,
     context: Context,
 ) -> StreamingResponse:
-    return _download(
+    return download(
         reports.export_viewers(
             principal=principal, webcast_id=webcast_id, file_format=file_format, context=context
         )
