@@ -404,3 +404,20 @@ def test_erasure_removes_a_participants_tied_messages(stack):
     assert erase_messages(subject=subject) == 0
     assert _stored(webcast_id) == []
     assert _fresh_feed(viewer)["items"] == []
+
+
+@pytest.mark.claim("P05")
+def test_the_moderators_queue_answers_304_while_nothing_changed(stack):
+    owner = helpers.new_owner("msg-etag")
+    webcast_id = _webcast(owner, "etag")
+    viewer = _public_viewer(webcast_id)
+    assert viewer.send("First question").status_code == 201
+    first = owner.get(f"/api/webcasts/{webcast_id}/messages")
+    assert first.status_code == 200 and len(first.json()["items"]) == 1
+    etag = first.headers["ETag"]
+    again = owner.get(f"/api/webcasts/{webcast_id}/messages", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert viewer.send("Second question").status_code == 201
+    changed = owner.get(f"/api/webcasts/{webcast_id}/messages", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert len(changed.json()["items"]) == 2

@@ -588,3 +588,35 @@ def test_answers_export_as_csv_and_xlsx_without_formulas(stack: object) -> None:
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert len(values) == 4 and {r[4] for r in values[1:]} == {"'=1+1"}
     assert helpers.audit_entries(owner.tenant_id, action="poll.export")
+
+
+@pytest.mark.claim("P04")
+def test_results_views_poll_with_etags(stack: object) -> None:
+    owner = helpers.new_owner("polls-etag")
+    webcast_id = _webcast(owner, "etag")
+    poll_id = _poll(owner, webcast_id)
+    _open(owner, webcast_id, poll_id)
+    url = f"/api/webcasts/{webcast_id}/polls/{poll_id}/results"
+    first = owner.get(url)
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    assert owner.get(url, headers={"If-None-Match": etag}).status_code == 304
+    viewer = _enter(webcast_id)
+    answered = viewer.post(
+        f"/api/w/{webcast_id}/polls/{poll_id}/answer",
+        {"answers": {"colour": "red", "tools": ["a"], "stars": 4, "mood": "happy"}},
+    )
+    assert answered.status_code == 201, answered.text
+    changed = owner.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    shown = owner.request(
+        "PUT",
+        f"/api/webcasts/{webcast_id}/polls/{poll_id}/results-visibility",
+        json={"shown": True},
+    )
+    assert shown.status_code == 200
+    viewer_url = f"/api/w/{webcast_id}/polls/{poll_id}/results"
+    seen = viewer.client.get(viewer_url)
+    assert seen.status_code == 200
+    unchanged = viewer.client.get(viewer_url, headers={"If-None-Match": seen.headers["ETag"]})
+    assert unchanged.status_code == 304

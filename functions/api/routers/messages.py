@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import download
+from functions.api.etags import UNCHANGED, conditional_json
 from functions.api.routers.viewer import ViewerSession
 from shared.errors import forbidden
 from shared.messages import exports, feed, service
@@ -118,7 +119,7 @@ def export_xlsx(
     )
 
 
-@router.get(ADMIN)
+@router.get(ADMIN, response_model=MessagePage, responses=UNCHANGED)
 def message_queue(
     webcast_id: str,
     principal: CurrentPrincipal,
@@ -127,7 +128,9 @@ def message_queue(
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     continuation: Annotated[str | None, Query(max_length=4096)] = None,
-) -> MessagePage:
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The moderators' queue; their views poll it with If-None-Match (304 while unchanged)."""
     webcast, page = service.list_queue(
         principal=principal,
         webcast_id=webcast_id,
@@ -137,9 +140,10 @@ def message_queue(
         max_items=limit,
         continuation=continuation,
     )
-    return MessagePage(
+    body = MessagePage(
         items=service.moderator_views(webcast, page.items), continuation=page.continuation
     )
+    return conditional_json(body, if_none_match)
 
 
 @router.post(f"{ADMIN}/bulk")

@@ -1,10 +1,13 @@
 """HTTP adapter for polls and quizzes (P04, P16, P19): managers and viewers."""
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
 from fastapi.responses import StreamingResponse
 
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import download
+from functions.api.etags import UNCHANGED, conditional_json
 from functions.api.routers.viewer import ViewerSession
 from shared.polls import exports, service, voting
 from shared.polls.models import (
@@ -126,16 +129,27 @@ def show_results(
     )
 
 
-@router.get(admin + "/{poll_id}/results", tags=["polls"])
+@router.get(
+    admin + "/{poll_id}/results",
+    tags=["polls"],
+    response_model=ManagerResults,
+    responses=UNCHANGED,
+)
 def evaluate(
-    webcast_id: str, poll_id: str, principal: CurrentPrincipal, live: bool = False
-) -> ManagerResults:
-    """`live=true`: the tallies as the workers left them; otherwise counted up exactly first."""
+    webcast_id: str,
+    poll_id: str,
+    principal: CurrentPrincipal,
+    live: bool = False,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """`live=true`: the tallies as the workers left them; otherwise counted up exactly first.
+    Managers' views poll with If-None-Match (304 while unchanged)."""
     results = service.evaluate(
         principal=principal, webcast_id=webcast_id, poll_id=poll_id, live=live
     )
     poll = service.get(principal=principal, webcast_id=webcast_id, poll_id=poll_id)
-    return ManagerResults(**results.model_dump(), failed_shards=service.failed_shards(poll))
+    body = ManagerResults(**results.model_dump(), failed_shards=service.failed_shards(poll))
+    return conditional_json(body, if_none_match)
 
 
 @router.get(admin + "/{poll_id}/export.csv", tags=["polls"])
@@ -197,6 +211,15 @@ def my_answer(webcast_id: str, poll_id: str, session: ViewerSession) -> MyAnswer
     return voting.my_answer(session=session, webcast_id=webcast_id, poll_id=poll_id)
 
 
-@router.get(viewer + "/{poll_id}/results", tags=["viewer"])
-def viewer_results(webcast_id: str, poll_id: str, session: ViewerSession) -> PollResults:
-    return voting.results(session=session, webcast_id=webcast_id, poll_id=poll_id)
+@router.get(
+    viewer + "/{poll_id}/results", tags=["viewer"], response_model=PollResults, responses=UNCHANGED
+)
+def viewer_results(
+    webcast_id: str,
+    poll_id: str,
+    session: ViewerSession,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Viewers poll live results with If-None-Match (304 while unchanged)."""
+    body = voting.results(session=session, webcast_id=webcast_id, poll_id=poll_id)
+    return conditional_json(body, if_none_match)

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import download
+from functions.api.etags import UNCHANGED, matches, quoted
 from functions.api.routers.viewer import ViewerSession
 from shared.participants.access import require_grant
 from shared.tracking import reports, service
@@ -32,21 +33,10 @@ def heartbeat(webcast_id: str, body: Heartbeat, session: ViewerSession) -> Heart
     )
 
 
-def _quoted(tag: str) -> str:
-    return f'"{tag}"'
-
-
-def _matches(if_none_match: str | None, tag: str) -> bool:
-    if not if_none_match:
-        return False
-    candidates = {part.strip().removeprefix("W/") for part in if_none_match.split(",")}
-    return "*" in candidates or _quoted(tag) in candidates
-
-
 @router.get(
     "/api/webcasts/{webcast_id}/attendance",
     response_model=AttendanceReport,
-    responses={304: {"description": "Unchanged since the ETag given in If-None-Match"}},
+    responses=UNCHANGED,
 )
 def attendance_report(
     webcast_id: str,
@@ -55,8 +45,8 @@ def attendance_report(
 ) -> Response:
     """Aggregates for moderator views, which poll with If-None-Match."""
     report, tag = reports.read_report(principal=principal, webcast_id=webcast_id)
-    headers = {"ETag": _quoted(tag), "Cache-Control": "no-cache"}
-    if _matches(if_none_match, tag):
+    headers = {"ETag": quoted(tag), "Cache-Control": "no-cache"}
+    if matches(if_none_match, quoted(tag)):
         return Response(status_code=304, headers=headers)
     return Response(report.model_dump_json(), media_type="application/json", headers=headers)
 
