@@ -143,7 +143,7 @@ def _seed() -> Demo:
     from shared.cli import generate_password
     from shared.config import get_settings
     from shared.webcasts import service as webcasts
-    from shared.webcasts.models import Schedule, WebcastCreate
+    from shared.webcasts.models import Modules, Schedule, WebcastCreate
 
     context = RequestContext(request_id="seed")
     owner_password = generate_password(context=("Demo Owner", "demo-owner"))
@@ -193,6 +193,7 @@ def _seed() -> Demo:
             description="A webcast seeded by make run.",
             slug="demo",
             schedule=Schedule(starts_at=starts, ends_at=starts + timedelta(hours=1)),
+            modules=Modules(message_box=True, polls=True, tracking=True),
         ),
         context=context,
     )
