@@ -6,16 +6,23 @@ process (httpx.AsyncClient, CONCURRENCY connections) drives one server at a time
 for ROUNDS rounds; the medians are reported, and as ratio the median of the per-round ratios.
 """
 
-import json
-import os
-import signal
 import subprocess
 import uuid
 from typing import Any
 
 import httpx
 
-from bench.common import PYTHON, ROOT, Result, Row, Stopwatch, median, paired_ratio, stack
+from bench.common import (
+    Result,
+    Row,
+    Stopwatch,
+    median,
+    paired_ratio,
+    run_loadgen,
+    serve_app,
+    stack,
+    stop_server,
+)
 from devtools.emulators import free_port, wait_for_port
 
 ROUNDS = 5
@@ -62,62 +69,10 @@ def _seed() -> tuple[str, str]:
     return issued.token, webcast.id
 
 
-def _serve(target: str, port: int, environment: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [
-        PYTHON,
-        "-m",
-        "uvicorn",
-        target,
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    return subprocess.Popen(command, cwd=ROOT, env=os.environ | environment, start_new_session=True)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 def _check(url: str, cookie: str, webcast_id: str) -> None:
     response = httpx.get(url, headers={"Cookie": cookie}, timeout=30.0)
     if response.status_code != 200 or response.json().get("id") != webcast_id:
         raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:300]}")
-
-
-def _load(url: str, cookie: str, pids: list[int]) -> dict[str, Any]:
-    command = [
-        PYTHON,
-        "-m",
-        "bench.loadgen",
-        url,
-        "--cookie",
-        cookie,
-        "--concurrency",
-        str(CONCURRENCY),
-        "--seconds",
-        str(SECONDS),
-        "--warmup",
-        str(WARMUP),
-    ]
-    for pid in pids:
-        command += ["--pid", str(pid)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
 
 
 def run() -> Result:
@@ -134,7 +89,7 @@ def run() -> Result:
         }
         try:
             for name, target in SERVERS.items():
-                processes[name] = _serve(target, ports[name], environment)
+                processes[name] = serve_app(target, ports[name], environment)
             for name, process in processes.items():
                 wait_for_port(ports[name], timeout=60)
                 if process.poll() is not None:
@@ -145,10 +100,18 @@ def run() -> Result:
                 # Alternate the order each round so neither side always runs first.
                 order = list(SERVERS) if round_index % 2 == 0 else list(reversed(SERVERS))
                 for name in order:
-                    runs[name].append(_load(urls[name], cookie, [processes[name].pid, cosmos_pid]))
+                    outcome = run_loadgen(
+                        urls[name],
+                        pids=[processes[name].pid, cosmos_pid],
+                        concurrency=CONCURRENCY,
+                        seconds=SECONDS,
+                        warmup=WARMUP,
+                        cookie=cookie,
+                    )
+                    runs[name].append(outcome)
         finally:
             for process in processes.values():
-                _stop(process)
+                stop_server(process)
 
     errors = {name: sum(r["errors"] for r in runs[name]) for name in runs}
     series = {

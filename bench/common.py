@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -167,3 +168,95 @@ class Stopwatch:
     @property
     def seconds(self) -> float:
         return time.perf_counter() - self.started
+
+
+def seed_owner_and_webcast(webcast: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """A new customer, its owner as a principal, a request context and a webcast."""
+    import uuid
+
+    from shared.accounts.service import create_tenant
+    from shared.audit.models import RequestContext
+    from shared.auth.models import Principal
+    from shared.webcasts.models import WebcastCreate
+    from shared.webcasts.service import create_webcast
+
+    _, owner = create_tenant(
+        name="Bench customer",
+        owner_email=f"bench-{uuid.uuid4().hex[:10]}@example.org",
+        owner_name="Bench Owner",
+        owner_password="correct horse battery staple",
+    )
+    principal = Principal(
+        account_id=owner.id,
+        role=owner.role,
+        home_tenant_id=owner.tenant_id,
+        tenant_id=owner.tenant_id,
+        session_id="bench",
+    )
+    context = RequestContext(client_ip="127.0.0.1")
+    created = create_webcast(
+        principal=principal, data=WebcastCreate.model_validate(webcast), context=context
+    )
+    return principal, context, created
+
+
+def run_loadgen(
+    url: str,
+    *,
+    pids: list[int],
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    cookie: str | None = None,
+    post: str | None = None,
+    sessions_file: Path | None = None,
+    ok: tuple[int, ...] = (200,),
+) -> dict[str, Any]:
+    """One bench.loadgen run in its own process; its JSON result."""
+    command = [PYTHON, "-m", "bench.loadgen", url]
+    command += ["--concurrency", str(concurrency), "--seconds", str(seconds)]
+    command += ["--warmup", str(warmup)]
+    if cookie:
+        command += ["--cookie", cookie]
+    if post is not None:
+        command += ["--post", post]
+    if sessions_file is not None:
+        command += ["--sessions", str(sessions_file)]
+    for status in ok:
+        command += ["--ok", str(status)]
+    for pid in pids:
+        command += ["--pid", str(pid)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def serve_app(target: str, port: int, environment: dict[str, str]) -> subprocess.Popen[bytes]:
+    """uvicorn with one worker serving the app factory `target` on 127.0.0.1:port."""
+    command = [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        target,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    return subprocess.Popen(command, cwd=ROOT, env=os.environ | environment, start_new_session=True)
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

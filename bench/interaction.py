@@ -13,13 +13,22 @@ ratios. Goal: ours >= 0.8x of the bare endpoint.
 import json
 import os
 import tempfile
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.api_read import _serve, _stop
-from bench.common import PYTHON, ROOT, Result, Row, Stopwatch, median, paired_ratio, stack
+from bench.common import (
+    Result,
+    Row,
+    Stopwatch,
+    median,
+    paired_ratio,
+    run_loadgen,
+    seed_owner_and_webcast,
+    serve_app,
+    stack,
+    stop_server,
+)
 from devtools.emulators import free_port, wait_for_port
 
 ROUNDS = int(os.environ.get("BENCH_INTERACTION_ROUNDS", "3"))
@@ -36,39 +45,16 @@ SERVERS = {
 
 def _seed() -> tuple[str, str, list[dict[str, str]]]:
     """A public webcast with every module on, an open poll and VIEWERS viewer sessions."""
-    from shared.accounts.service import create_tenant
-    from shared.audit.models import RequestContext
-    from shared.auth.models import Principal
     from shared.participants import sessions
     from shared.polls.models import OpenPoll, PollInput
     from shared.polls.service import create_poll, open_poll
-    from shared.webcasts.models import WebcastCreate
-    from shared.webcasts.service import create_webcast
 
-    _, owner = create_tenant(
-        name="Bench customer",
-        owner_email=f"bench-{uuid.uuid4().hex[:10]}@example.org",
-        owner_name="Bench Owner",
-        owner_password="correct horse battery staple",
-    )
-    principal = Principal(
-        account_id=owner.id,
-        role=owner.role,
-        home_tenant_id=owner.tenant_id,
-        tenant_id=owner.tenant_id,
-        session_id="bench",
-    )
-    context = RequestContext(client_ip="127.0.0.1")
-    webcast = create_webcast(
-        principal=principal,
-        data=WebcastCreate.model_validate(
-            {
-                "title": "Interaction bench",
-                "slug": "interaction",
-                "modules": {"message_box": True, "polls": True, "tracking": True},
-            }
-        ),
-        context=context,
+    principal, context, webcast = seed_owner_and_webcast(
+        {
+            "title": "Interaction bench",
+            "slug": "interaction",
+            "modules": {"message_box": True, "polls": True, "tracking": True},
+        }
     )
     poll = create_poll(
         principal=principal,
@@ -105,35 +91,6 @@ def _seed() -> tuple[str, str, list[dict[str, str]]]:
     return webcast.id, poll.id, viewers
 
 
-def _load(
-    url: str, body: str, sessions_file: Path, ok: tuple[int, ...], pids: list[int]
-) -> dict[str, Any]:
-    import subprocess
-
-    command = [
-        PYTHON,
-        "-m",
-        "bench.loadgen",
-        url,
-        "--post",
-        body,
-        "--sessions",
-        str(sessions_file),
-        *[argument for status in ok for argument in ("--ok", str(status))],
-        "--concurrency",
-        str(CONCURRENCY),
-        "--seconds",
-        str(SECONDS),
-        "--warmup",
-        str(WARMUP),
-    ]
-    for pid in pids:
-        command += ["--pid", str(pid)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
-
-
 def run() -> Result:
     watch = Stopwatch()
     endpoints = {
@@ -160,7 +117,7 @@ def run() -> Result:
         processes = {}
         try:
             for name, target in SERVERS.items():
-                processes[name] = _serve(target, ports[name], environment)
+                processes[name] = serve_app(target, ports[name], environment)
             for name in SERVERS:
                 wait_for_port(ports[name], timeout=60)
             for endpoint, (path, body, ok) in endpoints.items():
@@ -172,10 +129,20 @@ def run() -> Result:
                             w=webcast_id, p=poll_id
                         )
                         pids = [processes[name].pid, cosmos_pid]
-                        runs[endpoint][name].append(_load(url, body, sessions_file, ok, pids))
+                        outcome = run_loadgen(
+                            url,
+                            pids=pids,
+                            concurrency=CONCURRENCY,
+                            seconds=SECONDS,
+                            warmup=WARMUP,
+                            post=body,
+                            sessions_file=sessions_file,
+                            ok=ok,
+                        )
+                        runs[endpoint][name].append(outcome)
         finally:
             for process in processes.values():
-                _stop(process)
+                stop_server(process)
 
     rows: list[Row] = []
     problems: list[str] = []

@@ -29,12 +29,11 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.common import PYTHON, ROOT, Result, Row, Stopwatch, stack
+from bench.common import PYTHON, ROOT, Result, Row, Stopwatch, seed_owner_and_webcast, stack
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
 SMALL = int(os.environ.get("BENCH_IMPORT_SMALL_ROWS", "10000"))
@@ -79,34 +78,11 @@ def write_csv(path: Path, rows: int) -> None:
 
 def _seed() -> tuple[Any, Any]:
     """A tenant, its owner as a principal, and a webcast with a form (predefined passwords)."""
-    from shared.accounts.service import create_tenant
-    from shared.audit.models import RequestContext
-    from shared.auth.models import Principal
     from shared.participants.models import FormDefinition
     from shared.participants.service import save_form
-    from shared.webcasts.models import WebcastCreate
-    from shared.webcasts.service import create_webcast
 
-    _, owner = create_tenant(
-        name="Bench customer",
-        owner_email=f"bench-{uuid.uuid4().hex[:10]}@example.org",
-        owner_name="Bench Owner",
-        owner_password="correct horse battery staple",
-    )
-    principal = Principal(
-        account_id=owner.id,
-        role=owner.role,
-        home_tenant_id=owner.tenant_id,
-        tenant_id=owner.tenant_id,
-        session_id="bench",
-    )
-    context = RequestContext(client_ip="127.0.0.1")
-    webcast = create_webcast(
-        principal=principal,
-        data=WebcastCreate.model_validate(
-            {"title": "Import bench", "slug": "import", "participant_passwords": "predefined"}
-        ),
-        context=context,
+    principal, context, webcast = seed_owner_and_webcast(
+        {"title": "Import bench", "slug": "import", "participant_passwords": "predefined"}
     )
     save_form(
         principal=principal,
