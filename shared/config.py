@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMULATOR_STORAGE_KEY = (
@@ -81,9 +81,40 @@ class Settings(BaseSettings):
 
     audit_shards: int = Field(default=4, ge=1, le=64)
 
+    # Malware gate (P38): "defender" waits for Defender for Storage's scan result (a blob index
+    # tag); "off" treats every file as clean and is refused in Azure.
+    malware_gate: Literal["off", "defender"] = "off"
+    # A file without a scan result after this long is treated as not scanned, and refused.
+    malware_scan_wait_seconds: int = Field(default=15 * 60, ge=1)
+    malware_recheck_seconds: int = Field(default=10, ge=0)
+
+    # Media pipeline: the ladder profile name ("default", "tiny") or a path to a JSON file.
+    media_ladder: str = "default"
+    media_x264_preset: str = "veryfast"
+    media_ffmpeg: str | None = None
+    media_ffprobe: str | None = None
+    media_upload_max_bytes: int = Field(default=20 * 1024**3, ge=1)
+    media_upload_seconds: int = Field(default=6 * 60 * 60, ge=60)
+    # Viewers of one webcast share segment URLs signed for the same window (cacheable).
+    media_signing_window_seconds: int = Field(default=10 * 60, ge=10)
+    media_worker_max_attempts: int = Field(default=3, ge=1)
+
+    downloads_max_bytes: int = Field(default=200 * 1024**2, ge=1)
+
+    # Shared secret of the live ingest (nginx-rtmp sidecar) towards the API's on_publish hook.
+    live_ingest_secret: SecretStr = SecretStr("local-development-ingest-secret-change-me")
+    live_rtmp_port: int = 1935
+    live_rtmp_host: str = "127.0.0.1"
+
     @property
     def is_azure(self) -> bool:
         return self.environment == "azure"
+
+    @model_validator(mode="after")
+    def _gates_on_in_azure(self) -> "Settings":
+        if self.environment == "azure" and self.malware_gate == "off":
+            raise ValueError("WEBCAST_MALWARE_GATE=off is for local work only, not in Azure")
+        return self
 
 
 @lru_cache(maxsize=1)

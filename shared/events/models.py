@@ -1,5 +1,6 @@
 """Event Grid BlobCreated events, as Event Grid delivers them into a Storage queue."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +34,10 @@ class EventGridEvent(BaseModel):
     @property
     def container(self) -> str:
         return self.subject.split("/containers/", 1)[1].split("/", 1)[0]
+
+    @property
+    def happened_at(self) -> datetime:
+        return datetime.fromisoformat(self.event_time.replace("Z", "+00:00")).astimezone(UTC)
 
     @property
     def blob_name(self) -> str:

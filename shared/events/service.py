@@ -1,10 +1,15 @@
 """Route BlobCreated events to the feature that owns the blob container."""
 
+import json
 from collections.abc import Callable
 
 from shared import jobs
+from shared.clients import queue_client
 from shared.config import get_settings
 from shared.events.models import BLOB_CREATED, EventGridEvent
+from shared.malware import ScanPending
+
+EVENT_QUEUE = "blob-events"
 
 BlobConsumer = Callable[[EventGridEvent], None]
 _consumers: dict[str, BlobConsumer] = {}
@@ -28,6 +33,13 @@ def handle(event: EventGridEvent) -> bool:
     marker = f"blob-event:{event.id}"
     if consumer is None or jobs.already_done(marker):
         return False
-    consumer(event)
+    try:
+        consumer(event)
+    except ScanPending as pending:
+        # The same event comes back once the scan result may be there; not marked done.
+        queue_client(EVENT_QUEUE).send_message(
+            json.dumps(event.to_wire()).encode(), visibility_timeout=pending.retry_after
+        )
+        return False
     jobs.mark_done(marker)
     return True

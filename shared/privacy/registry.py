@@ -61,8 +61,6 @@ class QueueSpec:
     personal_data: bool = False
 
 
-_BLOB_LATER = NotYet("media, imports and downloads arrive with issues 3 and 5; erased by prefix")
-
 COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
     CosmosContainerSpec(
         name="tenants",
@@ -163,6 +161,25 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         eraser="shared.tracking.privacy:erase_viewings",
     ),
     CosmosContainerSpec(
+        name="media",
+        partition_key="/webcast_id",
+        purpose="media assets (status, renditions, captions), live channels and live sessions "
+        "of a webcast: ids, titles and technical data; stream keys only as keyed hashes",
+        personal_data=False,
+    ),
+    CosmosContainerSpec(
+        name="stream_keys",
+        partition_key="/id",
+        purpose="keyed hash of a live stream key -> tenant, webcast and channel (ingest check)",
+        personal_data=False,
+    ),
+    CosmosContainerSpec(
+        name="downloads",
+        partition_key="/webcast_id",
+        purpose="handouts offered with a webcast: title, file name, type, size, scan status",
+        personal_data=False,
+    ),
+    CosmosContainerSpec(
         name="jobs",
         partition_key="/id",
         purpose="idempotency markers of queue handlers (ids only)",
@@ -174,14 +191,18 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
 BLOB_CONTAINERS: tuple[BlobContainerSpec, ...] = (
     *(
         BlobContainerSpec(
-            name=name, purpose=purpose, personal_data=True, exporter=_BLOB_LATER, eraser=_BLOB_LATER
+            name=name,
+            purpose=purpose,
+            personal_data=True,
+            exporter=f"shared.media.privacy:export_{name}",
+            eraser=f"shared.media.privacy:erase_{name}",
         )
         for name, purpose in (
-            ("uploads", "video and document uploads, {tenant}/{webcast}/..."),
-            ("media", "transcoded HLS ladders, {tenant}/{webcast}/{asset}/"),
-            ("live", "live HLS output, {tenant}/{webcast}/..."),
+            ("uploads", "video sources and live recordings, {tenant}/{webcast}/{asset}/source"),
+            ("media", "transcoded HLS ladders, posters, captions, {tenant}/{webcast}/{asset}/"),
+            ("live", "live HLS output while a channel is live, {tenant}/{webcast}/{channel}/"),
             ("exports", "generated exports, {tenant}/{webcast}/..."),
-            ("downloads", "handouts offered to viewers, {tenant}/{webcast}/..."),
+            ("downloads", "handouts offered to viewers, {tenant}/{webcast}/{download}/{file}"),
         )
     ),
     BlobContainerSpec(
@@ -201,6 +222,10 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(name="mail-poison", purpose="mail jobs that failed five times"),
     QueueSpec(name="participant-imports", purpose="participant import jobs: ids only"),
     QueueSpec(name="participant-imports-poison", purpose="import jobs that failed five times"),
+    QueueSpec(name="transcode", purpose="transcode jobs for the media worker: ids, blob names"),
+    QueueSpec(name="transcode-poison", purpose="transcode jobs the worker could not even read"),
+    QueueSpec(name="media-results", purpose="media worker results: ids and technical data"),
+    QueueSpec(name="media-results-poison", purpose="media results that failed five times"),
     # messages queues (issue 4)
     QueueSpec(name="poll-votes-0", purpose="poll fold nudges (ids only), shards n mod 4"),
     QueueSpec(name="poll-votes-0-poison", purpose="poll fold nudges that failed five times"),

@@ -1,0 +1,188 @@
+"""Media assets (uploads, recordings, edited versions) and the transcode job messages.
+
+An asset lives in the `media` Cosmos container under its webcast's partition. Its source is
+a blob in `uploads/{tenant}/{webcast}/{asset}/source` (or a recording there); the transcoded
+ladder goes to `media/{tenant}/{webcast}/{asset}/`:
+
+    master.m3u8            variant streams (subtitles are added when served)
+    {rung}/index.m3u8      fMP4 media playlist, {rung}/init.mp4, {rung}/seg_00001.m4s ...
+    poster.jpg             a frame from about 10 % into the video
+    download.mp4           optional progressive MP4 (webcast setting)
+    captions/{lang}.vtt    WebVTT captions uploaded per language
+"""
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shared.cosmos.repository import Document
+
+TRANSCODE_QUEUE = "transcode"
+RESULTS_QUEUE = "media-results"
+UPLOADS = "uploads"
+MEDIA = "media"
+SOURCE_NAME = "source"
+
+
+class AssetKind(StrEnum):
+    upload = "upload"
+    recording = "recording"
+    edit = "edit"
+
+
+class AssetStatus(StrEnum):
+    awaiting_upload = "awaiting_upload"
+    uploaded = "uploaded"  # the file is there; waiting for the malware scan result
+    queued = "queued"  # clean; a transcode job is queued
+    processing = "processing"
+    ready = "ready"
+    failed = "failed"
+    rejected = "rejected"  # the malware gate refused the file
+
+
+ENDED = frozenset({AssetStatus.ready, AssetStatus.failed, AssetStatus.rejected})
+
+
+class Rendition(BaseModel):
+    """One rung of the ladder as encoded."""
+
+    name: str
+    width: int
+    height: int
+    video_bitrate: int  # bits/s, as configured
+    audio_bitrate: int
+    bandwidth: int  # peak bits/s as written in the master playlist
+    codecs: str
+    playlist: str  # relative to the asset prefix, e.g. "720p/index.m3u8"
+
+
+class Caption(BaseModel):
+    language: str
+    label: str
+    blob: str  # relative to the asset prefix, e.g. "captions/de.vtt"
+    created_at: str
+
+
+class CutRange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: float = Field(ge=0)
+    end: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "CutRange":
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class EditSpec(BaseModel):
+    """Trim the start and end and cut out ranges, in seconds of the source's timeline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trim_start: float = Field(default=0, ge=0)
+    trim_end: float | None = Field(default=None, gt=0)
+    cuts: list[CutRange] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "EditSpec":
+        if self.trim_end is not None and self.trim_end <= self.trim_start:
+            raise ValueError("trim_end must be after trim_start")
+        return self
+
+    def kept_ranges(self, duration: float) -> list[tuple[float, float]]:
+        """The parts of [0, duration] that stay, in order."""
+        end = min(self.trim_end or duration, duration)
+        kept: list[tuple[float, float]] = []
+        position = self.trim_start
+        for cut in sorted(self.cuts, key=lambda c: c.start):
+            if cut.end <= position or cut.start >= end:
+                continue
+            if cut.start > position:
+                kept.append((position, cut.start))
+            position = max(position, cut.end)
+        if position < end:
+            kept.append((position, end))
+        return kept
+
+
+class Asset(Document):
+    doc_type = "asset"
+
+    tenant_id: str
+    webcast_id: str
+    title: str
+    kind: AssetKind
+    status: AssetStatus
+    version: int = 1
+    parent_asset_id: str | None = None
+    edit: EditSpec | None = None
+    live_session_id: str | None = None
+    source_container: str = UPLOADS
+    source_blob: str
+    source_filename: str | None = None
+    source_size: int | None = None
+    content_type: str | None = None
+    failure_code: str | None = None
+    failure_reason: str | None = None
+    duration_seconds: float | None = None
+    width: int | None = None
+    height: int | None = None
+    renditions: list[Rendition] = Field(default_factory=list)
+    poster: str | None = None
+    download: str | None = None
+    captions: list[Caption] = Field(default_factory=list)
+    job_attempts: int = 0
+    created_by: str | None = None
+    created_at: str
+    updated_at: str
+    ready_at: str | None = None
+
+
+def media_prefix(*, tenant_id: str, webcast_id: str, asset_id: str) -> str:
+    return f"{tenant_id}/{webcast_id}/{asset_id}/"
+
+
+def source_blob_name(*, tenant_id: str, webcast_id: str, asset_id: str) -> str:
+    return f"{tenant_id}/{webcast_id}/{asset_id}/{SOURCE_NAME}"
+
+
+class TranscodeJob(BaseModel):
+    """Queue `transcode`: ids and blob names only. The asset id names the output, so a
+    redelivered job overwrites its own files and never makes a second asset."""
+
+    tenant_id: str
+    webcast_id: str
+    asset_id: str
+    source_container: str
+    source_blob: str
+    output_prefix: str  # in the `media` container, ends with "/"
+    ladder: str  # profile name or JSON path, see media_pipelines.ladder
+    download_mp4: bool = False
+    edit: EditSpec | None = None
+
+
+ResultOutcome = Literal["processing", "ready", "failed"]
+
+
+class MediaResult(BaseModel):
+    """Queue `media-results`: what the worker reports back; applied idempotently."""
+
+    tenant_id: str
+    webcast_id: str
+    asset_id: str
+    outcome: ResultOutcome
+    attempt: int = 1
+    failure_code: str | None = None
+    failure_reason: str | None = None
+    duration_seconds: float | None = None
+    width: int | None = None
+    height: int | None = None
+    renditions: list[Rendition] = Field(default_factory=list)
+    poster: str | None = None
+    download: str | None = None
+
+
+AssetTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
