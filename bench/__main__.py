@@ -12,7 +12,15 @@ import traceback
 
 from bench.common import Result, Stopwatch, nproc, table, write_result
 
-BENCHMARKS = ("api_read", "signin", "cold_import", "participant_import", "interaction")
+BENCHMARKS = (
+    "api_read",
+    "signin",
+    "cold_import",
+    "participant_import",
+    "interaction",
+    "media_transcode",
+    "live_latency",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,13 @@ from shared import config
 def stack() -> Iterator[emulator_processes.Emulators]:
     """Azurite and the Cosmos DB server for this test run, with containers created."""
     smtp_port = emulator_processes.free_port()
-    extra = {"WEBCAST_SMTP_PORT": str(smtp_port), "WEBCAST_ENABLE_API_DOCS": "true"}
+    extra = {
+        "WEBCAST_SMTP_PORT": str(smtp_port),
+        "WEBCAST_ENABLE_API_DOCS": "true",
+        # Tests encode generated 2 s clips with a tiny ladder; `make bench` runs the full one.
+        "WEBCAST_MEDIA_LADDER": "tiny",
+        "WEBCAST_MEDIA_X264_PRESET": "ultrafast",
+    }
     with emulator_processes.isolated_stack(label="test", extra=extra) as (running, _):
         yield running
 
