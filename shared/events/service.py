@@ -7,7 +7,7 @@ from shared import jobs
 from shared.clients import queue_client
 from shared.config import get_settings
 from shared.events.models import BLOB_CREATED, EventGridEvent
-from shared.malware import ScanPending
+from shared.malware import ScanPendingError
 
 EVENT_QUEUE = "blob-events"
 
@@ -35,7 +35,7 @@ def handle(event: EventGridEvent) -> bool:
         return False
     try:
         consumer(event)
-    except ScanPending as pending:
+    except ScanPendingError as pending:
         # The same event comes back once the scan result may be there; not marked done.
         queue_client(EVENT_QUEUE).send_message(
             json.dumps(event.to_wire()).encode(), visibility_timeout=pending.retry_after
