@@ -186,3 +186,112 @@ class MediaResult(BaseModel):
 
 
 AssetTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Publication(Document):
+    """The asset a webcast offers as its VOD (one per webcast, id `vod`)."""
+
+    doc_type = "publication"
+
+    tenant_id: str
+    webcast_id: str
+    asset_id: str
+    published_at: str
+    published_by: str | None = None
+
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".ts", ".mts", ".avi"})
+CAPTION_MAX_BYTES = 2 * 1024 * 1024
+UPLOAD_BLOCK_BYTES = 8 * 1024 * 1024
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")]
+
+
+class UploadCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: AssetTitle
+    filename: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    size: int = Field(gt=0)
+    content_type: str | None = Field(default=None, max_length=100)
+
+
+class UploadTicket(BaseModel):
+    """Where and how the admin's browser puts the video: one PUT, or for large files blocks
+    (Put Block with `comp=block&blockid=...`, then Put Block List) on the same URL."""
+
+    url: str
+    method: str = "PUT"
+    headers: dict[str, str]
+    block_bytes: int = UPLOAD_BLOCK_BYTES
+    expires_at: str
+    max_bytes: int
+
+
+class UploadedBlock(BaseModel):
+    id: str
+    size: int
+
+
+class UploadProgress(BaseModel):
+    """What of an upload has arrived: resume by sending only the missing blocks."""
+
+    asset_id: str
+    committed: bool
+    blocks: list[UploadedBlock]
+    uploaded_bytes: int
+
+
+class AssetView(BaseModel):
+    id: str
+    webcast_id: str
+    title: str
+    kind: AssetKind
+    status: AssetStatus
+    version: int
+    parent_asset_id: str | None
+    edit: EditSpec | None
+    live_session_id: str | None
+    source_filename: str | None
+    source_size: int | None
+    failure_code: str | None
+    failure_reason: str | None
+    duration_seconds: float | None
+    width: int | None
+    height: int | None
+    renditions: list[Rendition]
+    poster: str | None
+    download: str | None
+    captions: list[Caption]
+    published: bool = False
+    created_at: str
+    updated_at: str
+    ready_at: str | None
+
+    @classmethod
+    def of(cls, asset: Asset, *, published: bool = False) -> "AssetView":
+        return cls.model_validate(asset.model_dump() | {"published": published})
+
+
+class CreatedUpload(BaseModel):
+    asset: AssetView
+    upload: UploadTicket
+
+
+class AssetUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: AssetTitle
+
+
+class EditCreate(BaseModel):
+    """A new version of an asset: the spec is in the timeline of the asset being edited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: AssetTitle | None = None
+    edit: EditSpec
+
+
+class PublicationView(BaseModel):
+    asset_id: str | None
+    published_at: str | None

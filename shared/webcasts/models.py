@@ -108,6 +108,8 @@ class WebcastCreate(BaseModel):
     privacy: PrivacySwitches = PrivacySwitches()
     retention_days: RetentionDays = 365
     participant_passwords: PasswordMode = PasswordMode.generated
+    # Offer a progressive MP4 of the VOD for download besides HLS (off by default).
+    vod_download: bool = False
 
 
 class WebcastUpdate(BaseModel):
@@ -123,6 +125,7 @@ class WebcastUpdate(BaseModel):
     privacy: PrivacySwitches | None = None
     retention_days: RetentionDays | None = None
     participant_passwords: PasswordMode | None = None
+    vod_download: bool | None = None
 
 
 class Webcast(Document):
@@ -139,6 +142,7 @@ class Webcast(Document):
     privacy: PrivacySwitches
     retention_days: int
     participant_passwords: PasswordMode = PasswordMode.generated
+    vod_download: bool = False
     created_at: str
     updated_at: str
     created_by: str
@@ -174,6 +178,7 @@ class WebcastView(BaseModel):
     privacy: PrivacySwitches
     retention_days: int
     participant_passwords: PasswordMode
+    vod_download: bool
     created_at: str
     updated_at: str
     etag: str | None
