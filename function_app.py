@@ -7,6 +7,7 @@ from functions.triggers import (
     blob_events,
     mail,
     maintenance,
+    media,
     messages,
     participant_imports,
     polls,
@@ -22,5 +23,6 @@ for trigger_module in (
     messages,
     polls,
     tracking,
+    media,
 ):
     app.register_functions(trigger_module.blueprint)

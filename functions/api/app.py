@@ -10,6 +10,7 @@ from functions.api.routers import (
     auth,
     integrations,
     mail,
+    media,
     messages,
     participant_files,
     participants,
@@ -47,6 +48,7 @@ def create_app() -> FastAPI:
         messages.router,
         polls.router,
         tracking.router,
+        media.router,
     ):
         app.include_router(router)
 

@@ -131,6 +131,19 @@ ROUTES = {
     ("GET", "/api/webcasts/{webcast_id}/attendance"): MEMBER_READ,
     ("GET", "/api/webcasts/{webcast_id}/attendance/viewers"): PARTICIPANTS,
     ("GET", "/api/webcasts/{webcast_id}/attendance/export.{file_format}"): PARTICIPANTS,
+    # Media (P20, P38): every account of the tenant reads; owner and support change.
+    ("GET", "/api/webcasts/{webcast_id}/media"): MEMBER_READ,
+    ("POST", "/api/webcasts/{webcast_id}/media"): MANAGER_WRITE,
+    ("GET", "/api/webcasts/{webcast_id}/media/{asset_id}"): MEMBER_READ,
+    ("PATCH", "/api/webcasts/{webcast_id}/media/{asset_id}"): MANAGER_WRITE,
+    ("DELETE", "/api/webcasts/{webcast_id}/media/{asset_id}"): MANAGER_WRITE,
+    ("GET", "/api/webcasts/{webcast_id}/media/{asset_id}/upload"): MEMBER_READ,
+    ("POST", "/api/webcasts/{webcast_id}/media/{asset_id}/upload"): MANAGER_WRITE,
+    ("POST", "/api/webcasts/{webcast_id}/media/{asset_id}/edits"): MANAGER_WRITE,
+    ("PUT", "/api/webcasts/{webcast_id}/media/{asset_id}/captions/{language}"): MANAGER_WRITE,
+    ("DELETE", "/api/webcasts/{webcast_id}/media/{asset_id}/captions/{language}"): MANAGER_WRITE,
+    ("POST", "/api/webcasts/{webcast_id}/media/{asset_id}/publish"): MANAGER_WRITE,
+    ("DELETE", "/api/webcasts/{webcast_id}/media/publication/vod"): MANAGER_WRITE,
 }
 PERMISSION_CLASSES = {
     PARTICIPANTS: Permission.participants,
@@ -196,6 +209,13 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
             "action": "delete",
         },
         ("PATCH", "/api/webcasts/{webcast_id}/messages/{message_id}"): {"published": True},
+        ("POST", "/api/webcasts/{webcast_id}/media"): {
+            "title": "Planted",
+            "filename": "planted.mp4",
+            "size": 1000,
+        },
+        ("PATCH", "/api/webcasts/{webcast_id}/media/{asset_id}"): {"title": "Hijacked"},
+        ("POST", "/api/webcasts/{webcast_id}/media/{asset_id}/edits"): {"edit": {"trim_start": 1}},
         ("POST", "/api/webcasts/{webcast_id}/polls"): _POLL,
         ("PATCH", "/api/webcasts/{webcast_id}/polls/{poll_id}"): {"title": "Hijacked"},
         ("POST", "/api/webcasts/{webcast_id}/polls/{poll_id}/open"): {},
@@ -281,7 +301,14 @@ def victim(stack):
     ).json()["job"]
     poll = owner.post(f"/api/webcasts/{webcast['id']}/polls", json=_POLL)
     assert poll.status_code == 201, poll.text
+    asset = owner.post(
+        f"/api/webcasts/{webcast['id']}/media",
+        json={"title": "Secret video", "filename": "secret.mp4", "size": 1000},
+    )
+    assert asset.status_code == 201, asset.text
     ids = {
+        "asset_id": asset.json()["asset"]["id"],
+        "language": "de",
         "poll_id": poll.json()["id"],
         "file_format": "csv",
         "message_id": message.json()["id"],
@@ -313,7 +340,10 @@ def test_another_tenants_owner_reaches_nothing(victim):
     owner, ids = victim
     intruder = helpers.new_owner("intruder")
     before = _snapshot(owner.tenant_id, ids["webcast_id"])
-    secret_values = set(ids.values()) - {owner.tenant_id} | {"Secret", owner.email}
+    secret_values = set(ids.values()) - {owner.tenant_id, ids["file_format"], ids["language"]} | {
+        "Secret",
+        owner.email,
+    }
     for method, path in _protected(ADMIN_CLASSES):
         response = _call(intruder, method, path, ids)
         if "{" in path:
