@@ -6,6 +6,7 @@ job; the worker's result messages make the asset ready or failed. Edits make new
 from the original source; nothing is changed in place (P20).
 """
 
+import base64
 import logging
 import re
 from pathlib import PurePosixPath
@@ -181,7 +182,11 @@ def upload_progress(*, principal: Principal, webcast_id: str, asset_id: str) -> 
     return UploadProgress(
         asset_id=asset.id,
         committed=bool(committed),
-        blocks=[UploadedBlock(id=block.id, size=block.size) for block in blocks],
+        # The SDK decodes block ids; clients send and compare them base64-encoded.
+        blocks=[
+            UploadedBlock(id=base64.b64encode(block.id.encode()).decode(), size=block.size)
+            for block in blocks
+        ],
         uploaded_bytes=sum(block.size for block in blocks),
     )
 
