@@ -369,7 +369,7 @@ def test_captions_are_checked_stored_and_removed(owner: helpers.Admin) -> None:
         blob_container_name("media"), f"{owner.tenant_id}/{webcast_id}/{asset_id}/captions/de.vtt"
     )
     assert blob.download_blob().readall() == VTT
-    assert blob.get_blob_properties().content_settings.content_type.startswith("text/vtt")
+    assert str(blob.get_blob_properties().content_settings.content_type).startswith("text/vtt")
     owner.request("PUT", f"{url}/en", content=VTT)
     removed = owner.delete(f"{url}/de")
     assert [c["language"] for c in removed.json()["captions"]] == ["en"]
