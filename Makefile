@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck unit bench deps format clean
+.PHONY: run test lint typecheck unit bench deps sysdeps format clean
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,11 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-deps: $(PY_STAMP) $(NODE_STAMP)
+# ffmpeg/ffprobe and nginx with the RTMP module (Debian packages) for media and live ingest.
+sysdeps:
+	@devtools/system-deps.sh
+
+deps: $(PY_STAMP) $(NODE_STAMP) sysdeps
 
 run: deps
 	$(PY) -m devtools.run
