@@ -2,6 +2,7 @@
 
 import azure.functions as func
 
+import functions.triggers.handouts  # noqa: F401 - registers the downloads BlobCreated consumer
 from functions.api.app import create_app
 from functions.triggers import (
     blob_events,

@@ -8,6 +8,7 @@ from functions.api.routers import (
     accounts,
     audit,
     auth,
+    handouts,
     integrations,
     mail,
     media,
@@ -49,6 +50,7 @@ def create_app() -> FastAPI:
         polls.router,
         tracking.router,
         media.router,
+        handouts.router,
     ):
         app.include_router(router)
 

@@ -40,6 +40,7 @@ from shared.emails import EmailNotValidError, checked_email
 from shared.errors import DomainError, InvalidField, conflict, not_found, validation_error
 from shared.events.models import EventGridEvent
 from shared.ids import new_id
+from shared.malware import REFUSALS, ScanPendingError, Verdict, require_clean
 from shared.participants.forms import check_answers
 from shared.participants.import_models import (
     EMAIL,
@@ -99,6 +100,12 @@ CHECKPOINT_ROWS = 10_000
 _DOWNLOAD_RANGE = 1024 * 1024
 _TRANSIENT_STATUS = {408, 429, 449, 500, 503}
 _WRITE_ATTEMPTS = 4
+# A job refused by the malware gate (P38) fails with these codes.
+_GATE_CODES = {
+    Verdict.malicious: "malware",
+    Verdict.unscanned: "unscanned",
+    Verdict.missing: "missing",
+}
 
 jobs = TenantRepository(container="participants", model=ImportJob, partition_field="webcast_id")
 
@@ -578,6 +585,7 @@ def _downloaded(job: ImportJob) -> Iterator[Path]:
         raise BadFileError("missing", "the file has not been uploaded or was removed") from error
     if properties.size > MAX_BYTES:
         raise BadFileError("too-large", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    _require_scanned(job, properties.last_modified)
     descriptor, name = tempfile.mkstemp(prefix="import-", suffix=Path(job.filename).suffix.lower())
     path = Path(name)
     try:
@@ -595,6 +603,14 @@ def _downloaded(job: ImportJob) -> Iterator[Path]:
         yield path
     finally:
         path.unlink(missing_ok=True)
+
+
+def _require_scanned(job: ImportJob, uploaded_at: datetime | None) -> None:
+    """Nothing of the file is read before the malware scan found it clean (P38); waits
+    (`ScanPendingError`) while the result may still come."""
+    found = require_clean(container=CONTAINER, blob_name=source_blob(job), uploaded_at=uploaded_at)
+    if found != Verdict.clean:
+        raise BadFileError(_GATE_CODES[found], REFUSALS[found])
 
 
 def _if_not_modified() -> Any:
@@ -810,6 +826,12 @@ def handle_message(*, message: ImportMessage, final_attempt: bool = False) -> bo
     run = _Run(job)
     try:
         run.execute()
+    except ScanPendingError as pending:
+        # The same message comes back once the scan result may be there (not a failed try).
+        queue_client(QUEUE).send_message(
+            message.model_dump_json().encode(), visibility_timeout=pending.retry_after
+        )
+        return False
     except _LostJobError:
         log.warning("import %s changed under this run; another run goes on with it", job.id)
         return False

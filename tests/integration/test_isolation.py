@@ -144,6 +144,15 @@ ROUTES = {
     ("DELETE", "/api/webcasts/{webcast_id}/media/{asset_id}/captions/{language}"): MANAGER_WRITE,
     ("POST", "/api/webcasts/{webcast_id}/media/{asset_id}/publish"): MANAGER_WRITE,
     ("DELETE", "/api/webcasts/{webcast_id}/media/publication/vod"): MANAGER_WRITE,
+    # Handouts (P37): owner and support manage; viewers with a grant download.
+    ("POST", "/api/webcasts/{webcast_id}/handouts"): MANAGER_WRITE,
+    ("GET", "/api/webcasts/{webcast_id}/handouts"): MANAGER_READ,
+    ("PUT", "/api/webcasts/{webcast_id}/handouts/order"): MANAGER_WRITE,
+    ("GET", "/api/webcasts/{webcast_id}/handouts/{handout_id}"): MANAGER_READ,
+    ("PATCH", "/api/webcasts/{webcast_id}/handouts/{handout_id}"): MANAGER_WRITE,
+    ("DELETE", "/api/webcasts/{webcast_id}/handouts/{handout_id}"): MANAGER_WRITE,
+    ("GET", "/api/w/{webcast_id}/handouts"): VIEWER,
+    ("GET", "/api/w/{webcast_id}/handouts/{handout_id}"): VIEWER,
 }
 PERMISSION_CLASSES = {
     PARTICIPANTS: Permission.participants,
@@ -215,6 +224,14 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
             "size": 1000,
         },
         ("PATCH", "/api/webcasts/{webcast_id}/media/{asset_id}"): {"title": "Hijacked"},
+        ("POST", "/api/webcasts/{webcast_id}/handouts"): {
+            "title": "Planted",
+            "filename": "planted.pdf",
+            "content_type": "application/pdf",
+            "size": 1000,
+        },
+        ("PUT", "/api/webcasts/{webcast_id}/handouts/order"): {"ids": [ids["handout_id"]]},
+        ("PATCH", "/api/webcasts/{webcast_id}/handouts/{handout_id}"): {"title": "Hijacked"},
         ("POST", "/api/webcasts/{webcast_id}/media/{asset_id}/edits"): {"edit": {"trim_start": 1}},
         ("POST", "/api/webcasts/{webcast_id}/polls"): _POLL,
         ("PATCH", "/api/webcasts/{webcast_id}/polls/{poll_id}"): {"title": "Hijacked"},
@@ -306,7 +323,18 @@ def victim(stack):
         json={"title": "Secret video", "filename": "secret.mp4", "size": 1000},
     )
     assert asset.status_code == 201, asset.text
+    handout = owner.post(
+        f"/api/webcasts/{webcast['id']}/handouts",
+        json={
+            "title": "Secret slides",
+            "filename": "slides.pdf",
+            "content_type": "application/pdf",
+            "size": 1000,
+        },
+    )
+    assert handout.status_code == 201, handout.text
     ids = {
+        "handout_id": handout.json()["handout"]["id"],
         "asset_id": asset.json()["asset"]["id"],
         "language": "de",
         "poll_id": poll.json()["id"],

@@ -1,0 +1,1 @@
+"""Handouts per webcast (P37): documents offered to viewers after the malware gate (P38)."""
