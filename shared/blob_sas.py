@@ -8,6 +8,7 @@ Times come from the real clock, not `shared.clock`: the storage service checks t
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from urllib.parse import quote
 
 from azure.storage.blob import (
     BlobSasPermissions,
@@ -36,10 +37,21 @@ def _connection_values(connection_string: str) -> dict[str, str]:
     return values
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=64)
 def _delegation_key(start: datetime, expiry: datetime) -> UserDelegationKey:
     """One user-delegation key per validity window, so that equal windows sign equal URLs."""
     return blob_service().get_user_delegation_key(key_start_time=start, key_expiry_time=expiry)
+
+
+@lru_cache(maxsize=1)
+def _account(connection_string: str | None, environment: str) -> tuple[str, str, str | None]:
+    """Account URL, account name and (locally) the account key."""
+    service = blob_service()
+    base = service.url.rstrip("/")
+    if connection_string and environment != "azure":
+        values = _connection_values(connection_string)
+        return base, values["AccountName"], values["AccountKey"]
+    return base, service.account_name or "", None
 
 
 def _signed(
@@ -51,38 +63,29 @@ def _signed(
     expiry: datetime,
     content_disposition: str | None = None,
     content_type: str | None = None,
+    base_url: str | None = None,
 ) -> str:
     settings = get_settings()
     physical = blob_container_name(container)
-    blob = blob_service().get_blob_client(physical, blob_name)
-    if settings.storage_connection_string and not settings.is_azure:
-        values = _connection_values(settings.storage_connection_string)
-        token = generate_blob_sas(
-            account_name=values["AccountName"],
-            container_name=physical,
-            blob_name=blob_name,
-            account_key=values["AccountKey"],
-            permission=permission,
-            start=start,
-            expiry=expiry,
-            protocol="https,http" if blob.url.startswith("http://") else "https",
-            content_disposition=content_disposition,
-            content_type=content_type,
-        )
-    else:
-        token = generate_blob_sas(
-            account_name=blob.account_name or "",
-            container_name=physical,
-            blob_name=blob_name,
-            user_delegation_key=_delegation_key(start, expiry),
-            permission=permission,
-            start=start,
-            expiry=expiry,
-            protocol="https",
-            content_disposition=content_disposition,
-            content_type=content_type,
-        )
-    return f"{blob.url}?{token}"
+    # Built from strings, not a BlobClient: playlists sign thousands of segment URLs.
+    account_url, account_name, account_key = _account(
+        settings.storage_connection_string, settings.environment
+    )
+    token = generate_blob_sas(
+        account_name=account_name,
+        container_name=physical,
+        blob_name=blob_name,
+        account_key=account_key,
+        user_delegation_key=None if account_key else _delegation_key(start, expiry),
+        permission=permission,
+        start=start,
+        expiry=expiry,
+        protocol="https,http" if account_url.startswith("http://") else "https",
+        content_disposition=content_disposition,
+        content_type=content_type,
+    )
+    base = (base_url or account_url).rstrip("/")
+    return f"{base}/{physical}/{quote(blob_name, safe='~/')}?{token}"
 
 
 def upload_url(*, container: str, blob_name: str, lifetime_seconds: int = 15 * 60) -> SignedUrl:
@@ -121,4 +124,5 @@ def read_url(
         expiry=expiry,
         content_disposition=content_disposition,
         content_type=content_type,
+        base_url=get_settings().media_delivery_base_url,
     )

@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     media_upload_seconds: int = Field(default=6 * 60 * 60, ge=60)
     # Viewers of one webcast share segment URLs signed for the same window (cacheable).
     media_signing_window_seconds: int = Field(default=10 * 60, ge=10)
+    # Read URLs for viewers go through the CDN (Front Door) when set; the storage URL otherwise.
+    media_delivery_base_url: str | None = None
     media_worker_max_attempts: int = Field(default=3, ge=1)
 
     downloads_max_bytes: int = Field(default=200 * 1024**2, ge=1)

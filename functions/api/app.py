@@ -15,6 +15,7 @@ from functions.api.routers import (
     messages,
     participant_files,
     participants,
+    playback,
     polls,
     support,
     tracking,
@@ -51,6 +52,7 @@ def create_app() -> FastAPI:
         tracking.router,
         media.router,
         handouts.router,
+        playback.router,
     ):
         app.include_router(router)
 

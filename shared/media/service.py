@@ -54,7 +54,7 @@ from shared.media.models import (
     media_prefix,
     source_blob_name,
 )
-from shared.media.repository import PUBLICATION_ID, assets, publications
+from shared.media.repository import PUBLICATION_ID, assets, forget_published, publications
 from shared.webcasts.models import Webcast
 from shared.webcasts.repository import webcasts
 
@@ -668,6 +668,7 @@ def publish(
             published_by=principal.account_id,
         ),
     )
+    forget_published(webcast.id)
     audit.record(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
@@ -687,6 +688,7 @@ def unpublish(*, principal: Principal, webcast_id: str, context: RequestContext)
     publications.delete(
         tenant_id=webcast.tenant_id, item_id=PUBLICATION_ID, partition_key=webcast.id
     )
+    forget_published(webcast.id)
     audit.record(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
@@ -695,16 +697,3 @@ def unpublish(*, principal: Principal, webcast_id: str, context: RequestContext)
         entity_id=published_id,
         context=context,
     )
-
-
-def published_asset(*, tenant_id: str, webcast_id: str) -> Asset | None:
-    """The ready asset a webcast offers as its VOD, if any."""
-    publication = publications.get(
-        tenant_id=tenant_id, item_id=PUBLICATION_ID, partition_key=webcast_id
-    )
-    if publication is None:
-        return None
-    asset = assets.get(tenant_id=tenant_id, item_id=publication.asset_id, partition_key=webcast_id)
-    if asset is None or asset.status != AssetStatus.ready:
-        return None
-    return asset

@@ -11,7 +11,10 @@ import pytest
 from functions.api.app import create_app
 from shared import clock
 from shared.accounts.models import Permission
-from shared.clients import cosmos_container
+from shared.clients import blob_container_name, blob_service, cosmos_container
+from shared.clock import utc_iso
+from shared.media.models import AssetStatus, Caption, Rendition, media_prefix
+from shared.media.repository import assets
 from tests import helpers
 
 OWNER = "owner"  # the tenant's owner (and support under a grant, reading or writing)
@@ -153,6 +156,16 @@ ROUTES = {
     ("DELETE", "/api/webcasts/{webcast_id}/handouts/{handout_id}"): MANAGER_WRITE,
     ("GET", "/api/w/{webcast_id}/handouts"): VIEWER,
     ("GET", "/api/w/{webcast_id}/handouts/{handout_id}"): VIEWER,
+    # Playback (P20): viewers with a grant; every account previews its tenant's assets.
+    ("GET", "/api/w/{webcast_id}/vod"): VIEWER,
+    ("GET", "/api/w/{webcast_id}/vod/{asset_id}/master.m3u8"): VIEWER,
+    ("GET", "/api/w/{webcast_id}/vod/{asset_id}/captions/{language}.m3u8"): VIEWER,
+    ("GET", "/api/w/{webcast_id}/vod/{asset_id}/{rung}/index.m3u8"): VIEWER,
+    ("GET", "/api/webcasts/{webcast_id}/media/{asset_id}/preview/master.m3u8"): MEMBER_READ,
+    ("GET", "/api/webcasts/{webcast_id}/media/{asset_id}/preview/captions/{language}.m3u8"): (
+        MEMBER_READ
+    ),
+    ("GET", "/api/webcasts/{webcast_id}/media/{asset_id}/preview/{rung}/index.m3u8"): MEMBER_READ,
 }
 PERMISSION_CLASSES = {
     PARTICIPANTS: Permission.participants,
@@ -323,6 +336,7 @@ def victim(stack):
         json={"title": "Secret video", "filename": "secret.mp4", "size": 1000},
     )
     assert asset.status_code == 201, asset.text
+    _make_ready(owner.tenant_id, webcast["id"], asset.json()["asset"]["id"])
     handout = owner.post(
         f"/api/webcasts/{webcast['id']}/handouts",
         json={
@@ -337,6 +351,7 @@ def victim(stack):
         "handout_id": handout.json()["handout"]["id"],
         "asset_id": asset.json()["asset"]["id"],
         "language": "de",
+        "rung": "720p",
         "poll_id": poll.json()["id"],
         "file_format": "csv",
         "message_id": message.json()["id"],
@@ -348,6 +363,40 @@ def victim(stack):
         "tenant_id": owner.tenant_id,
     }
     return owner, ids
+
+
+def _make_ready(tenant_id: str, webcast_id: str, asset_id: str) -> None:
+    """The victim's asset as the worker leaves it: a one-rung ladder with German captions."""
+    prefix = media_prefix(tenant_id=tenant_id, webcast_id=webcast_id, asset_id=asset_id)
+    media = blob_service().get_container_client(blob_container_name("media"))
+    media.upload_blob(
+        f"{prefix}720p/index.m3u8",
+        b'#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-MAP:URI="init.mp4"\n'
+        b"#EXTINF:4.0,\nseg_00001.m4s\n#EXT-X-ENDLIST\n",
+    )
+    media.upload_blob(f"{prefix}captions/de.vtt", b"WEBVTT\n\n00:00.000 --> 00:01.000\nSecret\n")
+    asset = assets.get(tenant_id=tenant_id, item_id=asset_id, partition_key=webcast_id)
+    assert asset is not None
+    rendition = Rendition(
+        name="720p",
+        width=1280,
+        height=720,
+        video_bitrate=3_000_000,
+        audio_bitrate=128_000,
+        bandwidth=3_500_000,
+        codecs="avc1.640028,mp4a.40.2",
+        playlist="720p/index.m3u8",
+    )
+    caption = Caption(language="de", label="Deutsch", blob="captions/de.vtt", created_at=utc_iso())
+    ready = asset.model_copy(
+        update={
+            "status": AssetStatus.ready,
+            "duration_seconds": 4.0,
+            "renditions": [rendition],
+            "captions": [caption],
+        }
+    )
+    assets.replace(tenant_id=tenant_id, item=ready)
 
 
 def _call(admin: helpers.Admin, method: str, path: str, ids: dict[str, str]):
@@ -368,10 +417,8 @@ def test_another_tenants_owner_reaches_nothing(victim):
     owner, ids = victim
     intruder = helpers.new_owner("intruder")
     before = _snapshot(owner.tenant_id, ids["webcast_id"])
-    secret_values = set(ids.values()) - {owner.tenant_id, ids["file_format"], ids["language"]} | {
-        "Secret",
-        owner.email,
-    }
+    public = {owner.tenant_id, ids["file_format"], ids["language"], ids["rung"]}
+    secret_values = set(ids.values()) - public | {"Secret", owner.email}
     for method, path in _protected(ADMIN_CLASSES):
         response = _call(intruder, method, path, ids)
         if "{" in path:

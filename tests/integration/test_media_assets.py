@@ -22,7 +22,7 @@ from shared.media.models import (
     TranscodeJob,
     media_prefix,
 )
-from shared.media.repository import assets
+from shared.media.repository import assets, published_asset
 from shared.privacy.registry import DataSubject, blob_container_spec, resolve_handler
 from tests import helpers
 
@@ -386,12 +386,12 @@ def test_publishing_offers_one_ready_asset_and_guards_deletion(owner: helpers.Ad
     assert owner.post(f"{base}/{pending['asset']['id']}/publish").status_code == 409
     published = owner.post(f"{base}/{asset_id}/publish")
     assert published.status_code == 200 and published.json()["published"] is True
-    assert service.published_asset(tenant_id=owner.tenant_id, webcast_id=webcast_id) is not None
+    assert published_asset(tenant_id=owner.tenant_id, webcast_id=webcast_id) is not None
     listed = {a["id"]: a["published"] for a in owner.get(base).json()}
     assert listed == {asset_id: True, pending["asset"]["id"]: False}
     assert owner.delete(f"{base}/{asset_id}").status_code == 409
     assert owner.delete(f"{base}/publication/vod").status_code == 204
-    assert service.published_asset(tenant_id=owner.tenant_id, webcast_id=webcast_id) is None
+    assert published_asset(tenant_id=owner.tenant_id, webcast_id=webcast_id) is None
     actions = [e.action for e in helpers.audit_entries(owner.tenant_id)]
     assert "media.publish" in actions and "media.unpublish" in actions
 

@@ -1,0 +1,145 @@
+"""HTTP adapter for VOD playback: playlists through the API, segments signed straight from Blob.
+
+Viewer routes live under /api/w/{webcast_id}/vod (viewer session grant, the published asset
+only), the admin preview of any ready asset under
+/api/webcasts/{webcast_id}/media/{asset_id}/preview (any account of the tenant)."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
+
+from functions.api.deps import CurrentPrincipal
+from functions.api.etags import UNCHANGED, conditional_json, matches, quoted
+from functions.api.routers.viewer import ViewerSession
+from shared.media import playback
+from shared.media.models import Asset
+from shared.participants.access import require_grant
+
+router = APIRouter(tags=["playback"])
+VIEWER = "/api/w/{webcast_id}/vod"
+PREVIEW = "/api/webcasts/{webcast_id}/media/{asset_id}/preview"
+
+IfNoneMatch = Annotated[str | None, Header()]
+
+
+def _viewer_base(webcast_id: str, asset_id: str) -> str:
+    return f"/api/w/{webcast_id}/vod/{asset_id}"
+
+
+def _preview_base(webcast_id: str, asset_id: str) -> str:
+    return f"/api/webcasts/{webcast_id}/media/{asset_id}/preview"
+
+
+def _cache_control(moment: datetime) -> str:
+    # Private: the routes need a grant. Cached until the window's URLs are due for renewal.
+    return f"private, max-age={playback.fresh_seconds(moment)}"
+
+
+def _playlist(rendered: playback.Playlist, moment: datetime, if_none_match: str | None) -> Response:
+    etag = quoted(rendered.digest)
+    headers = {"ETag": etag, "Cache-Control": _cache_control(moment), "Vary": "Cookie"}
+    if matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(rendered.text, media_type=playback.MPEGURL, headers=headers)
+
+
+def _published(session: ViewerSession, webcast_id: str, asset_id: str | None = None) -> Asset:
+    require_grant(session, webcast_id)
+    return playback.published_vod(webcast_id=webcast_id, asset_id=asset_id)
+
+
+# ---- viewer side ----
+
+
+@router.get(VIEWER, response_model=playback.VodSummary, responses=UNCHANGED)
+def vod_summary(
+    webcast_id: str, session: ViewerSession, if_none_match: IfNoneMatch = None
+) -> Response:
+    """The published VOD: 404 while nothing is published."""
+    asset = _published(session, webcast_id)
+    moment = datetime.now(UTC)
+    summary = playback.vod_summary(
+        asset, base_path=_viewer_base(webcast_id, asset.id), moment=moment
+    )
+    return conditional_json(summary, if_none_match, cache_control=_cache_control(moment))
+
+
+@router.get(f"{VIEWER}/{{asset_id}}/master.m3u8", responses=UNCHANGED)
+def master_playlist(
+    webcast_id: str, asset_id: str, session: ViewerSession, if_none_match: IfNoneMatch = None
+) -> Response:
+    asset = _published(session, webcast_id, asset_id)
+    rendered = playback.vod_master_playlist(asset, base_path=_viewer_base(webcast_id, asset_id))
+    return _playlist(rendered, datetime.now(UTC), if_none_match)
+
+
+@router.get(f"{VIEWER}/{{asset_id}}/captions/{{language}}.m3u8", responses=UNCHANGED)
+def caption_playlist(
+    webcast_id: str,
+    asset_id: str,
+    language: str,
+    session: ViewerSession,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    asset = _published(session, webcast_id, asset_id)
+    moment = datetime.now(UTC)
+    return _playlist(
+        playback.caption_playlist(asset, language, moment=moment), moment, if_none_match
+    )
+
+
+@router.get(f"{VIEWER}/{{asset_id}}/{{rung}}/index.m3u8", responses=UNCHANGED)
+def media_playlist(
+    webcast_id: str,
+    asset_id: str,
+    rung: str,
+    session: ViewerSession,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    asset = _published(session, webcast_id, asset_id)
+    moment = datetime.now(UTC)
+    return _playlist(playback.vod_media_playlist(asset, rung, moment=moment), moment, if_none_match)
+
+
+# ---- admin preview ----
+
+
+@router.get(f"{PREVIEW}/master.m3u8", responses=UNCHANGED)
+def preview_master_playlist(
+    webcast_id: str,
+    asset_id: str,
+    principal: CurrentPrincipal,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    asset = playback.preview_asset(principal=principal, webcast_id=webcast_id, asset_id=asset_id)
+    rendered = playback.vod_master_playlist(asset, base_path=_preview_base(webcast_id, asset_id))
+    return _playlist(rendered, datetime.now(UTC), if_none_match)
+
+
+@router.get(f"{PREVIEW}/captions/{{language}}.m3u8", responses=UNCHANGED)
+def preview_caption_playlist(
+    webcast_id: str,
+    asset_id: str,
+    language: str,
+    principal: CurrentPrincipal,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    asset = playback.preview_asset(principal=principal, webcast_id=webcast_id, asset_id=asset_id)
+    moment = datetime.now(UTC)
+    return _playlist(
+        playback.caption_playlist(asset, language, moment=moment), moment, if_none_match
+    )
+
+
+@router.get(f"{PREVIEW}/{{rung}}/index.m3u8", responses=UNCHANGED)
+def preview_media_playlist(
+    webcast_id: str,
+    asset_id: str,
+    rung: str,
+    principal: CurrentPrincipal,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    asset = playback.preview_asset(principal=principal, webcast_id=webcast_id, asset_id=asset_id)
+    moment = datetime.now(UTC)
+    return _playlist(playback.vod_media_playlist(asset, rung, moment=moment), moment, if_none_match)
