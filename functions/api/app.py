@@ -10,6 +10,7 @@ from functions.api.routers import (
     auth,
     handouts,
     integrations,
+    live,
     mail,
     media,
     messages,
@@ -53,6 +54,7 @@ def create_app() -> FastAPI:
         media.router,
         handouts.router,
         playback.router,
+        live.router,
     ):
         app.include_router(router)
 

@@ -34,6 +34,7 @@ from shared.blob_sas import read_url
 from shared.clients import blob_container_name, blob_service
 from shared.config import get_settings
 from shared.errors import conflict, not_found
+from shared.live.models import ChannelState, LivePlayback
 from shared.media.models import MEDIA, Asset, AssetStatus, Caption, Rendition, media_prefix
 from shared.media.repository import assets, published_asset_cached
 from shared.webcasts.repository import VIEWER_CACHE_SECONDS, find_webcast_cached
@@ -383,4 +384,60 @@ def vod_summary(asset: Asset, *, base_path: str, moment: datetime) -> VodSummary
             for c in asset.captions
         ],
         urls_expire_at=expiry,
+    )
+
+
+# ---- live ----
+
+_RUNG_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# Live playlists change every segment (2 s): a process renders each at most once a second.
+LIVE_RENDER_SECONDS = 1
+
+
+class LiveSummary(BaseModel):
+    """What the viewer page needs to show the live stream and its recording notice."""
+
+    state: str
+    session_id: str
+    recorded: bool
+    master_playlist: str | None
+
+
+def live_summary(live: LivePlayback, *, base_path: str) -> LiveSummary:
+    return LiveSummary(
+        state=live.state.value,
+        session_id=live.session_id,
+        recorded=live.record,
+        master_playlist=f"{base_path}/master.m3u8" if live.state == ChannelState.live else None,
+    )
+
+
+def live_master_playlist(live: LivePlayback, *, base_path: str) -> Playlist:
+    """The session's master playlist with its variant URIs pointing at the API's routes."""
+
+    def render() -> str:
+        text = _download_text(live.container, live.master_playlist)
+        lines = [
+            line if not line.strip() or line.startswith("#") else f"{base_path}/{line.strip()}"
+            for line in text.splitlines()
+        ]
+        return "\n".join(lines) + "\n"
+
+    return _rendered.get(("live-master", live.session_id), render)
+
+
+def live_media_playlist(live: LivePlayback, rung: str, *, moment: datetime) -> Playlist:
+    """One rung's current live playlist with signed segment URLs."""
+    if not _RUNG_NAME.match(rung):
+        raise not_found("Playlist")
+    playlist_blob = f"{live.prefix}{rung}/index.m3u8"
+    bucket = str(int(moment.timestamp()) // LIVE_RENDER_SECONDS)
+    return _rendered.get(
+        ("live", playlist_blob, bucket),
+        lambda: signed_media_playlist(
+            _download_text(live.container, playlist_blob),
+            container=live.container,
+            playlist_blob=playlist_blob,
+            moment=moment,
+        ),
     )

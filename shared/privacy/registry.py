@@ -200,7 +200,7 @@ BLOB_CONTAINERS: tuple[BlobContainerSpec, ...] = (
         for name, purpose in (
             ("uploads", "video sources and live recordings, {tenant}/{webcast}/{asset}/source"),
             ("media", "transcoded HLS ladders, posters, captions, {tenant}/{webcast}/{asset}/"),
-            ("live", "live HLS output while a channel is live, {tenant}/{webcast}/{channel}/"),
+            ("live", "live HLS output of each session, {tenant}/{webcast}/{session}/"),
             ("exports", "generated exports, {tenant}/{webcast}/..."),
             ("downloads", "handouts offered to viewers, {tenant}/{webcast}/{download}/{file}"),
         )

@@ -166,6 +166,20 @@ ROUTES = {
         MEMBER_READ
     ),
     ("GET", "/api/webcasts/{webcast_id}/media/{asset_id}/preview/{rung}/index.m3u8"): MEMBER_READ,
+    # Live channels (P20): owner and support; the stream key is shown on create and rotate.
+    ("POST", "/api/webcasts/{webcast_id}/live"): MANAGER_WRITE,
+    ("GET", "/api/webcasts/{webcast_id}/live"): MANAGER_READ,
+    ("PATCH", "/api/webcasts/{webcast_id}/live"): MANAGER_WRITE,
+    ("POST", "/api/webcasts/{webcast_id}/live/key"): MANAGER_WRITE,
+    ("DELETE", "/api/webcasts/{webcast_id}/live"): MANAGER_WRITE,
+    # The ingest's hooks carry no session: the shared ingest secret is checked instead.
+    ("POST", "/api/live/ingest/publish"): PUBLIC,
+    ("POST", "/api/live/ingest/publish-done"): PUBLIC,
+    ("POST", "/api/live/ingest/health"): PUBLIC,
+    ("POST", "/api/live/ingest/recording"): PUBLIC,
+    ("GET", "/api/w/{webcast_id}/live"): VIEWER,
+    ("GET", "/api/w/{webcast_id}/live/{session_id}/master.m3u8"): VIEWER,
+    ("GET", "/api/w/{webcast_id}/live/{session_id}/{rung}/index.m3u8"): VIEWER,
 }
 PERMISSION_CLASSES = {
     PARTICIPANTS: Permission.participants,
@@ -237,6 +251,8 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
             "size": 1000,
         },
         ("PATCH", "/api/webcasts/{webcast_id}/media/{asset_id}"): {"title": "Hijacked"},
+        ("POST", "/api/webcasts/{webcast_id}/live"): {"record": False},
+        ("PATCH", "/api/webcasts/{webcast_id}/live"): {"record": False},
         ("POST", "/api/webcasts/{webcast_id}/handouts"): {
             "title": "Planted",
             "filename": "planted.pdf",
@@ -337,6 +353,8 @@ def victim(stack):
     )
     assert asset.status_code == 201, asset.text
     _make_ready(owner.tenant_id, webcast["id"], asset.json()["asset"]["id"])
+    channel = owner.post(f"/api/webcasts/{webcast['id']}/live", json={"record": True})
+    assert channel.status_code == 201, channel.text
     handout = owner.post(
         f"/api/webcasts/{webcast['id']}/handouts",
         json={
@@ -352,6 +370,7 @@ def victim(stack):
         "asset_id": asset.json()["asset"]["id"],
         "language": "de",
         "rung": "720p",
+        "session_id": "0" * 32,
         "poll_id": poll.json()["id"],
         "file_format": "csv",
         "message_id": message.json()["id"],
@@ -417,7 +436,7 @@ def test_another_tenants_owner_reaches_nothing(victim):
     owner, ids = victim
     intruder = helpers.new_owner("intruder")
     before = _snapshot(owner.tenant_id, ids["webcast_id"])
-    public = {owner.tenant_id, ids["file_format"], ids["language"], ids["rung"]}
+    public = {owner.tenant_id, ids["file_format"], ids["language"], ids["rung"], ids["session_id"]}
     secret_values = set(ids.values()) - public | {"Secret", owner.email}
     for method, path in _protected(ADMIN_CLASSES):
         response = _call(intruder, method, path, ids)

@@ -12,6 +12,9 @@ from fastapi import APIRouter, Header, Response
 from functions.api.deps import CurrentPrincipal
 from functions.api.etags import UNCHANGED, conditional_json, matches, quoted
 from functions.api.routers.viewer import ViewerSession
+from shared.errors import not_found
+from shared.live.models import LivePlayback
+from shared.live.service import current_playback
 from shared.media import playback
 from shared.media.models import Asset
 from shared.participants.access import require_grant
@@ -19,6 +22,7 @@ from shared.participants.access import require_grant
 router = APIRouter(tags=["playback"])
 VIEWER = "/api/w/{webcast_id}/vod"
 PREVIEW = "/api/webcasts/{webcast_id}/media/{asset_id}/preview"
+LIVE = "/api/w/{webcast_id}/live"
 
 IfNoneMatch = Annotated[str | None, Header()]
 
@@ -100,6 +104,61 @@ def media_playlist(
     asset = _published(session, webcast_id, asset_id)
     moment = datetime.now(UTC)
     return _playlist(playback.vod_media_playlist(asset, rung, moment=moment), moment, if_none_match)
+
+
+# ---- live ----
+
+
+def _live(session: ViewerSession, webcast_id: str, session_id: str | None = None) -> LivePlayback:
+    require_grant(session, webcast_id)
+    live = current_playback(webcast_id=webcast_id)
+    if live is None or (session_id is not None and live.session_id != session_id):
+        raise not_found("Live stream")
+    return live
+
+
+def _live_base(webcast_id: str, session_id: str) -> str:
+    return f"/api/w/{webcast_id}/live/{session_id}"
+
+
+@router.get(LIVE)
+def live_summary(webcast_id: str, session: ViewerSession) -> Response:
+    """State and recording notice of the webcast's live stream; 404 before it ever ran."""
+    live = _live(session, webcast_id)
+    summary = playback.live_summary(live, base_path=_live_base(webcast_id, live.session_id))
+    return Response(
+        summary.model_dump_json(),
+        media_type="application/json",
+        headers={"Cache-Control": "private, max-age=2", "Vary": "Cookie"},
+    )
+
+
+@router.get(f"{LIVE}/{{session_id}}/master.m3u8", responses=UNCHANGED)
+def live_master_playlist(
+    webcast_id: str, session_id: str, session: ViewerSession, if_none_match: IfNoneMatch = None
+) -> Response:
+    live = _live(session, webcast_id, session_id)
+    base = _live_base(webcast_id, session_id)
+    rendered = playback.live_master_playlist(live, base_path=base)
+    return _playlist(rendered, datetime.now(UTC), if_none_match)
+
+
+@router.get(f"{LIVE}/{{session_id}}/{{rung}}/index.m3u8", responses=UNCHANGED)
+def live_media_playlist(
+    webcast_id: str,
+    session_id: str,
+    rung: str,
+    session: ViewerSession,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    live = _live(session, webcast_id, session_id)
+    rendered = playback.live_media_playlist(live, rung, moment=datetime.now(UTC))
+    etag = quoted(rendered.digest)
+    # A live playlist changes with every segment: players reload it, caches must not keep it.
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=1", "Vary": "Cookie"}
+    if matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(rendered.text, media_type=playback.MPEGURL, headers=headers)
 
 
 # ---- admin preview ----

@@ -1,0 +1,322 @@
+"""live_latency: a 720p30 push through nginx-rtmp and the ingest, against bare ffmpeg.
+
+A generated 720p30 source (testsrc2 + a sine tone, H.264 with 2 s GOPs, encoded once ahead,
+so that pushing it costs no encoder time) is pushed in real time (`ffmpeg -re -c copy`):
+- ours: nginx-rtmp, the on_publish check through the API (uvicorn), the ingest's ffmpeg with
+  the `default` live ladder (720p/540p/360p, 2 s segments), every segment and playlist
+  uploaded to Azurite, health reports, the recording staged into `uploads`;
+- bare: ffmpeg `-listen 1` receiving the same push and running the same argument list (the
+  same ladder into a local folder), nothing uploaded.
+BENCH_LIVE_ROUNDS rounds (default 2) of bare, then ours, each pushing BENCH_LIVE_SECONDS
+(default 20). Rows:
+- push start to the first playable playlist: ours = the master playlist in Blob (it goes up
+  once every rung's playlist is there, each listing an uploaded segment); bare = the master
+  and a rung playlist with a segment on local disk. Median of the rounds; ratio ours/bare
+  as the median of the per-round ratios.
+- segment end to upload: per segment, from the local file's completion (its mtime) to the end
+  of its upload; median and max over all rungs, against the goal of one segment (2 s).
+- source time to Blob: per segment, from the moment its last frame was pushed (push start +
+  its end in source time) to the end of its upload: what a viewer's delay starts from.
+- push end to the session stopped in the API (final playlists and the recording committed).
+"""
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    PYTHON,
+    ROOT,
+    Result,
+    Row,
+    Stopwatch,
+    median,
+    paired_ratio,
+    seed_owner_and_webcast,
+    serve_app,
+    stack,
+    stop_server,
+)
+
+SECONDS = int(os.environ.get("BENCH_LIVE_SECONDS", "20"))
+ROUNDS = int(os.environ.get("BENCH_LIVE_ROUNDS", "2"))
+PRESET = os.environ.get("BENCH_LIVE_PRESET")  # default: the ingest's (WEBCAST_MEDIA_X264_PRESET)
+SEGMENT_SECONDS = 2.0
+
+
+def _free_port() -> int:
+    from devtools.emulators import free_port
+
+    return free_port()
+
+
+def _wait_for_port(port: int, timeout: float = 30.0) -> None:
+    from devtools.emulators import wait_for_port
+
+    wait_for_port(port, timeout=timeout)
+
+
+def _listening(port: int, timeout: float = 30.0) -> None:
+    """Wait for a listening socket without connecting: `ffmpeg -listen 1` would take a probe
+    connection for its one client."""
+    wanted = f":{port:04X} "
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open("/proc/net/tcp") as table:
+            if any(wanted in line and line.split()[3] == "0A" for line in table):
+                return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+def _source(path: Path) -> None:
+    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+    command += ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"]
+    command += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+    command += ["-t", str(SECONDS), "-c:v", "libx264", "-preset", "veryfast", "-b:v", "3M"]
+    command += ["-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-pix_fmt", "yuv420p"]
+    command += ["-c:a", "aac", "-b:a", "128k", "-f", "flv", str(path)]
+    subprocess.run(command, check=True)
+
+
+def _push(source: Path, url: str) -> "subprocess.Popen[bytes]":
+    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"]
+    command += ["-i", str(source), "-c", "copy", "-f", "flv", url]
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL)
+
+
+def _bare(source: Path, folder: Path, preset: str) -> dict[str, Any]:
+    """Bare ffmpeg listening for the push, with the ingest's own argument list."""
+    from media_pipelines.live.ladder import PLAYLIST, ffmpeg_command, live_ladder
+
+    ladder = live_ladder("default")
+    port = _free_port()
+    output = folder / "bare"
+    for rung in ladder.rungs:
+        (output / rung.name).mkdir(parents=True)
+    command = ffmpeg_command(
+        ffmpeg="ffmpeg",
+        source=f"rtmp://127.0.0.1:{port}/live/bench",
+        output_dir=output,
+        ladder=ladder,
+        preset=preset,
+    )
+    at = command.index("-i")
+    command[at:at] = ["-listen", "1"]
+    receiver = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    _listening(port)
+    started = time.time()
+    pusher = _push(source, f"rtmp://127.0.0.1:{port}/live/bench")
+    first: float | None = None
+    playlist = output / ladder.rungs[0].name / PLAYLIST
+    while first is None and receiver.poll() is None:
+        ready = (output / "master.m3u8").exists() and playlist.exists()
+        if ready and ".ts" in playlist.read_text(encoding="utf-8"):
+            first = time.time() - started
+        time.sleep(0.02)
+    pusher.wait()
+    receiver.wait(timeout=60)
+    return {"first_playlist": first}
+
+
+def _warm_up(api_url: str) -> None:
+    """A running API is warm: refuse a wrong key a few times before the measured push."""
+    from media_pipelines.live.api import IngestApi, RefusedError
+    from shared.config import get_settings
+
+    api = IngestApi(base_url=api_url, secret=get_settings().live_ingest_secret.get_secret_value())
+    for _ in range(3):
+        try:
+            api.publish({"name": "warm-up", "app": "live"})
+        except RefusedError:
+            continue
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _ours(source: Path, folder: Path, environment: dict[str, str]) -> dict[str, Any]:
+    from media_pipelines.live.ladder import live_ladder
+    from shared.live import service
+    from shared.live.models import ChannelState, LiveChannelCreate
+    from shared.live.repository import channels
+
+    principal, context, webcast = seed_owner_and_webcast(
+        {"title": "Live latency", "slug": "live-latency"}
+    )
+    key = service.create_channel(
+        principal=principal, webcast_id=webcast.id, data=LiveChannelCreate(), context=context
+    ).stream_key
+    api_port, rtmp_port = _free_port(), _free_port()
+    api = serve_app("functions.api.app:create_app", api_port, environment)
+    events = folder / "events.jsonl"
+    command = [PYTHON, "-m", "media_pipelines.live", "--rtmp-port", str(rtmp_port)]
+    command += ["--api-url", f"http://127.0.0.1:{api_port}", "--ladder", "default"]
+    command += ["--work-dir", str(folder / "ingest"), "--events-log", str(events)]
+    if PRESET:
+        command += ["--preset", PRESET]
+    log = (folder / "ingest.log").open("wb")
+    ingest = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=os.environ | environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_for_port(api_port)
+        _wait_for_port(rtmp_port)
+        _warm_up(f"http://127.0.0.1:{api_port}")
+        started = time.time()
+        pusher = _push(source, f"rtmp://127.0.0.1:{rtmp_port}/live/{key}")
+        pusher.wait()
+        push_end = time.time()
+        stopped_after: float | None = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            channel = channels.get(
+                tenant_id=webcast.tenant_id, item_id="live-channel", partition_key=webcast.id
+            )
+            if channel is not None and channel.state == ChannelState.stopped:
+                stopped_after = time.time() - push_end
+                break
+            time.sleep(0.05)
+    finally:
+        stop_server(ingest)
+        stop_server(api)
+        log.close()
+    recorded = _events(events)
+    master = [e["uploaded"] for e in recorded if e["kind"] == "master"]
+    segments = [e for e in recorded if e["kind"] == "segment"]
+    top = live_ladder("default").rungs[0].name
+    source_delays = [
+        e["uploaded"] - (started + (int(e["name"][4:9]) + 1) * SEGMENT_SECONDS)
+        for e in segments
+        if e["rung"] == top
+    ]
+    first_local = [e["completed"] for e in segments if e["rung"] == top]
+    publish = next(e for e in recorded if e["kind"] == "publish")
+    return {
+        "first_playlist": master[0] - started if master else None,
+        "first_segment_on_disk": min(first_local) - started if first_local else None,
+        "publish_hook": [publish["received"] - started, publish["started"] - started],
+        "upload_delays": [e["uploaded"] - e["completed"] for e in segments],
+        "source_delays": source_delays[:-1],  # the last segment ends before 2 s of source
+        "segments": len(segments),
+        "stopped_after_push": stopped_after,
+        "ingest_log_tail": (folder / "ingest.log").read_text(errors="replace")[-2000:],
+    }
+
+
+def _first_playlist_row(bare: list[dict[str, Any]], ours: list[dict[str, Any]]) -> Row | None:
+    pairs = [
+        (o["first_playlist"], b["first_playlist"])
+        for o, b in zip(ours, bare, strict=True)
+        if o["first_playlist"] is not None and b["first_playlist"] is not None
+    ]
+    if len(pairs) < len(ours):
+        return None
+    return Row(
+        metric="push start to first playable playlist",
+        unit="s",
+        ours=median([o for o, _ in pairs]),
+        baseline=median([b for _, b in pairs]),
+        baseline_name="bare ffmpeg -listen, local HLS",
+        note=f"median of {len(pairs)} rounds; ours: master + rung playlists in Blob",
+        paired_ratio=paired_ratio([o for o, _ in pairs], [b for _, b in pairs]),
+    )
+
+
+def run() -> Result:
+    watch = Stopwatch()
+    problems: list[str] = []
+    bare: list[dict[str, Any]] = []
+    ours: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as temp, stack("live_latency") as env:
+        from shared.config import get_settings
+
+        preset = PRESET or get_settings().media_x264_preset
+        folder = Path(temp)
+        source = folder / "source.flv"
+        _source(source)
+        for number in range(ROUNDS):
+            round_folder = folder / f"round{number}"
+            (round_folder / "ours").mkdir(parents=True)
+            bare.append(_bare(source, round_folder, preset))
+            ours.append(_ours(source, round_folder / "ours", env))
+    rows: list[Row] = []
+    first_row = _first_playlist_row(bare, ours)
+    if first_row is None:
+        problems.append("no playable playlist appeared in some round (see details)")
+    else:
+        rows.append(first_row)
+    delays = [d for result in ours for d in result["upload_delays"]]
+    if delays:
+        for label, value in (("median", median(delays)), ("max", max(delays))):
+            rows.append(
+                Row(
+                    metric=f"segment end to upload, {label}",
+                    unit="s",
+                    ours=value,
+                    baseline=SEGMENT_SECONDS,
+                    baseline_name="goal: one segment",
+                    note=f"{len(delays)} segments, all rungs",
+                )
+            )
+        if max(delays) >= SEGMENT_SECONDS:
+            problems.append(f"a segment took {max(delays):.2f} s to reach Blob (goal < 2 s)")
+    else:
+        problems.append("no segment was uploaded")
+    source_delays = [d for result in ours for d in result["source_delays"]]
+    if source_delays:
+        rows.append(
+            Row(
+                metric="segment's last frame pushed to upload, median",
+                unit="s",
+                ours=median(source_delays),
+                note=f"max {max(source_delays):.2f} s; top rung; encode + upload",
+            )
+        )
+    stops = [r["stopped_after_push"] for r in ours if r["stopped_after_push"] is not None]
+    if len(stops) == len(ours):
+        rows.append(
+            Row(
+                metric="push end to session stopped, median",
+                unit="s",
+                ours=median(stops),
+                note="final playlists and the recording committed",
+            )
+        )
+    else:
+        problems.append("a session did not stop after the push")
+    return Result(
+        name="live_latency",
+        rows=rows,
+        details={
+            "seconds_pushed": SECONDS,
+            "rounds": ROUNDS,
+            "ladder": "default (720p/540p/360p, 2 s)",
+            "preset": preset,
+            "bare_first_playlist": [b["first_playlist"] for b in bare],
+            "ours_first_playlist": [o["first_playlist"] for o in ours],
+            "ours_first_segment_on_disk": [o["first_segment_on_disk"] for o in ours],
+            # Seconds after the push started: nginx's on_publish reached the ingest, and the
+            # API had accepted the key and the session's ffmpeg was started.
+            "ours_publish_hook": [o["publish_hook"] for o in ours],
+            "segments_uploaded": [o["segments"] for o in ours],
+            "upload_delays": [round(d, 3) for d in delays],
+            "source_delays": [round(d, 3) for d in source_delays],
+            "stopped_after_push": stops,
+            "ingest_log_tail": ours[-1]["ingest_log_tail"] if problems and ours else "",
+        },
+        seconds=watch.seconds,
+        problems=problems,
+    )

@@ -1,0 +1,236 @@
+"""Uploading a session's live HLS from ffmpeg's output directory to the `live` container.
+
+One thread per rung polls its media playlist. ffmpeg renames a segment into place when it is
+complete and then renames the playlist that lists it, so a new playlist names only complete
+segments: each new segment is uploaded first, then the playlist. The master playlist goes up
+once every rung has a playlist in Blob. Segments that left the window are deleted from Blob
+(after as many again), so the container holds the live edge, not the whole stream.
+"""
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.storage.blob import ContainerClient, ContentSettings
+
+from media_pipelines.live.ladder import LIST_SIZE, PLAYLIST
+from shared.clock import utc_iso
+from shared.live.models import MASTER_PLAYLIST
+
+log = logging.getLogger("webcast.live.hls")
+
+MPEGURL = "application/vnd.apple.mpegurl"
+POLL_SECONDS = 0.05
+_RETRY_SECONDS = 1.0
+_UPLOAD_ATTEMPTS = 3
+_LIVE_PLAYLIST = ContentSettings(content_type=MPEGURL, cache_control="max-age=1")
+_FINAL_PLAYLIST = ContentSettings(content_type=MPEGURL, cache_control="max-age=60")
+_SEGMENT = ContentSettings(content_type="video/mp2t", cache_control="max-age=86400")
+ENDLIST = "#EXT-X-ENDLIST"
+
+
+@dataclass
+class Playlist:
+    media_sequence: int
+    segments: list[str]
+    ended: bool
+
+
+def parse_playlist(text: str) -> Playlist | None:
+    """A media playlist's window; None for text that is not a whole playlist."""
+    if not text.startswith("#EXTM3U") or not text.endswith("\n"):
+        return None
+    sequence, segments, ended = 0, [], False
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+            sequence = int(line.split(":", 1)[1])
+        elif line.strip() == ENDLIST:
+            ended = True
+        elif line and not line.startswith("#"):
+            segments.append(line.strip())
+    return Playlist(media_sequence=sequence, segments=segments, ended=ended)
+
+
+class EventLog:
+    """JSON lines of upload events (for the benchmark); one file per ingest process."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+
+    def write(self, **event: Any) -> None:
+        line = json.dumps(event) + "\n"
+        with self._lock, self._path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+
+
+class LiveOutput:
+    """The blobs of one session under `prefix` in the `live` container."""
+
+    def __init__(
+        self,
+        *,
+        container: ContainerClient,
+        prefix: str,
+        session_id: str,
+        rungs: list[str],
+        output_dir: Path,
+        events: EventLog | None,
+    ) -> None:
+        self.container = container
+        self.prefix = prefix
+        self.session_id = session_id
+        self.output_dir = output_dir
+        self.events = events
+        self._waiting_rungs = set(rungs)
+        self._master_done = False
+        self._lock = threading.Lock()
+
+    def upload(self, name: str, data: bytes, settings: ContentSettings) -> None:
+        for attempt in range(_UPLOAD_ATTEMPTS):
+            try:
+                self.container.upload_blob(
+                    f"{self.prefix}{name}", data, overwrite=True, content_settings=settings
+                )
+                return
+            except AzureError:
+                if attempt == _UPLOAD_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    def delete(self, name: str) -> None:
+        try:
+            self.container.delete_blob(f"{self.prefix}{name}")
+        except ResourceNotFoundError:
+            return
+
+    def event(self, kind: str, **fields: Any) -> None:
+        if self.events is not None:
+            self.events.write(kind=kind, session=self.session_id, **fields)
+
+    def rung_in_blob(self, rung: str) -> None:
+        """A rung's playlist is in Blob; the master goes up once all of them are."""
+        with self._lock:
+            self._waiting_rungs.discard(rung)
+            if self._master_done or self._waiting_rungs:
+                return
+            master = self.output_dir / MASTER_PLAYLIST
+            if not master.exists():
+                return
+            self.upload(MASTER_PLAYLIST, master.read_bytes(), _FINAL_PLAYLIST)
+            self._master_done = True
+        self.event("master", uploaded=time.time())
+
+
+class RungUploader(threading.Thread):
+    """Follows one rung's playlist until `stop`, then uploads its final state (ENDLIST)."""
+
+    def __init__(
+        self, *, rung: str, output: LiveOutput, on_segment: Callable[[], None] | None
+    ) -> None:
+        super().__init__(name=f"live-rung-{rung}", daemon=True)
+        self.rung = rung
+        self.output = output
+        self.directory = output.output_dir / rung
+        self.on_segment = on_segment
+        self.segments_uploaded = 0
+        self.failed = False
+        self._stop_event = threading.Event()
+        self._signature: tuple[int, int] | None = None
+        self._uploaded_text: str | None = None
+        self._in_blob: deque[tuple[int, str]] = deque()
+        self._known: set[str] = set()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            pause = POLL_SECONDS if self._synced(final=False) else _RETRY_SECONDS
+            self._stop_event.wait(pause)
+        self.failed = not self._synced(final=True)
+
+    def _synced(self, *, final: bool) -> bool:
+        try:
+            self.sync(final=final)
+        except Exception:
+            # Blob trouble: what is not uploaded yet is tried again on the next round.
+            log.exception("live rung %s of session %s", self.rung, self.output.session_id)
+            return False
+        return True
+
+    def sync(self, *, final: bool) -> None:
+        path = self.directory / PLAYLIST
+        try:
+            stat = path.stat()
+            signature = (stat.st_mtime_ns, stat.st_size)
+            if signature == self._signature and not final:
+                return
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        playlist = parse_playlist(text)
+        if playlist is None:
+            return
+        for index, name in enumerate(playlist.segments):
+            if name not in self._known:
+                self._upload_segment(name, playlist.media_sequence + index)
+        if final and not playlist.ended:
+            text += ENDLIST + "\n"
+        if text != self._uploaded_text:
+            self.output.upload(
+                f"{self.rung}/{PLAYLIST}",
+                text.encode(),
+                _FINAL_PLAYLIST if final or playlist.ended else _LIVE_PLAYLIST,
+            )
+            self._uploaded_text = text
+            self.output.event(
+                "playlist",
+                rung=self.rung,
+                segments=len(playlist.segments),
+                media_sequence=playlist.media_sequence,
+                uploaded=time.time(),
+            )
+            self.output.rung_in_blob(self.rung)
+        self._signature = signature
+        self._forget_old(playlist.media_sequence)
+
+    def _upload_segment(self, name: str, sequence: int) -> None:
+        path = self.directory / name
+        try:
+            completed = path.stat().st_mtime
+            data = path.read_bytes()
+        except FileNotFoundError:
+            # ffmpeg deletes segments long out of the window; this one was never caught up.
+            log.warning("segment %s/%s vanished before its upload", self.rung, name)
+            self._known.add(name)
+            return
+        self.output.upload(f"{self.rung}/{name}", data, _SEGMENT)
+        uploaded = time.time()
+        self._known.add(name)
+        self._in_blob.append((sequence, name))
+        self.segments_uploaded += 1
+        self.output.event(
+            "segment",
+            rung=self.rung,
+            name=name,
+            bytes=len(data),
+            completed=completed,
+            uploaded=uploaded,
+            uploaded_at=utc_iso(uploaded),
+        )
+        if self.on_segment is not None:
+            self.on_segment()
+
+    def _forget_old(self, media_sequence: int) -> None:
+        while self._in_blob and self._in_blob[0][0] < media_sequence - LIST_SIZE:
+            _, name = self._in_blob.popleft()
+            self.output.delete(f"{self.rung}/{name}")
+            self._known.discard(name)

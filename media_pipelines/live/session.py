@@ -1,0 +1,236 @@
+"""One accepted publish: the ffmpeg that plays it from nginx-rtmp, the HLS uploaders, the
+recorder and the health reports, and the clean end (stopped or dropped) that keeps what was
+recorded."""
+
+import logging
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from azure.storage.blob import BlobServiceClient
+
+from media_pipelines.ladder import Ladder
+from media_pipelines.live.api import ApiUnavailableError, IngestApi, RefusedError
+from media_pipelines.live.hls import EventLog, LiveOutput, RungUploader
+from media_pipelines.live.ladder import ffmpeg_command
+from media_pipelines.live.process import PRE_EXEC
+from media_pipelines.live.recording import Recorder
+from media_pipelines.tools import last_lines
+from shared.clients import blob_container_name
+from shared.clock import utc_iso
+from shared.live.models import (
+    LIVE_APP,
+    IngestDone,
+    IngestGrant,
+    IngestHealthReport,
+    IngestSessionRef,
+    SessionEnd,
+)
+
+log = logging.getLogger("webcast.live.session")
+
+# After nginx reports the publisher gone, ffmpeg ends on the stream's end within moments;
+# one that is still running after this long is stopped (it writes its trailer on SIGINT).
+STOP_GRACE_SECONDS = 10.0
+_KILL_AFTER_SECONDS = 5.0
+# How long the end waits for nginx's publish_done (and with it the reason) after ffmpeg ended.
+_REASON_WAIT_SECONDS = 5.0
+
+
+class LiveSession:
+    def __init__(
+        self,
+        *,
+        grant: IngestGrant,
+        rtmp_port: int,
+        work_dir: Path,
+        ladder: Ladder,
+        preset: str,
+        ffmpeg: str,
+        api: IngestApi,
+        blobs: BlobServiceClient,
+        events: EventLog | None,
+        on_closed: Callable[["LiveSession"], None],
+    ) -> None:
+        self.grant = grant
+        self.directory = work_dir / "sessions" / grant.session_id
+        self._api = api
+        self._blobs = blobs
+        self._on_closed = on_closed
+        self._command = ffmpeg_command(
+            ffmpeg=ffmpeg,
+            source=f"rtmp://127.0.0.1:{rtmp_port}/{LIVE_APP}/{grant.session_id}",
+            output_dir=self.directory / "hls",
+            ladder=ladder,
+            preset=preset,
+        )
+        self._output = LiveOutput(
+            container=blobs.get_container_client(blob_container_name(grant.container)),
+            prefix=grant.output_prefix,
+            session_id=grant.session_id,
+            rungs=[rung.name for rung in ladder.rungs],
+            output_dir=self.directory / "hls",
+            events=events,
+        )
+        self._rungs = [
+            RungUploader(
+                rung=rung.name,
+                output=self._output,
+                on_segment=self._segment_uploaded if index == 0 else None,
+            )
+            for index, rung in enumerate(ladder.rungs)
+        ]
+        self._process: subprocess.Popen[bytes] | None = None
+        self._recorder: Recorder | None = None
+        self._gone = threading.Event()
+        self._gone_at = 0.0
+        self._reason: SessionEnd | None = None
+        self._new_segment = threading.Event()
+        self._ended = threading.Event()
+        self._last_segment_at: str | None = None
+        self.closed = threading.Event()
+
+    @property
+    def session_id(self) -> str:
+        return self.grant.session_id
+
+    def _ref(self) -> IngestSessionRef:
+        return IngestSessionRef(
+            tenant_id=self.grant.tenant_id,
+            webcast_id=self.grant.webcast_id,
+            session_id=self.grant.session_id,
+        )
+
+    def start(self) -> None:
+        """Start ffmpeg (nginx holds it until the publisher's data flows) and the threads."""
+        for rung in self._rungs:
+            (self.directory / "hls" / rung.rung).mkdir(parents=True, exist_ok=True)
+        with (self.directory / "ffmpeg.log").open("wb") as errors:
+            self._process = subprocess.Popen(  # noqa: S603 - arguments built by this package
+                self._command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                preexec_fn=PRE_EXEC,
+            )
+        assert self._process.stdout is not None
+        self._recorder = Recorder(
+            stream=self._process.stdout,
+            spool_dir=self.directory / "recording",
+            record=self.grant.record,
+            target=lambda: self._api.recording_target(self._ref()),
+            blobs=self._blobs,
+        )
+        self._recorder.start()
+        for rung in self._rungs:
+            rung.start()
+        threading.Thread(target=self._report_health, name="live-health", daemon=True).start()
+        threading.Thread(target=self._supervise, name="live-session", daemon=True).start()
+
+    def publisher_gone(self, reason: SessionEnd) -> None:
+        """nginx reported the publish done: the session ends once ffmpeg has drained it."""
+        if self._reason is None:
+            self._reason = reason
+        self._gone_at = time.monotonic()
+        self._gone.set()
+
+    def abort(self) -> None:
+        """End now (the ingest shuts down): what was recorded is kept, the end is `dropped`."""
+        self.publisher_gone(SessionEnd.dropped)
+        self._gone_at = time.monotonic() - STOP_GRACE_SECONDS
+
+    def end_unstarted(self) -> None:
+        """ffmpeg could not start: end the session in the API at once."""
+        try:
+            self._finish(SessionEnd.dropped)
+        finally:
+            self._ended.set()
+            self.closed.set()
+            self._on_closed(self)
+
+    def _segment_uploaded(self) -> None:
+        self._last_segment_at = utc_iso(time.time())
+        self._new_segment.set()
+
+    def _report_health(self) -> None:
+        while not self._ended.is_set():
+            if not self._new_segment.wait(timeout=1.0):
+                continue
+            self._new_segment.clear()
+            assert self._recorder is not None
+            report = IngestHealthReport(
+                **self._ref().model_dump(),
+                bitrate=self._recorder.meter.bitrate(),
+                last_segment_at=self._last_segment_at or utc_iso(time.time()),
+                segments_uploaded=self._rungs[0].segments_uploaded,
+            )
+            try:
+                self._api.health(report)
+            except (ApiUnavailableError, RefusedError) as error:
+                log.warning("health of session %s not taken: %s", self.session_id, error)
+
+    def _stop_ffmpeg(self, process: "subprocess.Popen[bytes]") -> None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=_KILL_AFTER_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _supervise(self) -> None:
+        process = self._process
+        assert process is not None and self._recorder is not None
+        try:
+            while process.poll() is None:
+                if self._gone.is_set() and time.monotonic() - self._gone_at >= STOP_GRACE_SECONDS:
+                    self._stop_ffmpeg(process)
+                    break
+                time.sleep(0.1)
+            if process.returncode not in (0, 255, -signal.SIGINT):
+                errors = (self.directory / "ffmpeg.log").read_text(errors="replace")
+                log.warning(
+                    "ffmpeg of session %s exited with %s: %s",
+                    self.session_id,
+                    process.returncode,
+                    last_lines(errors, hide=[str(self.directory)]),
+                )
+            for rung in self._rungs:
+                rung.stop()
+            for rung in self._rungs:
+                rung.join()
+            self._recorder.join()
+            self._gone.wait(_REASON_WAIT_SECONDS)
+            self._finish(self._reason or SessionEnd.dropped)
+        finally:
+            self._ended.set()
+            self.closed.set()
+            self._on_closed(self)
+
+    def _finish(self, reason: SessionEnd) -> None:
+        report = IngestDone(
+            **self._ref().model_dump(),
+            reason=reason,
+            segments_uploaded=self._rungs[0].segments_uploaded,
+        )
+        try:
+            self._api.publish_done(report)
+        except (ApiUnavailableError, RefusedError):
+            log.exception("session %s could not be ended in the API", self.session_id)
+        unstaged = any((self.directory / "recording").glob("*.part"))
+        if unstaged or any(rung.failed for rung in self._rungs):
+            log.error("session %s left files for inspection in %s", self.session_id, self.directory)
+        else:
+            shutil.rmtree(self.directory, ignore_errors=True)
+        recorder = self._recorder
+        log.info(
+            "session %s ended (%s): %d segments, recording %s (%d bytes)",
+            self.session_id,
+            reason.value,
+            self._rungs[0].segments_uploaded,
+            (recorder.asset_id if recorder else None) or "none",
+            recorder.recorded_bytes if recorder else 0,
+        )

@@ -1,0 +1,1 @@
+"""Live channels: stream keys, ingest hooks, sessions, health and recordings (P20)."""

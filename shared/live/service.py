@@ -1,0 +1,531 @@
+"""Live channels: admin operations (with audit), the ingest's hooks, and viewer playback.
+
+The ingest (media_pipelines.live) asks `start_session` on every publish: a wrong or rotated
+stream key, or a channel that is live already, is refused, and nginx-rtmp drops the
+publisher. While live, the ingest reports health on each uploaded segment, asks for the
+recording's target (an asset of the VOD pipeline) when the first recorded bytes are ready,
+and ends the session with `end_session` when the publisher stops or drops.
+"""
+
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from shared.audit import service as audit
+from shared.audit.models import SYSTEM_ACTOR, RequestContext
+from shared.auth.models import Principal
+from shared.auth.permissions import require_manager
+from shared.clients import blob_container_name, blob_service
+from shared.clock import now, utc_iso
+from shared.config import get_settings
+from shared.errors import DomainError, conflict, forbidden, not_found
+from shared.ids import lookup_hash, new_id
+from shared.live.models import (
+    CHANNEL_ID,
+    LIVE_APP,
+    LIVE_CONTAINER,
+    MASTER_PLAYLIST,
+    STREAM_KEY_KIND,
+    ChannelState,
+    IngestDone,
+    IngestGrant,
+    IngestHealth,
+    IngestHealthReport,
+    IngestSessionRef,
+    IssuedStreamKey,
+    LiveChannel,
+    LiveChannelCreate,
+    LiveChannelUpdate,
+    LiveChannelView,
+    LivePlayback,
+    LiveSession,
+    LiveSessionView,
+    RecordingTarget,
+    SessionEnd,
+    StreamKey,
+)
+from shared.live.repository import channels, sessions, stream_keys
+from shared.webcasts.repository import find_webcast_cached, webcasts
+
+# A live channel without a health report (or state change) for this long has lost its
+# ingest (a crashed container): a new publish may take over instead of being refused.
+LIVE_STALE_SECONDS = 60
+_MAX_ATTEMPTS = 5
+_KEY_BYTES = 32
+_KEY_MAX_CHARS = 200
+
+
+def ingest_url() -> str:
+    """Where encoders push: RTMPS in Azure (TLS in front of nginx-rtmp), RTMP locally."""
+    settings = get_settings()
+    scheme = "rtmps" if settings.is_azure else "rtmp"
+    return f"{scheme}://{settings.live_rtmp_host}:{settings.live_rtmp_port}/{LIVE_APP}"
+
+
+def _new_key() -> tuple[str, str]:
+    key = secrets.token_urlsafe(_KEY_BYTES)
+    return key, lookup_hash(STREAM_KEY_KIND, key)
+
+
+def _age_seconds(moment: str) -> float:
+    return now() - datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+
+
+def _is_stale(channel: LiveChannel) -> bool:
+    seen = channel.health.reported_at or channel.updated_at
+    return _age_seconds(seen) > LIVE_STALE_SECONDS
+
+
+def _channel(tenant_id: str, webcast_id: str) -> LiveChannel | None:
+    return channels.get(tenant_id=tenant_id, item_id=CHANNEL_ID, partition_key=webcast_id)
+
+
+def _required_channel(tenant_id: str, webcast_id: str) -> LiveChannel:
+    channel = _channel(tenant_id, webcast_id)
+    if channel is None:
+        raise not_found("Live channel")
+    return channel
+
+
+def _session(tenant_id: str, webcast_id: str, session_id: str | None) -> LiveSession | None:
+    if session_id is None:
+        return None
+    return sessions.get(tenant_id=tenant_id, item_id=session_id, partition_key=webcast_id)
+
+
+def _change_channel(
+    tenant_id: str, webcast_id: str, change: Callable[[LiveChannel], bool]
+) -> LiveChannel | None:
+    """Read, change and replace the channel (etag-guarded), again on a concurrent write;
+    `change` returns False to leave the channel as it is."""
+    for _ in range(_MAX_ATTEMPTS):
+        channel = _channel(tenant_id, webcast_id)
+        if channel is None or not change(channel):
+            return channel
+        try:
+            return channels.replace(tenant_id=tenant_id, item=channel)
+        except DomainError as error:
+            if error.status != 412:
+                raise
+    raise conflict("The live channel changed concurrently; try again")
+
+
+def view(channel: LiveChannel) -> LiveChannelView:
+    current = _session(channel.tenant_id, channel.webcast_id, channel.current_session_id)
+    last = _session(channel.tenant_id, channel.webcast_id, channel.last_session_id)
+    latest = current or last
+    return LiveChannelView(
+        channel_id=channel.id,
+        webcast_id=channel.webcast_id,
+        state=channel.state,
+        record=channel.record,
+        recording=channel.recording,
+        ingest_url=ingest_url(),
+        health=channel.health,
+        current_session=LiveSessionView.of(current) if current else None,
+        last_session=LiveSessionView.of(last) if last else None,
+        recording_asset_id=latest.recording_asset_id if latest else None,
+        created_at=channel.created_at,
+        updated_at=channel.updated_at,
+    )
+
+
+def _issued(key: str, channel: LiveChannel) -> IssuedStreamKey:
+    url = ingest_url()
+    return IssuedStreamKey(
+        stream_key=key, ingest_url=url, stream_url=f"{url}/{key}", channel=view(channel)
+    )
+
+
+# ---- admin ----
+
+
+def create_channel(
+    *,
+    principal: Principal,
+    webcast_id: str,
+    data: LiveChannelCreate,
+    context: RequestContext,
+) -> IssuedStreamKey:
+    """The webcast's live channel and its first stream key (returned this once)."""
+    tenant_id = require_manager(principal, write=True)
+    if webcasts.get(tenant_id=tenant_id, item_id=webcast_id) is None:
+        raise not_found("Webcast")
+    if _channel(tenant_id, webcast_id) is not None:
+        raise conflict("This webcast has a live channel already")
+    key, key_hash = _new_key()
+    moment = utc_iso()
+    stream_keys.create(
+        StreamKey(
+            id=key_hash,
+            tenant_id=tenant_id,
+            webcast_id=webcast_id,
+            channel_id=CHANNEL_ID,
+            created_at=moment,
+        )
+    )
+    try:
+        channel = channels.create(
+            tenant_id=tenant_id,
+            item=LiveChannel(
+                id=CHANNEL_ID,
+                tenant_id=tenant_id,
+                webcast_id=webcast_id,
+                record=data.record,
+                key_hash=key_hash,
+                key_created_at=moment,
+                created_by=principal.account_id,
+                created_at=moment,
+                updated_at=moment,
+            ),
+        )
+    except DomainError:
+        stream_keys.delete(key_hash)
+        raise conflict("This webcast has a live channel already") from None
+    audit.record(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="live.channel.create",
+        entity_type="live-channel",
+        entity_id=webcast_id,
+        changed_fields=["record", "stream_key"],
+        context=context,
+    )
+    return _issued(key, channel)
+
+
+def get_channel(*, principal: Principal, webcast_id: str) -> LiveChannelView:
+    tenant_id = require_manager(principal, write=False)
+    return view(_required_channel(tenant_id, webcast_id))
+
+
+def update_channel(
+    *,
+    principal: Principal,
+    webcast_id: str,
+    data: LiveChannelUpdate,
+    context: RequestContext,
+) -> LiveChannelView:
+    """Switch recording on or off; a running session keeps its setting, the next one uses it."""
+    tenant_id = require_manager(principal, write=True)
+    _required_channel(tenant_id, webcast_id)
+
+    def change(channel: LiveChannel) -> bool:
+        if channel.record == data.record:
+            return False
+        channel.record = data.record
+        channel.updated_at = utc_iso()
+        return True
+
+    channel = _change_channel(tenant_id, webcast_id, change)
+    if channel is None:
+        raise not_found("Live channel")
+    audit.record(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="live.channel.update",
+        entity_type="live-channel",
+        entity_id=webcast_id,
+        changed_fields=["record"],
+        context=context,
+    )
+    return view(channel)
+
+
+def rotate_key(
+    *, principal: Principal, webcast_id: str, context: RequestContext
+) -> IssuedStreamKey:
+    """A new stream key (returned this once); the old one is refused from now on."""
+    tenant_id = require_manager(principal, write=True)
+    channel = _required_channel(tenant_id, webcast_id)
+    key, key_hash = _new_key()
+    moment = utc_iso()
+    stream_keys.create(
+        StreamKey(
+            id=key_hash,
+            tenant_id=tenant_id,
+            webcast_id=webcast_id,
+            channel_id=channel.id,
+            created_at=moment,
+        )
+    )
+    old_hash = channel.key_hash
+    channel.key_hash, channel.key_created_at, channel.updated_at = key_hash, moment, moment
+    try:
+        channel = channels.replace(tenant_id=tenant_id, item=channel)
+    except DomainError:
+        stream_keys.delete(key_hash)
+        raise
+    # The channel names its key too, so a lookup left behind by a crash here is refused.
+    stream_keys.delete(old_hash)
+    audit.record(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="live.key.rotate",
+        entity_type="live-channel",
+        entity_id=webcast_id,
+        changed_fields=["stream_key"],
+        context=context,
+    )
+    return _issued(key, channel)
+
+
+def _delete_live_output(tenant_id: str, webcast_id: str) -> int:
+    client = blob_service().get_container_client(blob_container_name(LIVE_CONTAINER))
+    names = [b.name for b in client.list_blobs(name_starts_with=f"{tenant_id}/{webcast_id}/")]
+    for start in range(0, len(names), 256):
+        client.delete_blobs(*names[start : start + 256])
+    return len(names)
+
+
+def delete_channel(*, principal: Principal, webcast_id: str, context: RequestContext) -> None:
+    """Remove the channel, its stream key and its live output; sessions stay as history
+    and recordings stay as assets. Refused while a stream is running."""
+    tenant_id = require_manager(principal, write=True)
+    channel = _required_channel(tenant_id, webcast_id)
+    if channel.state == ChannelState.live and not _is_stale(channel):
+        raise conflict("The channel is live; stop the stream first")
+    stream_keys.delete(channel.key_hash)
+    channels.delete(tenant_id=tenant_id, item_id=channel.id, partition_key=webcast_id)
+    _delete_live_output(tenant_id, webcast_id)
+    forget_playback(webcast_id)
+    audit.record(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="live.channel.delete",
+        entity_type="live-channel",
+        entity_id=webcast_id,
+        context=context,
+    )
+
+
+# ---- ingest hooks ----
+
+
+def verify_ingest_secret(*, supplied: str | None) -> None:
+    """The ingest proves itself with the shared secret; anything else gets 403."""
+    expected = get_settings().live_ingest_secret.get_secret_value().encode()
+    if supplied is None or not hmac.compare_digest(supplied.encode(), expected):
+        raise forbidden("Only the live ingest may call this")
+
+
+def _end(session: LiveSession, reason: SessionEnd, segments_uploaded: int) -> LiveSession:
+    session.ended_at = utc_iso()
+    session.end_reason = reason
+    session.segments_uploaded = max(session.segments_uploaded, segments_uploaded)
+    saved = sessions.replace(tenant_id=session.tenant_id, item=session)
+    audit.record(
+        tenant_id=session.tenant_id,
+        actor=SYSTEM_ACTOR,
+        action=f"live.session.{reason.value}",
+        entity_type="live-session",
+        entity_id=session.id,
+        changed_fields=["ended_at", "end_reason"],
+    )
+    return saved
+
+
+def _wrong_key() -> DomainError:
+    return forbidden("This stream key is not valid")
+
+
+def start_session(*, stream_key: str, app: str) -> IngestGrant:
+    """Accept a publish for a valid key of a channel not already live; refuse otherwise."""
+    if app != LIVE_APP or not 0 < len(stream_key) <= _KEY_MAX_CHARS:
+        raise _wrong_key()
+    key_hash = lookup_hash(STREAM_KEY_KIND, stream_key)
+    lookup = stream_keys.get(key_hash)
+    if lookup is None:
+        raise _wrong_key()
+    channel = _channel(lookup.tenant_id, lookup.webcast_id)
+    if channel is None or not hmac.compare_digest(channel.key_hash, key_hash):
+        raise _wrong_key()
+    if channel.state == ChannelState.live:
+        if not _is_stale(channel):
+            raise forbidden("This channel is live already")
+        abandoned = _session(channel.tenant_id, channel.webcast_id, channel.current_session_id)
+        if abandoned is not None and abandoned.ended_at is None:
+            _end(abandoned, SessionEnd.dropped, abandoned.segments_uploaded)
+    moment = utc_iso()
+    session_id = new_id()
+    session = sessions.create(
+        tenant_id=channel.tenant_id,
+        item=LiveSession(
+            id=session_id,
+            tenant_id=channel.tenant_id,
+            webcast_id=channel.webcast_id,
+            channel_id=channel.id,
+            record=channel.record,
+            output_prefix=f"{channel.tenant_id}/{channel.webcast_id}/{session_id}/",
+            started_at=moment,
+        ),
+    )
+    previous = channel.current_session_id or channel.last_session_id
+    channel.state = ChannelState.live
+    channel.current_session_id = session.id
+    channel.last_session_id = previous
+    channel.output_prefix = session.output_prefix
+    channel.recording = session.record
+    channel.health = IngestHealth()
+    channel.updated_at = moment
+    try:
+        channels.replace(tenant_id=channel.tenant_id, item=channel)
+    except DomainError as error:
+        # Another publish (or an admin change) came first: this one is refused.
+        sessions.delete(
+            tenant_id=session.tenant_id, item_id=session.id, partition_key=session.webcast_id
+        )
+        raise forbidden("This channel is live already") from error
+    forget_playback(channel.webcast_id)
+    audit.record(
+        tenant_id=channel.tenant_id,
+        actor=SYSTEM_ACTOR,
+        action="live.session.start",
+        entity_type="live-session",
+        entity_id=session.id,
+        changed_fields=["state"],
+    )
+    return IngestGrant(
+        tenant_id=channel.tenant_id,
+        webcast_id=channel.webcast_id,
+        channel_id=channel.id,
+        session_id=session.id,
+        output_prefix=session.output_prefix,
+        record=session.record,
+    )
+
+
+def _ingest_session(ref: IngestSessionRef) -> LiveSession:
+    session = _session(ref.tenant_id, ref.webcast_id, ref.session_id)
+    if session is None:
+        raise not_found("Live session")
+    return session
+
+
+def report_health(*, report: IngestHealthReport) -> None:
+    """Store the current session's ingest health on its channel."""
+    session = _ingest_session(report)
+    if session.ended_at is not None:
+        raise conflict("This live session has ended")
+
+    def change(channel: LiveChannel) -> bool:
+        if channel.current_session_id != session.id:
+            return False
+        channel.health = IngestHealth(
+            bitrate=report.bitrate,
+            last_segment_at=report.last_segment_at,
+            segments_uploaded=report.segments_uploaded,
+            reported_at=utc_iso(),
+        )
+        return True
+
+    channel = _change_channel(session.tenant_id, session.webcast_id, change)
+    if channel is None or channel.current_session_id != session.id:
+        raise conflict("This live session is not the channel's current one")
+
+
+def end_session(*, report: IngestDone) -> LiveSessionView:
+    """End a session (idempotent) and put its channel into `stopped`."""
+    session = _ingest_session(report)
+    if session.ended_at is None:
+        session = _end(session, report.reason, report.segments_uploaded)
+
+    def change(channel: LiveChannel) -> bool:
+        if channel.current_session_id != session.id:
+            return False
+        channel.state = ChannelState.stopped
+        channel.current_session_id = None
+        channel.last_session_id = session.id
+        channel.updated_at = utc_iso()
+        return True
+
+    _change_channel(session.tenant_id, session.webcast_id, change)
+    forget_playback(session.webcast_id)
+    return LiveSessionView.of(session)
+
+
+def recording_target(*, ref: IngestSessionRef) -> RecordingTarget:
+    """The asset the session's recording becomes (created on the first call), and its blob."""
+    # Imported here: the media service loads the storage SDK, which most API calls never need.
+    from shared.media import service as media
+    from shared.media.repository import assets
+
+    session = _ingest_session(ref)
+    if not session.record:
+        raise conflict("This live session is not recorded")
+    if session.recording_asset_id is not None:
+        asset = assets.get(
+            tenant_id=session.tenant_id,
+            item_id=session.recording_asset_id,
+            partition_key=session.webcast_id,
+        )
+        if asset is None:
+            raise not_found("Recording asset")
+    else:
+        asset = media.create_recording_asset(
+            tenant_id=session.tenant_id,
+            webcast_id=session.webcast_id,
+            live_session_id=session.id,
+            title=f"Live recording {session.started_at[:16].replace('T', ' ')} UTC",
+        )
+        session.recording_asset_id = asset.id
+        sessions.replace(tenant_id=session.tenant_id, item=session)
+    return RecordingTarget(
+        asset_id=asset.id, container=asset.source_container, blob=asset.source_blob
+    )
+
+
+# ---- viewers ----
+
+
+# Every viewer's player reloads the live playlist every segment: at 100,000 viewers the
+# channel would be read tens of thousands of times a second. A change made elsewhere reaches
+# a process within this many seconds; one made in the process itself at once.
+PLAYBACK_CACHE_SECONDS = 2.0
+_PLAYBACK_CACHE_SIZE = 1000
+_playback_cache: dict[str, tuple[float, LivePlayback | None]] = {}
+_playback_lock = threading.Lock()
+
+
+def forget_playback(webcast_id: str) -> None:
+    with _playback_lock:
+        _playback_cache.pop(webcast_id, None)
+
+
+def _read_playback(webcast_id: str) -> LivePlayback | None:
+    webcast = find_webcast_cached(webcast_id)
+    if webcast is None:
+        return None
+    channel = _channel(webcast.tenant_id, webcast_id)
+    if channel is None or channel.output_prefix is None:
+        return None
+    session_id = channel.current_session_id or channel.last_session_id
+    if session_id is None:
+        return None
+    return LivePlayback(
+        tenant_id=channel.tenant_id,
+        webcast_id=webcast_id,
+        session_id=session_id,
+        prefix=channel.output_prefix,
+        master_playlist=f"{channel.output_prefix}{MASTER_PLAYLIST}",
+        state=channel.state,
+        record=channel.recording,
+    )
+
+
+def current_playback(*, webcast_id: str) -> LivePlayback | None:
+    """The live output of the webcast's current (or last) session, if it ever went live."""
+    moment = time.monotonic()
+    with _playback_lock:
+        cached = _playback_cache.get(webcast_id)
+    if cached is not None and cached[0] > moment:
+        return cached[1]
+    playback = _read_playback(webcast_id)
+    with _playback_lock:
+        if len(_playback_cache) >= _PLAYBACK_CACHE_SIZE:
+            _playback_cache.clear()
+        _playback_cache[webcast_id] = (moment + PLAYBACK_CACHE_SECONDS, playback)
+    return playback

@@ -1,0 +1,465 @@
+"""Live channels (P20): real nginx-rtmp, the ingest process, ffmpeg, the API over HTTP.
+
+The API runs under uvicorn in a thread, the ingest (`python -m media_pipelines.live`) as a
+child process whose hooks reach that API; a generated test source is pushed over RTMP.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from devtools.emulators import ROOT, free_port, wait_for_port
+from devtools.runner import TriggerRunner, app_functions
+from functions.api.app import create_app
+from media_pipelines import worker
+from media_pipelines.live.hls import parse_playlist
+from shared.clients import blob_container_name, blob_service
+from shared.ids import lookup_hash
+from shared.live import service as live_service
+from shared.live.repository import stream_keys
+from shared.media.models import AssetKind
+from shared.media.repository import assets
+from tests import helpers
+
+T = TypeVar("T")
+RUNG = "240p"  # the tiny ladder's top rung (WEBCAST_MEDIA_LADDER=tiny in tests)
+
+
+@pytest.fixture(scope="module")
+def live_app(stack) -> FastAPI:
+    return create_app()
+
+
+@pytest.fixture(scope="module")
+def api_url(live_app: FastAPI) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(live_app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="live-api", daemon=True)
+    thread.start()
+    wait_for_port(port)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@dataclasses.dataclass
+class Ingest:
+    rtmp_port: int
+    log: Path
+
+    def url(self, key: str) -> str:
+        return f"rtmp://127.0.0.1:{self.rtmp_port}/live/{key}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture(scope="module")
+def ingest(api_url: str) -> Iterator[Ingest]:
+    work = Path(tempfile.mkdtemp(prefix="test-live-"))
+    port = free_port()
+    log = work / "ingest.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "media_pipelines.live", "--rtmp-port", str(port)),
+                *("--api-url", api_url, "--work-dir", str(work / "ingest")),
+            ],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_port(port, timeout=30)
+        yield Ingest(rtmp_port=port, log=log)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _admin(live_app: FastAPI, name: str) -> helpers.Admin:
+    """A signed-in owner whose client reaches the app with the live routes."""
+    owner = helpers.new_owner(name)
+    http = TestClient(
+        live_app,
+        base_url="https://testserver",
+        raise_server_exceptions=False,
+        cookies=owner.client.cookies,
+    )
+    return dataclasses.replace(owner, client=http)
+
+
+def _webcast(owner: helpers.Admin, slug: str) -> str:
+    created = owner.post("/api/webcasts", json={"title": "Live town hall", "slug": slug})
+    assert created.status_code == 201, created.text
+    webcast_id: str = created.json()["id"]
+    return webcast_id
+
+
+def _push(url: str, *, seconds: float) -> "subprocess.Popen[bytes]":
+    """A generated 640x360 source with sound, pushed in real time."""
+    return subprocess.Popen(
+        [
+            *("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"),
+            *("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"),
+            *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"),
+            *(
+                "-t",
+                str(seconds),
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+            ),
+            *("-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-f", "flv", url),
+        ],
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _until(
+    probe: Callable[[], T | None],
+    *,
+    what: str,
+    timeout: float = 30.0,
+    ingest: Ingest | None = None,
+) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"gave up waiting for {what}\n{ingest.output() if ingest else ''}")
+
+
+def _live_blobs(tenant_id: str, webcast_id: str) -> list[str]:
+    client = blob_service().get_container_client(blob_container_name("live"))
+    return [b.name for b in client.list_blobs(name_starts_with=f"{tenant_id}/{webcast_id}/")]
+
+
+def _blob_text(container: str, name: str) -> str | None:
+    client = blob_service().get_blob_client(blob_container_name(container), name)
+    if not client.exists():
+        return None
+    text: str = client.download_blob().readall().decode()
+    return text
+
+
+def _channel(owner: helpers.Admin, webcast_id: str) -> dict[str, Any]:
+    response = owner.get(f"/api/webcasts/{webcast_id}/live")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _stopped(owner: helpers.Admin, webcast_id: str) -> dict[str, Any] | None:
+    channel = _channel(owner, webcast_id)
+    return channel if channel["state"] == "stopped" else None
+
+
+def _epoch(moment: str) -> float:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+
+
+def _probe_seconds(data: bytes) -> float:
+    with tempfile.NamedTemporaryFile(suffix=".ts") as handle:
+        handle.write(data)
+        handle.flush()
+        done = subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-show_entries",
+                "format=duration",
+                "-of",
+                "json",
+                handle.name,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return float(json.loads(done.stdout)["format"]["duration"])
+
+
+def _recording(owner: helpers.Admin, webcast_id: str, session: dict[str, Any]) -> float:
+    """The session's recording asset and the seconds its blob in `uploads` lasts."""
+    asset = assets.get(
+        tenant_id=owner.tenant_id,
+        item_id=session["recording_asset_id"],
+        partition_key=webcast_id,
+    )
+    assert asset is not None
+    assert asset.kind == AssetKind.recording and asset.live_session_id == session["id"]
+    blob = blob_service().get_blob_client(blob_container_name("uploads"), asset.source_blob)
+    return _probe_seconds(blob.download_blob().readall())
+
+
+def test_channel_admin_and_ingest_hooks_guard_the_key(live_app: FastAPI):
+    owner = _admin(live_app, "live-admin")
+    webcast_id = _webcast(owner, "live-admin")
+    url = f"/api/webcasts/{webcast_id}/live"
+    assert owner.get(url).status_code == 404
+
+    created = owner.post(url, json={"record": True})
+    assert created.status_code == 201, created.text
+    assert created.headers["cache-control"] == "no-store"
+    key = created.json()["stream_key"]
+    assert len(key) >= 43 and created.json()["stream_url"].endswith(f"/live/{key}")
+    assert owner.post(url, json={}).status_code == 409, "one channel per webcast"
+
+    shown = owner.get(url)
+    assert shown.json()["state"] == "idle" and shown.json()["record"] is True
+    assert key not in shown.text
+    changed = owner.patch(url, json={"record": False})
+    assert changed.status_code == 200 and changed.json()["record"] is False
+    assert owner.patch(url, json={"record": "maybe"}).status_code == 422
+
+    ingest_client = TestClient(live_app, base_url="https://testserver")
+    form = {"name": key, "app": "live", "addr": "127.0.0.1"}
+    assert ingest_client.post("/api/live/ingest/publish", data=form).status_code == 403
+    wrong = {"X-Ingest-Secret": "guess"}
+    assert (
+        ingest_client.post("/api/live/ingest/publish", data=form, headers=wrong).status_code == 403
+    )
+
+    rotated = owner.post(f"{url}/key")
+    assert rotated.status_code == 200 and rotated.json()["stream_key"] != key
+    new_key = rotated.json()["stream_key"]
+    assert stream_keys.get(lookup_hash("stream-key", key)) is None, "the old key is forgotten"
+    assert stream_keys.get(lookup_hash("stream-key", new_key)) is not None
+    entries = helpers.audit_entries(owner.tenant_id, entity_type="live-channel")
+    assert {e.action for e in entries} >= {
+        "live.channel.create",
+        "live.channel.update",
+        "live.key.rotate",
+    }
+    assert all(
+        key not in e.model_dump_json() and new_key not in e.model_dump_json() for e in entries
+    )
+
+    # A sub-account may not see or change the channel.
+    sub = helpers.new_subaccount(owner, [])
+    sub_http = TestClient(live_app, base_url="https://testserver", cookies=sub.client.cookies)
+    assert sub_http.get(url).status_code == 403
+
+    assert owner.delete(url).status_code == 204
+    assert owner.get(url).status_code == 404
+    assert stream_keys.get(lookup_hash("stream-key", new_key)) is None
+    assert live_service.current_playback(webcast_id=webcast_id) is None
+
+
+def test_wrong_and_rotated_keys_are_refused(live_app: FastAPI, ingest: Ingest):
+    owner = _admin(live_app, "live-keys")
+    webcast_id = _webcast(owner, "live-keys")
+    old_key = owner.post(f"/api/webcasts/{webcast_id}/live").json()["stream_key"]
+    assert owner.post(f"/api/webcasts/{webcast_id}/live/key").status_code == 200
+
+    for key in ("not-a-key", old_key):
+        pusher = _push(ingest.url(key), seconds=4)
+        _, errors = pusher.communicate(timeout=30)
+        assert pusher.returncode != 0, f"the push with {key[:4]}... was accepted"
+        assert errors
+    assert _channel(owner, webcast_id)["state"] == "idle"
+    assert _live_blobs(owner.tenant_id, webcast_id) == []
+
+
+@pytest.mark.claim("P20")
+def test_live_push_makes_a_growing_playlist_health_and_a_recording(
+    live_app: FastAPI, ingest: Ingest
+):
+    owner = _admin(live_app, "live-push")
+    webcast_id = _webcast(owner, "live-push")
+    key = owner.post(f"/api/webcasts/{webcast_id}/live").json()["stream_key"]
+    pushed = 9
+    pusher = _push(ingest.url(key), seconds=pushed)
+
+    live = _until(
+        lambda: live_service.current_playback(webcast_id=webcast_id),
+        what="the channel to go live",
+        ingest=ingest,
+    )
+    assert live.state == "live" and live.record is True, "the page shows a recording notice"
+    assert live.prefix.startswith(f"{owner.tenant_id}/{webcast_id}/")
+    master = _until(
+        lambda: _blob_text("live", live.master_playlist),
+        what="the master playlist",
+        ingest=ingest,
+    )
+    assert f"{RUNG}/index.m3u8" in master
+    rung_playlist = f"{live.prefix}{RUNG}/index.m3u8"
+    first = parse_playlist(_blob_text("live", rung_playlist) or "")
+    assert first is not None and first.segments and not first.ended
+    for segment in first.segments:
+        assert f"{live.prefix}{RUNG}/{segment}" in _live_blobs(owner.tenant_id, webcast_id)
+
+    def grown() -> Any:
+        later = parse_playlist(_blob_text("live", rung_playlist) or "")
+        assert later is not None
+        count = later.media_sequence + len(later.segments)
+        return later if count > first.media_sequence + len(first.segments) else None
+
+    _until(grown, what="the playlist to grow", ingest=ingest)
+    _a_viewer_plays(live_app, webcast_id)
+    health = _channel(owner, webcast_id)
+    assert health["state"] == "live" and health["recording"] is True
+    assert health["health"]["bitrate"] > 50_000
+    assert health["health"]["segments_uploaded"] >= 2
+    last_segment = health["health"]["last_segment_at"]
+    assert abs(time.time() - _epoch(last_segment)) < 60
+
+    assert pusher.wait(timeout=60) == 0
+    stopped = _until(lambda: _stopped(owner, webcast_id), what="the channel to stop", ingest=ingest)
+    session = stopped["last_session"]
+    assert stopped["current_session"] is None and session["end_reason"] == "stopped"
+    final = _blob_text("live", rung_playlist) or ""
+    playlist = parse_playlist(final)
+    assert playlist is not None and playlist.ended
+    assert "#EXT-X-TARGETDURATION:2" in final
+    durations = [
+        float(line[8:].rstrip(",")) for line in final.splitlines() if line.startswith("#EXTINF:")
+    ]
+    assert all(d <= 2.1 for d in durations) and sum(d >= 1.9 for d in durations) >= 3
+    assert stopped["recording_asset_id"] == session["recording_asset_id"] is not None
+    seconds = _recording(owner, webcast_id, session)
+    assert pushed - 1.5 < seconds < pushed + 1.5
+    ended = live_service.current_playback(webcast_id=webcast_id)
+    assert ended is not None and ended.state == "stopped" and ended.prefix == live.prefix
+    _recording_becomes_vod(owner, webcast_id, session["recording_asset_id"], pushed)
+
+
+def _a_viewer_plays(live_app: FastAPI, webcast_id: str) -> None:
+    """A viewer with a grant gets the live playlists from the API and a signed segment."""
+    viewer = TestClient(live_app, base_url="https://testserver")
+    assert viewer.get(f"/api/w/{webcast_id}/live").status_code in (401, 403)
+    assert viewer.post(f"/api/w/{webcast_id}/enter").status_code == 200
+    summary = viewer.get(f"/api/w/{webcast_id}/live")
+    assert summary.status_code == 200, summary.text
+    assert summary.json()["state"] == "live" and summary.json()["recorded"] is True
+    master = viewer.get(summary.json()["master_playlist"])
+    assert master.status_code == 200, master.text
+    variant = next(line for line in master.text.splitlines() if line.endswith(".m3u8"))
+    media = viewer.get(variant)
+    assert media.status_code == 200, media.text
+    assert media.headers["cache-control"] == "private, max-age=1"
+    segment = next(line for line in media.text.splitlines() if line.startswith("http"))
+    fetched = httpx.get(segment, timeout=10)
+    assert fetched.status_code == 200 and fetched.content[:1] == b"G", "an MPEG-TS segment"
+
+
+def _recording_becomes_vod(
+    owner: helpers.Admin, webcast_id: str, asset_id: str, pushed: float
+) -> None:
+    """The committed recording goes through the VOD pipeline like an upload (P20)."""
+    runner = TriggerRunner(
+        functions=[
+            f for f in app_functions() if f.get_function_name() in {"blob_created", "media_result"}
+        ],
+        watch_containers=("uploads",),
+        visibility_timeout=30,
+        retry_delay=0,
+    )
+    options = worker.WorkerOptions(visibility_seconds=60, retry_seconds=0)
+    for _ in range(30):
+        events = runner.run_once().did_work
+        if not events and not worker.poll_once(options):
+            break
+    asset = owner.get(f"/api/webcasts/{webcast_id}/media/{asset_id}")
+    assert asset.status_code == 200, asset.text
+    body = asset.json()
+    assert (body["kind"], body["status"]) == ("recording", "ready"), body
+    assert pushed - 2 < body["duration_seconds"] < pushed + 2
+
+
+@pytest.mark.claim("P20")
+def test_dropped_connection_ends_the_session_and_keeps_the_recording(
+    live_app: FastAPI, ingest: Ingest
+):
+    owner = _admin(live_app, "live-drop")
+    webcast_id = _webcast(owner, "live-drop")
+    key = owner.post(f"/api/webcasts/{webcast_id}/live").json()["stream_key"]
+    pusher = _push(ingest.url(key), seconds=60)
+    started = time.monotonic()
+    live = _until(
+        lambda: live_service.current_playback(webcast_id=webcast_id), what="the channel to go live"
+    )
+
+    def two_segments() -> bool:
+        playlist = parse_playlist(_blob_text("live", f"{live.prefix}{RUNG}/index.m3u8") or "")
+        return playlist is not None and len(playlist.segments) >= 2
+
+    _until(two_segments, what="two live segments", ingest=ingest)
+    pusher.send_signal(signal.SIGKILL)
+    pushed = time.monotonic() - started
+    pusher.wait()
+
+    stopped = _until(lambda: _stopped(owner, webcast_id), what="the channel to stop", ingest=ingest)
+    session = stopped["last_session"]
+    assert session["end_reason"] == "dropped"
+    playlist = parse_playlist(_blob_text("live", f"{live.prefix}{RUNG}/index.m3u8") or "")
+    assert playlist is not None and playlist.ended
+    seconds = _recording(owner, webcast_id, session)
+    assert 3 < seconds < pushed + 1.5
+
+    # The channel takes the next publish at once.
+    again = _push(ingest.url(key), seconds=3)
+    _until(
+        lambda: _channel(owner, webcast_id)["state"] == "live", what="the channel to go live again"
+    )
+    assert again.wait(timeout=60) == 0
+    _until(lambda: _stopped(owner, webcast_id), what="the second session to stop", ingest=ingest)
+
+
+@pytest.mark.claim("P20")
+def test_no_recording_when_the_channel_does_not_record(live_app: FastAPI, ingest: Ingest):
+    owner = _admin(live_app, "live-norec")
+    webcast_id = _webcast(owner, "live-norec")
+    url = f"/api/webcasts/{webcast_id}/live"
+    key = owner.post(url, json={"record": False}).json()["stream_key"]
+    pusher = _push(ingest.url(key), seconds=4)
+    live = _until(
+        lambda: live_service.current_playback(webcast_id=webcast_id), what="the channel to go live"
+    )
+    assert live.record is False, "no recording notice"
+    assert pusher.wait(timeout=60) == 0
+    stopped = _until(lambda: _stopped(owner, webcast_id), what="the channel to stop", ingest=ingest)
+    assert stopped["last_session"]["record"] is False
+    assert stopped["recording_asset_id"] is None
+    assert _blob_text("live", f"{live.prefix}{RUNG}/index.m3u8")
+    uploads = blob_service().get_container_client(blob_container_name("uploads"))
+    assert list(uploads.list_blobs(name_starts_with=f"{owner.tenant_id}/{webcast_id}/")) == []
+    recordings = [
+        a
+        for a in assets.query(tenant_id=owner.tenant_id, partition_key=webcast_id)
+        if a.kind == AssetKind.recording
+    ]
+    assert recordings == []
