@@ -9,6 +9,7 @@ Ctrl-C or SIGTERM stops every child process group and the emulators.
 import contextlib
 import importlib.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,12 +37,14 @@ QUEUE_PORT = 10001
 COSMOS_PORT = 8081
 SMTP_PORT = 2525
 API_PORT = 7071
+RTMP_PORT = 1935
 PORTS = {
     BLOB_PORT: "Azurite blob",
     QUEUE_PORT: "Azurite queue",
     COSMOS_PORT: "Cosmos DB server",
     SMTP_PORT: "SMTP sink",
     API_PORT: "API (uvicorn)",
+    RTMP_PORT: "live ingest (nginx-rtmp)",
 }
 
 API_URL = f"http://{HOST}:{API_PORT}"
@@ -67,6 +70,7 @@ class Demo:
     support_password: str
     webcast_id: str
     webcast_slug: str
+    stream_key: str
 
 
 @dataclass
@@ -142,6 +146,8 @@ def _seed() -> Demo:
     from shared.auth.models import Principal
     from shared.cli import generate_password
     from shared.config import get_settings
+    from shared.live import service as live
+    from shared.live.models import LiveChannelCreate
     from shared.webcasts import service as webcasts
     from shared.webcasts.models import Modules, Schedule, WebcastCreate
 
@@ -197,6 +203,9 @@ def _seed() -> Demo:
         ),
         context=context,
     )
+    channel = live.create_channel(
+        principal=principal, webcast_id=webcast.id, data=LiveChannelCreate(), context=context
+    )
     return Demo(
         tenant_id=tenant.tenant_id,
         owner_password=owner_password,
@@ -205,6 +214,7 @@ def _seed() -> Demo:
         support_password=support_password,
         webcast_id=webcast.id,
         webcast_slug=webcast.slug,
+        stream_key=channel.stream_key,
     )
 
 
@@ -270,6 +280,10 @@ def _credentials(demo: Demo) -> str:
             f"  tenant id:     {demo.tenant_id}",
             f"  webcast:       Demo webcast (slug {demo.webcast_slug}, id {demo.webcast_id})",
             f"  viewer API:    {API_URL}/api/w/{demo.webcast_id}  (public: POST .../enter)",
+            f"  live ingest:   rtmp://{HOST}:{RTMP_PORT}/live  stream key {demo.stream_key}",
+            f"  push a test:   ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi "
+            "-i sine -c:v libx264 -g 60 -c:a aac -f flv "
+            f"rtmp://{HOST}:{RTMP_PORT}/live/{demo.stream_key}",
             "Demo owner (MFA is set up):",
             f"  e-mail:        {OWNER_EMAIL}",
             f"  password:      {demo.owner_password}",
@@ -303,6 +317,9 @@ def _banner(running: emulator_processes.Emulators, demo: Demo, children: list[Ch
             f"Azurite blob:    http://{HOST}:{running.blob_port}/devstoreaccount1",
             f"Azurite queue:   http://{HOST}:{running.queue_port}/devstoreaccount1",
             f"SMTP sink:       {HOST}:{SMTP_PORT}; mails land in {MAIL_DIR.relative_to(ROOT)}/",
+            f"Live ingest:     rtmp://{HOST}:{RTMP_PORT}/live/<stream key> (nginx-rtmp; "
+            "channels: POST /api/webcasts/{id}/live)",
+            "Media worker:    transcodes uploads (POST /api/webcasts/{id}/media) to HLS",
             f"Logs:            {LOG_DIR.relative_to(ROOT)}/ ({logs}, azurite.log, "
             "cosmosdb-server.log)",
             "",
@@ -417,6 +434,19 @@ def main() -> int:
         else:
             runner = _spawn("runner", [sys.executable, "-m", "devtools.runner"], environment)
             stack.children.append(runner)
+        stack.children.append(
+            _spawn("media-worker", [sys.executable, "-m", "media_pipelines.worker"], environment)
+        )
+        if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
+            ingest = [sys.executable, "-m", "media_pipelines.live", "--rtmp-port", str(RTMP_PORT)]
+            ingest += ["--api-url", API_URL, "--work-dir", str(LOCAL / "live")]
+            stack.children.append(_spawn("live-ingest", ingest, environment))
+        else:
+            print(
+                "warning: nginx with the RTMP module is missing (make sysdeps as root, or "
+                "apt-get install nginx libnginx-mod-rtmp): live ingest does not run",
+                file=sys.stderr,
+            )
         _wait_for_health(api)
 
         _write_credentials(demo)

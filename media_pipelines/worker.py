@@ -279,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         tools = find_tools()
     except ToolMissingError as error:
