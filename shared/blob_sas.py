@@ -15,6 +15,7 @@ from azure.storage.blob import (
     UserDelegationKey,
     generate_blob_sas,
 )
+from pydantic import BaseModel
 
 from shared.clients import blob_container_name, blob_service
 from shared.config import get_settings
@@ -26,6 +27,20 @@ _SKEW = timedelta(minutes=5)
 class SignedUrl:
     url: str
     expires_at: datetime
+
+
+class UploadTicket(BaseModel):
+    """Where and how a browser puts a file: a write-only URL for one blob that expires soon.
+
+    One PUT with `headers`; files larger than `block_bytes` (when given) go as blocks: Put
+    Block (`&comp=block&blockid=...`) and then Put Block List (`&comp=blocklist`)."""
+
+    url: str
+    method: str = "PUT"
+    headers: dict[str, str]
+    expires_at: str
+    max_bytes: int
+    block_bytes: int | None = None
 
 
 def _connection_values(connection_string: str) -> dict[str, str]:
@@ -100,6 +115,29 @@ def upload_url(*, container: str, blob_name: str, lifetime_seconds: int = 15 * 6
         expiry=expiry,
     )
     return SignedUrl(url=url, expires_at=expiry)
+
+
+def upload_ticket(
+    *,
+    container: str,
+    blob_name: str,
+    lifetime_seconds: int,
+    max_bytes: int,
+    content_type: str | None = None,
+    block_bytes: int | None = None,
+) -> UploadTicket:
+    """An `upload_url` with the headers the browser must send along."""
+    signed = upload_url(container=container, blob_name=blob_name, lifetime_seconds=lifetime_seconds)
+    headers = {"x-ms-blob-type": "BlockBlob"}
+    if content_type is not None:
+        headers["x-ms-blob-content-type"] = content_type
+    return UploadTicket(
+        url=signed.url,
+        headers=headers,
+        expires_at=signed.expires_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        max_bytes=max_bytes,
+        block_bytes=block_bytes,
+    )
 
 
 def read_url(

@@ -2,6 +2,8 @@
 
 import random
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +11,7 @@ import httpx
 import pyotp
 from fastapi.testclient import TestClient
 
+from devtools.runner import TriggerRunner, app_functions
 from functions.api.app import create_app
 from shared import clock
 from shared.accounts import service as accounts
@@ -17,6 +20,7 @@ from shared.accounts.repository import find_by_email
 from shared.audit import service as audit_service
 from shared.audit.models import AuditEntry, AuditFilter
 from shared.auth.totp import STEP_SECONDS
+from shared.config import Settings, get_settings
 
 PASSWORD = "correct horse battery staple"
 
@@ -175,3 +179,49 @@ def audit_entries(tenant_id: str, **filters: str) -> list[AuditEntry]:
     """The tenant's audit entries matching the filters, over every month the tests reach."""
     query = AuditFilter(since="2026-01-01T00:00:00Z", **filters)
     return list(audit_service.iterate_entries(tenant_id=tenant_id, query=query))
+
+
+class Triggers:
+    """The local trigger runner over some functions and watched containers (made lazily:
+    the app's functions are indexed once the test stack is up)."""
+
+    def __init__(self, functions: set[str], *, watch: tuple[str, ...] = ()) -> None:
+        self.functions = functions
+        self.watch = watch
+        self._runner: TriggerRunner | None = None
+
+    @property
+    def runner(self) -> TriggerRunner:
+        if self._runner is None:
+            self._runner = TriggerRunner(
+                functions=[f for f in app_functions() if f.get_function_name() in self.functions],
+                watch_containers=self.watch,
+                visibility_timeout=30,
+                retry_delay=0,
+            )
+        return self._runner
+
+    def passes(self, count: int) -> None:
+        """A few passes: whatever waits for a scan result is re-queued on every one."""
+        for _ in range(count):
+            self.runner.run_once()
+
+    def drain(self) -> None:
+        for _ in range(20):
+            if not self.runner.run_once().did_work:
+                return
+        raise AssertionError("the runner kept finding work")
+
+
+@contextmanager
+def changed_settings(**values: Any) -> Iterator[Settings]:
+    """The process's settings with `values` set; every field is as before afterwards."""
+    settings = get_settings()
+    saved = settings.model_dump()
+    for name, value in values.items():
+        setattr(settings, name, value)
+    try:
+        yield settings
+    finally:
+        for name, value in saved.items():
+            setattr(settings, name, value)

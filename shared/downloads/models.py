@@ -11,8 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.blob_sas import UploadTicket
 from shared.cosmos.repository import Document
-from shared.participants.import_models import UploadTicket
 
 CONTAINER = "downloads"
 MAX_HANDOUTS = 100

@@ -23,7 +23,7 @@ from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
 from shared.auth.permissions import require_manager
-from shared.blob_sas import read_url, upload_url
+from shared.blob_sas import UploadTicket, read_url, upload_ticket
 from shared.clients import blob_container_name, blob_service
 from shared.clock import utc_iso
 from shared.config import get_settings
@@ -43,8 +43,8 @@ from shared.errors import DomainError, InvalidField, conflict, not_found, valida
 from shared.events.models import EventGridEvent
 from shared.ids import new_id
 from shared.malware import REFUSALS, Verdict, require_clean
+from shared.media.privacy import delete_prefix
 from shared.participants.access import require_grant
-from shared.participants.import_models import UploadTicket
 from shared.participants.models import ParticipantSession
 from shared.webcasts.models import Webcast
 from shared.webcasts.repository import find_webcast_cached, webcasts
@@ -67,10 +67,6 @@ _GATE_CODES = {
 
 _offered: dict[str, tuple[float, list[Handout]]] = {}
 _offered_lock = threading.Lock()
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _blob(name: str) -> BlobClient:
@@ -184,8 +180,12 @@ def create_handout(
             updated_at=moment,
         ),
     )
-    signed = upload_url(
-        container=CONTAINER, blob_name=handout.blob_name, lifetime_seconds=UPLOAD_SECONDS
+    ticket = upload_ticket(
+        container=CONTAINER,
+        blob_name=handout.blob_name,
+        lifetime_seconds=UPLOAD_SECONDS,
+        max_bytes=get_settings().downloads_max_bytes,
+        content_type=kind.content_type,
     )
     audit.record(
         tenant_id=webcast.tenant_id,
@@ -195,12 +195,6 @@ def create_handout(
         entity_id=handout.id,
         changed_fields=["content_type", "filename", "size", "title"],
         context=context,
-    )
-    ticket = UploadTicket(
-        url=signed.url,
-        headers={"x-ms-blob-type": "BlockBlob", "x-ms-blob-content-type": kind.content_type},
-        expires_at=_iso(signed.expires_at),
-        max_bytes=get_settings().downloads_max_bytes,
     )
     return handout, ticket
 
@@ -297,11 +291,7 @@ def delete_handout(
     """The handout and its file; a file uploaded later finds no handout and is deleted too."""
     webcast = _managed_webcast(principal, webcast_id, write=True)
     handout = _handout_or_404(webcast, handout_id)
-    container = blob_service().get_container_client(blob_container_name(CONTAINER))
-    for blob in container.list_blobs(
-        name_starts_with=f"{webcast.tenant_id}/{webcast.id}/{handout.id}/"
-    ):
-        _delete_blob(blob.name)
+    delete_prefix(CONTAINER, f"{webcast.tenant_id}/{webcast.id}/{handout.id}/")
     handouts.delete(tenant_id=webcast.tenant_id, item_id=handout.id, partition_key=webcast.id)
     _forget(webcast.id)
     audit.record(

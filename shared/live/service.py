@@ -18,7 +18,6 @@ from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
 from shared.auth.permissions import require_manager
-from shared.clients import blob_container_name, blob_service
 from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, conflict, forbidden, not_found
@@ -48,6 +47,7 @@ from shared.live.models import (
     StreamKey,
 )
 from shared.live.repository import channels, sessions, stream_keys
+from shared.media.privacy import delete_prefix
 from shared.webcasts.repository import find_webcast_cached, webcasts
 
 # A live channel without a health report (or state change) for this long has lost its
@@ -273,14 +273,6 @@ def rotate_key(
     return _issued(key, channel)
 
 
-def _delete_live_output(tenant_id: str, webcast_id: str) -> int:
-    client = blob_service().get_container_client(blob_container_name(LIVE_CONTAINER))
-    names = [b.name for b in client.list_blobs(name_starts_with=f"{tenant_id}/{webcast_id}/")]
-    for start in range(0, len(names), 256):
-        client.delete_blobs(*names[start : start + 256])
-    return len(names)
-
-
 def delete_channel(*, principal: Principal, webcast_id: str, context: RequestContext) -> None:
     """Remove the channel, its stream key and its live output; sessions stay as history
     and recordings stay as assets. Refused while a stream is running."""
@@ -290,7 +282,7 @@ def delete_channel(*, principal: Principal, webcast_id: str, context: RequestCon
         raise conflict("The channel is live; stop the stream first")
     stream_keys.delete(channel.key_hash)
     channels.delete(tenant_id=tenant_id, item_id=channel.id, partition_key=webcast_id)
-    _delete_live_output(tenant_id, webcast_id)
+    delete_prefix(LIVE_CONTAINER, f"{tenant_id}/{webcast_id}/")
     forget_playback(webcast_id)
     audit.record(
         tenant_id=tenant_id,

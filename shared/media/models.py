@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.blob_sas import UploadTicket
 from shared.cosmos.repository import Document
 
 TRANSCODE_QUEUE = "transcode"
@@ -213,18 +214,6 @@ class UploadCreate(BaseModel):
     filename: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
     size: int = Field(gt=0)
     content_type: str | None = Field(default=None, max_length=100)
-
-
-class UploadTicket(BaseModel):
-    """Where and how the admin's browser puts the video: one PUT, or for large files blocks
-    (Put Block with `comp=block&blockid=...`, then Put Block List) on the same URL."""
-
-    url: str
-    method: str = "PUT"
-    headers: dict[str, str]
-    block_bytes: int = UPLOAD_BLOCK_BYTES
-    expires_at: str
-    max_bytes: int
 
 
 class UploadedBlock(BaseModel):

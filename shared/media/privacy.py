@@ -7,8 +7,6 @@ webcast's own deletion (a subject without account and participant) erases the wh
 
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
-
 from shared.clients import blob_container_name, blob_service
 from shared.privacy.registry import DataSubject
 
@@ -46,15 +44,19 @@ def erase_prefix(container: str, subject: DataSubject) -> int:
     prefix = _prefix(subject)
     if prefix is None or not _is_whole_webcast(subject):
         return 0
+    return delete_prefix(container, prefix)
+
+
+def delete_prefix(container: str, prefix: str) -> int:
+    """Delete every blob under `prefix` in `container` (logical name); how many went."""
     client = blob_service().get_container_client(blob_container_name(container))
-    removed = 0
-    for blob in client.list_blobs(name_starts_with=prefix):
-        try:
-            client.delete_blob(blob.name, delete_snapshots="include")
-        except ResourceNotFoundError:
-            continue
-        removed += 1
-    return removed
+    names = [blob.name for blob in client.list_blobs(name_starts_with=prefix)]
+    # Batches of 256 (the service's limit); a blob deleted meanwhile is no failure.
+    for start in range(0, len(names), 256):
+        client.delete_blobs(
+            *names[start : start + 256], delete_snapshots="include", raise_on_any_failure=False
+        )
+    return len(names)
 
 
 def export_uploads(*, subject: DataSubject) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
 from shared.auth.permissions import require_manager, require_member
-from shared.blob_sas import upload_url
+from shared.blob_sas import UploadTicket, upload_ticket
 from shared.clients import blob_container_name, blob_service, queue_client
 from shared.clock import utc_iso
 from shared.config import get_settings
@@ -32,6 +32,7 @@ from shared.media.models import (
     MEDIA,
     RESULTS_QUEUE,
     TRANSCODE_QUEUE,
+    UPLOAD_BLOCK_BYTES,
     UPLOADS,
     VIDEO_EXTENSIONS,
     Asset,
@@ -50,10 +51,10 @@ from shared.media.models import (
     UploadCreate,
     UploadedBlock,
     UploadProgress,
-    UploadTicket,
     media_prefix,
     source_blob_name,
 )
+from shared.media.privacy import delete_prefix
 from shared.media.repository import PUBLICATION_ID, assets, forget_published, publications
 from shared.webcasts.models import Webcast
 from shared.webcasts.repository import webcasts
@@ -86,16 +87,12 @@ def _asset(webcast: Webcast, asset_id: str) -> Asset:
 
 def _ticket(asset: Asset) -> UploadTicket:
     settings = get_settings()
-    signed = upload_url(
+    return upload_ticket(
         container=UPLOADS,
         blob_name=asset.source_blob,
         lifetime_seconds=settings.media_upload_seconds,
-    )
-    return UploadTicket(
-        url=signed.url,
-        headers={"x-ms-blob-type": "BlockBlob"},
-        expires_at=signed.expires_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         max_bytes=settings.media_upload_max_bytes,
+        block_bytes=UPLOAD_BLOCK_BYTES,
     )
 
 
@@ -412,18 +409,6 @@ def update_asset(
     return view(asset, published_id=_published_id(webcast))
 
 
-def _delete_prefix(container: str, prefix: str) -> int:
-    client = blob_service().get_container_client(blob_container_name(container))
-    removed = 0
-    for blob in client.list_blobs(name_starts_with=prefix):
-        try:
-            client.delete_blob(blob.name, delete_snapshots="include")
-        except ResourceNotFoundError:
-            continue
-        removed += 1
-    return removed
-
-
 def delete_asset(
     *, principal: Principal, webcast_id: str, asset_id: str, context: RequestContext
 ) -> None:
@@ -432,7 +417,7 @@ def delete_asset(
     asset = _asset(webcast, asset_id)
     if _published_id(webcast) == asset.id:
         raise conflict("This asset is the webcast's published VOD: unpublish it first")
-    _delete_prefix(
+    delete_prefix(
         MEDIA, media_prefix(tenant_id=webcast.tenant_id, webcast_id=webcast.id, asset_id=asset.id)
     )
     sharing = assets.query(
@@ -630,7 +615,7 @@ def delete_caption(
     if caption is None:
         raise not_found("Caption")
     prefix = media_prefix(tenant_id=webcast.tenant_id, webcast_id=webcast.id, asset_id=asset.id)
-    _delete_prefix(MEDIA, prefix + caption.blob)
+    delete_prefix(MEDIA, prefix + caption.blob)
     asset.captions = [c for c in asset.captions if c.language != language]
     asset.updated_at = utc_iso()
     asset = assets.replace(tenant_id=webcast.tenant_id, item=asset)

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.audit.models import Actor
+from shared.blob_sas import UploadTicket
 from shared.cosmos.repository import Document
 
 # Mapping targets besides form field ids; "" leaves a column out.
@@ -137,16 +138,6 @@ class ImportStart(BaseModel):
     mapping: Annotated[dict[Header, Target], Field(max_length=500)] | None = None
     dry_run: bool = False
     strict: bool = False
-
-
-class UploadTicket(BaseModel):
-    """Where and how the client puts the file: a write-only URL that expires soon."""
-
-    url: str
-    method: str = "PUT"
-    headers: dict[str, str]
-    expires_at: str
-    max_bytes: int
 
 
 class CreatedImport(BaseModel):

@@ -32,7 +32,7 @@ from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth.models import Principal
 from shared.auth.passwords import check_policy
-from shared.blob_sas import upload_url
+from shared.blob_sas import UploadTicket, upload_ticket
 from shared.clients import blob_container_name, blob_service, queue_client
 from shared.clock import now, utc_iso
 from shared.cosmos.repository import Page, TenantRepository
@@ -59,7 +59,6 @@ from shared.participants.import_models import (
     ImportStart,
     ImportStatus,
     RowError,
-    UploadTicket,
 )
 from shared.participants.models import FieldType, FormField, ParticipantInput, RegistrationForm
 from shared.participants.repository import get_form
@@ -227,8 +226,11 @@ def create_import(
             updated_at=moment,
         ),
     )
-    signed = upload_url(
-        container=CONTAINER, blob_name=source_blob(job), lifetime_seconds=UPLOAD_SECONDS
+    ticket = upload_ticket(
+        container=CONTAINER,
+        blob_name=source_blob(job),
+        lifetime_seconds=UPLOAD_SECONDS,
+        max_bytes=MAX_BYTES,
     )
     audit.record(
         tenant_id=webcast.tenant_id,
@@ -238,12 +240,6 @@ def create_import(
         entity_id=job.id,
         changed_fields=["filename"],
         context=context,
-    )
-    ticket = UploadTicket(
-        url=signed.url,
-        headers={"x-ms-blob-type": "BlockBlob"},
-        expires_at=signed.expires_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        max_bytes=MAX_BYTES,
     )
     return job, ticket
 

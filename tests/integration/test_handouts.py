@@ -15,61 +15,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 import functions.triggers.handouts  # noqa: F401  (registers the BlobCreated consumer)
-from devtools.runner import TriggerRunner, app_functions
 from shared.clients import blob_container_name, blob_service
-from shared.config import Settings, get_settings
+from shared.config import Settings
 from shared.malware import record_scan_result
 from tests import helpers
 
 CONTAINER = "downloads"
-_RUNNER: TriggerRunner | None = None
-
-
-def _runner() -> TriggerRunner:
-    """The blob event function only, watching the downloads container."""
-    global _RUNNER
-    if _RUNNER is None:
-        _RUNNER = TriggerRunner(
-            functions=[f for f in app_functions() if f.get_function_name() == "blob_created"],
-            watch_containers=(CONTAINER,),
-            visibility_timeout=30,
-            retry_delay=0,
-        )
-    return _RUNNER
-
-
-def passes(count: int) -> None:
-    """A few runner passes: a file waiting for its scan result is re-queued on every one."""
-    for _ in range(count):
-        _runner().run_once()
-
-
-def drain() -> None:
-    for _ in range(20):
-        if not _runner().run_once().did_work:
-            return
-    raise AssertionError("the runner kept finding work")
+TRIGGERS = helpers.Triggers({"blob_created"}, watch=(CONTAINER,))
 
 
 @pytest.fixture(autouse=True)
 def defender_gate(stack: Any) -> Iterator[Settings]:
     """The gate waits for Defender's result; a re-queued event comes back at once."""
-    settings = get_settings()
-    saved = (
-        settings.malware_gate,
-        settings.malware_recheck_seconds,
-        settings.malware_scan_wait_seconds,
-        settings.downloads_max_bytes,
-    )
-    settings.malware_gate = "defender"
-    settings.malware_recheck_seconds = 0
-    yield settings
-    (
-        settings.malware_gate,
-        settings.malware_recheck_seconds,
-        settings.malware_scan_wait_seconds,
-        settings.downloads_max_bytes,
-    ) = saved
+    with helpers.changed_settings(malware_gate="defender", malware_recheck_seconds=0) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +128,7 @@ def scanned(owner: helpers.Admin, created: dict[str, Any], *, clean: bool) -> di
     webcast_id, handout_id = created["handout"]["webcast_id"], created["handout"]["id"]
     (name,) = blob_names(owner.tenant_id, webcast_id, handout_id)
     record_scan_result(container=CONTAINER, blob_name=name, clean=clean)
-    drain()
+    TRIGGERS.drain()
     return handout(owner, webcast_id, handout_id)
 
 
@@ -209,7 +168,7 @@ def test_a_handout_is_offered_only_after_a_clean_scan_and_downloads_as_attachmen
     content = pdf_bytes()
     created = upload(owner, webcast_id, "Präsentation Über „Q3“.pdf", "application/pdf", content)
     handout_id = created["handout"]["id"]
-    passes(3)
+    TRIGGERS.passes(3)
     waiting = handout(owner, webcast_id, handout_id)
     assert waiting["status"] == "scanning", "no scan result yet: not offered"
     assert viewer.get(f"/api/w/{webcast_id}/handouts").json() == []
@@ -272,10 +231,10 @@ def test_a_malicious_file_is_rejected_deleted_and_never_offered(owner):
 def test_a_file_without_a_scan_result_in_time_is_rejected(owner, defender_gate):
     webcast_id = _webcast(owner)
     created = upload(owner, webcast_id, "bild.png", "image/png", png_bytes())
-    passes(2)
+    TRIGGERS.passes(2)
     assert handout(owner, webcast_id, created["handout"]["id"])["status"] == "scanning"
     defender_gate.malware_scan_wait_seconds = 0
-    drain()
+    TRIGGERS.drain()
     found = handout(owner, webcast_id, created["handout"]["id"])
     assert found["status"] == "rejected" and found["rejection"]["code"] == "unscanned"
     assert blob_names(owner.tenant_id, webcast_id, found["id"]) == []
@@ -317,7 +276,7 @@ def test_a_file_larger_than_the_limit_is_rejected(owner, defender_gate):
     ticket = created.json()["upload"]
     big = png_bytes() + b"\x00" * 1000
     assert httpx.put(ticket["url"], content=big, headers=ticket["headers"]).status_code == 201
-    drain()  # refused on its size before it waits for a scan result
+    TRIGGERS.drain()  # refused on its size before it waits for a scan result
     found = handout(owner, webcast_id, created.json()["handout"]["id"])
     assert found["status"] == "rejected"
     assert found["rejection"] == {
@@ -398,7 +357,7 @@ def test_rename_reorder_and_delete(owner):
     # The upload URL still works for a while: a file arriving for a deleted handout is removed.
     put = httpx.put(created["upload"]["url"], content=content, headers=created["upload"]["headers"])
     assert put.status_code == 201
-    drain()
+    TRIGGERS.drain()
     assert blob_names(owner.tenant_id, webcast_id, gone_id) == []
 
     actions = [e.action for e in helpers.audit_entries(owner.tenant_id, action="handout.reorder")]

@@ -26,7 +26,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from devtools.emulators import ROOT, free_port, wait_for_port
-from devtools.runner import TriggerRunner, app_functions
 from functions.api.app import create_app
 from media_pipelines import worker
 from media_pipelines.live.hls import parse_playlist
@@ -380,14 +379,7 @@ def _recording_becomes_vod(
     owner: helpers.Admin, webcast_id: str, asset_id: str, pushed: float
 ) -> None:
     """The committed recording goes through the VOD pipeline like an upload (P20)."""
-    runner = TriggerRunner(
-        functions=[
-            f for f in app_functions() if f.get_function_name() in {"blob_created", "media_result"}
-        ],
-        watch_containers=("uploads",),
-        visibility_timeout=30,
-        retry_delay=0,
-    )
+    runner = helpers.Triggers({"blob_created", "media_result"}, watch=("uploads",)).runner
     options = worker.WorkerOptions(visibility_seconds=60, retry_seconds=0)
     for _ in range(30):
         events = runner.run_once().did_work

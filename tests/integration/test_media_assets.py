@@ -10,7 +10,6 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from devtools.runner import TriggerRunner, app_functions
 from shared import malware
 from shared.clients import blob_container_name, blob_service, queue_client
 from shared.config import get_settings
@@ -27,27 +26,7 @@ from shared.privacy.registry import DataSubject, blob_container_spec, resolve_ha
 from tests import helpers
 
 VTT = b"WEBVTT\n\n00:00.000 --> 00:01.500\nHallo und willkommen\n"
-_RUNNER: TriggerRunner | None = None
-
-
-def _runner() -> TriggerRunner:
-    global _RUNNER
-    if _RUNNER is None:
-        wanted = {"blob_created", "media_result"}
-        _RUNNER = TriggerRunner(
-            functions=[f for f in app_functions() if f.get_function_name() in wanted],
-            watch_containers=("uploads",),
-            visibility_timeout=30,
-            retry_delay=0,
-        )
-    return _RUNNER
-
-
-def drain() -> None:
-    for _ in range(20):
-        if not _runner().run_once().did_work:
-            return
-    raise AssertionError("the runner kept finding work")
+TRIGGERS = helpers.Triggers({"blob_created", "media_result"}, watch=("uploads",))
 
 
 def take_jobs() -> list[TranscodeJob]:
@@ -68,13 +47,8 @@ def owner(stack: Any) -> helpers.Admin:
 @pytest.fixture
 def gate() -> Iterator[None]:
     """The malware gate on, as in Azure; scan results are written by the test."""
-    settings = get_settings()
-    saved = settings.malware_gate, settings.malware_recheck_seconds
-    settings.malware_gate, settings.malware_recheck_seconds = "defender", 1
-    try:
+    with helpers.changed_settings(malware_gate="defender", malware_recheck_seconds=1):
         yield
-    finally:
-        settings.malware_gate, settings.malware_recheck_seconds = saved
 
 
 def _webcast(owner: helpers.Admin, slug: str = "media") -> str:
@@ -107,7 +81,7 @@ def _ready(owner: helpers.Admin, webcast_id: str, duration: float = 10.0) -> str
     """An uploaded asset the worker has reported ready (results applied as the trigger does)."""
     created = _create(owner, webcast_id, 64)
     _put(created["upload"], b"\0" * 64)
-    drain()
+    TRIGGERS.drain()
     (job,) = take_jobs()
     service.apply_result(
         MediaResult(
@@ -196,7 +170,7 @@ def test_a_large_upload_goes_in_blocks_and_resumes(owner: helpers.Admin) -> None
         timeout=30,
     )
     assert committed.status_code == 201, committed.text
-    drain()
+    TRIGGERS.drain()
     asset = _asset(owner, webcast_id, asset_id)
     assert asset["status"] == "queued"
     assert asset["source_size"] == 3000
@@ -214,7 +188,7 @@ def test_a_video_is_transcoded_only_after_a_clean_scan(owner: helpers.Admin, gat
     clean, infected = _create(owner, webcast_id, 10), _create(owner, webcast_id, 10)
     for created in (clean, infected):
         _put(created["upload"], b"0123456789")
-    drain()
+    TRIGGERS.drain()
     for created in (clean, infected):
         assert _asset(owner, webcast_id, created["asset"]["id"])["status"] == "uploaded"
     assert take_jobs() == [], "nothing is processed before the scan result"
@@ -226,7 +200,7 @@ def test_a_video_is_transcoded_only_after_a_clean_scan(owner: helpers.Admin, gat
         container="uploads", blob_name=source.format(infected["asset"]["id"]), clean=False
     )
     time.sleep(1.2)  # the events come back after malware_recheck_seconds
-    drain()
+    TRIGGERS.drain()
     assert _asset(owner, webcast_id, clean["asset"]["id"])["status"] == "queued"
     assert [job.asset_id for job in take_jobs()] == [clean["asset"]["id"]]
     rejected = _asset(owner, webcast_id, infected["asset"]["id"])
@@ -238,18 +212,13 @@ def test_a_video_is_transcoded_only_after_a_clean_scan(owner: helpers.Admin, gat
 
 @pytest.mark.claim("P38")
 def test_a_video_never_scanned_is_refused(owner: helpers.Admin, gate: None) -> None:
-    settings = get_settings()
-    saved = settings.malware_scan_wait_seconds
-    settings.malware_scan_wait_seconds = 1
-    try:
+    with helpers.changed_settings(malware_scan_wait_seconds=1):
         webcast_id = _webcast(owner)
         created = _create(owner, webcast_id, 10)
         _put(created["upload"], b"0123456789")
-        drain()
+        TRIGGERS.drain()
         time.sleep(1.2)
-        drain()
-    finally:
-        settings.malware_scan_wait_seconds = saved
+        TRIGGERS.drain()
     asset = _asset(owner, webcast_id, created["asset"]["id"])
     assert (asset["status"], asset["failure_code"]) == ("rejected", "unscanned")
     assert take_jobs() == []
@@ -259,7 +228,7 @@ def test_a_file_nobody_asked_for_is_removed(owner: helpers.Admin) -> None:
     webcast_id = _webcast(owner)
     name = f"{owner.tenant_id}/{webcast_id}/unknown/source"
     blob_service().get_blob_client(blob_container_name("uploads"), name).upload_blob(b"x")
-    drain()
+    TRIGGERS.drain()
     assert not _upload_exists(name)
 
 
@@ -286,7 +255,7 @@ def test_worker_results_apply_once_and_never_downgrade(owner: helpers.Admin) -> 
     assert [e.entity_id for e in ready] == [asset_id]
     other = _create(owner, webcast_id, 5)
     _put(other["upload"], b"01234")
-    drain()
+    TRIGGERS.drain()
     take_jobs()
     failed = result("failed").model_copy(update={"asset_id": other["asset"]["id"]})
     assert service.apply_result(failed)

@@ -8,10 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.runner import TriggerRunner, app_functions
 from media_pipelines import worker
 from shared import malware
-from shared.config import get_settings
 from tests import helpers
 
 OPTIONS = worker.WorkerOptions(visibility_seconds=60, retry_seconds=0)
@@ -33,21 +31,13 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return Path(path).read_bytes()
 
 
-@pytest.fixture(scope="module")
-def runner(stack: Any) -> TriggerRunner:
-    wanted = {"blob_created", "media_result"}
-    return TriggerRunner(
-        functions=[f for f in app_functions() if f.get_function_name() in wanted],
-        watch_containers=("uploads",),
-        visibility_timeout=30,
-        retry_delay=0,
-    )
+TRIGGERS = helpers.Triggers({"blob_created", "media_result"}, watch=("uploads",))
 
 
-def _settle(runner: TriggerRunner) -> None:
+def _settle() -> None:
     """Run events, the worker and the results until nothing is left to do."""
     for _ in range(30):
-        events = runner.run_once().did_work
+        events = TRIGGERS.runner.run_once().did_work
         encoded = worker.poll_once(OPTIONS)
         if not events and not encoded:
             return
@@ -62,14 +52,9 @@ def _asset(owner: helpers.Admin, webcast_id: str, asset_id: str) -> dict[str, An
 
 @pytest.mark.claim("P20")
 @pytest.mark.claim("P38")
-def test_an_uploaded_video_becomes_a_published_vod(
-    stack: Any, runner: TriggerRunner, clip: bytes
-) -> None:
-    settings = get_settings()
-    saved = settings.malware_gate, settings.malware_recheck_seconds
-    settings.malware_gate, settings.malware_recheck_seconds = "defender", 0
+def test_an_uploaded_video_becomes_a_published_vod(stack: Any, clip: bytes) -> None:
     owner = helpers.new_owner("vod-e2e")
-    try:
+    with helpers.changed_settings(malware_gate="defender", malware_recheck_seconds=0):
         webcast = owner.post(
             "/api/webcasts",
             json={"title": "VOD", "slug": "vod", "access_mode": "registration"},
@@ -83,7 +68,7 @@ def test_an_uploaded_video_becomes_a_published_vod(
         ticket = created["upload"]
         put = httpx.put(ticket["url"], content=clip, headers=ticket["headers"], timeout=30)
         assert put.status_code == 201, put.text
-        runner.run_once()
+        TRIGGERS.runner.run_once()
         assert _asset(owner, webcast_id, asset_id)["status"] == "uploaded"
         assert not worker.poll_once(OPTIONS), "no job before the scan result"
         malware.record_scan_result(
@@ -91,9 +76,7 @@ def test_an_uploaded_video_becomes_a_published_vod(
             blob_name=f"{owner.tenant_id}/{webcast_id}/{asset_id}/source",
             clean=True,
         )
-        _settle(runner)
-    finally:
-        settings.malware_gate, settings.malware_recheck_seconds = saved
+        _settle()
 
     asset = _asset(owner, webcast_id, asset_id)
     assert asset["status"] == "ready", asset
@@ -109,7 +92,7 @@ def test_an_uploaded_video_becomes_a_published_vod(
         },
     )
     assert edit.status_code == 201, edit.text
-    _settle(runner)
+    _settle()
     version = _asset(owner, webcast_id, edit.json()["id"])
     assert version["status"] == "ready", version
     # 4 s - 0.5 s - 1 s, within one GOP (2 s) of the ladder.

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from functions.api.deps import Context, CurrentPrincipal
+from shared.blob_sas import UploadTicket
 from shared.errors import validation_error
 from shared.media import service
 from shared.media.models import (
@@ -17,7 +18,6 @@ from shared.media.models import (
     Language,
     UploadCreate,
     UploadProgress,
-    UploadTicket,
 )
 
 router = APIRouter(prefix="/api/webcasts/{webcast_id}/media", tags=["media"])
