@@ -29,14 +29,15 @@ VTT = b"WEBVTT\n\n00:00.000 --> 00:01.500\nHallo und willkommen\n"
 TRIGGERS = helpers.Triggers({"blob_created", "media_result"}, watch=("uploads",))
 
 
-def take_jobs() -> list[TranscodeJob]:
-    """Transcode jobs queued so far (removed, so that no worker of another test sees them)."""
+def take_jobs(webcast_id: str) -> list[TranscodeJob]:
+    """The webcast's queued transcode jobs; every job is removed, so that no worker sees
+    these or what earlier tests left (their recordings are evented here too)."""
     queue = queue_client(TRANSCODE_QUEUE)
     jobs = []
     for message in queue.receive_messages(messages_per_page=32, visibility_timeout=5):
         jobs.append(TranscodeJob.model_validate_json(message.content))
         queue.delete_message(message)
-    return jobs
+    return [job for job in jobs if job.webcast_id == webcast_id]
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ def _ready(owner: helpers.Admin, webcast_id: str, duration: float = 10.0) -> str
     created = _create(owner, webcast_id, 64)
     _put(created["upload"], b"\0" * 64)
     TRIGGERS.drain()
-    (job,) = take_jobs()
+    (job,) = take_jobs(webcast_id)
     service.apply_result(
         MediaResult(
             tenant_id=owner.tenant_id,
@@ -174,7 +175,7 @@ def test_a_large_upload_goes_in_blocks_and_resumes(owner: helpers.Admin) -> None
     asset = _asset(owner, webcast_id, asset_id)
     assert asset["status"] == "queued"
     assert asset["source_size"] == 3000
-    (job,) = take_jobs()
+    (job,) = take_jobs(webcast_id)
     assert job.asset_id == asset_id
     assert job.output_prefix == f"{owner.tenant_id}/{webcast_id}/{asset_id}/"
     assert job.ladder == get_settings().media_ladder
@@ -191,7 +192,7 @@ def test_a_video_is_transcoded_only_after_a_clean_scan(owner: helpers.Admin, gat
     TRIGGERS.drain()
     for created in (clean, infected):
         assert _asset(owner, webcast_id, created["asset"]["id"])["status"] == "uploaded"
-    assert take_jobs() == [], "nothing is processed before the scan result"
+    assert take_jobs(webcast_id) == [], "nothing is processed before the scan result"
     source = f"{owner.tenant_id}/{webcast_id}/{{}}/source"
     malware.record_scan_result(
         container="uploads", blob_name=source.format(clean["asset"]["id"]), clean=True
@@ -202,7 +203,7 @@ def test_a_video_is_transcoded_only_after_a_clean_scan(owner: helpers.Admin, gat
     time.sleep(1.2)  # the events come back after malware_recheck_seconds
     TRIGGERS.drain()
     assert _asset(owner, webcast_id, clean["asset"]["id"])["status"] == "queued"
-    assert [job.asset_id for job in take_jobs()] == [clean["asset"]["id"]]
+    assert [job.asset_id for job in take_jobs(webcast_id)] == [clean["asset"]["id"]]
     rejected = _asset(owner, webcast_id, infected["asset"]["id"])
     assert rejected["status"] == "rejected"
     assert rejected["failure_code"] == "malicious"
@@ -221,7 +222,7 @@ def test_a_video_never_scanned_is_refused(owner: helpers.Admin, gate: None) -> N
         TRIGGERS.drain()
     asset = _asset(owner, webcast_id, created["asset"]["id"])
     assert (asset["status"], asset["failure_code"]) == ("rejected", "unscanned")
-    assert take_jobs() == []
+    assert take_jobs(webcast_id) == []
 
 
 def test_a_file_nobody_asked_for_is_removed(owner: helpers.Admin) -> None:
@@ -256,7 +257,7 @@ def test_worker_results_apply_once_and_never_downgrade(owner: helpers.Admin) -> 
     other = _create(owner, webcast_id, 5)
     _put(other["upload"], b"01234")
     TRIGGERS.drain()
-    take_jobs()
+    take_jobs(webcast_id)
     failed = result("failed").model_copy(update={"asset_id": other["asset"]["id"]})
     assert service.apply_result(failed)
     assert _asset(owner, webcast_id, other["asset"]["id"])["status"] == "failed"
@@ -284,7 +285,7 @@ def test_edits_are_new_versions_cut_from_the_source(owner: helpers.Admin) -> Non
     first = response.json()
     assert (first["kind"], first["status"], first["version"]) == ("edit", "queued", 2)
     assert first["parent_asset_id"] == asset_id
-    (job,) = take_jobs()
+    (job,) = take_jobs(webcast_id)
     assert job.asset_id == first["id"]
     assert job.source_blob == f"{owner.tenant_id}/{webcast_id}/{asset_id}/source"
     assert job.edit is not None and job.edit.kept_ranges(10.0) == [(2.0, 4.0), (5.0, 10.0)]
@@ -311,7 +312,7 @@ def test_edits_are_new_versions_cut_from_the_source(owner: helpers.Admin) -> Non
     )
     assert second.status_code == 201, second.text
     assert second.json()["version"] == 3
-    (job,) = take_jobs()
+    (job,) = take_jobs(webcast_id)
     assert job.edit is not None
     assert job.edit.kept_ranges(10.0) == [(3.0, 4.0), (5.0, 6.5), (7.5, 10.0)]
     assert job.source_blob.endswith(f"/{asset_id}/source")
@@ -374,7 +375,7 @@ def test_deleting_an_asset_removes_its_files_but_not_a_source_still_used(
     edit = owner.post(
         f"/api/webcasts/{webcast_id}/media/{asset_id}/edits", json={"edit": {"trim_start": 1}}
     ).json()
-    take_jobs()
+    take_jobs(webcast_id)
     source = f"{owner.tenant_id}/{webcast_id}/{asset_id}/source"
     assert _media_blobs(owner.tenant_id, webcast_id, asset_id)
     assert owner.delete(f"/api/webcasts/{webcast_id}/media/{asset_id}").status_code == 204
