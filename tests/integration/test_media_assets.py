@@ -179,6 +179,7 @@ def test_a_large_upload_goes_in_blocks_and_resumes(owner: helpers.Admin) -> None
     assert job.asset_id == asset_id
     assert job.output_prefix == f"{owner.tenant_id}/{webcast_id}/{asset_id}/"
     assert job.ladder == get_settings().media_ladder
+    assert job.download_mp4 is False, "the MP4 download rendition is off by default"
     again = owner.post(f"/api/webcasts/{webcast_id}/media/{asset_id}/upload")
     assert again.status_code == 409
 
@@ -404,3 +405,14 @@ def test_media_prefixes_are_exported_and_erased_with_the_webcast(owner: helpers.
     uploads = resolve_handler(str(blob_container_spec("uploads").eraser))
     assert uploads(subject=whole) == 1
     assert not _upload_exists(f"{owner.tenant_id}/{webcast_id}/{asset_id}/source")
+
+
+def test_the_mp4_download_rendition_follows_the_webcast_setting(owner: helpers.Admin) -> None:
+    webcast_id = _webcast(owner)
+    switched = owner.patch(f"/api/webcasts/{webcast_id}", json={"vod_download": True})
+    assert switched.status_code == 200 and switched.json()["vod_download"] is True
+    created = _create(owner, webcast_id, 5)
+    _put(created["upload"], b"01234")
+    TRIGGERS.drain()
+    (job,) = take_jobs(webcast_id)
+    assert job.download_mp4 is True
