@@ -9,7 +9,6 @@ the kind's content type. A refused file is deleted; its record keeps the reason.
 """
 
 import io
-import threading
 import time
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
 from shared.auth.permissions import require_manager
 from shared.blob_sas import UploadTicket, read_url, upload_ticket
+from shared.cache import ShortCache
 from shared.clients import blob_container_name, blob_service
 from shared.clock import utc_iso
 from shared.config import get_settings
@@ -56,7 +56,6 @@ DOWNLOAD_WINDOW_SECONDS = 5 * 60
 # Viewers load the list with the player page: at 100,000 viewers a query each would weigh on
 # the webcast's partition, so each process keeps the offered handouts for a few seconds.
 OFFERED_CACHE_SECONDS = 5.0
-_OFFERED_CACHE_SIZE = 1000
 # The most one read of a ZIP archive's directory may fetch: a larger claim is no document.
 _MAX_ZIP_READ = 16 * 1024 * 1024
 _GATE_CODES = {
@@ -65,8 +64,7 @@ _GATE_CODES = {
     Verdict.missing: "missing",
 }
 
-_offered: dict[str, tuple[float, list[Handout]]] = {}
-_offered_lock = threading.Lock()
+_offered: ShortCache[list[Handout]] = ShortCache(seconds=OFFERED_CACHE_SECONDS)
 
 
 def _blob(name: str) -> BlobClient:
@@ -83,8 +81,7 @@ def _ordered(items: list[Handout]) -> list[Handout]:
 
 
 def _forget(webcast_id: str) -> None:
-    with _offered_lock:
-        _offered.pop(webcast_id, None)
+    _offered.forget(webcast_id)
 
 
 def _save(handout: Handout) -> Handout:
@@ -310,15 +307,14 @@ def delete_handout(
 
 
 def _offered_handouts(webcast_id: str) -> list[Handout]:
-    moment = time.monotonic()
-    with _offered_lock:
-        cached = _offered.get(webcast_id)
-    if cached is not None and cached[0] > moment:
-        return cached[1]
+    return _offered.get(webcast_id, lambda: _load_offered(webcast_id))
+
+
+def _load_offered(webcast_id: str) -> list[Handout]:
     webcast = find_webcast_cached(webcast_id)
     if webcast is None:
         raise not_found("Webcast")
-    offered = _ordered(
+    return _ordered(
         handouts.query(
             tenant_id=webcast.tenant_id,
             partition_key=webcast.id,
@@ -326,11 +322,6 @@ def _offered_handouts(webcast_id: str) -> list[Handout]:
             parameters={"@status": HandoutStatus.available.value},
         )
     )
-    with _offered_lock:
-        if len(_offered) >= _OFFERED_CACHE_SIZE:
-            _offered.clear()
-        _offered[webcast_id] = (moment + OFFERED_CACHE_SECONDS, offered)
-    return offered
 
 
 def available_handouts(*, session: ParticipantSession | None, webcast_id: str) -> list[Handout]:

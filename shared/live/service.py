@@ -9,8 +9,6 @@ and ends the session with `end_session` when the publisher stops or drops.
 
 import hmac
 import secrets
-import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -18,6 +16,7 @@ from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
 from shared.auth.permissions import require_manager
+from shared.cache import ShortCache
 from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, conflict, forbidden, not_found
@@ -477,14 +476,11 @@ def recording_target(*, ref: IngestSessionRef) -> RecordingTarget:
 # channel would be read tens of thousands of times a second. A change made elsewhere reaches
 # a process within this many seconds; one made in the process itself at once.
 PLAYBACK_CACHE_SECONDS = 2.0
-_PLAYBACK_CACHE_SIZE = 1000
-_playback_cache: dict[str, tuple[float, LivePlayback | None]] = {}
-_playback_lock = threading.Lock()
+_playback_cache: ShortCache[LivePlayback | None] = ShortCache(seconds=PLAYBACK_CACHE_SECONDS)
 
 
 def forget_playback(webcast_id: str) -> None:
-    with _playback_lock:
-        _playback_cache.pop(webcast_id, None)
+    _playback_cache.forget(webcast_id)
 
 
 def _read_playback(webcast_id: str) -> LivePlayback | None:
@@ -510,14 +506,4 @@ def _read_playback(webcast_id: str) -> LivePlayback | None:
 
 def current_playback(*, webcast_id: str) -> LivePlayback | None:
     """The live output of the webcast's current (or last) session, if it ever went live."""
-    moment = time.monotonic()
-    with _playback_lock:
-        cached = _playback_cache.get(webcast_id)
-    if cached is not None and cached[0] > moment:
-        return cached[1]
-    playback = _read_playback(webcast_id)
-    with _playback_lock:
-        if len(_playback_cache) >= _PLAYBACK_CACHE_SIZE:
-            _playback_cache.clear()
-        _playback_cache[webcast_id] = (moment + PLAYBACK_CACHE_SECONDS, playback)
-    return playback
+    return _playback_cache.get(webcast_id, lambda: _read_playback(webcast_id))

@@ -37,7 +37,7 @@ from shared.errors import conflict, not_found
 from shared.live.models import ChannelState, LivePlayback
 from shared.media.models import MEDIA, Asset, AssetStatus, Caption, Rendition, media_prefix
 from shared.media.repository import assets, published_asset_cached
-from shared.webcasts.repository import VIEWER_CACHE_SECONDS, find_webcast_cached
+from shared.webcasts.repository import find_webcast_cached
 
 MPEGURL = "application/vnd.apple.mpegurl"
 SUBTITLE_GROUP = "subs"
@@ -203,14 +203,6 @@ def signed_media_playlist(
 
 
 # ---- which asset ----
-
-
-# Players read three or four playlists per start of playback; at 100,000 viewers two point
-# reads each would be thousands of RU/s on the webcast's one logical partition. A publish
-# made elsewhere reaches a process within this many seconds, one made in the process itself
-# at once (`forget_published`).
-PUBLISHED_CACHE_SECONDS = VIEWER_CACHE_SECONDS
-_PUBLISHED_CACHE_SIZE = 1000
 
 
 def published_vod(*, webcast_id: str, asset_id: str | None = None) -> Asset:

@@ -1,8 +1,6 @@
 """Assets and the VOD publication in the `media` container, partitioned by webcast."""
 
-import threading
-import time
-
+from shared.cache import ShortCache
 from shared.cosmos.repository import TenantRepository
 from shared.media.models import Asset, AssetStatus, Publication
 
@@ -16,9 +14,9 @@ publications = TenantRepository(
 
 # Viewers read the published asset on every playlist request: keep it per process briefly.
 PUBLISHED_CACHE_SECONDS = 5.0
-_PUBLISHED_CACHE_SIZE = 4096
-_published_cache: dict[str, tuple[float, Asset | None]] = {}
-_published_lock = threading.Lock()
+_published_cache: ShortCache[Asset | None] = ShortCache(
+    seconds=PUBLISHED_CACHE_SECONDS, max_entries=4096
+)
 
 
 def published_asset(*, tenant_id: str, webcast_id: str) -> Asset | None:
@@ -36,20 +34,11 @@ def published_asset(*, tenant_id: str, webcast_id: str) -> Asset | None:
 
 def published_asset_cached(*, tenant_id: str, webcast_id: str) -> Asset | None:
     """`published_asset` for viewer hot paths, kept for a few seconds per process."""
-    moment = time.monotonic()
-    with _published_lock:
-        cached = _published_cache.get(webcast_id)
-    if cached is not None and cached[0] > moment:
-        return cached[1]
-    asset = published_asset(tenant_id=tenant_id, webcast_id=webcast_id)
-    with _published_lock:
-        if len(_published_cache) >= _PUBLISHED_CACHE_SIZE:
-            _published_cache.clear()
-        _published_cache[webcast_id] = (moment + PUBLISHED_CACHE_SECONDS, asset)
-    return asset
+    return _published_cache.get(
+        webcast_id, lambda: published_asset(tenant_id=tenant_id, webcast_id=webcast_id)
+    )
 
 
 def forget_published(webcast_id: str) -> None:
     """Drop the cached published asset after a publish or unpublish in this process."""
-    with _published_lock:
-        _published_cache.pop(webcast_id, None)
+    _published_cache.forget(webcast_id)

@@ -1,8 +1,6 @@
 """Webcasts are tenant data: one document per webcast in the tenant's partition."""
 
-import threading
-import time
-
+from shared.cache import ShortCache
 from shared.cosmos.repository import KeyedRepository, TenantRepository
 from shared.webcasts.models import SlugReservation, Webcast, WebcastKey
 
@@ -24,27 +22,14 @@ def find_webcast(webcast_id: str) -> Webcast | None:
 # logical partition. A change made elsewhere reaches a process within this many seconds; a
 # change made in the process itself at once (`forget_webcast`).
 VIEWER_CACHE_SECONDS = 5.0
-_VIEWER_CACHE_SIZE = 1000
-_viewer_cache: dict[str, tuple[float, Webcast | None]] = {}
-_viewer_cache_lock = threading.Lock()
+_viewer_cache: ShortCache[Webcast | None] = ShortCache(seconds=VIEWER_CACHE_SECONDS)
 
 
 def find_webcast_cached(webcast_id: str) -> Webcast | None:
     """`find_webcast` for viewer hot paths, kept for a few seconds per process."""
-    moment = time.monotonic()
-    with _viewer_cache_lock:
-        cached = _viewer_cache.get(webcast_id)
-    if cached is not None and cached[0] > moment:
-        return cached[1]
-    webcast = find_webcast(webcast_id)
-    with _viewer_cache_lock:
-        if len(_viewer_cache) >= _VIEWER_CACHE_SIZE:
-            _viewer_cache.clear()
-        _viewer_cache[webcast_id] = (moment + VIEWER_CACHE_SECONDS, webcast)
-    return webcast
+    return _viewer_cache.get(webcast_id, lambda: find_webcast(webcast_id))
 
 
 def forget_webcast(webcast_id: str) -> None:
     """Drop the cached copy after a change, so this process sees the change at once."""
-    with _viewer_cache_lock:
-        _viewer_cache.pop(webcast_id, None)
+    _viewer_cache.forget(webcast_id)

@@ -12,7 +12,6 @@ import httpx
 import openpyxl
 import pytest
 
-from devtools.runner import TriggerRunner, app_functions
 from shared import clock
 from shared.accounts.models import Permission
 from shared.audit import service as audit_service
@@ -49,28 +48,8 @@ MAPPING = {
     "Nachname": "last_name",
     "Firma": "company",
 }
-_RUNNER: TriggerRunner | None = None
-
-
-def _runner() -> TriggerRunner:
-    """The runner over the import worker and the blob events only (other tests' queues stay)."""
-    global _RUNNER
-    if _RUNNER is None:
-        wanted = {"participant_import", "blob_created"}
-        _RUNNER = TriggerRunner(
-            functions=[f for f in app_functions() if f.get_function_name() in wanted],
-            watch_containers=("imports",),
-            visibility_timeout=30,
-            retry_delay=0,
-        )
-    return _RUNNER
-
-
-def drain() -> None:
-    for _ in range(20):
-        if not _runner().run_once().did_work:
-            return
-    raise AssertionError("the runner kept finding work")
+# The import worker and the blob events only (other tests' queues stay as they are).
+TRIGGERS = helpers.Triggers({"participant_import", "blob_created"}, watch=("imports",))
 
 
 def _webcast(owner: helpers.Admin, slug: str, **settings: object) -> str:
@@ -105,7 +84,7 @@ def upload(admin: helpers.Admin, webcast_id: str, filename: str, content: bytes)
     ticket = body["upload"]
     put = httpx.put(ticket["url"], content=content, headers=ticket["headers"], timeout=30)
     assert put.status_code == 201, put.text
-    drain()
+    TRIGGERS.drain()
     return job(admin, webcast_id, body["job"]["id"])
 
 
@@ -120,7 +99,7 @@ def job(admin: helpers.Admin, webcast_id: str, job_id: str) -> dict[str, Any]:
 def start(admin: helpers.Admin, webcast_id: str, job_id: str, **body: Any) -> dict[str, Any]:
     response = admin.post(f"/api/webcasts/{webcast_id}/imports/{job_id}/start", json=body)
     assert response.status_code == 202, response.text
-    drain()
+    TRIGGERS.drain()
     return job(admin, webcast_id, job_id)
 
 
@@ -656,7 +635,7 @@ def test_only_participant_managers_import_and_export(owner):
     for method, url, body in calls:
         expected = {"POST": 202 if url.endswith("/start") else 201}.get(method, 200)
         assert manager.request(method, url, json=body).status_code == expected, (method, url)
-    drain()
+    TRIGGERS.drain()
     assert [p["email"] for p in _participants(webcast_id)] == ["m@example.org"]
 
 

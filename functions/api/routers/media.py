@@ -7,10 +7,8 @@ from starlette.concurrency import run_in_threadpool
 
 from functions.api.deps import Context, CurrentPrincipal
 from shared.blob_sas import UploadTicket
-from shared.errors import validation_error
 from shared.media import service
 from shared.media.models import (
-    CAPTION_MAX_BYTES,
     AssetUpdate,
     AssetView,
     CreatedUpload,
@@ -93,8 +91,6 @@ async def put_caption(
     """The body is the WebVTT file itself (Content-Type text/vtt); the label defaults to
     the language code."""
     content = await request.body()
-    if len(content) > CAPTION_MAX_BYTES:
-        raise validation_error("body", f"At most {CAPTION_MAX_BYTES} bytes")
     return await run_in_threadpool(
         lambda: service.put_caption(
             principal=principal,
