@@ -58,17 +58,16 @@ def sign_in(*, email: str, password: str, context: RequestContext) -> sessions.I
     keys = throttle.keys(email=email.strip().lower(), client_ip=context.client_ip)
     account = find_by_email(email)
     try:
-        throttle.check(keys)
+        throttle.attempt(keys)
     except DomainError:
         _audit_sign_in(account, "sign_in.password", "locked", context)
         raise
     valid = verify_password(account.password_hash if account else None, password)
     if account is None or not valid or account.disabled or account.erased:
-        throttle.fail(keys)
         outcome = "disabled" if account and valid else "failure"
         _audit_sign_in(account, "sign_in.password", outcome, context)
         raise unauthorized(WRONG_CREDENTIALS)
-    throttle.clear_account(keys)
+    throttle.succeeded(keys)
     if needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
         account = accounts.replace(tenant_id=account.tenant_id, item=account)
@@ -93,7 +92,7 @@ def verify_second_factor(
         raise forbidden("No second factor is due in this session")
     account = _account_of(session)
     keys = throttle.keys(email=account.email, client_ip=context.client_ip)
-    throttle.check(keys)
+    throttle.attempt(keys)
     accepted = False
     action = "sign_in.mfa"
     if code and account.mfa_secret:
@@ -116,7 +115,6 @@ def verify_second_factor(
         except DomainError:
             accepted = False
     if not accepted:
-        throttle.fail(keys)
         _audit_sign_in(account, action, "failure", context)
         field = "code" if code else "recovery_code"
         raise DomainError(
@@ -126,7 +124,7 @@ def verify_second_factor(
             title="Unauthorized",
             errors=[validation_error(field, "is not valid").errors[0]],
         )
-    throttle.clear_account(keys)
+    throttle.succeeded(keys)
     _audit_sign_in(account, action, "success", context)
     return sessions.rotate(old=session, account=account, stage=SessionStage.full)
 

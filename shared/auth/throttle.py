@@ -1,4 +1,8 @@
-"""Back-off against password guessing, per e-mail address and per client address."""
+"""Back-off against guessing secrets, per account (or credential) and per client address.
+
+Every attempt is counted before its secret is checked, each counter in one etag-guarded
+write, so that concurrent attempts can neither share a read nor slip past a lock (ADR 0025).
+"""
 
 import math
 from dataclasses import dataclass, field
@@ -7,19 +11,23 @@ from shared.auth.models import Throttle
 from shared.clock import now
 from shared.config import get_settings
 from shared.cosmos.repository import KeyedRepository
-from shared.errors import too_many_requests
+from shared.errors import DomainError, too_many_requests
 from shared.ids import lookup_hash
 
 throttles = KeyedRepository(container="throttles", model=Throttle)
 _WINDOW_SECONDS = 60 * 60
+# Each try loses only to a write that counted another attempt; past this many the caller is
+# part of a flood and is refused like a locked one.
+_MAX_WRITE_TRIES = 64
+_LOST_RACE = {409, 412}
 
 
 @dataclass
 class Counters:
-    """The throttle ids of one attempt, with the limit of each and what `check` found."""
+    """The throttle ids of one attempt with the limit of each, and the locks it started."""
 
     limits: list[tuple[str, int]]
-    found: dict[str, Throttle] = field(default_factory=dict)
+    locks_started: dict[str, float] = field(default_factory=dict)
 
 
 def keys(*, email: str, client_ip: str | None) -> Counters:
@@ -31,38 +39,82 @@ def keys(*, email: str, client_ip: str | None) -> Counters:
     return Counters(limits=limits)
 
 
-def check(counters: Counters) -> None:
-    """Raise 429 with Retry-After while any counter is locked."""
-    moment = now()
-    for key, _ in counters.limits:
-        throttle = throttles.get(key)
-        if throttle is None:
-            continue
-        counters.found[key] = throttle
-        if throttle.locked_until > moment:
-            raise too_many_requests(math.ceil(throttle.locked_until - moment))
-
-
-def fail(counters: Counters) -> None:
-    """Count a failure on every counter; locks with doubling back-off past the limit."""
+def _lock_seconds(earlier_locks: int) -> float:
     s = get_settings()
-    moment = now()
-    for key, allowed in counters.limits:
-        throttle = counters.found.get(key)
-        if throttle is None or moment - throttle.first_failure_at > _WINDOW_SECONDS:
-            throttle = Throttle(id=key, first_failure_at=moment)
-        throttle.failures += 1
-        if throttle.failures >= allowed:
-            over = throttle.failures - allowed
-            throttle.locked_until = moment + min(
-                s.login_lock_base_seconds * (2 ** min(over, 16)), s.login_lock_max_seconds
+    return float(
+        min(s.login_lock_base_seconds * (2 ** min(earlier_locks, 16)), s.login_lock_max_seconds)
+    )
+
+
+def _count(key: str, allowed: int, moment: float) -> tuple[Throttle, bool, bool]:
+    """Add one attempt to a counter: (the counter, it was locked, this attempt locked it).
+
+    The attempt that reaches the limit locks the counter before its secret is checked, so
+    that attempts running beside it are refused; a success lifts that lock again."""
+    for _ in range(_MAX_WRITE_TRIES):
+        stored = throttles.get(key)
+        if stored is None or (
+            moment - stored.first_failure_at > _WINDOW_SECONDS and stored.locked_until <= moment
+        ):
+            counter = Throttle(
+                id=key, first_failure_at=moment, etag=stored.etag if stored else None
             )
-        counters.found[key] = throttles.upsert(throttle)
+        else:
+            counter = stored.model_copy()
+        locked = counter.locked_until > moment
+        counter.failures += 1
+        locking = not locked and counter.failures >= allowed
+        if locking:
+            counter.locked_until = moment + _lock_seconds(counter.locks)
+            counter.locks += 1
+        try:
+            saved = throttles.create(counter) if stored is None else throttles.replace(counter)
+        except DomainError as error:
+            if error.status in _LOST_RACE:
+                continue
+            raise
+        return saved, locked, locking
+    raise too_many_requests(math.ceil(_lock_seconds(0)))
 
 
-def clear_account(counters: Counters) -> None:
-    """Forget an account's failures after a success; the client address keeps its count, so
-    one valid account cannot be used to reset guessing against others."""
+def attempt(counters: Counters) -> None:
+    """Count an attempt on every counter before its secret is checked; 429 with Retry-After
+    while any counter is locked (the refused attempt still counts)."""
+    moment = now()
+    wait = 0.0
+    for key, allowed in counters.limits:
+        counter, locked, locking = _count(key, allowed, moment)
+        if locked:
+            wait = max(wait, counter.locked_until - moment)
+        elif locking:
+            counters.locks_started[key] = counter.locked_until
+    if wait > 0:
+        raise too_many_requests(math.ceil(wait))
+
+
+def _take_back(key: str, lock_started: float | None) -> None:
+    """Remove one successful attempt from a counter, with the lock it started, if any."""
+    for _ in range(_MAX_WRITE_TRIES):
+        counter = throttles.get(key)
+        if counter is None:
+            return
+        counter.failures = max(counter.failures - 1, 0)
+        if lock_started is not None and counter.locked_until == lock_started:
+            counter.locked_until = 0
+            counter.locks = max(counter.locks - 1, 0)
+        try:
+            throttles.replace(counter)
+        except DomainError as error:
+            if error.status in _LOST_RACE:
+                continue
+            raise
+        return
+
+
+def succeeded(counters: Counters) -> None:
+    """Forget the account's attempts after a success; the client address only loses this
+    one, so one valid account cannot be used to reset guessing against others."""
     account_key, _ = counters.limits[0]
-    if counters.found.pop(account_key, None) is not None:
-        throttles.delete(account_key)
+    throttles.delete(account_key)
+    for key, _ in counters.limits[1:]:
+        _take_back(key, counters.locks_started.get(key))

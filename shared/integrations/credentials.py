@@ -135,7 +135,7 @@ def authenticate(
         raise _refused()
     credential_id, secret = parsed
     counters = throttle.keys(email=f"server-credential:{credential_id}", client_ip=client_ip)
-    throttle.check(counters)
+    throttle.attempt(counters)
     webcast = find_webcast(webcast_id)
     credential = (
         credentials.get(tenant_id=webcast.tenant_id, item_id=credential_doc_id(credential_id))
@@ -146,10 +146,9 @@ def authenticate(
         credential.secret_hash, _secret_hash(credential_id, secret)
     )
     if webcast is None or credential is None or not valid or credential.revoked_at is not None:
-        throttle.fail(counters)
         log.info("server credential refused for webcast %s", webcast_id)
         raise _refused()
-    throttle.clear_account(counters)
+    throttle.succeeded(counters)
     if credential.webcast_id != webcast.id:
         raise forbidden("This server credential belongs to another webcast")
     return webcast, credential

@@ -164,17 +164,16 @@ def sign_in(
     counters = throttle.keys(
         email=f"{webcast.id}:{login.strip().lower()}", client_ip=context.client_ip
     )
-    throttle.check(counters)
+    throttle.attempt(counters)
     kind = "email" if "@" in login else "username"
     participant = find_by_login(
         tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind=kind, value=login.strip()
     )
     valid = verify_password(participant.password_hash if participant else None, password)
     if participant is None or not valid or participant.status != ParticipantStatus.active:
-        throttle.fail(counters)
         _audit_sign_in(webcast, participant, "failure", "participant.sign_in", context)
         raise unauthorized(WRONG_CREDENTIALS)
-    throttle.clear_account(counters)
+    throttle.succeeded(counters)
     participant.last_sign_in_at = utc_iso()
     participants.replace(tenant_id=webcast.tenant_id, item=participant)
     _audit_sign_in(webcast, participant, "success", "participant.sign_in", context)

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from http.cookies import SimpleCookie
 
 import pyotp
@@ -12,6 +13,7 @@ from functions.api.deps import ADMIN_COOKIE
 from shared import clock
 from shared.accounts.models import Permission
 from shared.accounts.repository import accounts, find_by_email
+from shared.auth import throttle
 from shared.auth.maintenance import purge_expired
 from shared.auth.sessions import sessions
 from shared.clients import cosmos_container, queue_client
@@ -281,6 +283,29 @@ def test_repeated_wrong_passwords_lock_the_account_with_back_off(stack):
         ).status_code
         == 200
     )
+
+
+@pytest.mark.claim("P28")
+def test_concurrent_wrong_passwords_are_each_counted_and_locked_out(stack):
+    email = helpers.unique_email()
+    helpers.accounts.create_tenant(
+        name="C", owner_email=email, owner_name="O", owner_password=helpers.PASSWORD
+    )
+    http = helpers.client()
+    attempts, limit = 25, get_settings().login_max_failures
+
+    def guess(_: int) -> int:
+        body = {"email": email, "password": "wrong password!!"}
+        return int(http.post("/api/auth/login", json=body).status_code)
+
+    with ThreadPoolExecutor(max_workers=attempts) as pool:
+        statuses = list(pool.map(guess, range(attempts)))
+    assert set(statuses) <= {401, 429}, statuses
+    assert statuses.count(429) >= attempts - limit, statuses
+    [(account_key, _), *_] = throttle.keys(email=email, client_ip=None).limits
+    counted = throttle.throttles.get(account_key)
+    assert counted is not None and counted.failures == attempts
+    clock.advance(get_settings().login_lock_max_seconds + 1)
 
 
 @pytest.mark.claim("P28")
