@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Origins allowed to send state-changing requests (the admin SPA); others get 403.
     allowed_origins: list[str] = ["http://127.0.0.1:7071", "http://localhost:7071"]
     max_body_bytes: int = 1_048_576
+    # The Front Door profile's id (its X-Azure-FDID header): only requests that carry it have
+    # their X-Azure-ClientIP taken as the client address; unset, the socket address is used.
+    front_door_id: str | None = None
 
     session_idle_seconds: int = Field(default=30 * 60, ge=60)
     session_absolute_seconds: int = Field(default=12 * 60 * 60, ge=300)

@@ -1,6 +1,7 @@
 """Request-scoped dependencies: request context, session, CSRF check, principal."""
 
 import hmac
+import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -13,6 +14,7 @@ from shared.audit import service as audit
 from shared.audit.models import RequestContext
 from shared.auth import sessions
 from shared.auth.models import Principal, Session, SessionStage
+from shared.config import get_settings
 from shared.errors import DomainError, unauthorized
 
 ADMIN_COOKIE = "__Host-wcadmin"
@@ -24,10 +26,23 @@ _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # handing each to its thread pool; only the ones that read storage use threads.
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's address for throttles and audit entries (ADR 0026): Front Door's
+    X-Azure-ClientIP when the request carries our Front Door's id, else the socket address
+    (none under Azure Functions)."""
+    front_door_id = get_settings().front_door_id
+    if front_door_id and request.headers.get("x-azure-fdid", "").lower() == front_door_id.lower():
+        try:
+            return str(ipaddress.ip_address(request.headers.get("x-azure-clientip", "").strip()))
+        except ValueError:
+            pass
+    return request.client.host if request.client else None
+
+
 def context_of(request: Request) -> RequestContext:
     return RequestContext(
         request_id=getattr(request.state, "request_id", None),
-        client_ip=request.client.host if request.client else None,
+        client_ip=client_address(request),
     )
 
 

@@ -1,4 +1,4 @@
-"""Sign-in, MFA, sessions and cookies (P25, P28)."""
+"""Sign-in, MFA, sessions, cookies, throttles and client addresses (P25, P28, P31)."""
 
 import hashlib
 import json
@@ -8,7 +8,9 @@ from http.cookies import SimpleCookie
 
 import pyotp
 import pytest
+from fastapi.testclient import TestClient
 
+from functions.api.app import create_app
 from functions.api.deps import ADMIN_COOKIE
 from shared import clock
 from shared.accounts.models import Permission
@@ -322,6 +324,63 @@ def test_one_client_address_guessing_many_accounts_is_locked(stack, monkeypatch)
     assert statuses[:4] == [401] * 4
     assert statuses[4:] == [429, 429]
     clock.advance(get_settings().login_lock_max_seconds + 1)
+
+
+@pytest.mark.claim("P28")
+@pytest.mark.claim("P31")
+def test_the_client_address_comes_from_front_door_only_with_its_id(stack):
+    email = helpers.unique_email()
+    helpers.accounts.create_tenant(
+        name="C", owner_email=email, owner_name="O", owner_password=helpers.PASSWORD
+    )
+    owner = find_by_email(email)
+    assert owner is not None
+    socket = "198.51.100.77"
+    behind_socket = helpers.client(socket)
+    # Azure Functions hands the app no socket address at all.
+    behind_functions = TestClient(
+        create_app(),
+        base_url="https://testserver",
+        raise_server_exceptions=False,
+        client=None,  # type: ignore[arg-type]
+    )
+    front_door = {"X-Azure-FDID": "7d5d3c1e-front-door", "X-Azure-ClientIP": "203.0.113.10"}
+    cases = {
+        "front-door-1": (behind_socket, front_door, "203.0.113.10"),
+        "front-door-2": (behind_functions, front_door, "203.0.113.10"),
+        "wrong-fdid-3": (behind_socket, front_door | {"X-Azure-FDID": "other"}, socket),
+        "no-fdid-0004": (behind_socket, {"X-Azure-ClientIP": "203.0.113.11"}, socket),
+        "no-socket-05": (behind_functions, {"X-Azure-ClientIP": "203.0.113.12"}, None),
+        "bad-client-6": (behind_functions, front_door | {"X-Azure-ClientIP": "x"}, None),
+    }
+    with helpers.changed_settings(
+        front_door_id="7d5d3c1e-front-door", login_max_failures=len(cases) + 1
+    ):
+        for request_id, (http, headers, _) in cases.items():
+            refused = http.post(
+                "/api/auth/login",
+                json={"email": email, "password": "wrong password!!"},
+                headers=headers | {"X-Request-Id": request_id},
+            )
+            assert refused.status_code == 401, refused.text
+    logged = {
+        e.request_id: e.client_ip
+        for e in helpers.audit_entries(owner.tenant_id, entity_id=owner.id)
+        if e.action == "sign_in.password"
+    }
+    assert {key: logged.get(key) for key in cases} == {
+        key: address for key, (_, _, address) in cases.items()
+    }
+    counted = {
+        address: throttle.throttles.get(throttle.keys(email="", client_ip=address).limits[1][0])
+        for address in ("203.0.113.10", "203.0.113.11", "203.0.113.12", socket)
+    }
+    assert {address: c.failures if c else 0 for address, c in counted.items()} == {
+        "203.0.113.10": 2,
+        "203.0.113.11": 0,
+        "203.0.113.12": 0,
+        socket: 2,
+    }
 
 
 @pytest.mark.claim("P28")
