@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     login_lock_max_seconds: int = Field(default=900, ge=1)
 
     password_reset_seconds: int = Field(default=30 * 60, ge=60)
+    # Mails anyone can trigger (registration, password resets): one per address and kind in
+    # this many seconds, and at most so many per client address in an hour (ADR 0025).
+    mail_slot_seconds: int = Field(default=5 * 60, ge=60)
+    mail_client_max_per_hour: int = Field(default=60, ge=1)
     totp_issuer: str = "Webcast Platform"
 
     smtp_host: str = "127.0.0.1"

@@ -41,11 +41,11 @@ class Session(TimedSession):
 
 
 class Throttle(Document):
-    """Attempts on one account or client address in the current window, and its lock."""
+    """Attempts (or mails) counted for one key in the current window, and its lock."""
 
     doc_type = "throttle"
 
-    failures: int = 0  # attempts counted in the window (refused ones too)
+    failures: int = 0  # attempts or mails counted in the window (refused ones too)
     first_failure_at: float = 0
     locked_until: float = 0
     locks: int = 0  # locks started in the window; each next one lasts twice as long

@@ -209,6 +209,11 @@ def request_password_reset(*, email: str, context: RequestContext) -> None:
     if account is None or account.disabled or account.erased:
         _audit_sign_in(None, "password_reset.request", "unknown", context)
         return
+    if not throttle.allow_mail(
+        kind=PASSWORD_RESET, address=account.email, client_ip=context.client_ip
+    ):
+        _audit_sign_in(account, "password_reset.request", "throttled", context)
+        return
     _audit_sign_in(account, "password_reset.request", "success", context)
     mail_queue.enqueue(
         kind=PASSWORD_RESET,

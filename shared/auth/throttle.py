@@ -1,10 +1,12 @@
-"""Back-off against guessing secrets, per account (or credential) and per client address.
+"""Back-off against guessing secrets, per account (or credential) and per client address, and
+limits on the mails that anyone can trigger.
 
 Every attempt is counted before its secret is checked, each counter in one etag-guarded
 write, so that concurrent attempts can neither share a read nor slip past a lock (ADR 0025).
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from shared.auth.models import Throttle
@@ -39,6 +41,32 @@ def keys(*, email: str, client_ip: str | None) -> Counters:
     return Counters(limits=limits)
 
 
+def _write(key: str, change: Callable[[Throttle | None], Throttle | None]) -> Throttle | None:
+    """Store `change(stored counter)` in one etag-guarded write (a create for a new counter),
+    reading again after a lost race; None when `change` leaves the counter as it is."""
+    for _ in range(_MAX_WRITE_TRIES):
+        stored = throttles.get(key)
+        counter = change(stored.model_copy() if stored else None)
+        if counter is None:
+            return None
+        counter.etag = stored.etag if stored else None
+        try:
+            return throttles.create(counter) if stored is None else throttles.replace(counter)
+        except DomainError as error:
+            if error.status not in _LOST_RACE:
+                raise
+    raise too_many_requests(math.ceil(_lock_seconds(0)))
+
+
+def _in_window(stored: Throttle | None, key: str, moment: float, seconds: float) -> Throttle:
+    """The stored counter, or a new one when there is none or its window is over."""
+    if stored is None or (
+        moment - stored.first_failure_at > seconds and stored.locked_until <= moment
+    ):
+        return Throttle(id=key, first_failure_at=moment)
+    return stored
+
+
 def _lock_seconds(earlier_locks: int) -> float:
     s = get_settings()
     return float(
@@ -47,39 +75,31 @@ def _lock_seconds(earlier_locks: int) -> float:
 
 
 def _count(key: str, allowed: int, moment: float) -> tuple[Throttle, bool, bool]:
-    """Add one attempt to a counter: (the counter, it was locked, this attempt locked it).
+    """Add one attempt to a counter: (the counter, it was locked, this attempt locked it)."""
+    locked = locking = False
 
-    The attempt that reaches the limit locks the counter before its secret is checked, so
-    that attempts running beside it are refused; a success lifts that lock again."""
-    for _ in range(_MAX_WRITE_TRIES):
-        stored = throttles.get(key)
-        if stored is None or (
-            moment - stored.first_failure_at > _WINDOW_SECONDS and stored.locked_until <= moment
-        ):
-            counter = Throttle(
-                id=key, first_failure_at=moment, etag=stored.etag if stored else None
-            )
-        else:
-            counter = stored.model_copy()
+    def add(stored: Throttle | None) -> Throttle:
+        nonlocal locked, locking
+        counter = _in_window(stored, key, moment, _WINDOW_SECONDS)
         locked = counter.locked_until > moment
         counter.failures += 1
         locking = not locked and counter.failures >= allowed
         if locking:
             counter.locked_until = moment + _lock_seconds(counter.locks)
             counter.locks += 1
-        try:
-            saved = throttles.create(counter) if stored is None else throttles.replace(counter)
-        except DomainError as error:
-            if error.status in _LOST_RACE:
-                continue
-            raise
-        return saved, locked, locking
-    raise too_many_requests(math.ceil(_lock_seconds(0)))
+        return counter
+
+    counter = _write(key, add)
+    assert counter is not None, "add always writes"
+    return counter, locked, locking
 
 
 def attempt(counters: Counters) -> None:
     """Count an attempt on every counter before its secret is checked; 429 with Retry-After
-    while any counter is locked (the refused attempt still counts)."""
+    while any counter is locked (the refused attempt still counts).
+
+    The attempt that reaches a limit locks that counter in the same write, so that attempts
+    running beside it are refused; `succeeded` lifts such a lock again."""
     moment = now()
     wait = 0.0
     for key, allowed in counters.limits:
@@ -94,21 +114,17 @@ def attempt(counters: Counters) -> None:
 
 def _take_back(key: str, lock_started: float | None) -> None:
     """Remove one successful attempt from a counter, with the lock it started, if any."""
-    for _ in range(_MAX_WRITE_TRIES):
-        counter = throttles.get(key)
-        if counter is None:
-            return
-        counter.failures = max(counter.failures - 1, 0)
-        if lock_started is not None and counter.locked_until == lock_started:
-            counter.locked_until = 0
-            counter.locks = max(counter.locks - 1, 0)
-        try:
-            throttles.replace(counter)
-        except DomainError as error:
-            if error.status in _LOST_RACE:
-                continue
-            raise
-        return
+
+    def remove(stored: Throttle | None) -> Throttle | None:
+        if stored is None:
+            return None
+        stored.failures = max(stored.failures - 1, 0)
+        if lock_started is not None and stored.locked_until == lock_started:
+            stored.locked_until = 0
+            stored.locks = max(stored.locks - 1, 0)
+        return stored
+
+    _write(key, remove)
 
 
 def succeeded(counters: Counters) -> None:
@@ -118,3 +134,42 @@ def succeeded(counters: Counters) -> None:
     throttles.delete(account_key)
     for key, _ in counters.limits[1:]:
         _take_back(key, counters.locks_started.get(key))
+
+
+def allow_mail(*, kind: str, address: str, client_ip: str | None) -> bool:
+    """Whether a mail that anyone can trigger may go out now: one per address and kind in
+    `mail_slot_seconds`, and `mail_client_max_per_hour` per client address. Callers answer
+    the same whatever this says, so the answer never shows that a mail was held back.
+
+    `kind` names the mail and, where one address may rightly get it from several places at
+    once, its scope (e.g. `participant_confirmation:{webcast_id}`)."""
+    s = get_settings()
+    moment = now()
+    slot_key = f"mail:{kind}:{lookup_hash('email', address.strip().lower())}"
+
+    def claim(stored: Throttle | None) -> Throttle | None:
+        if stored is not None and moment - stored.first_failure_at < s.mail_slot_seconds:
+            return None
+        return Throttle(
+            id=slot_key, failures=1, first_failure_at=moment, ttl=s.mail_slot_seconds + 60
+        )
+
+    client_key = f"mail-ip:{lookup_hash('ip', client_ip)}" if client_ip else ""
+
+    def count(stored: Throttle | None) -> Throttle:
+        counter = _in_window(stored, client_key, moment, _WINDOW_SECONDS)
+        counter.failures += 1
+        return counter
+
+    # The client address is counted first: a mail it holds back claims no slot, so whoever
+    # holds the slot of an address sent that address a real mail.
+    try:
+        if client_key:
+            counted = _write(client_key, count)
+            if counted is None or counted.failures > s.mail_client_max_per_hour:
+                return False
+        return _write(slot_key, claim) is not None
+    except DomainError as error:
+        if error.status == 429:  # a flood of writes on one counter: hold the mail back
+            return False
+        raise

@@ -2,6 +2,7 @@
 
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
+from shared.auth import throttle
 from shared.auth.passwords import check_policy, hash_password
 from shared.auth.tokens import mint, participant_owner, tokens
 from shared.clock import now, utc_iso
@@ -40,16 +41,25 @@ def request_reset(*, webcast_id: str, login: str, context: RequestContext) -> No
         and participant.status == ParticipantStatus.active
         and bool(participant.email)
     )
+    allowed = (
+        usable
+        and participant is not None
+        and throttle.allow_mail(
+            kind=f"{JobKind.participant_password_reset}:{webcast.id}",
+            address=participant.email or "",
+            client_ip=context.client_ip,
+        )
+    )
     audit.record(
         tenant_id=webcast.tenant_id,
         actor=participant_actor(participant.id if usable and participant else None),
         action="participant.password_reset.request",
         entity_type="participant",
         entity_id=participant.id if usable and participant else None,
-        outcome="success" if usable else "unknown",
+        outcome=("success" if allowed else "throttled") if usable else "unknown",
         context=context,
     )
-    if not usable or participant is None:
+    if not allowed or participant is None:
         return
     slot = int(now() // REQUEST_SLOT_SECONDS)
     enqueue_job(

@@ -14,6 +14,7 @@ from shared.config import get_settings
 from shared.errors import DomainError, forbidden, not_found, unauthorized, validation_error
 from shared.ids import token_hash
 from shared.mail import queue as mail_queue
+from shared.mail.models import JobKind
 from shared.participants import sessions
 from shared.participants.models import (
     FormField,
@@ -125,9 +126,14 @@ def register(
     issued = sessions.grant(
         current_token=current_token, webcast_id=webcast.id, participant_id=saved.participant.id
     )
-    mail_queue.enqueue_confirmation(
-        participant=saved.participant, password_generated=bool(saved.generated_password)
-    )
+    if saved.participant.email and throttle.allow_mail(
+        kind=f"{JobKind.confirmation}:{webcast.id}",
+        address=saved.participant.email,
+        client_ip=context.client_ip,
+    ):
+        mail_queue.enqueue_confirmation(
+            participant=saved.participant, password_generated=bool(saved.generated_password)
+        )
     return issued, saved
 
 

@@ -16,8 +16,10 @@ from devtools import runner as runner_module
 from devtools.runner import TriggerRunner
 from shared import clock, jobs
 from shared.accounts.models import Permission
+from shared.auth.service import PASSWORD_RESET
 from shared.auth.tokens import tokens
 from shared.clients import queue_client
+from shared.config import get_settings
 from shared.ids import token_hash
 from shared.mail import links, reminders
 from shared.mail.models import MailJob
@@ -518,6 +520,48 @@ def test_participants_reset_their_password_by_mail(owner, mail_sink):
         json={"token": token, "new_password": "fourth-Pass-11"},
     )
     assert wrong_webcast.status_code == 422
+
+
+@pytest.mark.claim("P28")
+def test_ten_admin_resets_in_a_slot_send_one_mail_with_one_live_token(owner, mail_sink):
+    http = helpers.client()
+    asked = [http.post("/api/auth/password-reset", json={"email": owner.email}) for _ in range(10)]
+    unknown = http.post("/api/auth/password-reset", json={"email": helpers.unique_email()})
+    assert {(r.status_code, r.text) for r in asked} == {(unknown.status_code, unknown.text)}
+    drain()
+
+    only_mail(mail_sink, owner.email)
+    live = [
+        t
+        for t in tokens.scan(
+            where="c.account_id = @account AND c.purpose = @purpose",
+            parameters={"@account": owner.account_id, "@purpose": PASSWORD_RESET},
+        )
+        if t.used_at is None and t.expires_at > clock.now()
+    ]
+    assert len(live) == 1
+    clock.advance(get_settings().mail_slot_seconds + 1)
+    http.post("/api/auth/password-reset", json={"email": owner.email})
+    drain()
+    assert len(mail_sink.to(owner.email)) == 2, "the next slot gets its mail"
+
+
+@pytest.mark.claim("P08")
+def test_one_client_address_gets_few_registration_mails_across_many_addresses(owner, mail_sink):
+    webcast = new_webcast(owner, access_mode="registration", language="en")
+    url = f"/api/w/{webcast['id']}/registrations"
+    addresses = [helpers.unique_email("flood") for _ in range(4)]
+    flooder = "192.0.2.99"
+    with helpers.changed_settings(mail_client_max_per_hour=2):
+        answers = [helpers.client(flooder).post(url, json={"email": a}) for a in addresses]
+        elsewhere = helpers.unique_email("elsewhere")
+        other = helpers.client().post(url, json={"email": elsewhere})
+    assert [r.status_code for r in answers] == [201] * 4 and other.status_code == 201
+    assert len({tuple(sorted(r.json())) for r in answers}) == 1
+    drain()
+
+    assert [len(mail_sink.to(a)) for a in addresses] == [1, 1, 0, 0]
+    only_mail(mail_sink, elsewhere)
 
 
 # -- registration links and permissions --------------------------------------------------------
