@@ -25,8 +25,39 @@ def test_weak_passwords_are_refused(password):
     assert refused.value.errors[0].field == "password"
 
 
-def test_a_long_passphrase_passes():
-    check_policy("correct horse battery staple", context=("Olivia Owner", "olivia"))
+@pytest.mark.claim("P28")
+@pytest.mark.parametrize(
+    "password",
+    [
+        "P@ssw0rd2024",  # leetspeak and a year
+        "Summer2024!!",  # a listed word with a year and symbols
+        "qwertyuiop12",  # a keyboard row and digits
+        "passwordpassword",  # a listed word twice
+        "Il0veY0u!!!!",
+        "Passwort2025",  # German, from the local supplement
+        "1qaz2wsx3edc",  # keyboard columns
+        "zaq12wsxcde3",  # a keyboard walk with turns
+        "Dragon123456",
+        "Welcome@2025",
+        "monkey monkey",
+        "12345678901234",
+        "s3cr3t s3cr3t",
+    ],
+)
+def test_common_passwords_are_refused_in_their_usual_disguises(password):
+    with pytest.raises(DomainError) as refused:
+        check_policy(password)
+    assert refused.value.errors[0].field == "password"
+    assert refused.value.errors[0].reason == "is too common or too simple"
+
+
+@pytest.mark.claim("P28")
+@pytest.mark.parametrize(
+    "password",
+    ["correct horse battery staple", "another long passphrase 2026", "Kite-Orchid-Tramway-7"],
+)
+def test_a_long_passphrase_passes(password):
+    check_policy(password, context=("Olivia Owner", "olivia"))
 
 
 def test_totp_accepts_one_step_of_drift_and_never_an_older_step():
