@@ -9,10 +9,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from azure.cosmos import exceptions as cosmos_errors
+
 from shared.auth.models import Throttle
 from shared.clock import now
 from shared.config import get_settings
-from shared.cosmos.repository import KeyedRepository
+from shared.cosmos.repository import KeyedRepository, is_missing
 from shared.errors import DomainError, too_many_requests
 from shared.ids import lookup_hash
 
@@ -54,6 +56,9 @@ def _write(key: str, change: Callable[[Throttle | None], Throttle | None]) -> Th
             return throttles.create(counter) if stored is None else throttles.replace(counter)
         except DomainError as error:
             if error.status not in _LOST_RACE:
+                raise
+        except cosmos_errors.CosmosHttpResponseError as error:
+            if not is_missing(error):  # deleted meanwhile by a success or an erasure
                 raise
     raise too_many_requests(math.ceil(_lock_seconds(0)))
 

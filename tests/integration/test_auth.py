@@ -17,6 +17,7 @@ from shared.accounts.models import Permission
 from shared.accounts.repository import accounts, find_by_email
 from shared.auth import throttle
 from shared.auth.maintenance import purge_expired
+from shared.auth.models import Throttle
 from shared.auth.sessions import sessions
 from shared.clients import cosmos_container, queue_client
 from shared.config import get_settings
@@ -308,6 +309,25 @@ def test_concurrent_wrong_passwords_are_each_counted_and_locked_out(stack):
     counted = throttle.throttles.get(account_key)
     assert counted is not None and counted.failures == attempts
     clock.advance(get_settings().login_lock_max_seconds + 1)
+
+
+def test_a_counter_deleted_between_read_and_write_is_counted_anew(stack, monkeypatch):
+    key = f"account:{helpers.unique_email()}"
+    throttle.throttles.upsert(Throttle(id=key, failures=3, first_failure_at=clock.now()))
+    read = throttle.throttles.get
+    reads: list[Throttle | None] = []
+
+    def read_then_lose_to_a_success(item_id: str) -> Throttle | None:
+        found = read(item_id)
+        if not reads:
+            throttle.throttles.delete(item_id)  # a sign-in succeeded meanwhile
+        reads.append(found)
+        return found
+
+    monkeypatch.setattr(throttle.throttles, "get", read_then_lose_to_a_success)
+    throttle.attempt(throttle.Counters(limits=[(key, 5)]))
+    counted = read(key)
+    assert len(reads) == 2 and counted is not None and counted.failures == 1
 
 
 @pytest.mark.claim("P28")
