@@ -63,10 +63,11 @@ def _write(key: str, change: Callable[[Throttle | None], Throttle | None]) -> Th
     raise too_many_requests(math.ceil(_lock_seconds(0)))
 
 
-def _in_window(stored: Throttle | None, key: str, moment: float, seconds: float) -> Throttle:
-    """The stored counter, or a new one when there is none or its window is over."""
+def _in_window(stored: Throttle | None, key: str, moment: float) -> Throttle:
+    """The stored counter, or a new one when there is none or its hour is over (and no lock
+    holds)."""
     if stored is None or (
-        moment - stored.first_failure_at > seconds and stored.locked_until <= moment
+        moment - stored.first_failure_at > _WINDOW_SECONDS and stored.locked_until <= moment
     ):
         return Throttle(id=key, first_failure_at=moment)
     return stored
@@ -85,7 +86,7 @@ def _count(key: str, allowed: int, moment: float) -> tuple[Throttle, bool, bool]
 
     def add(stored: Throttle | None) -> Throttle:
         nonlocal locked, locking
-        counter = _in_window(stored, key, moment, _WINDOW_SECONDS)
+        counter = _in_window(stored, key, moment)
         locked = counter.locked_until > moment
         counter.failures += 1
         locking = not locked and counter.failures >= allowed
@@ -162,7 +163,7 @@ def allow_mail(*, kind: str, address: str, client_ip: str | None) -> bool:
     client_key = f"mail-ip:{lookup_hash('ip', client_ip)}" if client_ip else ""
 
     def count(stored: Throttle | None) -> Throttle:
-        counter = _in_window(stored, client_key, moment, _WINDOW_SECONDS)
+        counter = _in_window(stored, client_key, moment)
         counter.failures += 1
         return counter
 
