@@ -137,6 +137,9 @@ def _apply(environment: dict[str, str]) -> None:
 
 def _seed() -> Demo:
     """A demo customer with an owner (MFA set up), a support account and one webcast."""
+    from shared.bootstrap import refuse_in_azure
+
+    refuse_in_azure("Seeding demo data")
     from shared.accounts import service as accounts
     from shared.accounts.models import Role
     from shared.accounts.repository import accounts as account_store
@@ -374,6 +377,13 @@ def _watch(stack: Stack) -> int:
 
 
 def main() -> int:
+    from shared.bootstrap import LocalOnlyError, refuse_in_azure
+
+    try:
+        refuse_in_azure("make run (emulators and demo data)")
+    except LocalOnlyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     taken = _taken_ports()
     if taken:
         for port in taken:
