@@ -67,7 +67,7 @@ def wait_for_port(
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Ask Linux to end the emulator when the process that started it dies (a killed test
     run or a crashed make run must not leave emulators behind)."""
     if sys.platform.startswith("linux"):
@@ -207,7 +207,7 @@ def _launch(emulators: Emulators, *, table_port: int, log_dir: Path | None) -> N
                     stdout=output,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
-                    preexec_fn=_die_with_parent,
+                    preexec_fn=die_with_parent,
                     cwd=ROOT,
                 )
             )
