@@ -27,6 +27,7 @@ AZURE_MARKERS = (
 # Settings whose defaults are the emulators' and apply locally only.
 _EMULATOR_DEFAULTS = ("cosmos_key", "storage_connection_string", "cosmos_emulator")
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+MIN_SECRET_LENGTH = 16
 
 
 def azure_markers() -> list[str]:
@@ -44,8 +45,11 @@ def _local_values(settings: "Settings") -> list[str]:
     found = []
     for name in ("lookup_hmac_key", "live_ingest_secret"):
         secret: SecretStr = getattr(settings, name)
-        if "change-me" in secret.get_secret_value():
+        value = secret.get_secret_value()
+        if "change-me" in value:
             found.append(f"WEBCAST_{name.upper()} (the change-me default)")
+        elif len(value) < MIN_SECRET_LENGTH:
+            found.append(f"WEBCAST_{name.upper()} (shorter than {MIN_SECRET_LENGTH} characters)")
     if settings.cosmos_emulator:
         found.append("WEBCAST_COSMOS_EMULATOR=true")
     if settings.cosmos_key == EMULATOR_COSMOS_KEY:
@@ -57,9 +61,9 @@ def _local_values(settings: "Settings") -> list[str]:
         # The Functions host's own setting, spelt as the host spells it.
         "AzureWebJobsStorage": os.environ.get("AzureWebJobsStorage"),  # noqa: SIM112
     }
-    for name, value in connections.items():
-        if value and any(
-            mark in value
+    for name, connection in connections.items():
+        if connection and any(
+            mark in connection
             for mark in (EMULATOR_STORAGE_KEY, "devstoreaccount1", "UseDevelopmentStorage")
         ):
             found.append(f"{name} (Azurite)")
