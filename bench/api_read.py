@@ -23,7 +23,7 @@ from bench.common import (
     stack,
     stop_server,
 )
-from devtools.emulators import free_port, wait_for_port
+from devtools.emulators import free_ports, wait_for_port
 
 ROUNDS = 5
 SECONDS = 5.0
@@ -82,7 +82,7 @@ def run() -> Result:
         cookie = f"__Host-wcadmin={token}"
         cosmos_pid = int(environment["BENCH_COSMOS_PID"])
         processes: dict[str, subprocess.Popen[bytes]] = {}
-        ports = {name: free_port() for name in SERVERS}
+        ports = dict(zip(SERVERS, free_ports(len(SERVERS)), strict=True))
         urls = {
             name: f"http://127.0.0.1:{port}/api/webcasts/{webcast_id}"
             for name, port in ports.items()
@@ -91,7 +91,7 @@ def run() -> Result:
             for name, target in SERVERS.items():
                 processes[name] = serve_app(target, ports[name], environment)
             for name, process in processes.items():
-                wait_for_port(ports[name], timeout=60)
+                wait_for_port(ports[name], timeout=60, process=process)
                 if process.poll() is not None:
                     raise RuntimeError(f"uvicorn for {name} exited with {process.returncode}")
                 _check(urls[name], cookie, webcast_id)

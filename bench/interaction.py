@@ -29,7 +29,7 @@ from bench.common import (
     stack,
     stop_server,
 )
-from devtools.emulators import free_port, wait_for_port
+from devtools.emulators import free_ports, wait_for_port
 
 ROUNDS = int(os.environ.get("BENCH_INTERACTION_ROUNDS", "3"))
 SECONDS = float(os.environ.get("BENCH_INTERACTION_SECONDS", "4"))
@@ -113,13 +113,13 @@ def run() -> Result:
         sessions_file = Path(folder) / "sessions.jsonl"
         sessions_file.write_text("\n".join(json.dumps(v) for v in viewers))
         cosmos_pid = int(environment["BENCH_COSMOS_PID"])
-        ports = {name: free_port() for name in SERVERS}
+        ports = dict(zip(SERVERS, free_ports(len(SERVERS)), strict=True))
         processes = {}
         try:
             for name, target in SERVERS.items():
                 processes[name] = serve_app(target, ports[name], environment)
             for name in SERVERS:
-                wait_for_port(ports[name], timeout=60)
+                wait_for_port(ports[name], timeout=60, process=processes[name])
             for endpoint, (path, body, ok) in endpoints.items():
                 runs[endpoint] = {name: [] for name in SERVERS}
                 for round_index in range(ROUNDS):

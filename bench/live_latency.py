@@ -154,7 +154,9 @@ def _ours(source: Path, folder: Path, environment: dict[str, str]) -> dict[str, 
     key = service.create_channel(
         principal=principal, webcast_id=webcast.id, data=LiveChannelCreate(), context=context
     ).stream_key
-    api_port, rtmp_port = _free_port(), _free_port()
+    from devtools.emulators import free_ports
+
+    api_port, rtmp_port = free_ports(2)  # two separate picks may return the same port
     api = serve_app("functions.api.app:create_app", api_port, environment)
     events = folder / "events.jsonl"
     command = [PYTHON, "-m", "media_pipelines.live", "--rtmp-port", str(rtmp_port)]

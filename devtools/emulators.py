@@ -7,30 +7,58 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from shared.config import EMULATOR_COSMOS_KEY, EMULATOR_STORAGE_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "node_modules" / ".bin"
 _PR_SET_PDEATHSIG = 1
+START_TIMEOUT_SECONDS = 30.0
+# Ports chosen here may be taken by another process before the emulator binds them (any
+# client socket gets one of the same ephemeral ports); then a start with new ports follows.
+START_ATTEMPTS = 3
+
+
+class EmulatorStartError(RuntimeError):
+    """An emulator ended before it listened, or never listened (its output is in the message)."""
+
+    def __init__(self, message: str, *, port: int) -> None:
+        super().__init__(message)
+        self.port = port
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_ports(1)[0]
 
 
-def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
+def free_ports(count: int) -> list[int]:
+    """Ports free right now, all different: each socket stays bound until all are chosen."""
+    with ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
+def wait_for_port(
+    port: int, *, timeout: float = 30.0, process: "subprocess.Popen[bytes] | None" = None
+) -> None:
+    """Wait until something listens on the port; fail at once when `process` has ended."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise EmulatorStartError(
+                f"the process for 127.0.0.1:{port} ended with status {process.returncode}",
+                port=port,
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -39,7 +67,7 @@ def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Ask Linux to end the emulator when the process that started it dies (a killed test
     run or a crashed make run must not leave emulators behind)."""
     if sys.platform.startswith("linux"):
@@ -110,13 +138,26 @@ def start(
     log_dir: Path | None = None,
 ) -> Emulators:
     """Start both emulators on the given (or free) ports and wait until they answer."""
-    emulators = Emulators(
-        blob_port=blob_port or free_port(),
-        queue_port=queue_port or free_port(),
-        cosmos_port=cosmos_port or free_port(),
-    )
-    table_port = free_port()
-    commands = {
+    given = {blob_port, queue_port, cosmos_port} - {None}
+    for attempt in range(1, START_ATTEMPTS + 1):
+        free = iter(free_ports(4))
+        emulators = Emulators(
+            blob_port=blob_port or next(free),
+            queue_port=queue_port or next(free),
+            cosmos_port=cosmos_port or next(free),
+        )
+        try:
+            _launch(emulators, table_port=next(free), log_dir=log_dir)
+        except EmulatorStartError as error:
+            if error.port in given or attempt == START_ATTEMPTS:
+                raise
+            continue
+        return emulators
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _commands(emulators: Emulators, table_port: int) -> dict[str, list[str]]:
+    return {
         "azurite": [
             _binary("azurite"),
             "--inMemoryPersistence",
@@ -146,28 +187,77 @@ def start(
             str(emulators.cosmos_port),
         ],
     }
+
+
+def _launch(emulators: Emulators, *, table_port: int, log_dir: Path | None) -> None:
+    """Start the processes and wait for their ports; on failure stop them and say why."""
+    outputs: dict[str, tuple[IO[bytes], int]] = {}
     try:
-        for name, command in commands.items():
-            output = subprocess.DEVNULL
+        for name, command in _commands(emulators, table_port).items():
             if log_dir is not None:
                 log_dir.mkdir(parents=True, exist_ok=True)
-                output = (log_dir / f"{name}.log").open("ab")  # type: ignore[assignment]
+                output: IO[bytes] = (log_dir / f"{name}.log").open("a+b")
+            else:
+                # Kept only to explain a failed start; closed below (the child keeps its copy).
+                output = tempfile.TemporaryFile()  # noqa: SIM115
+            outputs[name] = (output, output.tell())
             emulators.processes.append(
                 subprocess.Popen(
                     command,
                     stdout=output,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
-                    preexec_fn=_die_with_parent,
+                    preexec_fn=die_with_parent,
                     cwd=ROOT,
                 )
             )
-        for port in (emulators.blob_port, emulators.queue_port, emulators.cosmos_port):
-            wait_for_port(port)
+        azurite, cosmos = emulators.processes
+        table = {"azurite": azurite, "cosmosdb-server": cosmos}
+        pending = {
+            emulators.blob_port: "azurite",
+            emulators.queue_port: "azurite",
+            table_port: "azurite",
+            emulators.cosmos_port: "cosmosdb-server",
+        }
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while pending:
+            for port, name in list(pending.items()):
+                process = table[name]
+                if process.poll() is not None:
+                    reason = f"it ended with status {process.returncode}"
+                elif time.monotonic() > deadline:
+                    reason = f"nothing listens after {START_TIMEOUT_SECONDS:.0f} s"
+                elif _listens(port):
+                    del pending[port]
+                    continue
+                else:
+                    continue
+                raise EmulatorStartError(
+                    f"{name} did not start on 127.0.0.1:{port}: {reason}; its output:\n"
+                    + _output_since(*outputs[name]),
+                    port=port,
+                )
+            time.sleep(0.05)
     except BaseException:
         emulators.stop()
         raise
-    return emulators
+    finally:
+        for output, _ in outputs.values():
+            output.close()
+
+
+def _listens(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _output_since(output: IO[bytes], offset: int, limit: int = 2000) -> str:
+    output.flush()
+    output.seek(offset)
+    return output.read().decode(errors="replace")[-limit:]
 
 
 def _forget_process_state() -> None:

@@ -17,9 +17,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import IO
 
 from devtools import emulators as emulator_processes
@@ -52,6 +54,8 @@ HEALTH_URL = f"{API_URL}/api/health"
 OWNER_EMAIL = "demo-owner@example.org"
 SUPPORT_EMAIL = "demo-support@example.org"
 HEALTH_TIMEOUT_SECONDS = 60.0
+# How long children may take to stop after SIGTERM before they are killed.
+STOP_GRACE_SECONDS = 3.0
 
 
 @dataclass
@@ -80,17 +84,19 @@ class Stack:
     children: list[Child] = field(default_factory=list)
 
     def stop(self) -> None:
+        """SIGTERM to every child's process group at once; what still runs after the grace
+        period is killed (a child in a storage retry would otherwise take a minute)."""
         for child in self.children:
-            if child.process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.process.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
         for child in self.children:
-            try:
-                child.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.process.pid, signal.SIGKILL)
-                child.process.wait()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.process.wait(timeout=max(deadline - time.monotonic(), 0))
+            # Also what the child started and left behind in its group.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.process.pid, signal.SIGKILL)
+            child.process.wait()
         self.children.clear()
         if self.mail is not None:
             self.mail.stop()
@@ -100,9 +106,52 @@ class Stack:
             self.emulators = None
 
 
-def _taken_ports() -> list[int]:
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes of the listeners on a TCP port (IPv4 and IPv6), from /proc/net."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                listening = fields[3] == "0A"
+                if listening and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    return inodes
+
+
+def port_holders(port: int) -> list[str]:
+    """The processes listening on a port, as 'pid N: command line' (Linux /proc)."""
+    inodes = _listening_inodes(port)
+    holders = []
+    for process in Path("/proc").iterdir():
+        if not process.name.isdigit() or not inodes:
+            continue
+        try:
+            held = any(os.readlink(fd) in inodes for fd in (process / "fd").iterdir())
+            if held:
+                command = (process / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                holders.append(f"pid {process.name}: {command.strip()[:200]}")
+        except OSError:
+            continue  # gone meanwhile, or not ours to look at
+    return holders
+
+
+def port_problems(ports: dict[int, str]) -> list[str]:
+    """One message per port that is in use, naming what holds it where that can be seen."""
+    problems = []
+    for port in _taken_ports(ports):
+        holders = port_holders(port)
+        held_by = f"held by {'; '.join(holders)}" if holders else "in use"
+        problems.append(
+            f"port {port} on {HOST} ({ports[port]}) is {held_by}; stop it (an earlier make "
+            f"run?  ss -ltnp 'sport = :{port}') and try again"
+        )
+    return problems
+
+
+def _taken_ports(ports: dict[int, str]) -> list[int]:
     taken = []
-    for port in PORTS:
+    for port in ports:
         with socket.socket() as sock:
             # Like the servers themselves: connections of an earlier run in TIME_WAIT do not
             # block the port, only a listener does.
@@ -137,6 +186,9 @@ def _apply(environment: dict[str, str]) -> None:
 
 def _seed() -> Demo:
     """A demo customer with an owner (MFA set up), a support account and one webcast."""
+    from shared.bootstrap import refuse_in_azure
+
+    refuse_in_azure("Seeding demo data")
     from shared.accounts import service as accounts
     from shared.accounts.models import Role
     from shared.accounts.repository import accounts as account_store
@@ -218,9 +270,11 @@ def _seed() -> Demo:
     )
 
 
-def _spawn(name: str, command: list[str], environment: dict[str, str]) -> Child:
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = LOG_DIR / f"{name}.log"
+def _spawn(
+    name: str, command: list[str], environment: dict[str, str], log_dir: Path = LOG_DIR
+) -> Child:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{name}.log"
     output: IO[bytes] = log.open("ab")
     try:
         process = subprocess.Popen(
@@ -231,6 +285,8 @@ def _spawn(name: str, command: list[str], environment: dict[str, str]) -> Child:
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # Ends the child when make run itself dies (killed, or a crash in the clean-up).
+            preexec_fn=emulator_processes.die_with_parent,
         )
     finally:
         output.close()
@@ -373,84 +429,88 @@ def _watch(stack: Stack) -> int:
         time.sleep(0.5)
 
 
-def main() -> int:
-    taken = _taken_ports()
-    if taken:
-        for port in taken:
-            print(
-                f"error: port {port} on {HOST} ({PORTS[port]}) is in use; stop what uses it "
-                f"(an earlier make run?  ss -ltnp 'sport = :{port}') and try again",
-                file=sys.stderr,
-            )
-        return 1
+def _start_everything(stack: Stack) -> None:
+    """Emulators, mail sink, resources, demo data, then the API, runner, worker and ingest."""
+    print("Starting Azurite and the Cosmos DB server ...", flush=True)
+    stack.emulators = emulator_processes.start(
+        blob_port=BLOB_PORT, queue_port=QUEUE_PORT, cosmos_port=COSMOS_PORT, log_dir=LOG_DIR
+    )
+    environment = _environment(stack.emulators)
+    _apply(environment)
 
-    # SIGTERM raises KeyboardInterrupt too, so that the same clean-up runs as for Ctrl-C; SIGINT
-    # is set explicitly because a shell starting us in the background leaves it ignored.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _clear_mail_folder()
+    stack.mail = MailSink(port=SMTP_PORT, folder=MAIL_DIR)
+    stack.mail.start()
+
+    print("Creating containers and queues, seeding demo data ...", flush=True)
+    from shared.bootstrap import ensure_local_resources
+
+    ensure_local_resources()
+    demo = _seed()
+
+    print("Starting the API and the trigger runner ...", flush=True)
+    api = _spawn(
+        "api",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "functions.api.app:create_app",
+            "--factory",
+            "--host",
+            HOST,
+            "--port",
+            str(API_PORT),
+        ],
+        environment,
+    )
+    stack.children.append(api)
+    if importlib.util.find_spec("devtools.runner") is None:
+        print(
+            "warning: devtools/runner.py is missing: queue, blob and timer triggers "
+            "(mail, uploads, maintenance) will not run",
+            file=sys.stderr,
+        )
+    else:
+        runner = _spawn("runner", [sys.executable, "-m", "devtools.runner"], environment)
+        stack.children.append(runner)
+    stack.children.append(
+        _spawn("media-worker", [sys.executable, "-m", "media_pipelines.worker"], environment)
+    )
+    if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
+        ingest = [sys.executable, "-m", "media_pipelines.live", "--rtmp-port", str(RTMP_PORT)]
+        ingest += ["--api-url", API_URL, "--work-dir", str(LOCAL / "live")]
+        stack.children.append(_spawn("live-ingest", ingest, environment))
+    else:
+        print(
+            "warning: nginx with the RTMP module is missing (make sysdeps as root, or "
+            "apt-get install nginx libnginx-mod-rtmp): live ingest does not run",
+            file=sys.stderr,
+        )
+    _wait_for_health(api)
+
+    _write_credentials(demo)
+    print(_banner(stack.emulators, demo, stack.children), flush=True)
+
+
+def _request_stop(signum: int, frame: FrameType | None) -> None:
+    """The first SIGINT or SIGTERM interrupts; later ones are ignored, so that a second
+    Ctrl-C can never break off the clean-up and leave processes behind."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def supervise(start: Callable[[Stack], None]) -> int:
+    """Run `start`, watch what it started until a signal arrives or a piece stops, then stop
+    everything (within STOP_GRACE_SECONDS for the children)."""
+    # SIGINT is set explicitly because a shell starting us in the background leaves it ignored.
+    signal.signal(signal.SIGTERM, _request_stop)
+    signal.signal(signal.SIGINT, _request_stop)
     stack = Stack()
     status = 0
     try:
-        print("Starting Azurite and the Cosmos DB server ...", flush=True)
-        stack.emulators = emulator_processes.start(
-            blob_port=BLOB_PORT, queue_port=QUEUE_PORT, cosmos_port=COSMOS_PORT, log_dir=LOG_DIR
-        )
-        environment = _environment(stack.emulators)
-        _apply(environment)
-
-        _clear_mail_folder()
-        stack.mail = MailSink(port=SMTP_PORT, folder=MAIL_DIR)
-        stack.mail.start()
-
-        print("Creating containers and queues, seeding demo data ...", flush=True)
-        from shared.bootstrap import ensure_local_resources
-
-        ensure_local_resources()
-        demo = _seed()
-
-        print("Starting the API and the trigger runner ...", flush=True)
-        api = _spawn(
-            "api",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "functions.api.app:create_app",
-                "--factory",
-                "--host",
-                HOST,
-                "--port",
-                str(API_PORT),
-            ],
-            environment,
-        )
-        stack.children.append(api)
-        if importlib.util.find_spec("devtools.runner") is None:
-            print(
-                "warning: devtools/runner.py is missing: queue, blob and timer triggers "
-                "(mail, uploads, maintenance) will not run",
-                file=sys.stderr,
-            )
-        else:
-            runner = _spawn("runner", [sys.executable, "-m", "devtools.runner"], environment)
-            stack.children.append(runner)
-        stack.children.append(
-            _spawn("media-worker", [sys.executable, "-m", "media_pipelines.worker"], environment)
-        )
-        if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
-            ingest = [sys.executable, "-m", "media_pipelines.live", "--rtmp-port", str(RTMP_PORT)]
-            ingest += ["--api-url", API_URL, "--work-dir", str(LOCAL / "live")]
-            stack.children.append(_spawn("live-ingest", ingest, environment))
-        else:
-            print(
-                "warning: nginx with the RTMP module is missing (make sysdeps as root, or "
-                "apt-get install nginx libnginx-mod-rtmp): live ingest does not run",
-                file=sys.stderr,
-            )
-        _wait_for_health(api)
-
-        _write_credentials(demo)
-        print(_banner(stack.emulators, demo, stack.children), flush=True)
+        start(stack)
         status = _watch(stack)
     except KeyboardInterrupt:
         print("\nStopping ...", flush=True)
@@ -458,12 +518,27 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         status = 1
     finally:
-        # A second Ctrl-C during clean-up must not leave processes behind.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
         print("Everything is stopped.", flush=True)
     return status
+
+
+def main() -> int:
+    from shared.bootstrap import LocalOnlyError, refuse_in_azure
+
+    try:
+        refuse_in_azure("make run (emulators and demo data)")
+    except LocalOnlyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    problems = port_problems(PORTS)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    return supervise(_start_everything)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from pydantic import ValidationError
 from media_pipelines.tools import ToolFailedError, ToolMissingError, find_tools
 from media_pipelines.transcode import PermanentJobError, run_job
 from shared.clients import queue_client
-from shared.config import get_settings
+from shared.config import checked_settings, get_settings
 from shared.media.models import RESULTS_QUEUE, TRANSCODE_QUEUE, MediaResult, TranscodeJob
 
 log = logging.getLogger("webcast.media.worker")
@@ -280,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("azure").setLevel(logging.WARNING)
+    checked_settings()
     try:
         tools = find_tools()
     except ToolMissingError as error:

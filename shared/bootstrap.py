@@ -13,14 +13,23 @@ from shared.clients import (
     queue_name,
     queue_service,
 )
-from shared.config import get_settings
+from shared.config import get_settings, runs_in_azure
 from shared.privacy.registry import BLOB_CONTAINERS, COSMOS_CONTAINERS, QUEUES
 
 
+class LocalOnlyError(RuntimeError):
+    """A command for the emulators or demo data was started in Azure."""
+
+
+def refuse_in_azure(what: str) -> None:
+    """Stop emulator set-up and demo seeding in a process that runs in Azure."""
+    if runs_in_azure():
+        raise LocalOnlyError(f"{what} is for local work only and refused in Azure")
+
+
 def ensure_local_resources() -> None:
+    refuse_in_azure("Creating containers and queues (Bicep creates them in Azure)")
     settings = get_settings()
-    if settings.is_azure:
-        raise RuntimeError("In Azure the Bicep templates create containers and queues")
     database = cosmos_client().create_database_if_not_exists(settings.cosmos_database)
     for spec in COSMOS_CONTAINERS:
         database.create_container_if_not_exists(

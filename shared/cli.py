@@ -187,10 +187,15 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     stream = out or sys.stdout
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
+    from shared.bootstrap import LocalOnlyError
+
     try:
         return handler(args, stream)
     except DomainError as error:
         _print_error(error, sys.stderr)
+        return 1
+    except LocalOnlyError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
 
 

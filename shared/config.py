@@ -1,9 +1,11 @@
 """Settings for every piece of the platform, read from the environment (prefix WEBCAST_)."""
 
+import os
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMULATOR_STORAGE_KEY = (
@@ -12,6 +14,62 @@ EMULATOR_STORAGE_KEY = (
 EMULATOR_COSMOS_KEY = (
     "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
 )
+
+# Variables Azure itself sets in the processes it runs: App Service and Functions (also Flex
+# Consumption), Container Apps and Container Apps jobs. Not FUNCTIONS_WORKER_RUNTIME: the
+# Core Tools set it locally from local.settings.json. Container Instances set none.
+AZURE_MARKERS = (
+    "WEBSITE_SITE_NAME",
+    "WEBSITE_INSTANCE_ID",
+    "CONTAINER_APP_NAME",
+    "CONTAINER_APP_JOB_NAME",
+)
+# Settings whose defaults are the emulators' and apply locally only.
+_EMULATOR_DEFAULTS = ("cosmos_key", "storage_connection_string", "cosmos_emulator")
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+MIN_SECRET_LENGTH = 16
+
+
+def azure_markers() -> list[str]:
+    """The variables set here that only Azure sets: non-empty when this process runs there."""
+    return [name for name in AZURE_MARKERS if os.environ.get(name)]
+
+
+def runs_in_azure() -> bool:
+    """True in Azure, by Azure's own variables or WEBCAST_ENVIRONMENT (without reading settings)."""
+    return bool(azure_markers()) or os.environ.get("WEBCAST_ENVIRONMENT") == "azure"
+
+
+def _local_values(settings: "Settings") -> list[str]:
+    """Settings that hold a local-development value (a change-me secret, an emulator)."""
+    found = []
+    for name in ("lookup_hmac_key", "live_ingest_secret"):
+        secret: SecretStr = getattr(settings, name)
+        value = secret.get_secret_value()
+        if "change-me" in value:
+            found.append(f"WEBCAST_{name.upper()} (the change-me default)")
+        elif len(value) < MIN_SECRET_LENGTH:
+            found.append(f"WEBCAST_{name.upper()} (shorter than {MIN_SECRET_LENGTH} characters)")
+    if settings.cosmos_emulator:
+        found.append("WEBCAST_COSMOS_EMULATOR=true")
+    if settings.cosmos_key == EMULATOR_COSMOS_KEY:
+        found.append("WEBCAST_COSMOS_KEY (the emulator key)")
+    if (urlsplit(settings.cosmos_endpoint).hostname or "") in _LOOPBACK_HOSTS:
+        found.append(f"WEBCAST_COSMOS_ENDPOINT ({settings.cosmos_endpoint}, an emulator)")
+    connections = {
+        "WEBCAST_STORAGE_CONNECTION_STRING": settings.storage_connection_string,
+        # The Functions host's own setting, spelt as the host spells it.
+        "AzureWebJobsStorage": os.environ.get("AzureWebJobsStorage"),  # noqa: SIM112
+    }
+    for name, connection in connections.items():
+        if connection and any(
+            mark in connection
+            for mark in (EMULATOR_STORAGE_KEY, "devstoreaccount1", "UseDevelopmentStorage")
+        ):
+            found.append(f"{name} (Azurite)")
+    if not settings.storage_account_name:
+        found.append("WEBCAST_STORAGE_ACCOUNT_NAME (unset; Azure uses the managed identity)")
+    return found
 
 
 class Settings(BaseSettings):
@@ -119,6 +177,35 @@ class Settings(BaseSettings):
     def is_azure(self) -> bool:
         return self.environment == "azure"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _azure_when_azure_says_so(cls, data: Any) -> Any:
+        """A process that Azure runs is checked as in Azure, even without WEBCAST_ENVIRONMENT."""
+        markers = azure_markers()
+        if not markers or not isinstance(data, dict):
+            return data
+        declared = data.get("environment")
+        if declared not in (None, "azure"):
+            raise ValueError(
+                f"WEBCAST_ENVIRONMENT={declared} in a process that Azure runs "
+                f"({', '.join(markers)} is set); use azure"
+            )
+        return data | {"environment": "azure"}
+
+    @model_validator(mode="after")
+    def _no_local_values_in_azure(self) -> "Settings":
+        if self.environment != "azure":
+            return self
+        for name in _EMULATOR_DEFAULTS:
+            if name not in self.model_fields_set:
+                setattr(self, name, False if name == "cosmos_emulator" else None)
+        found = _local_values(self)
+        if found:
+            raise ValueError(
+                "in Azure these settings must be set to real values: " + "; ".join(found)
+            )
+        return self
+
     @model_validator(mode="after")
     def _gates_on_in_azure(self) -> "Settings":
         if self.environment == "azure" and self.malware_gate == "off":
@@ -130,3 +217,11 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (cleared by tests that change the environment)."""
     return Settings()
+
+
+def checked_settings() -> Settings:
+    """The settings for a process that starts; a refused setting ends it with the reason."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        raise SystemExit(f"error: refusing to start with these settings: {error}") from None

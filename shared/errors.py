@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
+
 
 @dataclass
 class InvalidField:
@@ -71,4 +73,20 @@ def too_many_requests(retry_after: int) -> DomainError:
         code="too-many-requests",
         title="Too many requests",
         headers={"Retry-After": str(retry_after)},
+    )
+
+
+def invalid_input(error: ValidationError) -> DomainError:
+    """A pydantic validation failure of a service's input, one entry per wrong field."""
+    errors = [
+        InvalidField(field=".".join(str(part) for part in e["loc"]) or "input", reason=e["msg"])
+        for e in error.errors()
+    ]
+    first = errors[0]
+    return DomainError(
+        detail=f"{first.field}: {first.reason}",
+        status=422,
+        code="validation-error",
+        title="Invalid input",
+        errors=errors,
     )

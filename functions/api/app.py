@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from functions.api import docs as api_docs
 from functions.api import problems
 from functions.api.middleware import HygieneMiddleware
 from functions.api.routers import (
@@ -32,11 +33,14 @@ def create_app() -> FastAPI:
     app = FastAPI(
         title="Webcast platform API",
         version="0.1.0",
-        docs_url="/api/docs" if docs else None,
+        # The docs page is our own (functions/api/docs.py): Swagger UI without a CDN.
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json" if docs else None,
+        openapi_url=api_docs.OPENAPI_URL if docs else None,
     )
     problems.install(app)
+    if docs:
+        api_docs.install(app)
     for router in (
         auth.router,
         accounts.router,

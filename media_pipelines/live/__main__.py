@@ -17,11 +17,11 @@ from media_pipelines.live.ladder import live_ladder
 from media_pipelines.live.server import RTMP_MODULE, IngestServer
 from media_pipelines.tools import ToolMissingError, find_tools
 from shared.clients import blob_service
-from shared.config import get_settings
+from shared.config import checked_settings, get_settings
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    settings = get_settings()
+    settings = checked_settings()
     parser = argparse.ArgumentParser(prog="python -m media_pipelines.live", description=__doc__)
     parser.add_argument("--rtmp-port", type=int, default=settings.live_rtmp_port)
     parser.add_argument("--api-url", default=settings.public_base_url)

@@ -84,6 +84,21 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TenantCreate(Strict):
+    """A new customer account and its owner, as the operator CLI and the seeding give them."""
+
+    name: Name
+    owner_email: EmailStr
+    owner_name: Name
+    owner_password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class SupportAccountCreate(Strict):
+    email: EmailStr
+    display_name: Name
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
 class SubAccountCreate(Strict):
     email: EmailStr
     display_name: Name

@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
+from pydantic import ValidationError
+
 from shared.accounts.models import (
     Account,
     GrantCreate,
@@ -11,8 +13,10 @@ from shared.accounts.models import (
     Role,
     SubAccountCreate,
     SubAccountUpdate,
+    SupportAccountCreate,
     SupportGrant,
     Tenant,
+    TenantCreate,
 )
 from shared.accounts.repository import (
     PLATFORM_TENANT,
@@ -29,7 +33,14 @@ from shared.auth.models import Principal
 from shared.auth.passwords import check_policy, hash_password
 from shared.auth.permissions import require_owner
 from shared.clock import now, utc_iso
-from shared.errors import DomainError, conflict, forbidden, not_found, validation_error
+from shared.errors import (
+    DomainError,
+    conflict,
+    forbidden,
+    invalid_input,
+    not_found,
+    validation_error,
+)
 from shared.ids import new_id, normalize_email
 
 MAX_GRANT_DAYS = 30
@@ -73,14 +84,20 @@ def create_tenant(
     actor: Actor = SYSTEM_ACTOR,
     context: RequestContext | None = None,
 ) -> tuple[Tenant, Account]:
-    """A customer account with its one owner (P01)."""
+    """A customer account with its one owner (P01); refused before any write when invalid."""
+    try:
+        data = TenantCreate(
+            name=name, owner_email=owner_email, owner_name=owner_name, owner_password=owner_password
+        )
+    except ValidationError as error:
+        raise invalid_input(error) from None
     tenant_id = new_id()
     owner = _new_account(
         tenant_id=tenant_id,
         role=Role.owner,
-        email=owner_email,
-        display_name=owner_name,
-        password=owner_password,
+        email=str(data.owner_email),
+        display_name=data.owner_name,
+        password=data.owner_password,
         permissions=list(Permission),
     )
     owner = accounts.create(tenant_id=tenant_id, item=owner)
@@ -89,7 +106,7 @@ def create_tenant(
         item=Tenant(
             id=f"tenant:{tenant_id}",
             tenant_id=tenant_id,
-            name=name,
+            name=data.name,
             owner_account_id=owner.id,
             created_at=utc_iso(),
         ),
@@ -119,14 +136,18 @@ def create_support_account(
     *, email: str, display_name: str, password: str, context: RequestContext | None = None
 ) -> Account:
     """A vendor support account; it reaches tenants only through grants (P07)."""
+    try:
+        data = SupportAccountCreate(email=email, display_name=display_name, password=password)
+    except ValidationError as error:
+        raise invalid_input(error) from None
     account = accounts.create(
         tenant_id=PLATFORM_TENANT,
         item=_new_account(
             tenant_id=PLATFORM_TENANT,
             role=Role.support,
-            email=email,
-            display_name=display_name,
-            password=password,
+            email=str(data.email),
+            display_name=data.display_name,
+            password=data.password,
             permissions=[],
         ),
     )

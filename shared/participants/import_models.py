@@ -40,6 +40,7 @@ class RowError(BaseModel):
 
 class ImportCounts(BaseModel):
     rows: int = 0  # non-empty data rows
+    blank: int = 0  # empty rows between the header and the last data row, skipped
     valid: int = 0
     invalid: int = 0
     duplicates: int = 0  # rows naming a person an earlier row of the file named (counted invalid)
@@ -51,6 +52,7 @@ class ImportCounts(BaseModel):
 class ImportReport(BaseModel):
     errors: list[RowError] = []
     errors_truncated: bool = False  # more rows were wrong than the report lists
+    blank_rows: list[int] = []  # the numbers of skipped empty rows (the first ones)
 
 
 class ImportFailure(BaseModel):

@@ -470,6 +470,7 @@ class Validation:
     errors: list[RowError]
     truncated: bool
     skip: bytearray
+    blank_rows: list[int]
 
 
 class _Keys:
@@ -515,6 +516,8 @@ def validate_rows(table: Table, plan: Plan, on_progress: Any = None) -> Validati
     errors: list[RowError] = []
     truncated = False
     skip = bytearray()
+    blank_rows: list[int] = []
+    previous = table.header_row
     emails, usernames = _Keys(), _Keys()
 
     def report(new: list[RowError]) -> None:
@@ -526,6 +529,12 @@ def validate_rows(table: Table, plan: Plan, on_progress: Any = None) -> Validati
     for ordinal, (row, cells) in enumerate(table.rows):
         if ordinal >= MAX_ROWS:
             raise BadFileError("too-many-rows", f"the file has more than {MAX_ROWS:,} rows")
+        if row > previous + 1:
+            # The table leaves empty rows out; the gap in the row numbers shows them.
+            counts.blank += row - previous - 1
+            room = max(MAX_REPORTED_ERRORS - len(blank_rows), 0)
+            blank_rows.extend(range(previous + 1, row)[:room])
+        previous = row
         parsed = plan.parse(row, cells)
         counts.rows += 1
         if parsed.errors:
@@ -559,7 +568,9 @@ def validate_rows(table: Table, plan: Plan, on_progress: Any = None) -> Validati
             )
     report(sorted(repeated, key=lambda e: e.row))
     errors.sort(key=lambda e: e.row)
-    return Validation(counts=counts, errors=errors, truncated=truncated, skip=skip)
+    return Validation(
+        counts=counts, errors=errors, truncated=truncated, skip=skip, blank_rows=blank_rows
+    )
 
 
 # -------------------------------------------------------------------------------------------
@@ -745,6 +756,7 @@ class _Run:
         job.report = ImportReport(
             errors=sorted(errors, key=lambda e: e.row)[:MAX_REPORTED_ERRORS],
             errors_truncated=validation.truncated or len(errors) > MAX_REPORTED_ERRORS,
+            blank_rows=validation.blank_rows,
         )
 
     def _write(self, table: Table, plan: Plan, skip: bytearray) -> None:

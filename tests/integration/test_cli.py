@@ -74,6 +74,39 @@ def test_a_refused_input_exits_non_zero_with_the_reason(stack, capsys):
     assert find_by_email(email) is None
 
 
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [
+        (["--name", "  ", "--owner-email", "{email}", "--owner-name", "Clara"], "name"),
+        (["--name", "Acme", "--owner-email", "not-an-address", "--owner-name", "Clara"], "email"),
+        (["--name", "Acme", "--owner-email", " ", "--owner-name", "Clara"], "email"),
+        (["--name", "Acme", "--owner-email", "{email}", "--owner-name", ""], "owner_name"),
+    ],
+)
+def test_create_tenant_refuses_a_blank_name_or_a_bad_address_and_creates_nothing(
+    stack, capsys, argv, field
+):
+    email = helpers.unique_email("cli-owner")
+    before = _accounts_and_tenants()
+    status = cli.main(["create-tenant", *[a.format(email=email) for a in argv]])
+    assert status == 1
+    error = capsys.readouterr().err
+    assert field in error, error
+    assert find_by_email(email) is None
+    assert _accounts_and_tenants() == before
+
+
+def _accounts_and_tenants() -> int:
+    """Documents of the containers that tenants, accounts and login keys live in."""
+    from shared.accounts.repository import login_keys, tenants
+
+    query = "SELECT c.id FROM c"
+    return sum(
+        len(list(store.container.query_items(query, enable_cross_partition_query=True)))
+        for store in (tenants, login_keys)
+    )
+
+
 def test_create_support(stack, capsys):
     email = helpers.unique_email("cli-support")
     status = cli.main(["create-support", "--email", email, "--name", "Vera Vendor"])

@@ -1,6 +1,7 @@
 """HTTP hygiene: problem+json naming the field, security headers, docs switch, request ids."""
 
 import os
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -121,3 +122,31 @@ def test_api_docs_exist_only_when_enabled(stack, monkeypatch):
             "WEBCAST_ENABLE_API_DOCS", os.environ.get("WEBCAST_ENABLE_API_DOCS", "true")
         )
         config.get_settings.cache_clear()
+
+
+def test_api_docs_serve_swagger_ui_from_the_app_under_a_tight_policy(stack):
+    http = helpers.client()
+    page = http.get("/api/docs")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    references = re.findall(r'(?:src|href)="([^"]*)"', page.text)
+    assert references, page.text
+    assert all(ref.startswith("/") and not ref.startswith("//") for ref in references), references
+    assert "<script>" not in page.text, "no inline script: the policy allows none"
+    expected = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+    for reference in references:
+        asset = http.get(reference)
+        assert asset.status_code == 200, reference
+        content_type = asset.headers["content-type"].split(";")[0]
+        assert content_type == expected[reference[reference.rindex(".") :]], reference
+    started = http.get(next(ref for ref in references if ref.endswith("init.js")))
+    assert "/api/openapi.json" in started.text
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in page.headers["content-security-policy"].split(";")
+    )
+    assert policy["script-src"] == "'self'"
+    assert policy["style-src"] == "'self'"
+    assert policy["default-src"] == "'none'"
+    assert "https:" not in page.headers["content-security-policy"]
+    assert http.get("/api/docs/assets/index.html").status_code == 404, "only what the page uses"

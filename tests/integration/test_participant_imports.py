@@ -162,6 +162,9 @@ def test_csv_with_bom_semicolons_umlauts_empty_rows_case_duplicates_and_reimport
     assert done["status"] == "done", done
     assert (done["counts"]["rows"], done["counts"]["created"]) == (4, 3)
     assert (done["counts"]["duplicates"], done["counts"]["invalid"]) == (1, 1)
+    assert done["counts"]["blank"] == 2
+    assert done["report"]["blank_rows"] == [3, 6], "skipped, and said so"
+    assert 1 + done["counts"]["rows"] + done["counts"]["blank"] == done["progress"], "header 1"
     assert done["report"]["errors"] == [
         {
             "row": 5,
