@@ -11,10 +11,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from shared.tracking.settings import QUEUE_SHARDS
 from tests import helpers
 from tests.integration.test_isolation import _POLL, ROUTES, VIEWER, _make_ready
 
 PROTECTED_MODES = ("login", "registration", "invitation")
+TRACKING = helpers.Triggers({f"tracking_heartbeats_{n}" for n in range(QUEUE_SHARDS)})
 _VIEWER_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/w/{webcast_id}/messages"): {"text": "Let me in"},
     ("POST", "/api/w/{webcast_id}/polls/{poll_id}/answer"): {"answers": {"q1": "yes"}},
@@ -122,3 +124,4 @@ def test_entering_a_protected_webcast_is_refused_and_so_is_every_viewer_route(pr
             response = elsewhere.call(method, path, ids)
             assert response.status_code == 403, (mode, method, path, response.text)
         assert member.call("GET", "/api/w/{webcast_id}/me", ids).status_code == 200
+    TRACKING.drain()  # the member's heartbeat: no tracking message is left for other tests
