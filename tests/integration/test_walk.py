@@ -1,7 +1,8 @@
 """One walk through the admin and viewer flows, recorded response by response.
 
 Every client the walk uses (including the helpers' sign-in clients) carries httpx event
-hooks that keep each Set-Cookie header and, after each write, the audit entries it added.
+hooks that keep each Set-Cookie header and each write with its route and time; the audit
+entries written meanwhile are given to the writes afterwards.
 Two checks read the same recording: every write route leaves an audit entry (P31) and every
 cookie is a session cookie (P25). The write routes come from the app itself, so a new one
 fails the first check until the walk calls it and it is audited, or it is exempted below.
@@ -28,7 +29,7 @@ from functions.api.routers.viewer import EMBED_COOKIE, VIEWER_COOKIE
 from shared import clock
 from shared.accounts import service as accounts
 from shared.audit import service as audit
-from shared.audit.models import PLATFORM_TENANT, AuditEntry
+from shared.audit.models import PLATFORM_TENANT, AuditEntry, AuditFilter
 from shared.auth.service import issue_reset_token
 from shared.clients import queue_client
 from shared.config import get_settings
@@ -69,17 +70,18 @@ class Write:
     method: str
     route: str
     status: int
-    entries: list[AuditEntry]
+    started: str
+    ended: str
+    entries: list[AuditEntry] = field(default_factory=list)
 
 
 @dataclass
 class Recorder:
-    """Event hooks for every client of the walk: Set-Cookie headers and audit entries."""
+    """Event hooks for every client of the walk: Set-Cookie headers and write requests."""
 
-    tenant_ids: set[str] = field(default_factory=set)
+    tenant_ids: set[str] = field(default_factory=lambda: {PLATFORM_TENANT})
     cookies: list[str] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
-    _seen: set[str] = field(default_factory=set)
     _templates: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -95,6 +97,16 @@ class Recorder:
         http.event_hooks = {"request": [self._before], "response": [self._after]}
         return http
 
+    def attribute_entries(self) -> None:
+        """Give each write the audit entries written while it ran (requests run one at a
+        time, on the platform's clock); entries of trigger runs belong to no write."""
+        query = AuditFilter(since=self.writes[0].started)
+        for tenant_id in self.tenant_ids:
+            for entry in audit.iterate_entries(tenant_id=tenant_id, query=query):
+                write = next((w for w in self.writes if w.started <= entry.at <= w.ended), None)
+                if write is not None:
+                    write.entries.append(entry)
+
     def _route(self, method: str, path: str) -> str:
         """The route template the path matches; the most literal one where several do."""
         for template in self._templates:
@@ -102,36 +114,18 @@ class Recorder:
                 return template[1]
         raise AssertionError(f"no write route for {method} {path}")
 
-    def _new_entries(self, since: float) -> list[AuditEntry]:
-        found = []
-        for tenant_id in self.tenant_ids:
-            for entry in audit.entries.iterate(
-                tenant_id=tenant_id,
-                partition_key=audit.partition_for(tenant_id, clock.utc_iso()),
-                where="c._ts >= @since",
-                parameters={"@since": int(since) - 1},
-                include_blocked=True,
-            ):
-                if entry.id not in self._seen:
-                    self._seen.add(entry.id)
-                    found.append(entry)
-        return found
-
-    def settle(self) -> None:
-        """Entries written outside a request (trigger runs) belong to no route."""
-        self._new_entries(time.time() - 60)
-
     def _before(self, request: httpx.Request) -> None:
-        request.extensions["walk_started"] = time.time()
+        request.extensions["walk_started"] = clock.utc_iso()
 
     def _after(self, response: httpx.Response) -> None:
         self.cookies += [v for k, v in response.headers.multi_items() if k.lower() == "set-cookie"]
         request = response.request
-        if request.method not in WRITE_METHODS:
-            return
-        route = self._route(request.method, request.url.path)
-        entries = self._new_entries(request.extensions["walk_started"])
-        self.writes.append(Write(request.method, route, response.status_code, entries))
+        if request.method in WRITE_METHODS:
+            route = self._route(request.method, request.url.path)
+            started = request.extensions["walk_started"]
+            self.writes.append(
+                Write(request.method, route, response.status_code, started, clock.utc_iso())
+            )
 
 
 _plain_client = helpers.client
@@ -178,11 +172,9 @@ def _admin_flows(owner: helpers.Admin, recorder: Recorder) -> None:
     grant = _ok(
         owner.post("/api/support-grants", json={"scope": "full", "expires_at": _in(1)}), 201
     )
-    recorder.tenant_ids.add(PLATFORM_TENANT)
     _, support = helpers.new_support()
     _ok(support.post(f"/api/support/tenants/{owner.tenant_id}/enter"))
     _ok(support.post("/api/support/leave"), 204)
-    recorder.tenant_ids.discard(PLATFORM_TENANT)
     _ok(owner.post(f"/api/support-grants/{grant['id']}/revoke"))
     again = helpers.sign_in(owner.email, owner.password, owner.secret)
     _ok(again.post("/api/auth/logout"), 204)
@@ -217,11 +209,9 @@ def _participant_flows(owner: helpers.Admin, recorder: Recorder, webcast_id: str
     put = httpx.put(ticket["url"], content=rows.getvalue().encode(), headers=ticket["headers"])
     assert put.status_code == 201, put.text
     TRIGGERS.drain()
-    recorder.settle()
     job_id = created["job"]["id"]
     _ok(owner.post(f"{base}/imports/{job_id}/start", json={"mapping": {"E-Mail": "email"}}), 202)
     TRIGGERS.drain()
-    recorder.settle()
     # The participant's ways in: password, reset by mail, personal link, self-registration.
     http = recorder.client()
     signed_in = http.post(
@@ -285,11 +275,11 @@ def walk(stack) -> Iterator[Recorder]:
             owner_password=helpers.PASSWORD,
         )
         recorder.tenant_ids.add(tenant.tenant_id)
-        recorder.settle()
         owner = helpers.enrol(email, helpers.PASSWORD)
         _webcast_flows(owner, recorder)
         _admin_flows(owner, recorder)
     queue_client(TRANSCODE_QUEUE).clear_messages()  # the walk's edit job: no worker runs here
+    recorder.attribute_entries()
     yield recorder
 
 
@@ -334,7 +324,6 @@ def _webcast_flows(owner: helpers.Admin, recorder: Recorder) -> None:
     _ok(owner.post(f"{pbase}/polls/{poll_id}/close", json={}))
     viewer.post(f"/api/w/{public_id}/heartbeat", 202, json={"mode": "live"})
     TRIGGERS.drain()
-    recorder.settle()
     # Media, handouts and live, with the viewer watching.
     asset = _ok(
         owner.post(f"{pbase}/media", json={"title": "Talk", "filename": "t.mp4", "size": 1000}), 201
