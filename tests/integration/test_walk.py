@@ -58,6 +58,12 @@ NOT_AUDITED = {
     # A fresh upload URL for an asset whose creation is logged; nothing stored changes.
     ("POST", "/api/webcasts/{webcast_id}/media/{asset_id}/upload"): "upload URL renewal",
 }
+# Routes that set a new password: their entries name it (the body calls it new_password).
+PASSWORD_ROUTES = {
+    "/api/auth/password",
+    "/api/auth/password-reset/confirm",
+    "/api/w/{webcast_id}/password-reset/confirm",
+}
 TRIGGERS = helpers.Triggers(
     {"participant_import", "blob_created"}
     | {f"tracking_heartbeats_{n}" for n in range(QUEUE_SHARDS)},
@@ -400,6 +406,8 @@ def test_every_write_route_leaves_an_entry_with_actor_action_entity_and_changed_
         # What a change or a creation entered is named by its fields (never their values).
         if write.method in ("PUT", "PATCH") or write.status == 201:
             assert any(e.changed_fields for e in write.entries), ("no changed fields", write)
+        if write.route in PASSWORD_ROUTES:
+            assert any("password" in e.changed_fields for e in write.entries), write
 
 
 def _cookie(header: str) -> tuple[str, str, dict[str, str]]:
