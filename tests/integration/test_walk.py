@@ -423,7 +423,8 @@ def _cookie(header: str) -> tuple[str, str, dict[str, str]]:
 @pytest.mark.claim("P25")
 def test_every_cookie_of_the_walk_is_a_host_session_cookie_without_expiry(walk):
     """Every Set-Cookie names a known session cookie with the `__Host-` rules (Secure,
-    Path=/, no Domain), HttpOnly, and neither Expires nor Max-Age.
+    Path=/, no Domain), HttpOnly, and neither Expires nor Max-Age; its value is a random
+    session id (256 bits, URL-safe) and nothing else.
 
     Decision: the one exception is a deletion (sign-out): an empty value with Max-Age=0
     and an Expires that is not in the future. It ends a cookie instead of keeping one, so it
@@ -443,5 +444,7 @@ def test_every_cookie_of_the_walk_is_a_host_session_cookie_without_expiry(walk):
             if expires is not None:
                 assert parsedate_to_datetime(expires).timestamp() <= time.time() + 1, header
             deletions += 1
+        else:
+            assert re.fullmatch(r"[A-Za-z0-9_-]{43}", value), ("only a random id", header)
     assert names == SESSION_COOKIES, "admin, viewer and embedded sessions were all walked"
     assert deletions, "the walk signs out"
