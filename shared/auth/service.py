@@ -40,7 +40,11 @@ def _actor(account: Account | None) -> Actor:
 
 
 def _audit_sign_in(
-    account: Account | None, action: str, outcome: str, context: RequestContext
+    account: Account | None,
+    action: str,
+    outcome: str,
+    context: RequestContext,
+    changed_fields: list[str] | None = None,
 ) -> None:
     audit.record(
         tenant_id=account.tenant_id if account else PLATFORM_TENANT,
@@ -48,6 +52,7 @@ def _audit_sign_in(
         action=action,
         entity_type="account",
         entity_id=account.id if account else None,
+        changed_fields=changed_fields,
         outcome=outcome,
         context=context,
     )
@@ -260,7 +265,7 @@ def confirm_password_reset(*, token: str, new_password: str, context: RequestCon
     account.updated_at = utc_iso()
     account = accounts.replace(tenant_id=account.tenant_id, item=account)
     sessions.end_all(account_id=account.id)
-    _audit_sign_in(account, "password_reset.confirm", "success", context)
+    _audit_sign_in(account, "password_reset.confirm", "success", context, ["password"])
 
 
 def sign_out(*, session: Session, context: RequestContext) -> None:

@@ -35,6 +35,8 @@ from shared.participants.repository import (
     logins,
     participants,
 )
+from shared.privacy.erasure import erase_tied_to_participant
+from shared.privacy.registry import DataSubject
 from shared.webcasts.models import PasswordMode, Webcast
 from shared.webcasts.repository import webcasts
 
@@ -534,6 +536,13 @@ def delete_participant(
     )
     if participant is None:
         raise not_found("Participant")
+    # What the switches tied to the person goes with them (P03): messages, poll answers,
+    # viewings, personal links.
+    erase_tied_to_participant(
+        subject=DataSubject(
+            tenant_id=webcast.tenant_id, webcast_id=webcast.id, participant_id=participant.id
+        )
+    )
     remove_participant(participant)
     audit.record(
         tenant_id=webcast.tenant_id,

@@ -234,6 +234,7 @@ def duplicate_poll(
         entity_type="poll",
         entity_id=saved.id,
         entity_ids=[source.id, saved.id],
+        changed_fields=["title", "kind", "questions"],
         context=context,
     )
     return saved

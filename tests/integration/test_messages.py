@@ -189,39 +189,51 @@ def test_moderation_needs_the_permission_and_the_own_tenant(stack):
 
 
 @pytest.mark.claim("P05")
-def test_the_queue_filters_sorts_and_bulk_actions(stack):
+def test_a_moderation_only_subaccount_sorts_prioritises_bulk_acts_replies_and_exports(stack):
     owner = helpers.new_owner("msg-queue")
     webcast_id = _webcast(owner, "msg-queue")
     viewer = _public_viewer(webcast_id)
     ids = [viewer.send(f"Question {n}").json()["id"] for n in range(4)]
+    # Every moderator action by a sub-account that has the moderation permission only.
+    moderator = helpers.new_subaccount(owner, [Permission.moderation])
     base = f"/api/webcasts/{webcast_id}/messages"
-    assert owner.patch(f"{base}/{ids[2]}", json={"priority": 3}).status_code == 200
-    assert owner.patch(f"{base}/{ids[1]}", json={"priority": 1}).status_code == 200
-    assert owner.patch(f"{base}/{ids[0]}", json={"priority": 9}).status_code == 422
-    by_priority = _queue(owner, webcast_id, sort="priority", order="desc")
+    assert moderator.patch(f"{base}/{ids[2]}", json={"priority": 3}).status_code == 200
+    assert moderator.patch(f"{base}/{ids[1]}", json={"priority": 1}).status_code == 200
+    assert moderator.patch(f"{base}/{ids[0]}", json={"priority": 9}).status_code == 422
+    by_priority = _queue(moderator, webcast_id, sort="priority", order="desc")
     assert [m["id"] for m in by_priority][:2] == [ids[2], ids[1]]
-    assert [m["id"] for m in _queue(owner, webcast_id, sort="time", order="asc")] == ids
-    assert {m["id"] for m in _queue(owner, webcast_id, status="starred")} == {ids[1], ids[2]}
-    done = owner.post(f"{base}/bulk", json={"ids": [ids[0], ids[1], "nope"], "action": "archive"})
+    assert [m["id"] for m in _queue(moderator, webcast_id, sort="time", order="asc")] == ids
+    assert {m["id"] for m in _queue(moderator, webcast_id, status="starred")} == {ids[1], ids[2]}
+    done = moderator.post(
+        f"{base}/bulk", json={"ids": [ids[0], ids[1], "nope"], "action": "archive"}
+    )
     assert done.status_code == 200, done.text
     assert done.json() == {"done": [ids[0], ids[1]], "missing": ["nope"]}
-    assert {m["id"] for m in _queue(owner, webcast_id, status="archived")} == {ids[0], ids[1]}
-    assert {m["id"] for m in _queue(owner, webcast_id, status="new")} == {ids[2], ids[3]}
-    owner.post(f"{base}/bulk", json={"ids": [ids[3]], "action": "answer"})
-    assert [m["id"] for m in _queue(owner, webcast_id, status="answered")] == [ids[3]]
-    published = owner.post(f"{base}/bulk", json={"ids": [ids[2], ids[3]], "action": "publish"})
+    assert {m["id"] for m in _queue(moderator, webcast_id, status="archived")} == {ids[0], ids[1]}
+    assert {m["id"] for m in _queue(moderator, webcast_id, status="new")} == {ids[2], ids[3]}
+    moderator.post(f"{base}/bulk", json={"ids": [ids[3]], "action": "answer"})
+    assert [m["id"] for m in _queue(moderator, webcast_id, status="answered")] == [ids[3]]
+    published = moderator.post(f"{base}/bulk", json={"ids": [ids[2], ids[3]], "action": "publish"})
     assert published.status_code == 200
-    assert {m["id"] for m in _queue(owner, webcast_id, status="published")} == {ids[2], ids[3]}
+    assert {m["id"] for m in _queue(moderator, webcast_id, status="published")} == {ids[2], ids[3]}
     assert {i["id"] for i in _fresh_feed(viewer)["items"]} == {ids[2], ids[3]}
-    owner.post(f"{base}/bulk", json={"ids": [ids[3]], "action": "delete"})
+    moderator.post(f"{base}/bulk", json={"ids": [ids[3]], "action": "delete"})
     assert {i["id"] for i in _fresh_feed(viewer)["items"]} == {ids[2]}
-    assert owner.delete(f"{base}/{ids[2]}").status_code == 204
+    assert moderator.delete(f"{base}/{ids[2]}").status_code == 204
     assert _fresh_feed(viewer)["items"] == []
-    assert {m["id"] for m in _queue(owner, webcast_id)} == {ids[0], ids[1]}
-    bad = owner.post(f"{base}/bulk", json={"ids": [], "action": "explode"})
+    assert {m["id"] for m in _queue(moderator, webcast_id)} == {ids[0], ids[1]}
+    bad = moderator.post(f"{base}/bulk", json={"ids": [], "action": "explode"})
     assert bad.status_code == 422
+    reply = moderator.post(f"{base}/{ids[0]}/replies", json={"text": "Noted", "public": False})
+    assert reply.status_code == 201, reply.text
+    exported = moderator.get(f"{base}/export.csv")
+    assert exported.status_code == 200 and "Question 0" in exported.text
     assert helpers.audit_entries(owner.tenant_id, action="message.bulk_archive")[0].entity_ids
-    assert helpers.audit_entries(owner.tenant_id, action="message.delete")
+    logged = [e for e in helpers.audit_entries(owner.tenant_id) if e.action.startswith("message.")]
+    assert {"message.update", "message.delete", "message.reply", "message.export"} <= {
+        e.action for e in logged
+    }
+    assert {e.actor_id for e in logged} == {moderator.account_id}
 
 
 @pytest.mark.claim("P15")
