@@ -1,8 +1,9 @@
 """The FastAPI application: one router per feature, problem+json errors, hygiene middleware."""
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from functions.api import problems
+from functions.api.deps import checked_parameters
 from functions.api.middleware import HygieneMiddleware
 from functions.api.routers import (
     accounts,
@@ -35,6 +36,7 @@ def create_app() -> FastAPI:
         docs_url="/api/docs" if docs else None,
         redoc_url=None,
         openapi_url="/api/openapi.json" if docs else None,
+        dependencies=[Depends(checked_parameters)],
     )
     problems.install(app)
     for router in (
