@@ -263,16 +263,20 @@ def list_entries(
 
 
 def iterate_entries(*, tenant_id: str, query: AuditFilter) -> Iterator[AuditEntry]:
+    """The matching entries, newest month first; a bad period is refused before the first."""
     where, params = _filter_clause(query)
     months = period_months(tenant_id=tenant_id, since=query.since, until=query.until)
-    for month in reversed(months):
-        yield from entries.iterate(
+    return (
+        entry
+        for month in reversed(months)
+        for entry in entries.iterate(
             tenant_id=tenant_id,
             partition_key=f"{tenant_id}:{month}",
             where=where,
             parameters=params,
             order_by="c.at DESC",
         )
+    )
 
 
 CSV_COLUMNS = (
@@ -293,12 +297,29 @@ CSV_COLUMNS = (
 )
 
 
-def export_csv(*, tenant_id: str, query: AuditFilter) -> Iterator[str]:
-    """The filtered log as CSV, row by row, with formula-looking cells neutralised."""
+def export_csv(
+    *, tenant_id: str, query: AuditFilter, actor: Actor, context: RequestContext
+) -> Iterator[str]:
+    """The filtered log as CSV, row by row, with formula-looking cells neutralised.
+
+    The export itself is logged first (decision 0032): it copies admins' ids and addresses."""
+    entries_to_export = iterate_entries(tenant_id=tenant_id, query=query)
+    record(
+        tenant_id=tenant_id,
+        actor=actor,
+        action="audit.export",
+        entity_type="audit",
+        entity_id=tenant_id,
+        context=context,
+    )
+    return _csv_rows(entries_to_export)
+
+
+def _csv_rows(rows: Iterator[AuditEntry]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for entry in iterate_entries(tenant_id=tenant_id, query=query):
+    for entry in rows:
         row = entry.model_dump(mode="json")
         row["changed_fields"] = " ".join(entry.changed_fields)
         row["entity_ids"] = " ".join(entry.entity_ids or [])
