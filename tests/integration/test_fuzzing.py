@@ -88,30 +88,60 @@ def _fuzz(
     return sent
 
 
+def _created(owner: helpers.Admin, path: str, body: dict[str, Any], *key: str) -> str:
+    response = owner.post(path, json=body)
+    assert response.status_code == 201, response.text
+    found: Any = response.json()
+    for part in (*key, "id"):
+        found = found[part]
+    return str(found)
+
+
 def _owner_with_data() -> tuple[helpers.Admin, dict[str, str]]:
-    """An owner with a webcast, a participant and a poll: ids the owner phase goes deep with."""
+    """An owner with a webcast and one of each thing in it, so the owner phase goes deep."""
     owner = helpers.new_owner("fuzz")
-    webcast = owner.post(
-        "/api/webcasts",
-        json={
-            "title": "Fuzz",
-            "slug": "fuzz",
-            "access_mode": "registration",
-            "modules": {"message_box": True, "polls": True, "tracking": True},
-        },
+    webcast_body = {
+        "title": "Fuzz",
+        "slug": "fuzz",
+        "access_mode": "registration",
+        "modules": {"message_box": True, "polls": True, "tracking": True},
+    }
+    webcast_id = _created(owner, "/api/webcasts", webcast_body)
+    base = f"/api/webcasts/{webcast_id}"
+    viewer = helpers.client()
+    entered = viewer.post(
+        f"/api/w/{webcast_id}/registrations", json={"email": helpers.unique_email("viewer")}
     )
-    assert webcast.status_code == 201, webcast.text
-    webcast_id = webcast.json()["id"]
-    participant = owner.post(
-        f"/api/webcasts/{webcast_id}/participants", json={"email": helpers.unique_email("fuzz")}
+    assert entered.status_code == 201, entered.text
+    message = viewer.post(
+        f"/api/w/{webcast_id}/messages",
+        json={"text": "A question"},
+        headers={CSRF_HEADER: entered.json()["csrf_token"]},
     )
-    assert participant.status_code == 201, participant.text
-    poll = owner.post(f"/api/webcasts/{webcast_id}/polls", json=POLL)
-    assert poll.status_code == 201, poll.text
+    assert message.status_code == 201, message.text
+    media = {"title": "Video", "filename": "video.mp4", "size": 1000}
+    handout = {
+        "title": "Slides",
+        "filename": "slides.pdf",
+        "content_type": "application/pdf",
+        "size": 1000,
+    }
+    subaccount = {
+        "email": helpers.unique_email("fuzz-sub"),
+        "display_name": "Sub",
+        "password": helpers.PASSWORD,
+    }
     ids = {
         "webcast_id": webcast_id,
-        "participant_id": participant.json()["id"],
-        "poll_id": poll.json()["id"],
+        "participant_id": _created(
+            owner, f"{base}/participants", {"email": helpers.unique_email("fuzz")}
+        ),
+        "poll_id": _created(owner, f"{base}/polls", POLL),
+        "message_id": message.json()["id"],
+        "asset_id": _created(owner, f"{base}/media", media, "asset"),
+        "handout_id": _created(owner, f"{base}/handouts", handout, "handout"),
+        "job_id": _created(owner, f"{base}/imports", {"filename": "list.csv"}, "job"),
+        "account_id": _created(owner, "/api/accounts", subaccount),
     }
     return owner, ids
 
