@@ -1,9 +1,10 @@
 """The FastAPI application: one router per feature, problem+json errors, hygiene middleware."""
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from functions.api import docs as api_docs
 from functions.api import problems
+from functions.api.deps import checked_parameters
 from functions.api.middleware import HygieneMiddleware
 from functions.api.routers import (
     accounts,
@@ -37,6 +38,7 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=api_docs.OPENAPI_URL if docs else None,
+        dependencies=[Depends(checked_parameters)],
     )
     problems.install(app)
     if docs:

@@ -15,7 +15,8 @@ from shared.audit.models import RequestContext
 from shared.auth import sessions
 from shared.auth.models import Principal, Session, SessionStage
 from shared.config import get_settings
-from shared.errors import DomainError, unauthorized
+from shared.errors import DomainError, unauthorized, validation_error
+from shared.text import text_problem
 
 ADMIN_COOKIE = "__Host-wcadmin"
 CSRF_HEADER = "x-csrf-token"
@@ -51,6 +52,18 @@ async def request_context(request: Request) -> RequestContext:
 
 
 Context = Annotated[RequestContext, Depends(request_context)]
+
+
+async def checked_parameters(request: Request) -> None:
+    """Path and query parameters of every route pass the text check of the input models."""
+    parameters = (
+        ("path", list(request.path_params.items())),
+        ("query", request.query_params.multi_items()),
+    )
+    for location, values in parameters:
+        for name, value in values:
+            if isinstance(value, str) and (reason := text_problem(value)) is not None:
+                raise validation_error(f"{location}.{name}", reason)
 
 
 def set_session_cookie(response: Response, token: str) -> None:

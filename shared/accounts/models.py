@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from shared.cosmos.repository import Document
+from shared.text import InputModel
 
 
 class Permission(StrEnum):
@@ -80,7 +81,7 @@ class SupportGrant(Document):
     revoked_at: str | None = None
 
 
-class Strict(BaseModel):
+class Strict(InputModel):
     model_config = ConfigDict(extra="forbid")
 
 

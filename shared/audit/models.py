@@ -1,10 +1,13 @@
 """Audit log entries: ids and field names only, never personal values."""
 
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from shared.cosmos.repository import Document
+from shared.text import InputModel
 
 PLATFORM_TENANT = "_platform"
 
@@ -85,9 +88,23 @@ class VerifyReport(BaseModel):
     problems: list[str]
 
 
-class AuditFilter(BaseModel):
-    since: str | None = None
-    until: str | None = None
+def moment(value: str) -> str:
+    """An ISO 8601 date or time in the log's own UTC form, so that it compares as text."""
+    try:
+        parsed = datetime.fromisoformat(value)
+        aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    except (ValueError, OverflowError) as error:
+        reason = "must be a date or time such as 2026-01-31 or 2026-01-31T12:00Z"
+        raise ValueError(reason) from error
+
+
+Moment = Annotated[str, AfterValidator(moment)]
+
+
+class AuditFilter(InputModel):
+    since: Moment | None = None
+    until: Moment | None = None
     actor_id: str | None = None
     action: str | None = None
     entity_type: str | None = None

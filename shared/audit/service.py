@@ -12,7 +12,6 @@ import json
 import random
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 from azure.cosmos import exceptions as cosmos_errors
 
@@ -24,11 +23,12 @@ from shared.audit.models import (
     ChainHead,
     RequestContext,
     VerifyReport,
+    moment,
 )
 from shared.clock import utc_iso
 from shared.config import get_settings
 from shared.cosmos.repository import Page, TenantRepository
-from shared.errors import DomainError
+from shared.errors import DomainError, validation_error
 from shared.spreadsheet import safe_cell
 
 GENESIS = "0" * 64
@@ -173,13 +173,39 @@ def record(
     raise RuntimeError(f"could not append to audit chain {chain}")
 
 
-def _months(since: str | None, until: str | None) -> list[str]:
-    end = datetime.fromisoformat((until or utc_iso()).replace("Z", "+00:00")).astimezone(UTC)
-    start = datetime.fromisoformat(since.replace("Z", "+00:00")).astimezone(UTC) if since else end
+MAX_VERIFY_MONTHS = 13
+
+
+def _opened_at(tenant_id: str) -> str | None:
+    # Imported here: the accounts service writes to this log and so imports this module.
+    from shared.accounts.service import get_tenant
+
+    tenant = get_tenant(tenant_id)
+    return tenant.created_at if tenant else None
+
+
+def _moment_of(name: str, value: str | None) -> str | None:
+    try:
+        return moment(value) if value else None
+    except ValueError as error:
+        raise validation_error(name, str(error)) from error
+
+
+def period_months(*, tenant_id: str, since: str | None, until: str | None) -> list[str]:
+    """The months ('2026-01') of a period, clamped to the tenant's lifetime and to now.
+
+    Without `since` the period is the month it ends in."""
+    since, until = _moment_of("since", since), _moment_of("until", until)
+    current = utc_iso()
+    end = min(until, current) if until else current
+    start = since or end[:7]
+    opened = _opened_at(tenant_id)
+    if opened:
+        start = max(start, opened)
     months = []
-    year, month = start.year, start.month
-    while (year, month) <= (end.year, end.month):
-        months.append(f"{year:04d}-{month:02d}")
+    year, month = int(start[:4]), int(start[5:7])
+    while (label := f"{year:04d}-{month:02d}") <= end[:7]:
+        months.append(label)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
 
@@ -208,10 +234,13 @@ def list_entries(
     *, tenant_id: str, query: AuditFilter, max_items: int = 100, continuation: str | None = None
 ) -> Page[AuditEntry]:
     """One page of entries, newest month first; the continuation names month and page."""
-    months = list(reversed(_months(query.since, query.until)))
+    months = period_months(tenant_id=tenant_id, since=query.since, until=query.until)
+    months.reverse()
     month_index, inner = 0, None
     if continuation:
         prefix, _, rest = continuation.partition("|")
+        if not prefix.isdecimal() or int(prefix) >= len(months):
+            raise validation_error("continuation", "is not a continuation token of this list")
         month_index, inner = int(prefix), rest or None
     where, params = _filter_clause(query)
     while month_index < len(months):
@@ -234,15 +263,20 @@ def list_entries(
 
 
 def iterate_entries(*, tenant_id: str, query: AuditFilter) -> Iterator[AuditEntry]:
+    """The matching entries, newest month first; a bad period is refused before the first."""
     where, params = _filter_clause(query)
-    for month in reversed(_months(query.since, query.until)):
-        yield from entries.iterate(
+    months = period_months(tenant_id=tenant_id, since=query.since, until=query.until)
+    return (
+        entry
+        for month in reversed(months)
+        for entry in entries.iterate(
             tenant_id=tenant_id,
             partition_key=f"{tenant_id}:{month}",
             where=where,
             parameters=params,
             order_by="c.at DESC",
         )
+    )
 
 
 CSV_COLUMNS = (
@@ -263,12 +297,29 @@ CSV_COLUMNS = (
 )
 
 
-def export_csv(*, tenant_id: str, query: AuditFilter) -> Iterator[str]:
-    """The filtered log as CSV, row by row, with formula-looking cells neutralised."""
+def export_csv(
+    *, tenant_id: str, query: AuditFilter, actor: Actor, context: RequestContext
+) -> Iterator[str]:
+    """The filtered log as CSV, row by row, with formula-looking cells neutralised.
+
+    The export itself is logged first (decision 0032): it copies admins' ids and addresses."""
+    entries_to_export = iterate_entries(tenant_id=tenant_id, query=query)
+    record(
+        tenant_id=tenant_id,
+        actor=actor,
+        action="audit.export",
+        entity_type="audit",
+        entity_id=tenant_id,
+        context=context,
+    )
+    return _csv_rows(entries_to_export)
+
+
+def _csv_rows(rows: Iterator[AuditEntry]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for entry in iterate_entries(tenant_id=tenant_id, query=query):
+    for entry in rows:
         row = entry.model_dump(mode="json")
         row["changed_fields"] = " ".join(entry.changed_fields)
         row["entity_ids"] = " ".join(entry.entity_ids or [])
@@ -280,11 +331,20 @@ def export_csv(*, tenant_id: str, query: AuditFilter) -> Iterator[str]:
 
 
 def verify(*, tenant_id: str, since: str | None = None, until: str | None = None) -> VerifyReport:
-    """Recompute every chain of the tenant in the period: a changed or removed entry shows."""
+    """Recompute every chain of the tenant in the period: a changed or removed entry shows.
+
+    A call covers at most 13 months (reading every entry); longer periods go month by month."""
+    months = period_months(tenant_id=tenant_id, since=since, until=until)
+    if len(months) > MAX_VERIFY_MONTHS:
+        raise validation_error(
+            "since",
+            f"one verification covers at most {MAX_VERIFY_MONTHS} months, not {len(months)}; "
+            "verify longer periods month by month",
+        )
     problems: list[str] = []
     checked = 0
     chains: set[str] = set()
-    for month in _months(since, until):
+    for month in months:
         partition = f"{tenant_id}:{month}"
         by_chain: dict[str, list[AuditEntry]] = {}
         for entry in entries.iterate(

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.clients import cosmos_container
 from shared.config import get_settings
-from shared.errors import conflict, precondition_failed
+from shared.errors import DomainError, conflict, precondition_failed, validation_error
 
 # Records that data protection has blocked (legal hold instead of erasure) carry this field;
 # repositories leave them out of every read unless asked explicitly.
@@ -290,6 +290,9 @@ class TenantRepository(_Base[T]):
             order_by=order_by,
             include_blocked=False,
         )
+        # A token travels in an HTTP header to Cosmos DB: printable ASCII only.
+        if continuation is not None and not (continuation.isascii() and continuation.isprintable()):
+            raise _bad_continuation()
         pager = self.container.query_items(
             text,
             parameters=params,
@@ -300,9 +303,17 @@ class TenantRepository(_Base[T]):
             raw_items = list(next(pager))
         except StopIteration:
             raw_items = []
+        except cosmos_errors.CosmosHttpResponseError as error:
+            if continuation is not None and error.status_code == 400:
+                raise _bad_continuation() from error
+            raise
         items = [self._parse(raw) for raw in raw_items]
         token: str | None = getattr(pager, "continuation_token", None)
         return Page(items=items, continuation=token if items else None)
+
+
+def _bad_continuation() -> DomainError:
+    return validation_error("continuation", "is not a continuation token of this list")
 
 
 class KeyedRepository(_Base[T]):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.blob_sas import UploadTicket
 from shared.cosmos.repository import Document
+from shared.text import InputModel
 
 CONTAINER = "downloads"
 MAX_HANDOUTS = 100
@@ -57,7 +58,7 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Filename = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 
 
-class HandoutCreate(BaseModel):
+class HandoutCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title
@@ -66,7 +67,7 @@ class HandoutCreate(BaseModel):
     size: int = Field(gt=0)
 
 
-class HandoutUpdate(BaseModel):
+class HandoutUpdate(InputModel):
     """A new title, or a new file name for the download (with the same extension)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -75,7 +76,7 @@ class HandoutUpdate(BaseModel):
     filename: Filename | None = None
 
 
-class HandoutOrder(BaseModel):
+class HandoutOrder(InputModel):
     """Handout ids in the order viewers see them; handouts not named follow in their order."""
 
     model_config = ConfigDict(extra="forbid")

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.cosmos.repository import Document
+from shared.text import InputModel
 
 _HOST = re.compile(
     r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
@@ -36,7 +37,7 @@ def _origin(value: str) -> str:
 Origin = Annotated[str, StringConstraints(max_length=300), AfterValidator(_origin)]
 
 
-class EmbedSettingsInput(BaseModel):
+class EmbedSettingsInput(InputModel):
     """Whether the webcast may be embedded, and by which sites (CSP frame-ancestors)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -115,13 +116,13 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 CredentialId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,64}$")]
 
 
-class CredentialCreate(BaseModel):
+class CredentialCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     label: Label = ""
 
 
-class CredentialRevoke(BaseModel):
+class CredentialRevoke(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     id: CredentialId

@@ -16,6 +16,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.cosmos.repository import Document
+from shared.text import InputModel
 
 # One channel per webcast: a fixed id in the webcast's partition makes a second one a conflict.
 CHANNEL_ID = "live-channel"
@@ -98,13 +99,13 @@ class StreamKey(Document):
 # ---- admin API ----
 
 
-class LiveChannelCreate(BaseModel):
+class LiveChannelCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     record: bool = True
 
 
-class LiveChannelUpdate(BaseModel):
+class LiveChannelUpdate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     record: bool
@@ -164,7 +165,7 @@ class IngestGrant(BaseModel):
     record: bool
 
 
-class IngestSessionRef(BaseModel):
+class IngestSessionRef(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     tenant_id: str = Field(min_length=1, max_length=64)

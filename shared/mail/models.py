@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.cosmos.repository import Document
+from shared.text import LINE_BREAKS, InputModel
 from shared.webcasts.models import Language
 
 
@@ -48,10 +49,10 @@ class TemplateKind(StrEnum):
 
 
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=300)]
-Body = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=20_000), LINE_BREAKS]
 
 
-class TemplateText(BaseModel):
+class TemplateText(InputModel):
     """A subject and a plain-text body, both Jinja2; the HTML part is made from the text."""
 
     model_config = ConfigDict(extra="forbid")
@@ -60,7 +61,7 @@ class TemplateText(BaseModel):
     text: Body
 
 
-class LanguageTexts(BaseModel):
+class LanguageTexts(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     de: TemplateText | None = None
@@ -70,7 +71,7 @@ class LanguageTexts(BaseModel):
         return self.de if language == Language.de else self.en
 
 
-class TemplateOverrides(BaseModel):
+class TemplateOverrides(InputModel):
     """A webcast's own texts; whatever is left out uses the default text."""
 
     model_config = ConfigDict(extra="forbid")
@@ -85,7 +86,7 @@ class TemplateOverrides(BaseModel):
         return texts.get(language)
 
 
-class MailTemplatesUpdate(BaseModel):
+class MailTemplatesUpdate(InputModel):
     """PUT body: replaces every override of the webcast (left out = default text)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -134,7 +135,7 @@ ParticipantId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MAX_SELECTED = 1000
 
 
-class InvitationRequest(BaseModel):
+class InvitationRequest(InputModel):
     """Either participant_ids or all=true; the link options apply to every mail of the batch."""
 
     model_config = ConfigDict(extra="forbid")
@@ -151,13 +152,13 @@ class InvitationQueued(BaseModel):
     queued: int | None  # mail jobs queued now; None when a batch job expands "all" later
 
 
-class ParticipantResetRequest(BaseModel):
+class ParticipantResetRequest(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     login: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
 
 
-class ParticipantResetConfirm(BaseModel):
+class ParticipantResetConfirm(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     token: Annotated[str, Field(min_length=1, max_length=256)]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from shared.blob_sas import UploadTicket
 from shared.cosmos.repository import Document
+from shared.text import InputModel
 
 TRANSCODE_QUEUE = "transcode"
 RESULTS_QUEUE = "media-results"
@@ -65,7 +66,7 @@ class Caption(BaseModel):
     created_at: str
 
 
-class CutRange(BaseModel):
+class CutRange(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     start: float = Field(ge=0)
@@ -78,7 +79,7 @@ class CutRange(BaseModel):
         return self
 
 
-class EditSpec(BaseModel):
+class EditSpec(InputModel):
     """Trim the start and end and cut out ranges, in seconds of the source's timeline."""
 
     model_config = ConfigDict(extra="forbid")
@@ -207,7 +208,7 @@ UPLOAD_BLOCK_BYTES = 8 * 1024 * 1024
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")]
 
 
-class UploadCreate(BaseModel):
+class UploadCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     title: AssetTitle
@@ -266,13 +267,13 @@ class CreatedUpload(BaseModel):
     upload: UploadTicket
 
 
-class AssetUpdate(BaseModel):
+class AssetUpdate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     title: AssetTitle
 
 
-class EditCreate(BaseModel):
+class EditCreate(InputModel):
     """A new version of an asset: the spec is in the timeline of the asset being edited."""
 
     model_config = ConfigDict(extra="forbid")

@@ -6,10 +6,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.cosmos.repository import Document
+from shared.text import LINE_BREAKS, InputModel
 
 MESSAGE_MAX = 2000
 MessageText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MESSAGE_MAX)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MESSAGE_MAX),
+    LINE_BREAKS,
 ]
 Priority = Annotated[int, Field(ge=0, le=3)]
 
@@ -112,7 +115,7 @@ class VoteTally(Document):
 # ---- input and output of the API ----
 
 
-class Strict(BaseModel):
+class Strict(InputModel):
     model_config = ConfigDict(extra="forbid")
 
 

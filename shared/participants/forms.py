@@ -8,6 +8,7 @@ from shared.clock import utc_iso
 from shared.emails import EmailNotValidError, checked_email
 from shared.errors import DomainError, InvalidField
 from shared.participants.models import Consent, FieldType, FormField
+from shared.text import text_problem
 
 _DEFAULT_MAX = {FieldType.short_text: 500, FieldType.long_text: 10_000}
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()/.-]{4,29}$")
@@ -39,6 +40,9 @@ def _text(field: FormField, value: Any) -> str:
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise _InvalidAnswerError("must be text")
     text = str(value).strip()
+    reason = text_problem(text, multi_line=field.type == FieldType.long_text)
+    if reason is not None:
+        raise _InvalidAnswerError(reason)
     limit = field.max_length or _DEFAULT_MAX.get(field.type, 500)
     if len(text) > limit:
         raise _InvalidAnswerError(f"must have at most {limit} characters")

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from shared.audit.models import Actor
 from shared.blob_sas import UploadTicket
 from shared.cosmos.repository import Document
+from shared.text import InputModel
 
 # Mapping targets besides form field ids; "" leaves a column out.
 EMAIL, USERNAME, PASSWORD, IGNORE = "email", "username", "password", ""
@@ -123,14 +124,14 @@ Header = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Target = Annotated[str, StringConstraints(max_length=40)]
 
 
-class ImportCreate(BaseModel):
+class ImportCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     filename: Filename
     content_type: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
-class ImportStart(BaseModel):
+class ImportStart(InputModel):
     """Column header -> form field id, "email", "username", "password" or "" (left out).
 
     Without a mapping (dry runs only) the columns are matched to fields by their names."""

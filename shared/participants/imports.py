@@ -78,6 +78,7 @@ from shared.participants.tabular import (
     supported_extensions,
 )
 from shared.privacy.registry import DataSubject
+from shared.text import text_problem
 from shared.webcasts.models import Webcast
 from shared.webcasts.repository import webcasts
 
@@ -395,6 +396,16 @@ class Plan:
         email_text, email_column = self._cell(cells, EMAIL)
         username, username_column = self._cell(cells, USERNAME)
         password, password_column = self._cell(cells, PASSWORD)
+        for text, column in (
+            (email_text, email_column),
+            (username, username_column),
+            (password, password_column),
+        ):
+            if (reason := text_problem(text)) is not None:
+                errors.append(RowError(row=row, column=column, reason=reason))
+        if errors:
+            # A cell that is no valid text is not judged further (nor held in a model).
+            return ParsedRow(row=row, data=None, errors=errors)
         email: str | None = None
         if email_text:
             try:

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from shared.auth.models import TimedSession
 from shared.cosmos.repository import Document
+from shared.text import LINE_BREAKS, InputModel
 
 
 class FieldType(StrEnum):
@@ -28,23 +29,23 @@ FieldId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
-class ChoiceOption(BaseModel):
+class ChoiceOption(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     id: FieldId
     label: Label
 
 
-class FormField(BaseModel):
+class FormField(InputModel):
     """One field; its id is stable, so answers survive label changes and removal."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: FieldId
     type: FieldType
-    label: Label
+    label: Annotated[Label, LINE_BREAKS]  # a display text or consent may run over lines
     required: bool = False
-    help_text: Annotated[str, StringConstraints(max_length=2000)] = ""
+    help_text: Annotated[str, StringConstraints(max_length=2000), LINE_BREAKS] = ""
     options: list[ChoiceOption] = []
     min_length: Annotated[int, Field(ge=0, le=10_000)] | None = None
     max_length: Annotated[int, Field(ge=1, le=10_000)] | None = None
@@ -70,7 +71,7 @@ class FormField(BaseModel):
 RESERVED_FIELDS = ("email", "username")
 
 
-class FormDefinition(BaseModel):
+class FormDefinition(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     fields: Annotated[list[FormField], Field(max_length=200)] = []
@@ -148,7 +149,7 @@ class ParticipantSession(TimedSession):
     embedded: bool = False
 
 
-class ParticipantInput(BaseModel):
+class ParticipantInput(InputModel):
     """What an admin, an import or a customer server sends for one participant."""
 
     # No cache of value strings: an import makes one of these per row (see Document).
@@ -159,11 +160,11 @@ class ParticipantInput(BaseModel):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
         | None
     ) = None
-    answers: dict[str, Any] = {}
+    answers: Annotated[dict[str, Any], LINE_BREAKS] = {}  # forms.check_answers per type
     password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
 
 
-class ParticipantUpdate(BaseModel):
+class ParticipantUpdate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
@@ -171,7 +172,7 @@ class ParticipantUpdate(BaseModel):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
         | None
     ) = None
-    answers: dict[str, Any] | None = None
+    answers: Annotated[dict[str, Any], LINE_BREAKS] | None = None
     password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
     status: ParticipantStatus | None = None
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.cosmos.repository import Document
+from shared.text import InputModel
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
@@ -35,14 +36,14 @@ class PollStatus(StrEnum):
     closed = "closed"
 
 
-class Option(BaseModel):
+class Option(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     id: ItemId
     label: Text
 
 
-class Question(BaseModel):
+class Question(InputModel):
     """One question; ids are stable so answers and tallies survive label edits."""
 
     model_config = ConfigDict(extra="forbid")
@@ -77,7 +78,7 @@ class Question(BaseModel):
         return self
 
 
-class PollInput(BaseModel):
+class PollInput(InputModel):
     """What a poll manager sends to create a poll or quiz."""
 
     model_config = ConfigDict(extra="forbid")
@@ -96,7 +97,7 @@ class PollInput(BaseModel):
         return self
 
 
-class PollUpdate(BaseModel):
+class PollUpdate(InputModel):
     """A partial edit; once a poll has been opened only wording may change (see service)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -105,13 +106,13 @@ class PollUpdate(BaseModel):
     questions: Annotated[list[Question], Field(min_length=1, max_length=30)] | None = None
 
 
-class OpenPoll(BaseModel):
+class OpenPoll(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     duration_seconds: Annotated[int, Field(ge=5, le=24 * 3600)] | None = None
 
 
-class ShowResults(BaseModel):
+class ShowResults(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     shown: bool
@@ -120,7 +121,7 @@ class ShowResults(BaseModel):
 Answers = dict[str, Any]
 
 
-class AnswerInput(BaseModel):
+class AnswerInput(InputModel):
     """A viewer's answer: question id -> option id, option ids, rating, or text."""
 
     model_config = ConfigDict(extra="forbid")

@@ -13,6 +13,7 @@ from pydantic import (
 )
 
 from shared.cosmos.repository import Document
+from shared.text import InputModel
 
 MAX_POSITION = 7 * 24 * 60 * 60.0
 AssetId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -25,7 +26,7 @@ class Mode(StrEnum):
     vod = "vod"
 
 
-class Heartbeat(BaseModel):
+class Heartbeat(InputModel):
     """What the player sends: live, or on demand with the playback position."""
 
     model_config = ConfigDict(extra="forbid")

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from shared.cosmos.repository import Document
+from shared.text import LINE_BREAKS, InputModel
 
 
 class AccessMode(StrEnum):
@@ -36,7 +37,7 @@ class PasswordMode(StrEnum):
     predefined = "predefined"  # the customer sets it per participant or by import
 
 
-class Modules(BaseModel):
+class Modules(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     message_box: bool = False
@@ -45,7 +46,7 @@ class Modules(BaseModel):
     meeting: bool = False
 
 
-class PrivacySwitches(BaseModel):
+class PrivacySwitches(InputModel):
     """Each switch ties participant data to a module; all off until the customer turns one on."""
 
     model_config = ConfigDict(extra="forbid")
@@ -74,11 +75,11 @@ TimeZone = Annotated[str, AfterValidator(_time_zone)]
 AwareTime = Annotated[datetime, AfterValidator(_aware)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=5000)]
+Description = Annotated[str, StringConstraints(max_length=5000), LINE_BREAKS]
 RetentionDays = Annotated[int, Field(ge=1, le=3650)]
 
 
-class Schedule(BaseModel):
+class Schedule(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     starts_at: AwareTime
@@ -95,7 +96,7 @@ class Schedule(BaseModel):
         return self.starts_at.astimezone(ZoneInfo(self.time_zone))
 
 
-class WebcastCreate(BaseModel):
+class WebcastCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title
@@ -112,7 +113,7 @@ class WebcastCreate(BaseModel):
     vod_download: bool = False
 
 
-class WebcastUpdate(BaseModel):
+class WebcastUpdate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None

@@ -83,6 +83,7 @@ def test_owner_creates_password_protected_subaccounts_with_any_permissions(stack
     assert owner.get(f"/api/accounts/{sub.account_id}").status_code == 404
 
 
+@pytest.mark.claim("P28")
 @pytest.mark.claim("P02")
 def test_subaccounts_cannot_manage_accounts_grants_or_webcasts(stack):
     owner = helpers.new_owner()

@@ -7,8 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from shared import clock
+from shared.accounts.models import Permission
 from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR, Actor, ActorKind, AuditFilter, RequestContext
+from shared.clock import utc_iso
 from shared.config import get_settings
 from tests import helpers
 
@@ -212,4 +215,45 @@ def test_owner_reads_filters_pages_and_exports_the_log(stack):
             )
         )
         == []
+    )
+
+
+@pytest.mark.claim("P28")
+@pytest.mark.claim("P31")
+def test_admin_reads_are_logged_as_decision_0032_says(stack):
+    """Exports of personal data and every read under a support grant are logged; the tenant's
+    own accounts reading lists and details are not."""
+    owner = helpers.new_owner("reads")
+    webcast = owner.post("/api/webcasts", json={"title": "Reads", "slug": "reads"}).json()
+    participants = f"/api/webcasts/{webcast['id']}/participants"
+    participant = owner.post(participants, json={"email": helpers.unique_email("read")}).json()
+    sub = helpers.new_subaccount(owner, [Permission.participants])
+    grant = owner.post(
+        "/api/support-grants",
+        json={"scope": "read_only", "expires_at": utc_iso(clock.now() + 3600)},
+    )
+    assert grant.status_code == 201, grant.text
+    _, support = helpers.new_support()
+    assert support.post(f"/api/support/tenants/{owner.tenant_id}/enter").status_code == 200
+    before = {e.id for e in helpers.audit_entries(owner.tenant_id)}
+
+    for reader in (owner, sub):
+        assert reader.get(participants).status_code == 200
+        assert reader.get(f"{participants}/{participant['id']}").status_code == 200
+        assert reader.get("/api/webcasts").status_code == 200
+
+    assert owner.get("/api/audit").status_code == 200
+    assert {e.id for e in helpers.audit_entries(owner.tenant_id)} == before, "plain reads"
+
+    assert sub.get(f"{participants}/export.csv").status_code == 200
+    assert owner.get("/api/audit/export.csv").status_code == 200
+    assert support.get(f"{participants}/{participant['id']}").status_code == 200
+    added = [e for e in helpers.audit_entries(owner.tenant_id) if e.id not in before]
+    logged = sorted((e.actor_id, e.action, e.entity_id) for e in added)
+    assert logged == sorted(
+        [
+            (sub.account_id, "participant.export", webcast["id"]),
+            (owner.account_id, "audit.export", owner.tenant_id),
+            (support.account_id, "support.read", f"{participants}/{participant['id']}"),
+        ]
     )

@@ -471,6 +471,7 @@ def test_support_without_a_grant_or_with_an_expired_one_reaches_nothing(victim):
     assert _snapshot(owner.tenant_id, ids["webcast_id"]) == before
 
 
+@pytest.mark.claim("P28")
 @pytest.mark.claim("P29")
 def test_subaccounts_and_read_only_support_cannot_use_what_their_role_lacks(victim):
     victim_owner, ids = victim

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from functions.api.deps import CurrentPrincipal
+from functions.api.deps import Context, CurrentPrincipal
 from shared.audit import service
 from shared.audit.models import AuditEntry, AuditFilter, VerifyReport
 from shared.auth.permissions import require_manager
@@ -37,10 +37,14 @@ def list_entries(
 
 
 @router.get("/export.csv")
-def export_entries(principal: CurrentPrincipal, filters: Filters) -> StreamingResponse:
+def export_entries(
+    principal: CurrentPrincipal, filters: Filters, context: Context
+) -> StreamingResponse:
     tenant_id = require_manager(principal, write=False)
     return StreamingResponse(
-        service.export_csv(tenant_id=tenant_id, query=filters),
+        service.export_csv(
+            tenant_id=tenant_id, query=filters, actor=principal.actor, context=context
+        ),
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'},
     )

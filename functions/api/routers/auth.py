@@ -18,13 +18,14 @@ from shared.accounts.service import get_account
 from shared.auth import service
 from shared.auth.models import SessionStage
 from shared.errors import unauthorized
+from shared.text import InputModel
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 Secret = Annotated[str, Field(min_length=1, max_length=1024)]
 
 
-class Strict(BaseModel):
+class Strict(InputModel):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -21,11 +21,12 @@ from shared.integrations.models import (
     RotatedSecret,
 )
 from shared.participants.models import ParticipantInput, ParticipantView
+from shared.text import InputModel
 
 router = APIRouter(tags=["integrations"])
 
 
-class EmbedExchange(BaseModel):
+class EmbedExchange(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     token: Annotated[str, Field(min_length=1, max_length=4096)]

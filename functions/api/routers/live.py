@@ -23,6 +23,7 @@ from shared.live.models import (
     LiveSessionView,
     RecordingTarget,
 )
+from shared.text import Text
 
 router = APIRouter(tags=["live"])
 
@@ -89,8 +90,8 @@ IngestOnly = [Depends(_ingest_only)]
 
 @router.post("/api/live/ingest/publish", dependencies=IngestOnly)
 def publish(
-    name: Annotated[str, Form(max_length=1024)],
-    app: Annotated[str, Form(max_length=256)],
+    name: Annotated[Text, Form(max_length=1024)],
+    app: Annotated[Text, Form(max_length=256)],
 ) -> IngestGrant:
     """nginx-rtmp's on_publish, relayed: `name` is the stream key."""
     return service.start_session(stream_key=name, app=app)

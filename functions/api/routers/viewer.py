@@ -11,6 +11,7 @@ from shared.participants import access
 from shared.participants import sessions as viewer_sessions
 from shared.participants.models import ParticipantSession, ParticipantView
 from shared.participants.repository import participants
+from shared.text import LINE_BREAKS, InputModel
 
 router = APIRouter(prefix="/api/w/{webcast_id}", tags=["viewer"])
 
@@ -61,14 +62,14 @@ def viewer_session(request: Request) -> ParticipantSession | None:
 ViewerSession = Annotated[ParticipantSession | None, Depends(viewer_session)]
 
 
-class Strict(BaseModel):
+class Strict(InputModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class Registration(Strict):
     email: EmailStr
     username: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    answers: dict[str, Any] = {}
+    answers: Annotated[dict[str, Any], LINE_BREAKS] = {}
     password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
 
 

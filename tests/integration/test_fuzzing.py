@@ -1,0 +1,171 @@
+"""Property-based fuzzing of every API operation with schemathesis (P39): no server errors.
+
+Each operation gets a few valid and a few invalid requests, first anonymous, then as an owner
+with the path's webcast id pointing at one of its webcasts. Runs are derandomized, so a
+failure repeats; `FUZZ_EXAMPLES` raises the examples per operation for a deeper local run.
+"""
+
+import os
+import time
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+
+from functions.api.app import create_app
+from functions.api.deps import ADMIN_COOKIE, CSRF_HEADER
+from tests import helpers
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
+# These end or change the owner's own session; the anonymous phase still runs them.
+POLL = {
+    "title": "Fuzz poll",
+    "questions": [
+        {
+            "id": "q1",
+            "type": "single_choice",
+            "text": "Yes or no?",
+            "options": [{"id": "yes", "label": "Yes"}, {"id": "no", "label": "No"}],
+        }
+    ],
+}
+SESSION_CHANGING = {
+    ("POST", "/api/auth/logout"),
+    ("POST", "/api/auth/password"),
+    ("POST", "/api/auth/mfa/verify"),
+    ("POST", "/api/auth/mfa/enrolment"),
+    ("POST", "/api/auth/mfa/enrolment/confirm"),
+    ("POST", "/api/accounts/{account_id}/mfa-reset"),
+    ("POST", "/api/support/leave"),
+}
+
+
+def _owner_may_run(method: str, path: str) -> bool:
+    return method != "DELETE" and (method, path) not in SESSION_CHANGING
+
+
+def _fuzz(
+    operation: Any,
+    *,
+    headers: dict[str, str],
+    path_parameters: dict[str, str],
+    failures: list[str],
+) -> int:
+    """Sends the operation's examples; returns how many were sent."""
+    known = {
+        name: value for name, value in path_parameters.items() if f"{{{name}}}" in operation.path
+    }
+    strategy = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE, path_parameters=known),
+        operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=known),
+    )
+    sent = 0
+
+    @hypothesis.settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[hypothesis.Phase.generate],
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    @hypothesis.given(case=strategy)
+    def run(case: Any) -> None:
+        nonlocal sent
+        sent += 1
+        try:
+            # The in-process client re-raises what the app did not handle: a 500 as well.
+            response = case.call(headers=headers)
+            case.validate_response(response, checks=[not_a_server_error])
+        except Exception as error:
+            failures.append(f"{operation.label}: {type(error).__name__}: {case.as_curl_command()}")
+
+    run()
+    return sent
+
+
+def _created(owner: helpers.Admin, path: str, body: dict[str, Any], *key: str) -> str:
+    response = owner.post(path, json=body)
+    assert response.status_code == 201, response.text
+    found: Any = response.json()
+    for part in (*key, "id"):
+        found = found[part]
+    return str(found)
+
+
+def _owner_with_data() -> tuple[helpers.Admin, dict[str, str]]:
+    """An owner with a webcast and one of each thing in it, so the owner phase goes deep."""
+    owner = helpers.new_owner("fuzz")
+    webcast_body = {
+        "title": "Fuzz",
+        "slug": "fuzz",
+        "access_mode": "registration",
+        "modules": {"message_box": True, "polls": True, "tracking": True},
+    }
+    webcast_id = _created(owner, "/api/webcasts", webcast_body)
+    base = f"/api/webcasts/{webcast_id}"
+    viewer = helpers.client()
+    entered = viewer.post(
+        f"/api/w/{webcast_id}/registrations", json={"email": helpers.unique_email("viewer")}
+    )
+    assert entered.status_code == 201, entered.text
+    message = viewer.post(
+        f"/api/w/{webcast_id}/messages",
+        json={"text": "A question"},
+        headers={CSRF_HEADER: entered.json()["csrf_token"]},
+    )
+    assert message.status_code == 201, message.text
+    media = {"title": "Video", "filename": "video.mp4", "size": 1000}
+    handout = {
+        "title": "Slides",
+        "filename": "slides.pdf",
+        "content_type": "application/pdf",
+        "size": 1000,
+    }
+    subaccount = {
+        "email": helpers.unique_email("fuzz-sub"),
+        "display_name": "Sub",
+        "password": helpers.PASSWORD,
+    }
+    ids = {
+        "webcast_id": webcast_id,
+        "participant_id": _created(
+            owner, f"{base}/participants", {"email": helpers.unique_email("fuzz")}
+        ),
+        "poll_id": _created(owner, f"{base}/polls", POLL),
+        "message_id": message.json()["id"],
+        "asset_id": _created(owner, f"{base}/media", media, "asset"),
+        "handout_id": _created(owner, f"{base}/handouts", handout, "handout"),
+        "job_id": _created(owner, f"{base}/imports", {"filename": "list.csv"}, "job"),
+        "account_id": _created(owner, "/api/accounts", subaccount),
+    }
+    return owner, ids
+
+
+@pytest.mark.claim("P39")
+def test_no_operation_answers_a_server_error_anonymous_or_as_an_owner(stack):
+    started = time.monotonic()
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app())
+    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
+    owner, ids = _owner_with_data()
+    signed_in = {
+        "Cookie": f"{ADMIN_COOKIE}={owner.client.cookies[ADMIN_COOKIE]}",
+        CSRF_HEADER: owner.csrf,
+    }
+    failures: list[str] = []
+    sent = 0
+    for operation in operations:
+        sent += _fuzz(operation, headers={}, path_parameters={}, failures=failures)
+    for operation in operations:
+        if _owner_may_run(operation.method.upper(), operation.path):
+            sent += _fuzz(operation, headers=signed_in, path_parameters=ids, failures=failures)
+    assert owner.get("/api/auth/session").status_code == 200, "the owner phase kept its session"
+    print(
+        f"fuzzed {len(operations)} operations with {sent} requests "
+        f"in {time.monotonic() - started:.1f} s"
+    )
+    assert failures == [], "\n".join(failures)
