@@ -113,6 +113,9 @@ class Participant(Document):
     webcast_id: str
     email: str | None = None
     username: str | None = None
+    # The `sub` a customer's server vouches for in an embed token; its login key lives in
+    # its own key space (kind "external"), which no registration or import can write.
+    external_id: str | None = None
     name: str = ""
     answers: dict[str, Any] = {}
     consents: list[Consent] = []
@@ -181,6 +184,7 @@ class ParticipantView(BaseModel):
     webcast_id: str
     email: str | None
     username: str | None
+    external_id: str | None
     name: str
     answers: dict[str, Any]
     consents: list[Consent]

@@ -28,6 +28,7 @@ from shared.participants.models import (
     RegistrationForm,
 )
 from shared.participants.repository import (
+    EXTERNAL,
     find_by_login,
     forms,
     get_form,
@@ -129,11 +130,16 @@ def _claim_login(participant: Participant, kind: str, value: str | None) -> None
 
 
 def _release_login(participant: Participant, kind: str, value: str | None) -> None:
-    if value:
+    """Free the participant's key; a key that names someone else stays theirs."""
+    if not value:
+        return
+    key_id = login_id(webcast_id=participant.webcast_id, kind=kind, value=value)
+    key = logins.get(
+        tenant_id=participant.tenant_id, partition_key=participant.webcast_id, item_id=key_id
+    )
+    if key is not None and key.participant_id == participant.id:
         logins.delete(
-            tenant_id=participant.tenant_id,
-            partition_key=participant.webcast_id,
-            item_id=login_id(webcast_id=participant.webcast_id, kind=kind, value=value),
+            tenant_id=participant.tenant_id, partition_key=participant.webcast_id, item_id=key_id
         )
 
 
@@ -178,14 +184,23 @@ class _Checked:
     email: str | None
     answers: dict[str, Any]
     consents: list[Consent]
+    external_id: str | None = None
 
 
-def _check(data: ParticipantInput, form: RegistrationForm, *, partial: bool) -> _Checked:
+def _check(
+    data: ParticipantInput,
+    form: RegistrationForm,
+    *,
+    partial: bool,
+    external_id: str | None = None,
+) -> _Checked:
     email = _clean_email(data.email)
-    if not email and not data.username:
+    if not email and not data.username and not external_id:
         raise validation_error("email", "an e-mail address or a user name is required")
     answers, consents = check_answers(form.fields, data.answers, partial=partial)
-    return _Checked(data=data, email=email, answers=answers, consents=consents)
+    return _Checked(
+        data=data, email=email, answers=answers, consents=consents, external_id=external_id
+    )
 
 
 def _update_with(
@@ -193,6 +208,13 @@ def _update_with(
 ) -> tuple[Participant, list[str]]:
     """The stored participant updated by new input, and the names of the fields it sent."""
     data = checked.data
+    if checked.external_id and existing.external_id != checked.external_id:
+        if existing.external_id:
+            raise conflict(
+                "Another external identity has this e-mail address or user name", "email"
+            )
+        _claim_login(existing, EXTERNAL, checked.external_id)
+        existing.external_id = checked.external_id
     update = ParticipantUpdate(
         answers={**existing.answers, **checked.answers},
         password=data.password,
@@ -221,6 +243,7 @@ def _new_participant(
         webcast_id=webcast.id,
         email=checked.email,
         username=data.username,
+        external_id=checked.external_id,
         name=display_name(checked.answers),
         answers=checked.answers,
         consents=checked.consents,
@@ -239,26 +262,46 @@ def _created_fields(participant: Participant) -> list[str]:
             "answers",
             *(["email"] if participant.email else []),
             *(["username"] if participant.username else []),
+            *(["external_id"] if participant.external_id else []),
             *(["password"] if participant.password_hash else []),
             *(["consents"] if participant.consents else []),
         }
     )
 
 
+def _logins_of(participant: Participant) -> list[tuple[str, str | None]]:
+    return [
+        ("email", participant.email),
+        ("username", participant.username),
+        (EXTERNAL, participant.external_id),
+    ]
+
+
 def _store_new(participant: Participant) -> Participant:
-    """Claim the participant's e-mail and user name, then store it."""
-    _claim_login(participant, "email", participant.email)
+    """Claim the participant's e-mail, user name and external identity, then store it."""
+    claimed: list[tuple[str, str | None]] = []
     try:
-        _claim_login(participant, "username", participant.username)
+        for kind, value in _logins_of(participant):
+            _claim_login(participant, kind, value)
+            claimed.append((kind, value))
         return participants.create(tenant_id=participant.tenant_id, item=participant)
     except DomainError:
-        _release_login(participant, "email", participant.email)
+        for kind, value in claimed:
+            _release_login(participant, kind, value)
         raise
 
 
 def _find_existing(webcast: Webcast, checked: _Checked) -> Participant | None:
+    """The participant the input names: by external identity first, then e-mail, user name."""
     existing = None
-    if checked.email:
+    if checked.external_id:
+        existing = find_by_login(
+            tenant_id=webcast.tenant_id,
+            webcast_id=webcast.id,
+            kind=EXTERNAL,
+            value=checked.external_id,
+        )
+    if existing is None and checked.email:
         existing = find_by_login(
             tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind="email", value=checked.email
         )
@@ -295,11 +338,12 @@ def save_participant(
     context: RequestContext | None = None,
     partial: bool = True,
     hashed_password: str | None = None,
+    external_id: str | None = None,
 ) -> Saved:
-    """Create, or update the participant with the same e-mail or user name (customer servers
-    and embeds send the same people again: they must not be duplicated)."""
+    """Create, or update the participant with the same external identity, e-mail or user
+    name (customer servers and embeds send the same people again: no duplicates)."""
     form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
-    checked = _check(data, form, partial=partial)
+    checked = _check(data, form, partial=partial, external_id=external_id)
     saved, changed = _upsert_one(webcast, checked, source, hashed_password)
     audit.record(
         tenant_id=webcast.tenant_id,
@@ -319,7 +363,7 @@ def _batches(planned: dict[int, Participant]) -> Iterator[list[int]]:
     group: list[int] = []
     size = 0
     for index, participant in planned.items():
-        needs = 1 + bool(participant.email) + bool(participant.username)
+        needs = 1 + sum(bool(value) for _, value in _logins_of(participant))
         if size + needs > MAX_BATCH_OPERATIONS:
             yield group
             group, size = [], 0
@@ -330,7 +374,6 @@ def _batches(planned: dict[int, Participant]) -> Iterator[list[int]]:
 
 
 def _login_keys(participant: Participant) -> list[ParticipantLogin]:
-    values = (("email", participant.email), ("username", participant.username))
     return [
         ParticipantLogin(
             id=login_id(webcast_id=participant.webcast_id, kind=kind, value=value),
@@ -338,7 +381,7 @@ def _login_keys(participant: Participant) -> list[ParticipantLogin]:
             webcast_id=participant.webcast_id,
             participant_id=participant.id,
         )
-        for kind, value in values
+        for kind, value in _logins_of(participant)
         if value
     ]
 
@@ -549,8 +592,8 @@ def remove_participant(participant: Participant) -> None:
     """Delete the participant with its login keys and sessions' grants."""
     from shared.participants import sessions
 
-    _release_login(participant, "email", participant.email)
-    _release_login(participant, "username", participant.username)
+    for kind, value in _logins_of(participant):
+        _release_login(participant, kind, value)
     participants.delete(
         tenant_id=participant.tenant_id,
         partition_key=participant.webcast_id,
