@@ -122,6 +122,10 @@ class Participant(Document):
     password_hash: str | None = None
     status: ParticipantStatus = ParticipantStatus.active
     source: str = "admin"
+    # False for a self-registration until a link mailed to its address is used (ADR 0020);
+    # a trusted write (admin, import, customer server, embed) replaces an unconfirmed record.
+    confirmed: bool = True
+    via_internal_link: bool = False  # registered through the internal link with its key
     search_text: str = ""
     created_at: str
     updated_at: str
@@ -190,6 +194,8 @@ class ParticipantView(BaseModel):
     consents: list[Consent]
     status: ParticipantStatus
     source: str
+    confirmed: bool
+    via_internal_link: bool
     has_password: bool
     created_at: str
     updated_at: str

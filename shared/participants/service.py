@@ -8,7 +8,7 @@ from typing import Any
 
 from shared.accounts.models import Permission
 from shared.audit import service as audit
-from shared.audit.models import Actor, RequestContext
+from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth.models import Principal
 from shared.auth.passwords import check_policy, hash_password
 from shared.auth.permissions import require_permission
@@ -49,6 +49,7 @@ class Saved:
     participant: Participant
     created: bool
     generated_password: str | None = None
+    replaced_id: str | None = None  # the unconfirmed self-registration this write replaced
 
 
 def generate_password() -> str:
@@ -158,10 +159,10 @@ def _search_text(participant: Participant) -> str:
     ).lower()
 
 
-# Only these answers can show a generated password once; participants from imports, embeds
-# and customer servers sign in by personal link (or a predefined password), so minting and
-# hashing a password nobody will see would only cost time.
-_SHOWS_GENERATED_PASSWORD = {"admin", "self"}
+# Only the admin's answer can show a generated password once; everyone else signs in by
+# personal link (or a password of their own), so minting and hashing a password nobody will
+# see would only cost time.
+_SHOWS_GENERATED_PASSWORD = {"admin"}
 
 
 def _password(webcast: Webcast, given: str | None, source: str) -> tuple[str | None, str | None]:
@@ -318,15 +319,37 @@ def _find_existing(webcast: Webcast, checked: _Checked) -> Participant | None:
 def _upsert_one(
     webcast: Webcast, checked: _Checked, source: str, hashed_password: str | None
 ) -> tuple[Saved, list[str]]:
+    """Every caller is a trusted write (admin, import, customer server, embed): it updates a
+    confirmed participant, but replaces an unconfirmed self-registration instead of taking
+    over its password, answers and sessions (ADR 0020)."""
     existing = _find_existing(webcast, checked)
+    replaced_id = None
+    if existing is not None and not existing.confirmed:
+        remove_participant(existing)
+        replaced_id, existing = existing.id, None
     if existing is not None:
         updated, changed = _update_with(webcast, existing, checked, hashed_password)
         return Saved(participant=updated, created=False), changed
     participant, generated = _new_participant(webcast, checked, source, hashed_password)
     stored = _store_new(participant)
-    return Saved(participant=stored, created=True, generated_password=generated), _created_fields(
-        stored
+    saved = Saved(
+        participant=stored, created=True, generated_password=generated, replaced_id=replaced_id
     )
+    return saved, _created_fields(stored)
+
+
+def _audit_replaced(
+    webcast: Webcast, actor: Actor, replaced: list[str], context: RequestContext | None
+) -> None:
+    if replaced:
+        audit.record(
+            tenant_id=webcast.tenant_id,
+            actor=actor,
+            action="participant.replace",
+            entity_type="participant",
+            entity_ids=replaced,
+            context=context,
+        )
 
 
 def save_participant(
@@ -345,6 +368,7 @@ def save_participant(
     form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
     checked = _check(data, form, partial=partial, external_id=external_id)
     saved, changed = _upsert_one(webcast, checked, source, hashed_password)
+    _audit_replaced(webcast, actor, [saved.replaced_id] if saved.replaced_id else [], context)
     audit.record(
         tenant_id=webcast.tenant_id,
         actor=actor,
@@ -459,6 +483,8 @@ def import_participants(
     for group in pool.map(create_together, _batches(planned)):
         written += group
     written.sort(key=lambda item: item[0])
+    replaced = [o.replaced_id for _, o, _ in written if isinstance(o, Saved) and o.replaced_id]
+    _audit_replaced(webcast, actor, replaced, context)
     for created in (True, False):
         saved = [(o, f) for _, o, f in written if isinstance(o, Saved) and o.created == created]
         if saved:
@@ -511,12 +537,13 @@ def create_participant(
     *, principal: Principal, webcast_id: str, data: ParticipantInput, context: RequestContext
 ) -> Saved:
     webcast = webcast_for(principal, webcast_id, write=True)
-    if data.email and find_by_login(
+    holder = data.email and find_by_login(
         tenant_id=webcast.tenant_id,
         webcast_id=webcast.id,
         kind="email",
         value=_clean_email(data.email) or "",
-    ):
+    )
+    if holder and holder.confirmed:
         raise conflict("Another participant of this webcast has this e-mail address", "email")
     return save_participant(
         webcast=webcast, data=data, source="admin", actor=principal.actor, context=context
@@ -623,3 +650,111 @@ def list_participants(
         parameters=params,
         order_by="c.created_at",
     )
+
+
+@dataclass
+class SelfRegistration:
+    """What a self-registration stored, and the confirmed participant that holds its address
+    already (who gets a harmless mail instead of a confirmation)."""
+
+    participant: Participant | None
+    registered_already: Participant | None
+
+
+def _email_holder(webcast_id: str, tenant_id: str, email: str) -> Participant | None:
+    """The participant holding an address, blocked ones included (they still hold it)."""
+    key = logins.get(
+        tenant_id=tenant_id,
+        partition_key=webcast_id,
+        item_id=login_id(webcast_id=webcast_id, kind="email", value=email),
+    )
+    if key is None:
+        return None
+    return participants.get(
+        tenant_id=tenant_id,
+        partition_key=webcast_id,
+        item_id=key.participant_id,
+        include_blocked=True,
+    )
+
+
+def _store_without_email_login(participant: Participant) -> Participant:
+    """Store a self-registration whose address another record holds: the address is where
+    its mail goes, never a login, so it cannot sign in by it or take it over."""
+    _claim_login(participant, "username", participant.username)
+    try:
+        return participants.create(tenant_id=participant.tenant_id, item=participant)
+    except DomainError:
+        _release_login(participant, "username", participant.username)
+        raise
+
+
+def register_self(
+    *, webcast: Webcast, data: ParticipantInput, admit: bool, via_internal_link: bool
+) -> SelfRegistration:
+    """A self-registration (P10, ADR 0020): an unconfirmed record of its own that holds the
+    address only if nobody does. It never changes, joins or reveals another record; what
+    holds the address decides only which mail goes out. With a confirmed holder and nobody
+    admitted before confirming, nothing is stored."""
+    form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
+    checked = _check(data, form, partial=False)
+    if not checked.email:
+        raise validation_error("email", "is required")
+    if data.username and logins.get(
+        tenant_id=webcast.tenant_id,
+        partition_key=webcast.id,
+        item_id=login_id(webcast_id=webcast.id, kind="username", value=data.username),
+    ):
+        raise conflict("Another participant of this webcast has this user name", "username")
+    # Hashed whatever holds the address, so the answer's timing does not tell.
+    hashed = None
+    if data.password:
+        check_policy(data.password, min_length=PARTICIPANT_PASSWORD_MIN)
+        hashed = hash_password(data.password)
+    participant, _ = _new_participant(webcast, checked, "self", hashed)
+    participant.confirmed = False
+    participant.via_internal_link = via_internal_link
+    holder = _email_holder(webcast.id, webcast.tenant_id, checked.email)
+    if holder is not None and holder.confirmed:
+        stored = _store_without_email_login(participant) if admit else None
+        return SelfRegistration(participant=stored, registered_already=holder)
+    if holder is None:
+        try:
+            return SelfRegistration(participant=_store_new(participant), registered_already=None)
+        except DomainError as error:
+            if error.status != 409:
+                raise
+    return SelfRegistration(
+        participant=_store_without_email_login(participant), registered_already=None
+    )
+
+
+def confirm_address(participant: Participant) -> Participant | None:
+    """A link mailed to the participant's address was used: the address is proven. An
+    earlier unconfirmed self-registration holding the address is replaced; when a confirmed
+    participant holds it, that one is who the link proves, and this record goes."""
+    if participant.confirmed or not participant.email:
+        return participant
+    holder = _email_holder(participant.webcast_id, participant.tenant_id, participant.email)
+    if holder is not None and holder.id != participant.id:
+        if holder.confirmed:
+            remove_participant(participant)
+            return find_by_login(
+                tenant_id=participant.tenant_id,
+                webcast_id=participant.webcast_id,
+                kind="email",
+                value=participant.email,
+            )
+        remove_participant(holder)
+        audit.record(
+            tenant_id=participant.tenant_id,
+            actor=Actor(kind=ActorKind.participant, id=participant.id, role="participant"),
+            action="participant.replace",
+            entity_type="participant",
+            entity_id=holder.id,
+        )
+    if holder is None or holder.id != participant.id:
+        _claim_login(participant, "email", participant.email)
+    participant.confirmed = True
+    participant.updated_at = utc_iso()
+    return participants.replace(tenant_id=participant.tenant_id, item=participant)

@@ -325,12 +325,14 @@ def test_allowed_origins_must_be_https_origins(owner):
 
 @pytest.mark.claim("P25")
 def test_viewer_cookie_from_registration_and_login_is_a_lax_host_session_cookie(owner):
-    webcast_id = _webcast(owner, access_mode="registration")
+    webcast_id = _webcast(owner, access_mode="registration", admit_before_confirmation=True)
     http = helpers.client()
     email = helpers.unique_email("viewer")
-    registered = http.post(f"/api/w/{webcast_id}/registrations", json={"email": email})
-    assert registered.status_code == 201, registered.text
-    password = registered.json()["generated_password"]
+    password = "Viewer-Pass-2026"
+    registered = http.post(
+        f"/api/w/{webcast_id}/registrations", json={"email": email, "password": password}
+    )
+    assert registered.status_code == 202, registered.text
     login = helpers.client().post(
         f"/api/w/{webcast_id}/login", json={"login": email, "password": password}
     )
@@ -493,13 +495,20 @@ def test_admin_routes_need_the_participants_permission(owner):
 @pytest.mark.claim("P35")
 @pytest.mark.claim("P29")
 def test_a_self_registered_user_name_never_captures_an_embed_identity(owner):
-    webcast_id, secret = _embeddable(owner, access_mode="registration")
+    webcast_id, secret = _embeddable(
+        owner, access_mode="registration", admit_before_confirmation=True
+    )
     sub = f"cust-{uuid.uuid4().hex[:8]}"
     victim_email = helpers.unique_email("victim")
     attacker = helpers.client()
+    password = "Squatter-Pass-42"
     squatted = attacker.post(
         f"/api/w/{webcast_id}/registrations",
-        json={"email": helpers.unique_email("attacker"), "username": f"ext:{sub}"},
+        json={
+            "email": helpers.unique_email("attacker"),
+            "username": f"ext:{sub}",
+            "password": password,
+        },
     )
     assert squatted.status_code < 300, squatted.text
     victim = helpers.client()
@@ -515,3 +524,9 @@ def test_a_self_registered_user_name_never_captures_an_embed_identity(owner):
     assert victim.get(f"/api/w/{webcast_id}/me").json()["email"] == victim_email
     seen_by_attacker = attacker.get(f"/api/w/{webcast_id}/me")
     assert victim_email not in seen_by_attacker.text
+    again = helpers.client()
+    login = again.post(
+        f"/api/w/{webcast_id}/login", json={"login": f"ext:{sub}", "password": password}
+    )
+    assert login.status_code == 200, login.text
+    assert victim_email not in again.get(f"/api/w/{webcast_id}/me").text
