@@ -189,11 +189,13 @@ def sign_in(
         tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind=kind, value=login.strip()
     )
     valid = verify_password(participant.password_hash if participant else None, password)
-    # Unconfirmed self-registrations get in only where the owner admits before confirmation.
+    # Unconfirmed self-registrations never sign in by password, not even where the webcast
+    # admits before confirmation (the registration's own session does that): otherwise a
+    # password chosen at registration would tell whether the address was free (ADR 0020).
     admitted = (
         participant is not None
         and participant.status == ParticipantStatus.active
-        and (participant.confirmed or webcast.admit_before_confirmation)
+        and participant.confirmed
     )
     if participant is None or not valid or not admitted:
         throttle.fail(counters)
