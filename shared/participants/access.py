@@ -111,24 +111,21 @@ def register(
         webcast_id=webcast.id, key=internal_key
     ):
         raise validation_error("key", "is not the current key of this webcast's internal link")
-    admit = webcast.admit_before_confirmation
     outcome = register_self(
         webcast=webcast,
         data=ParticipantInput(email=email, username=username, answers=answers, password=password),
-        admit=admit,
         via_internal_link=internal_key is not None,
     )
     stored, holder = outcome.participant, outcome.registered_already
-    if stored is not None:
-        audit.record(
-            tenant_id=webcast.tenant_id,
-            actor=participant_actor(stored.id),
-            action="participant.register",
-            entity_type="participant",
-            entity_id=stored.id,
-            changed_fields=["consents"] if stored.consents else [],
-            context=context,
-        )
+    audit.record(
+        tenant_id=webcast.tenant_id,
+        actor=participant_actor(stored.id),
+        action="participant.register",
+        entity_type="participant",
+        entity_id=stored.id,
+        changed_fields=["consents"] if stored.consents else [],
+        context=context,
+    )
     if holder is not None:
         audit.record(
             tenant_id=webcast.tenant_id,
@@ -140,9 +137,9 @@ def register(
             context=context,
         )
         mail_queue.enqueue_registered_already(participant=holder)
-    elif stored is not None:
+    else:
         mail_queue.enqueue_confirmation(participant=stored)
-    if not admit or stored is None:
+    if not webcast.admit_before_confirmation:
         return Registration(participant_id=None, issued=None)
     issued = sessions.grant(
         current_token=current_token, webcast_id=webcast.id, participant_id=stored.id

@@ -657,7 +657,7 @@ class SelfRegistration:
     """What a self-registration stored, and the confirmed participant that holds its address
     already (who gets a harmless mail instead of a confirmation)."""
 
-    participant: Participant | None
+    participant: Participant
     registered_already: Participant | None
 
 
@@ -690,12 +690,12 @@ def _store_without_email_login(participant: Participant) -> Participant:
 
 
 def register_self(
-    *, webcast: Webcast, data: ParticipantInput, admit: bool, via_internal_link: bool
+    *, webcast: Webcast, data: ParticipantInput, via_internal_link: bool
 ) -> SelfRegistration:
     """A self-registration (P10, ADR 0020): an unconfirmed record of its own that holds the
     address only if nobody does. It never changes, joins or reveals another record; what
-    holds the address decides only which mail goes out. With a confirmed holder and nobody
-    admitted before confirming, nothing is stored."""
+    holds the address decides only which mail goes out. The record is stored either way, so
+    the user name it asks for is taken alike and the work is the same."""
     form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
     checked = _check(data, form, partial=False)
     if not checked.email:
@@ -716,8 +716,9 @@ def register_self(
     participant.via_internal_link = via_internal_link
     holder = _email_holder(webcast.id, webcast.tenant_id, checked.email)
     if holder is not None and holder.confirmed:
-        stored = _store_without_email_login(participant) if admit else None
-        return SelfRegistration(participant=stored, registered_already=holder)
+        return SelfRegistration(
+            participant=_store_without_email_login(participant), registered_already=holder
+        )
     if holder is None:
         try:
             return SelfRegistration(participant=_store_new(participant), registered_already=None)

@@ -234,8 +234,9 @@ def test_registering_an_address_that_exists_answers_like_a_new_one_and_takes_not
         fresh, again = helpers.client(), helpers.client()
         body = {"answers": ANSWERS, "password": "Attacker-Pass-99"}
         fresh_email = helpers.unique_email("fresh")
-        new_one = _register(fresh, webcast_id, fresh_email, **body)
-        existing = _register(again, webcast_id, known["email"].upper(), **body)
+        names = [f"user-{admit}-{n}-{known['id'][:8]}" for n in ("new", "known")]
+        new_one = _register(fresh, webcast_id, fresh_email, username=names[0], **body)
+        existing = _register(again, webcast_id, known["email"].upper(), username=names[1], **body)
         assert new_one.status_code == existing.status_code == 202, existing.text
         shape = {k: type(v) for k, v in new_one.json().items()}
         assert {k: type(v) for k, v in existing.json().items()} == shape
@@ -258,6 +259,11 @@ def test_registering_an_address_that_exists_answers_like_a_new_one_and_takes_not
                 json={"login": email, "password": "Attacker-Pass-99"},
             )
             assert refused.status_code == 401, email
+        for name in names:  # the user names asked for are taken alike
+            taken = _register(
+                helpers.client(), webcast_id, helpers.unique_email(), username=name, answers=ANSWERS
+            )
+            assert taken.status_code == 409, (name, taken.text)
         holder = _signed_in_by_mail(mail_sink, webcast_id, known["email"])
         mail = mail_sink.to(known["email"])[-1]
         assert "bereits angemeldet" in text_of(mail), "registered already"
