@@ -28,7 +28,7 @@ from shared.integrations.repository import (
 from shared.participants import sessions
 from shared.participants.access import participant_actor, webcast_or_404
 from shared.participants.models import ParticipantInput, ParticipantStatus
-from shared.participants.repository import find_by_login, get_form
+from shared.participants.repository import EXTERNAL, find_by_login, get_form
 from shared.participants.service import save_participant, webcast_for
 from shared.webcasts.models import Webcast
 
@@ -38,7 +38,7 @@ MAX_TOKEN_LIFETIME = 5 * 60
 # The replaced secret still verifies for a while, so pages that are open keep working.
 ROTATION_GRACE_SECONDS = 10 * 60
 JTI_PURPOSE = "embed_jti"
-_MAX_SUB = 190  # the user name "ext:{sub}" may have 200 characters
+_MAX_SUB = 200
 log = logging.getLogger("webcast.embed")
 
 
@@ -282,10 +282,10 @@ def _participant_for(
     assert sub is not None
     email = _optional_text(claims, "email", 320, webcast.id)
     name = _optional_text(claims, "name", 200, webcast.id)
-    username = f"ext:{sub}"
     answers = _form_answers(webcast, name)
+    # Found by its own key space, which self-registrations and imports cannot write.
     known = find_by_login(
-        tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind="username", value=username
+        tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind=EXTERNAL, value=sub
     )
     unchanged = (
         known is not None
@@ -297,10 +297,11 @@ def _participant_for(
     else:
         participant = save_participant(
             webcast=webcast,
-            data=ParticipantInput(email=email, username=username, answers=answers),
+            data=ParticipantInput(email=email, answers=answers),
             source="embed",
             actor=Actor(kind=ActorKind.system, id=f"embed-key:{key.kid}", role="embed-token"),
             context=context,
+            external_id=sub,
         ).participant
     if participant.status != ParticipantStatus.active:
         raise forbidden("This participant is disabled for the webcast")

@@ -37,23 +37,37 @@ DEFAULTS: dict[TemplateKind, dict[Language, TemplateText]] = {
             "{% endif %}\n",
         ),
     },
+    # The same kind answers a registration for an address that is registered already, so
+    # the registration's answer never tells which of the two happened (ADR 0020).
     TemplateKind.confirmation: {
         Language.de: TemplateText(
-            subject="Anmeldung bestätigt: {{ webcast_title }}",
+            subject="Ihre Anmeldung: {{ webcast_title }}",
             text=_HELLO_DE
-            + "vielen Dank für Ihre Anmeldung zum Webcast „{{ webcast_title }}“.\n\n"
+            + "{% if registered_already %}Sie sind für den Webcast „{{ webcast_title }}“ "
+            "bereits angemeldet; an Ihrer Anmeldung hat sich nichts geändert. Wenn Sie sich "
+            "nicht gerade noch einmal angemeldet haben, können Sie diese E-Mail ignorieren.\n\n"
+            "Mit diesem persönlichen Link kommen Sie direkt hinein:\n{{ link }}\n\n"
+            "{% else %}vielen Dank für Ihre Anmeldung zum Webcast „{{ webcast_title }}“. "
+            "Bitte bestätigen Sie Ihre E-Mail-Adresse mit diesem persönlichen Link; er bringt "
+            "Sie auch direkt hinein:\n{{ link }}\n\n"
+            "Wenn Sie sich nicht angemeldet haben, ignorieren Sie diese E-Mail.\n\n{% endif %}"
             + _WHEN_DE
-            + "Mit diesem persönlichen Link kommen Sie direkt hinein:\n{{ link }}\n\n"
-            "{% if password_generated %}Ein eigenes Passwort legen Sie über "
+            + "{% if password_generated %}Ein eigenes Passwort legen Sie über "
             "„Passwort vergessen“ fest:\n{{ forgot_password_link }}\n{% endif %}",
         ),
         Language.en: TemplateText(
-            subject="Registration confirmed: {{ webcast_title }}",
+            subject="Your registration: {{ webcast_title }}",
             text=_HELLO_EN
-            + "thank you for registering for the webcast “{{ webcast_title }}”.\n\n"
+            + "{% if registered_already %}you are already registered for the webcast "
+            "“{{ webcast_title }}”; nothing about your registration has changed. If you did "
+            "not just try to register again, ignore this mail.\n\n"
+            "This personal link takes you straight in:\n{{ link }}\n\n"
+            "{% else %}thank you for registering for the webcast “{{ webcast_title }}”. "
+            "Please confirm your e-mail address with this personal link; it also takes you "
+            "straight in:\n{{ link }}\n\n"
+            "If you did not register, ignore this mail.\n\n{% endif %}"
             + _WHEN_EN
-            + "This personal link takes you straight in:\n{{ link }}\n\n"
-            "{% if password_generated %}To choose your own password, use "
+            + "{% if password_generated %}To choose your own password, use "
             "“forgot password”:\n{{ forgot_password_link }}\n{% endif %}",
         ),
     },

@@ -2,8 +2,8 @@
 
 The internal link carries a per-webcast key: HMAC(lookup key, webcast id + generation). Only
 the generation is stored, so reading the links writes nothing; rotating bumps the generation
-and every older internal link stops working. The participant page (a later issue) checks a
-key with `check_internal_key` and marks such registrations as internal.
+and every older internal link stops working. Self-registration checks a key it is given
+with `check_internal_key` and marks such registrations `via_internal_link` (ADR 0021).
 """
 
 import hmac

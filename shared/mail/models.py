@@ -38,7 +38,7 @@ class MailJob(BaseModel):
     link_seconds: int | None = None  # its lifetime; None: participant_link_seconds
     reminder_lead: int | None = None  # seconds before the start
     starts_at: str | None = None  # the start a reminder was planned for (ISO 8601)
-    password_generated: bool = False  # confirmation: the system made the password
+    registered_already: bool = False  # confirmation: the address was registered before
 
 
 class TemplateKind(StrEnum):

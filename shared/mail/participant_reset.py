@@ -120,6 +120,8 @@ def confirm_reset(
         raise validation_error("token", _INVALID) from error
     participant.password_hash = hash_password(new_password)
     participant.updated_at = utc_iso()
+    # The reset link came by mail, so it proves the address like a confirmation link.
+    participant.confirmed = True
     participants.replace(tenant_id=participant.tenant_id, item=participant)
     sessions.revoke_participant(participant.id)
     audit.record(

@@ -5,6 +5,7 @@ import logging
 from azure.core.exceptions import AzureError
 
 from shared.clients import queue_client
+from shared.clock import now
 from shared.mail.models import JobKind, MailJob
 from shared.participants.models import Participant
 
@@ -25,19 +26,45 @@ def enqueue(*, kind: str, tenant_id: str, account_id: str, idempotency_key: str)
     )
 
 
-def enqueue_confirmation(*, participant: Participant, password_generated: bool) -> None:
-    """Queue the confirmation after a self-registration; a queue outage does not undo it."""
-    if not participant.email:
-        return
-    job = MailJob(
-        kind=JobKind.confirmation,
-        tenant_id=participant.tenant_id,
-        webcast_id=participant.webcast_id,
-        participant_id=participant.id,
-        idempotency_key=f"confirmation:{participant.webcast_id}:{participant.id}",
-        password_generated=password_generated,
-    )
+# At most one "registered already" mail per participant in this many seconds, so repeated
+# registrations for a known address cannot flood its mailbox.
+REGISTERED_AGAIN_SLOT_SECONDS = 300
+
+
+def _enqueue_participant_mail(job: MailJob) -> None:
+    """Queue a participant's mail; a queue outage does not undo what the request did."""
     try:
         enqueue_job(job)
     except AzureError:
-        log.exception("could not queue the confirmation of participant %s", participant.id)
+        log.exception("could not queue a %s mail of participant %s", job.kind, job.participant_id)
+
+
+def enqueue_confirmation(*, participant: Participant) -> None:
+    """Queue the mail whose link confirms a self-registration's address."""
+    if not participant.email:
+        return
+    _enqueue_participant_mail(
+        MailJob(
+            kind=JobKind.confirmation,
+            tenant_id=participant.tenant_id,
+            webcast_id=participant.webcast_id,
+            participant_id=participant.id,
+            idempotency_key=f"confirmation:{participant.webcast_id}:{participant.id}",
+        )
+    )
+
+
+def enqueue_registered_already(*, participant: Participant) -> None:
+    """Someone registered the address of a confirmed participant: that participant gets a
+    harmless mail (registered already, a personal sign-in link), nobody else learns of it."""
+    slot = int(now() // REGISTERED_AGAIN_SLOT_SECONDS)
+    _enqueue_participant_mail(
+        MailJob(
+            kind=JobKind.confirmation,
+            tenant_id=participant.tenant_id,
+            webcast_id=participant.webcast_id,
+            participant_id=participant.id,
+            idempotency_key=f"registered-again:{participant.webcast_id}:{participant.id}:{slot}",
+            registered_already=True,
+        )
+    )

@@ -75,8 +75,11 @@ def issue_privacy_token(*, participant: Participant) -> str:
     )
 
 
-def _recipient(job: MailJob) -> tuple[Webcast, Participant] | None:
-    """The webcast and the participant, if both still exist and the participant can get mail."""
+def _recipient(job: MailJob, *, confirmed_only: bool = False) -> tuple[Webcast, Participant] | None:
+    """The webcast and the participant, if both still exist and the participant can get mail.
+
+    Invitations and reminders skip unconfirmed self-registrations: their links would let the
+    address's owner confirm a record someone else may have made (ADR 0020)."""
     if job.webcast_id is None or job.participant_id is None:
         raise PermanentMailError(f"a {job.kind} job needs a webcast and a participant id")
     webcast = webcasts.get(tenant_id=job.tenant_id, item_id=job.webcast_id)
@@ -88,6 +91,7 @@ def _recipient(job: MailJob) -> tuple[Webcast, Participant] | None:
         or participant is None
         or participant.status != ParticipantStatus.active
         or not participant.email
+        or (confirmed_only and not participant.confirmed)
     ):
         return None
     return webcast, participant
@@ -151,7 +155,7 @@ def _local(webcast: Webcast, timestamp: float) -> datetime:
 
 
 def _invitation(job: MailJob) -> OutgoingMail | None:
-    found = _recipient(job)
+    found = _recipient(job, confirmed_only=True)
     if found is None:
         return None
     webcast, participant = found
@@ -178,7 +182,8 @@ def _confirmation(job: MailJob) -> OutgoingMail | None:
     webcast, participant = found
     values = {
         "link": _sign_in_link(participant, single_use=True, seconds=None),
-        "password_generated": job.password_generated,
+        "registered_already": job.registered_already,
+        "password_generated": participant.password_hash is None,
         "forgot_password_link": page_url(webcast.id, "/password-reset"),
     }
     return _compose(
@@ -191,7 +196,7 @@ def _confirmation(job: MailJob) -> OutgoingMail | None:
 
 
 def _reminder(job: MailJob) -> OutgoingMail | None:
-    found = _recipient(job)
+    found = _recipient(job, confirmed_only=True)
     if found is None or job.reminder_lead is None:
         return None
     webcast, participant = found

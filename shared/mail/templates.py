@@ -65,7 +65,12 @@ COMMON_VARIABLES = (
 )
 VARIABLES: dict[TemplateKind, tuple[str, ...]] = {
     TemplateKind.invitation: (*COMMON_VARIABLES, "single_use", "link_expires_at"),
-    TemplateKind.confirmation: (*COMMON_VARIABLES, "password_generated", "forgot_password_link"),
+    TemplateKind.confirmation: (
+        *COMMON_VARIABLES,
+        "registered_already",
+        "password_generated",
+        "forgot_password_link",
+    ),
     TemplateKind.reminder: (*COMMON_VARIABLES, "lead"),
     TemplateKind.password_reset: (*COMMON_VARIABLES, "valid_minutes"),
 }
@@ -80,6 +85,7 @@ _SAMPLE: dict[str, Any] = {
     "privacy_link": "https://example.invalid/w/1/privacy?token=sample",
     "single_use": True,
     "link_expires_at": "31.12.2026, 10:00",
+    "registered_already": False,
     "password_generated": True,
     "forgot_password_link": "https://example.invalid/w/1/password-reset",
     "lead": "24 hours",

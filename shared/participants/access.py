@@ -1,5 +1,6 @@
 """How viewers get into a webcast: public, registration, login, personal link (P12-P14)."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -13,6 +14,7 @@ from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, forbidden, not_found, unauthorized, validation_error
 from shared.ids import token_hash
+from shared.mail import links
 from shared.mail import queue as mail_queue
 from shared.mail.models import JobKind
 from shared.participants import sessions
@@ -24,7 +26,7 @@ from shared.participants.models import (
     ParticipantStatus,
 )
 from shared.participants.repository import find_by_login, get_form, participants
-from shared.participants.service import Saved, save_participant
+from shared.participants.service import confirm_address, register_self
 from shared.webcasts.models import AccessMode, Schedule, Webcast
 from shared.webcasts.repository import find_webcast
 
@@ -80,6 +82,14 @@ def enter_public(*, webcast_id: str, current_token: str | None) -> sessions.Issu
     return sessions.grant(current_token=current_token, webcast_id=webcast.id, participant_id=None)
 
 
+@dataclass
+class Registration:
+    """The answer to a self-registration; the same whether the address was known or not."""
+
+    participant_id: str | None  # set only when the webcast admits before confirmation
+    issued: sessions.IssuedViewerSession | None
+
+
 def register(
     *,
     webcast_id: str,
@@ -87,54 +97,62 @@ def register(
     username: str | None,
     answers: dict[str, Any],
     password: str | None,
+    internal_key: str | None,
     current_token: str | None,
     context: RequestContext,
-) -> tuple[sessions.IssuedViewerSession, Saved]:
-    """Self-registration (P10): the form decides what is asked and what is required."""
+) -> Registration:
+    """Self-registration (P10, ADR 0020): the form decides what is asked and what is
+    required; a mailed link confirms the address. Whether the address was registered
+    already changes only which mail the address gets, never the answer. A registration
+    through the internal link (P08) carries its key, which must be the current one."""
     webcast = webcast_or_404(webcast_id)
     if webcast.access_mode != AccessMode.registration:
         raise forbidden("This webcast has no self-registration")
-    if find_by_login(
-        tenant_id=webcast.tenant_id,
-        webcast_id=webcast.id,
-        kind="email",
-        value=email.strip().lower(),
+    if internal_key is not None and not links.check_internal_key(
+        webcast_id=webcast.id, key=internal_key
     ):
-        raise DomainError(
-            detail="This e-mail address is registered already; sign in instead",
-            status=409,
-            code="conflict",
-            title="Conflict",
-        )
-    saved = save_participant(
+        raise validation_error("key", "is not the current key of this webcast's internal link")
+    outcome = register_self(
         webcast=webcast,
         data=ParticipantInput(email=email, username=username, answers=answers, password=password),
-        source="self",
-        actor=participant_actor(None),
-        context=None,
-        partial=False,
+        via_internal_link=internal_key is not None,
     )
+    stored, holder = outcome.participant, outcome.registered_already
     audit.record(
         tenant_id=webcast.tenant_id,
-        actor=participant_actor(saved.participant.id),
+        actor=participant_actor(stored.id),
         action="participant.register",
         entity_type="participant",
-        entity_id=saved.participant.id,
-        changed_fields=["consents"] if saved.participant.consents else [],
+        entity_id=stored.id,
+        changed_fields=["consents"] if stored.consents else [],
         context=context,
     )
-    issued = sessions.grant(
-        current_token=current_token, webcast_id=webcast.id, participant_id=saved.participant.id
-    )
-    if saved.participant.email and throttle.allow_mail(
+    if holder is not None:
+        audit.record(
+            tenant_id=webcast.tenant_id,
+            actor=participant_actor(None),
+            action="participant.register",
+            entity_type="participant",
+            entity_id=holder.id,
+            outcome="registered-already",
+            context=context,
+        )
+    # Both mails share one slot per address, so neither can be triggered at will (ADR 0025).
+    if stored.email and throttle.allow_mail(
         kind=f"{JobKind.confirmation}:{webcast.id}",
-        address=saved.participant.email,
+        address=stored.email,
         client_ip=context.client_ip,
     ):
-        mail_queue.enqueue_confirmation(
-            participant=saved.participant, password_generated=bool(saved.generated_password)
-        )
-    return issued, saved
+        if holder is not None:
+            mail_queue.enqueue_registered_already(participant=holder)
+        else:
+            mail_queue.enqueue_confirmation(participant=stored)
+    if not webcast.admit_before_confirmation:
+        return Registration(participant_id=None, issued=None)
+    issued = sessions.grant(
+        current_token=current_token, webcast_id=webcast.id, participant_id=stored.id
+    )
+    return Registration(participant_id=stored.id, issued=issued)
 
 
 def _audit_sign_in(
@@ -176,7 +194,15 @@ def sign_in(
         tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind=kind, value=login.strip()
     )
     valid = verify_password(participant.password_hash if participant else None, password)
-    if participant is None or not valid or participant.status != ParticipantStatus.active:
+    # Unconfirmed self-registrations never sign in by password, not even where the webcast
+    # admits before confirmation (the registration's own session does that): otherwise a
+    # password chosen at registration would tell whether the address was free (ADR 0020).
+    admitted = (
+        participant is not None
+        and participant.status == ParticipantStatus.active
+        and participant.confirmed
+    )
+    if participant is None or not valid or not admitted:
         _audit_sign_in(webcast, participant, "failure", "participant.sign_in", context)
         raise unauthorized(WRONG_CREDENTIALS)
     throttle.succeeded(counters)
@@ -226,6 +252,13 @@ def sign_in_with_link(
         except DomainError as error:
             raise validation_error("token", "is invalid, expired or used already") from error
     webcast = webcast_or_404(webcast_id)
+    if not participant.confirmed:
+        # Links are mailed to the participant's address: using one proves it.
+        confirmed = confirm_address(participant)
+        if confirmed is None or confirmed.status != ParticipantStatus.active:
+            raise validation_error("token", "is invalid, expired or used already")
+        participant = confirmed
+        _audit_sign_in(webcast, participant, "success", "participant.confirm", context)
     _audit_sign_in(webcast, participant, "success", "participant.sign_in_link", context)
     return sessions.grant(
         current_token=current_token, webcast_id=webcast_id, participant_id=participant.id

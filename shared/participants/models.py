@@ -114,12 +114,19 @@ class Participant(Document):
     webcast_id: str
     email: str | None = None
     username: str | None = None
+    # The `sub` a customer's server vouches for in an embed token; its login key lives in
+    # its own key space (kind "external"), which no registration or import can write.
+    external_id: str | None = None
     name: str = ""
     answers: dict[str, Any] = {}
     consents: list[Consent] = []
     password_hash: str | None = None
     status: ParticipantStatus = ParticipantStatus.active
     source: str = "admin"
+    # False for a self-registration until a link mailed to its address is used (ADR 0020);
+    # a trusted write (admin, import, customer server, embed) replaces an unconfirmed record.
+    confirmed: bool = True
+    via_internal_link: bool = False  # registered through the internal link with its key
     search_text: str = ""
     created_at: str
     updated_at: str
@@ -182,11 +189,14 @@ class ParticipantView(BaseModel):
     webcast_id: str
     email: str | None
     username: str | None
+    external_id: str | None
     name: str
     answers: dict[str, Any]
     consents: list[Consent]
     status: ParticipantStatus
     source: str
+    confirmed: bool
+    via_internal_link: bool
     has_password: bool
     created_at: str
     updated_at: str

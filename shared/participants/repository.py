@@ -4,6 +4,8 @@ from shared.cosmos.repository import TenantRepository
 from shared.ids import lookup_hash
 from shared.participants.models import Participant, ParticipantLogin, RegistrationForm
 
+EXTERNAL = "external"
+
 participants = TenantRepository(
     container="participants", model=Participant, partition_field="webcast_id"
 )
@@ -14,8 +16,11 @@ forms = TenantRepository(container="webcasts", model=RegistrationForm)
 
 
 def login_id(*, webcast_id: str, kind: str, value: str) -> str:
-    """The id of the document that makes an e-mail address or user name unique per webcast."""
-    return f"login:{kind}:{lookup_hash(f'participant-{kind}', f'{webcast_id}:{value.lower()}')}"
+    """The id of the document that makes an e-mail address, a user name or an external
+    identity unique per webcast; each kind is its own key space. External identities (an
+    embed token's `sub`) keep their case: the customer's system decides what is equal."""
+    key = value if kind == EXTERNAL else value.lower()
+    return f"login:{kind}:{lookup_hash(f'participant-{kind}', f'{webcast_id}:{key}')}"
 
 
 def find_by_login(*, tenant_id: str, webcast_id: str, kind: str, value: str) -> Participant | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from shared.accounts.models import Permission
 from shared.audit import service as audit
-from shared.audit.models import Actor, RequestContext
+from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth.models import Principal
 from shared.auth.passwords import check_policy, hash_password
 from shared.auth.permissions import require_permission
@@ -28,6 +28,7 @@ from shared.participants.models import (
     RegistrationForm,
 )
 from shared.participants.repository import (
+    EXTERNAL,
     find_by_login,
     forms,
     get_form,
@@ -50,6 +51,7 @@ class Saved:
     participant: Participant
     created: bool
     generated_password: str | None = None
+    replaced_id: str | None = None  # the unconfirmed self-registration this write replaced
 
 
 def generate_password() -> str:
@@ -131,11 +133,16 @@ def _claim_login(participant: Participant, kind: str, value: str | None) -> None
 
 
 def _release_login(participant: Participant, kind: str, value: str | None) -> None:
-    if value:
+    """Free the participant's key; a key that names someone else stays theirs."""
+    if not value:
+        return
+    key_id = login_id(webcast_id=participant.webcast_id, kind=kind, value=value)
+    key = logins.get(
+        tenant_id=participant.tenant_id, partition_key=participant.webcast_id, item_id=key_id
+    )
+    if key is not None and key.participant_id == participant.id:
         logins.delete(
-            tenant_id=participant.tenant_id,
-            partition_key=participant.webcast_id,
-            item_id=login_id(webcast_id=participant.webcast_id, kind=kind, value=value),
+            tenant_id=participant.tenant_id, partition_key=participant.webcast_id, item_id=key_id
         )
 
 
@@ -154,10 +161,10 @@ def _search_text(participant: Participant) -> str:
     ).lower()
 
 
-# Only these answers can show a generated password once; participants from imports, embeds
-# and customer servers sign in by personal link (or a predefined password), so minting and
-# hashing a password nobody will see would only cost time.
-_SHOWS_GENERATED_PASSWORD = {"admin", "self"}
+# Only the admin's answer can show a generated password once; everyone else signs in by
+# personal link (or a password of their own), so minting and hashing a password nobody will
+# see would only cost time.
+_SHOWS_GENERATED_PASSWORD = {"admin"}
 
 
 def _password(webcast: Webcast, given: str | None, source: str) -> tuple[str | None, str | None]:
@@ -180,14 +187,23 @@ class _Checked:
     email: str | None
     answers: dict[str, Any]
     consents: list[Consent]
+    external_id: str | None = None
 
 
-def _check(data: ParticipantInput, form: RegistrationForm, *, partial: bool) -> _Checked:
+def _check(
+    data: ParticipantInput,
+    form: RegistrationForm,
+    *,
+    partial: bool,
+    external_id: str | None = None,
+) -> _Checked:
     email = _clean_email(data.email)
-    if not email and not data.username:
+    if not email and not data.username and not external_id:
         raise validation_error("email", "an e-mail address or a user name is required")
     answers, consents = check_answers(form.fields, data.answers, partial=partial)
-    return _Checked(data=data, email=email, answers=answers, consents=consents)
+    return _Checked(
+        data=data, email=email, answers=answers, consents=consents, external_id=external_id
+    )
 
 
 def _update_with(
@@ -195,6 +211,13 @@ def _update_with(
 ) -> tuple[Participant, list[str]]:
     """The stored participant updated by new input, and the names of the fields it sent."""
     data = checked.data
+    if checked.external_id and existing.external_id != checked.external_id:
+        if existing.external_id:
+            raise conflict(
+                "Another external identity has this e-mail address or user name", "email"
+            )
+        _claim_login(existing, EXTERNAL, checked.external_id)
+        existing.external_id = checked.external_id
     update = ParticipantUpdate(
         answers={**existing.answers, **checked.answers},
         password=data.password,
@@ -223,6 +246,7 @@ def _new_participant(
         webcast_id=webcast.id,
         email=checked.email,
         username=data.username,
+        external_id=checked.external_id,
         name=display_name(checked.answers),
         answers=checked.answers,
         consents=checked.consents,
@@ -241,26 +265,46 @@ def _created_fields(participant: Participant) -> list[str]:
             "answers",
             *(["email"] if participant.email else []),
             *(["username"] if participant.username else []),
+            *(["external_id"] if participant.external_id else []),
             *(["password"] if participant.password_hash else []),
             *(["consents"] if participant.consents else []),
         }
     )
 
 
+def _logins_of(participant: Participant) -> list[tuple[str, str | None]]:
+    return [
+        ("email", participant.email),
+        ("username", participant.username),
+        (EXTERNAL, participant.external_id),
+    ]
+
+
 def _store_new(participant: Participant) -> Participant:
-    """Claim the participant's e-mail and user name, then store it."""
-    _claim_login(participant, "email", participant.email)
+    """Claim the participant's e-mail, user name and external identity, then store it."""
+    claimed: list[tuple[str, str | None]] = []
     try:
-        _claim_login(participant, "username", participant.username)
+        for kind, value in _logins_of(participant):
+            _claim_login(participant, kind, value)
+            claimed.append((kind, value))
         return participants.create(tenant_id=participant.tenant_id, item=participant)
     except DomainError:
-        _release_login(participant, "email", participant.email)
+        for kind, value in claimed:
+            _release_login(participant, kind, value)
         raise
 
 
 def _find_existing(webcast: Webcast, checked: _Checked) -> Participant | None:
+    """The participant the input names: by external identity first, then e-mail, user name."""
     existing = None
-    if checked.email:
+    if checked.external_id:
+        existing = find_by_login(
+            tenant_id=webcast.tenant_id,
+            webcast_id=webcast.id,
+            kind=EXTERNAL,
+            value=checked.external_id,
+        )
+    if existing is None and checked.email:
         existing = find_by_login(
             tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind="email", value=checked.email
         )
@@ -277,15 +321,37 @@ def _find_existing(webcast: Webcast, checked: _Checked) -> Participant | None:
 def _upsert_one(
     webcast: Webcast, checked: _Checked, source: str, hashed_password: str | None
 ) -> tuple[Saved, list[str]]:
+    """Every caller is a trusted write (admin, import, customer server, embed): it updates a
+    confirmed participant, but replaces an unconfirmed self-registration instead of taking
+    over its password, answers and sessions (ADR 0020)."""
     existing = _find_existing(webcast, checked)
+    replaced_id = None
+    if existing is not None and not existing.confirmed:
+        remove_participant(existing)
+        replaced_id, existing = existing.id, None
     if existing is not None:
         updated, changed = _update_with(webcast, existing, checked, hashed_password)
         return Saved(participant=updated, created=False), changed
     participant, generated = _new_participant(webcast, checked, source, hashed_password)
     stored = _store_new(participant)
-    return Saved(participant=stored, created=True, generated_password=generated), _created_fields(
-        stored
+    saved = Saved(
+        participant=stored, created=True, generated_password=generated, replaced_id=replaced_id
     )
+    return saved, _created_fields(stored)
+
+
+def _audit_replaced(
+    webcast: Webcast, actor: Actor, replaced: list[str], context: RequestContext | None
+) -> None:
+    if replaced:
+        audit.record(
+            tenant_id=webcast.tenant_id,
+            actor=actor,
+            action="participant.replace",
+            entity_type="participant",
+            entity_ids=replaced,
+            context=context,
+        )
 
 
 def save_participant(
@@ -297,12 +363,14 @@ def save_participant(
     context: RequestContext | None = None,
     partial: bool = True,
     hashed_password: str | None = None,
+    external_id: str | None = None,
 ) -> Saved:
-    """Create, or update the participant with the same e-mail or user name (customer servers
-    and embeds send the same people again: they must not be duplicated)."""
+    """Create, or update the participant with the same external identity, e-mail or user
+    name (customer servers and embeds send the same people again: no duplicates)."""
     form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
-    checked = _check(data, form, partial=partial)
+    checked = _check(data, form, partial=partial, external_id=external_id)
     saved, changed = _upsert_one(webcast, checked, source, hashed_password)
+    _audit_replaced(webcast, actor, [saved.replaced_id] if saved.replaced_id else [], context)
     audit.record(
         tenant_id=webcast.tenant_id,
         actor=actor,
@@ -321,7 +389,7 @@ def _batches(planned: dict[int, Participant]) -> Iterator[list[int]]:
     group: list[int] = []
     size = 0
     for index, participant in planned.items():
-        needs = 1 + bool(participant.email) + bool(participant.username)
+        needs = 1 + sum(bool(value) for _, value in _logins_of(participant))
         if size + needs > MAX_BATCH_OPERATIONS:
             yield group
             group, size = [], 0
@@ -332,7 +400,6 @@ def _batches(planned: dict[int, Participant]) -> Iterator[list[int]]:
 
 
 def _login_keys(participant: Participant) -> list[ParticipantLogin]:
-    values = (("email", participant.email), ("username", participant.username))
     return [
         ParticipantLogin(
             id=login_id(webcast_id=participant.webcast_id, kind=kind, value=value),
@@ -340,7 +407,7 @@ def _login_keys(participant: Participant) -> list[ParticipantLogin]:
             webcast_id=participant.webcast_id,
             participant_id=participant.id,
         )
-        for kind, value in values
+        for kind, value in _logins_of(participant)
         if value
     ]
 
@@ -418,6 +485,8 @@ def import_participants(
     for group in pool.map(create_together, _batches(planned)):
         written += group
     written.sort(key=lambda item: item[0])
+    replaced = [o.replaced_id for _, o, _ in written if isinstance(o, Saved) and o.replaced_id]
+    _audit_replaced(webcast, actor, replaced, context)
     for created in (True, False):
         saved = [(o, f) for _, o, f in written if isinstance(o, Saved) and o.created == created]
         if saved:
@@ -470,12 +539,13 @@ def create_participant(
     *, principal: Principal, webcast_id: str, data: ParticipantInput, context: RequestContext
 ) -> Saved:
     webcast = webcast_for(principal, webcast_id, write=True)
-    if data.email and find_by_login(
+    holder = data.email and find_by_login(
         tenant_id=webcast.tenant_id,
         webcast_id=webcast.id,
         kind="email",
         value=_clean_email(data.email) or "",
-    ):
+    )
+    if holder and holder.confirmed:
         raise conflict("Another participant of this webcast has this e-mail address", "email")
     return save_participant(
         webcast=webcast, data=data, source="admin", actor=principal.actor, context=context
@@ -558,8 +628,8 @@ def remove_participant(participant: Participant) -> None:
     """Delete the participant with its login keys and sessions' grants."""
     from shared.participants import sessions
 
-    _release_login(participant, "email", participant.email)
-    _release_login(participant, "username", participant.username)
+    for kind, value in _logins_of(participant):
+        _release_login(participant, kind, value)
     participants.delete(
         tenant_id=participant.tenant_id,
         partition_key=participant.webcast_id,
@@ -589,3 +659,112 @@ def list_participants(
         parameters=params,
         order_by="c.created_at",
     )
+
+
+@dataclass
+class SelfRegistration:
+    """What a self-registration stored, and the confirmed participant that holds its address
+    already (who gets a harmless mail instead of a confirmation)."""
+
+    participant: Participant
+    registered_already: Participant | None
+
+
+def _email_holder(webcast_id: str, tenant_id: str, email: str) -> Participant | None:
+    """The participant holding an address, blocked ones included (they still hold it)."""
+    key = logins.get(
+        tenant_id=tenant_id,
+        partition_key=webcast_id,
+        item_id=login_id(webcast_id=webcast_id, kind="email", value=email),
+    )
+    if key is None:
+        return None
+    return participants.get(
+        tenant_id=tenant_id,
+        partition_key=webcast_id,
+        item_id=key.participant_id,
+        include_blocked=True,
+    )
+
+
+def _store_without_email_login(participant: Participant) -> Participant:
+    """Store a self-registration whose address another record holds: the address is where
+    its mail goes, never a login, so it cannot sign in by it or take it over."""
+    _claim_login(participant, "username", participant.username)
+    try:
+        return participants.create(tenant_id=participant.tenant_id, item=participant)
+    except DomainError:
+        _release_login(participant, "username", participant.username)
+        raise
+
+
+def register_self(
+    *, webcast: Webcast, data: ParticipantInput, via_internal_link: bool
+) -> SelfRegistration:
+    """A self-registration (P10, ADR 0020): an unconfirmed record of its own that holds the
+    address only if nobody does. It never changes, joins or reveals another record; what
+    holds the address decides only which mail goes out. The record is stored either way, so
+    the user name it asks for is taken alike and the work is the same."""
+    form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
+    checked = _check(data, form, partial=False)
+    if not checked.email:
+        raise validation_error("email", "is required")
+    if data.username and logins.get(
+        tenant_id=webcast.tenant_id,
+        partition_key=webcast.id,
+        item_id=login_id(webcast_id=webcast.id, kind="username", value=data.username),
+    ):
+        raise conflict("Another participant of this webcast has this user name", "username")
+    # Hashed whatever holds the address, so the answer's timing does not tell.
+    hashed = None
+    if data.password:
+        check_policy(data.password, min_length=PARTICIPANT_PASSWORD_MIN)
+        hashed = hash_password(data.password)
+    participant, _ = _new_participant(webcast, checked, "self", hashed)
+    participant.confirmed = False
+    participant.via_internal_link = via_internal_link
+    holder = _email_holder(webcast.id, webcast.tenant_id, checked.email)
+    if holder is not None and holder.confirmed:
+        return SelfRegistration(
+            participant=_store_without_email_login(participant), registered_already=holder
+        )
+    if holder is None:
+        try:
+            return SelfRegistration(participant=_store_new(participant), registered_already=None)
+        except DomainError as error:
+            if error.status != 409:
+                raise
+    return SelfRegistration(
+        participant=_store_without_email_login(participant), registered_already=None
+    )
+
+
+def confirm_address(participant: Participant) -> Participant | None:
+    """A link mailed to the participant's address was used: the address is proven. An
+    earlier unconfirmed self-registration holding the address is replaced; when a confirmed
+    participant holds it, that one is who the link proves, and this record goes."""
+    if participant.confirmed or not participant.email:
+        return participant
+    holder = _email_holder(participant.webcast_id, participant.tenant_id, participant.email)
+    if holder is not None and holder.id != participant.id:
+        if holder.confirmed:
+            remove_participant(participant)
+            return find_by_login(
+                tenant_id=participant.tenant_id,
+                webcast_id=participant.webcast_id,
+                kind="email",
+                value=participant.email,
+            )
+        remove_participant(holder)
+        audit.record(
+            tenant_id=participant.tenant_id,
+            actor=Actor(kind=ActorKind.participant, id=participant.id, role="participant"),
+            action="participant.replace",
+            entity_type="participant",
+            entity_id=holder.id,
+        )
+    if holder is None or holder.id != participant.id:
+        _claim_login(participant, "email", participant.email)
+    participant.confirmed = True
+    participant.updated_at = utc_iso()
+    return participants.replace(tenant_id=participant.tenant_id, item=participant)

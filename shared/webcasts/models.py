@@ -111,6 +111,9 @@ class WebcastCreate(InputModel):
     participant_passwords: PasswordMode = PasswordMode.generated
     # Offer a progressive MP4 of the VOD for download besides HLS (off by default).
     vod_download: bool = False
+    # Self-registrants get in before they confirm their address by the mailed link (people
+    # register minutes before a live start); their records still count as unconfirmed.
+    admit_before_confirmation: bool = False
 
 
 class WebcastUpdate(InputModel):
@@ -127,6 +130,7 @@ class WebcastUpdate(InputModel):
     retention_days: RetentionDays | None = None
     participant_passwords: PasswordMode | None = None
     vod_download: bool | None = None
+    admit_before_confirmation: bool | None = None
 
 
 class Webcast(Document):
@@ -144,6 +148,7 @@ class Webcast(Document):
     retention_days: int
     participant_passwords: PasswordMode = PasswordMode.generated
     vod_download: bool = False
+    admit_before_confirmation: bool = False
     created_at: str
     updated_at: str
     created_by: str
@@ -180,6 +185,7 @@ class WebcastView(BaseModel):
     retention_days: int
     participant_passwords: PasswordMode
     vod_download: bool
+    admit_before_confirmation: bool
     created_at: str
     updated_at: str
     etag: str | None

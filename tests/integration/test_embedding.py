@@ -36,9 +36,11 @@ def _webcast(owner: helpers.Admin, **extra: Any) -> str:
     return webcast_id
 
 
-def _embeddable(owner: helpers.Admin, origins: list[str] = ORIGINS) -> tuple[str, str]:
+def _embeddable(
+    owner: helpers.Admin, origins: list[str] = ORIGINS, **extra: Any
+) -> tuple[str, str]:
     """A webcast with embedding on for `origins` and its signing secret."""
-    webcast_id = _webcast(owner)
+    webcast_id = _webcast(owner, **extra)
     settings = owner.request(
         "PUT",
         f"/api/webcasts/{webcast_id}/embed",
@@ -124,7 +126,7 @@ def test_token_exchange_sets_a_partitioned_session_cookie_with_only_a_random_id(
     assert http.cookies.get(EMBED_COOKIE) == value and http.cookies.get(VIEWER_COOKIE) is None
     me = http.get(f"/api/w/{webcast_id}/me")
     assert me.status_code == 200, me.text
-    assert me.json()["username"] == f"ext:{sub}"
+    assert me.json()["external_id"] == sub and me.json()["username"] is None
     assert me.json()["email"] == email and me.json()["source"] == "embed"
     # A second visit signs the same person in again: no second participant.
     again = _exchange(helpers.client(), webcast_id, _token(secret, webcast_id, sub=sub))
@@ -323,14 +325,21 @@ def test_allowed_origins_must_be_https_origins(owner):
 
 @pytest.mark.claim("P25")
 def test_viewer_cookie_from_registration_and_login_is_a_lax_host_session_cookie(owner):
-    webcast_id = _webcast(owner, access_mode="registration")
+    webcast_id = _webcast(owner, access_mode="registration", admit_before_confirmation=True)
     http = helpers.client()
     email = helpers.unique_email("viewer")
-    registered = http.post(f"/api/w/{webcast_id}/registrations", json={"email": email})
-    assert registered.status_code == 201, registered.text
-    password = registered.json()["generated_password"]
+    password = "Viewer-Pass-2026"
+    registered = http.post(
+        f"/api/w/{webcast_id}/registrations", json={"email": email, "password": password}
+    )
+    assert registered.status_code == 202, registered.text
+    known = helpers.unique_email("known")
+    created = owner.post(
+        f"/api/webcasts/{webcast_id}/participants", json={"email": known, "password": password}
+    )
+    assert created.status_code == 201, created.text
     login = helpers.client().post(
-        f"/api/w/{webcast_id}/login", json={"login": email, "password": password}
+        f"/api/w/{webcast_id}/login", json={"login": known, "password": password}
     )
     assert login.status_code == 200, login.text
     for response in (registered, login):
@@ -486,3 +495,37 @@ def test_admin_routes_need_the_participants_permission(owner):
     for method, url, body in calls:
         response = with_permission.request(method, url, json=body)
         assert response.status_code in (200, 201), (method, url, response.text)
+
+
+@pytest.mark.claim("P35")
+@pytest.mark.claim("P29")
+def test_a_self_registered_user_name_never_captures_an_embed_identity(owner):
+    webcast_id, secret = _embeddable(
+        owner, access_mode="registration", admit_before_confirmation=True
+    )
+    sub = f"cust-{uuid.uuid4().hex[:8]}"
+    victim_email = helpers.unique_email("victim")
+    attacker = helpers.client()
+    password = "Squatter-Pass-42"
+    squatted = attacker.post(
+        f"/api/w/{webcast_id}/registrations",
+        json={
+            "email": helpers.unique_email("attacker"),
+            "username": f"ext:{sub}",
+            "password": password,
+        },
+    )
+    assert squatted.status_code < 300, squatted.text
+    victim = helpers.client()
+    exchanged = _exchange(
+        victim, webcast_id, _token(secret, webcast_id, sub=sub, email=victim_email)
+    )
+    assert exchanged.status_code == 200, exchanged.text
+    victim_id = exchanged.json()["participant_id"]
+    listed = owner.get(f"/api/webcasts/{webcast_id}/participants").json()["items"]
+    squatter = next(p for p in listed if p["username"] == f"ext:{sub}")
+    assert victim_id != squatter["id"], "the embed identity landed in a self-registration"
+    assert squatter["email"] != victim_email
+    assert victim.get(f"/api/w/{webcast_id}/me").json()["email"] == victim_email
+    seen_by_attacker = attacker.get(f"/api/w/{webcast_id}/me")
+    assert seen_by_attacker.status_code == 200 and victim_email not in seen_by_attacker.text

@@ -401,21 +401,22 @@ def test_registration_is_confirmed_by_mail_with_a_sign_in_link_but_no_password(o
     registered = helpers.client().post(
         f"/api/w/{webcast['id']}/registrations", json={"email": email}
     )
-    assert registered.status_code == 201, registered.text
-    password = registered.json()["generated_password"]
-    assert password
-    assert not any(password in b or email in b for b in queued_bodies())
+    assert registered.status_code == 202, registered.text
+    assert registered.json()["participant_id"] is None, "nobody is in before confirming"
+    assert not any(email in b for b in queued_bodies())
     drain()
 
     mail = only_mail(mail_sink, email)
-    assert mail["Subject"] == "Registration confirmed: Hauptversammlung"
-    assert password not in mail.as_string()
+    assert mail["Subject"] == "Your registration: Hauptversammlung"
+    assert "confirm your e-mail address" in text_of(mail)
     assert f"/w/{webcast['id']}/password-reset" in text_of(mail), "how to choose a password"
     assert calendar_of(mail) is not None
     token = links_in(mail)[""]
     entered = helpers.client().post(f"/api/w/{webcast['id']}/link", json={"token": token})
     assert entered.status_code == 200
-    assert entered.json()["participant_id"] == registered.json()["participant_id"]
+    participant_id = entered.json()["participant_id"]
+    confirmed = owner.get(f"/api/webcasts/{webcast['id']}/participants/{participant_id}")
+    assert confirmed.json()["email"] == email and confirmed.json()["confirmed"] is True
 
 
 @pytest.mark.claim("P08")
@@ -588,6 +589,33 @@ def test_public_and_internal_registration_links(owner):
     other = new_webcast(owner, access_mode="registration")
     assert not links.check_internal_key(webcast_id=other["id"], key=new_key)
     assert helpers.audit_entries(owner.tenant_id, action="webcast.links.rotate")
+
+
+@pytest.mark.claim("P08")
+def test_registrations_through_the_internal_link_need_its_current_key(owner):
+    webcast = new_webcast(owner, access_mode="registration")
+    base = f"/api/webcasts/{webcast['id']}"
+    admitted = owner.patch(base, json={"admit_before_confirmation": True})
+    assert admitted.status_code == 200, admitted.text
+    key = owner.get(f"{base}/links").json()["internal"].split("?key=", 1)[1]
+    url = f"/api/w/{webcast['id']}/registrations"
+
+    def registered(**body: Any) -> dict[str, Any]:
+        response = helpers.client().post(url, json={"email": helpers.unique_email(), **body})
+        assert response.status_code == 202, response.text
+        stored = owner.get(f"{base}/participants/{response.json()['participant_id']}")
+        found: dict[str, Any] = stored.json()
+        return found
+
+    assert registered(key=key)["via_internal_link"] is True
+    assert registered()["via_internal_link"] is False, "the public link"
+    owner.post(f"{base}/links/rotate")
+    before = owner.get(f"{base}/participants").json()["items"]
+    for stale in (key, "0" * 32, ""):
+        refused = helpers.client().post(url, json={"email": helpers.unique_email(), "key": stale})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "key"
+    assert owner.get(f"{base}/participants").json()["items"] == before, "nothing stored"
 
 
 @pytest.mark.claim("P08")

@@ -59,7 +59,12 @@ def test_an_uploaded_video_becomes_a_published_vod(stack: Any, clip: bytes) -> N
     with helpers.changed_settings(malware_gate="defender", malware_recheck_seconds=0):
         webcast = owner.post(
             "/api/webcasts",
-            json={"title": "VOD", "slug": "vod", "access_mode": "registration"},
+            json={
+                "title": "VOD",
+                "slug": "vod",
+                "access_mode": "registration",
+                "admit_before_confirmation": True,
+            },
         )
         webcast_id = webcast.json()["id"]
         created = owner.post(
@@ -117,7 +122,7 @@ def test_an_uploaded_video_becomes_a_published_vod(stack: Any, clip: bytes) -> N
     registered = viewer.post(
         f"/api/w/{webcast_id}/registrations", json={"email": helpers.unique_email("viewer")}
     )
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     summary = viewer.get(f"/api/w/{webcast_id}/vod")
     assert summary.status_code == 200, summary.text
     master = viewer.get(summary.json()["master_playlist"])

@@ -77,7 +77,7 @@ def _registered_viewer(webcast_id: str, first: str, last: str) -> tuple[Viewer, 
             "answers": {"first_name": first, "last_name": last},
         },
     )
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     body = registered.json()
     return Viewer(webcast_id, http, body["csrf_token"]), str(body["participant_id"])
 
@@ -108,7 +108,9 @@ def _fresh_feed(viewer: Viewer) -> dict[str, Any]:
 
 
 def _registration_webcast(owner: helpers.Admin, slug: str, **privacy: bool) -> str:
-    webcast_id = _webcast(owner, slug, access_mode="registration", privacy=privacy)
+    webcast_id = _webcast(
+        owner, slug, access_mode="registration", privacy=privacy, admit_before_confirmation=True
+    )
     saved = owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=NAME_FORM)
     assert saved.status_code == 200, saved.text
     return webcast_id

@@ -46,7 +46,12 @@ def exported_webcast(stack: Any) -> tuple[helpers.Admin, str]:
     owner = helpers.new_owner("exporter")
     created = owner.post(
         "/api/webcasts",
-        json={"title": "Export", "slug": "export", "access_mode": "registration"},
+        json={
+            "title": "Export",
+            "slug": "export",
+            "access_mode": "registration",
+            "admit_before_confirmation": True,
+        },
     )
     webcast_id = created.json()["id"]
     assert owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=FORM).status_code == 200
@@ -63,7 +68,7 @@ def exported_webcast(stack: Any) -> tuple[helpers.Admin, str]:
             },
         },
     )
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     planted = owner.post(
         f"/api/webcasts/{webcast_id}/participants",
         json={

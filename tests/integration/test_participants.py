@@ -1,18 +1,23 @@
 """Forms, participant management and the ways viewers get in (P03, P10-P14, P19, P33)."""
 
-import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from functions.api.routers.viewer import VIEWER_COOKIE
 from shared.accounts.models import Permission
+from shared.audit.models import SYSTEM_ACTOR
 from shared.clients import cosmos_container
-from shared.participants import access
+from shared.participants import access, service
 from shared.participants import sessions as viewer_sessions
-from shared.participants.models import ParticipantLogin
-from shared.participants.repository import login_id, logins, participants
+from shared.participants.models import ParticipantInput, ParticipantLogin, ParticipantView
+from shared.participants.repository import get_form, login_id, logins, participants
+from shared.webcasts.repository import find_webcast
 from tests import helpers
+from tests.integration.test_mail import drain, links_in, text_of
 
 FORM: dict[str, list[dict[str, Any]]] = {
     "fields": [
@@ -55,6 +60,7 @@ def test_a_new_webcast_collects_and_ties_nothing_until_the_customer_says_so(stac
     webcast_id = _webcast(owner, "defaults")
     webcast = owner.get(f"/api/webcasts/{webcast_id}").json()
     assert webcast["access_mode"] == "public"
+    assert webcast["admit_before_confirmation"] is False, "confirm the address first"
     assert not any(webcast["privacy"].values())
     assert owner.get(f"/api/webcasts/{webcast_id}/form").json()["fields"] == []
     viewer = helpers.client()
@@ -88,7 +94,9 @@ def test_a_public_webcast_runs_without_any_participant_record(stack):
 @pytest.mark.claim("P10")
 def test_the_form_builder_keeps_answers_of_removed_fields_readable(stack):
     owner = helpers.new_owner("forms")
-    webcast_id = _webcast(owner, "forms", access_mode="registration")
+    webcast_id = _webcast(
+        owner, "forms", access_mode="registration", admit_before_confirmation=True
+    )
     saved = owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=FORM)
     assert saved.status_code == 200, saved.text
     viewer = helpers.client()
@@ -106,7 +114,7 @@ def test_the_form_builder_keeps_answers_of_removed_fields_readable(stack):
             },
         },
     )
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     participant_id = registered.json()["participant_id"]
     fewer = {"fields": [f for f in FORM["fields"] if f["id"] != "company"]}
     assert owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=fewer).status_code == 200
@@ -123,37 +131,60 @@ def test_the_form_builder_keeps_answers_of_removed_fields_readable(stack):
     assert refused.json()["errors"][0]["field"] == "fields.first_name.type"
 
 
+def _register(http: TestClient, webcast_id: str, email: str, **body: Any) -> httpx.Response:
+    return http.post(f"/api/w/{webcast_id}/registrations", json={"email": email, **body})
+
+
+def _signed_in_by_mail(mail_sink: Any, webcast_id: str, email: str) -> TestClient:
+    """A new client signed in with the personal link of the latest mail to `email`."""
+    drain()
+    token = links_in(mail_sink.to(email)[-1])[""]
+    http = helpers.client()
+    entered = http.post(f"/api/w/{webcast_id}/link", json={"token": token})
+    assert entered.status_code == 200, entered.text
+    return http
+
+
+ANSWERS = {"first_name": "Anna", "last_name": "Müller", "privacy": True}
+
+
+@pytest.fixture(scope="module")
+def owner(stack: Any) -> helpers.Admin:
+    """One customer for the registration tests (each makes webcasts of its own)."""
+    return helpers.new_owner("registrations")
+
+
+CHECK_YOUR_MAIL = {"status": "check-your-mail", "participant_id": None, "csrf_token": None}
+
+
 @pytest.mark.claim("P10")
-@pytest.mark.claim("P11")
 @pytest.mark.claim("P12")
 @pytest.mark.claim("P14")
-def test_self_registration_with_required_fields_consent_and_a_generated_password(stack):
-    owner = helpers.new_owner("registration")
+def test_self_registration_with_required_fields_and_consent_is_confirmed_by_mail(owner, mail_sink):
     webcast_id = _webcast(owner, "launch", access_mode="registration")
     owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=FORM)
     viewer = helpers.client()
     email = helpers.unique_email("anna")
-    incomplete = viewer.post(
-        f"/api/w/{webcast_id}/registrations",
-        json={"email": email, "answers": {"first_name": "Anna"}},
-    )
+    incomplete = _register(viewer, webcast_id, email, answers={"first_name": "Anna"})
     assert incomplete.status_code == 422
     assert {e["field"] for e in incomplete.json()["errors"]} == {
         "answers.last_name",
         "answers.privacy",
     }
-    done = viewer.post(
-        f"/api/w/{webcast_id}/registrations",
-        json={
-            "email": email,
-            "answers": {"first_name": "Anna", "last_name": "Müller", "privacy": True},
-        },
+    password = "Anna-chose-this-1"
+    done = _register(viewer, webcast_id, email, answers=ANSWERS, password=password)
+    assert done.status_code == 202, done.text
+    assert done.json() == {"webcast_id": webcast_id, **CHECK_YOUR_MAIL}
+    assert "set-cookie" not in done.headers, "no way in before the address is confirmed"
+    assert viewer.get(f"/api/w/{webcast_id}/me").status_code == 403
+    early = helpers.client().post(
+        f"/api/w/{webcast_id}/login", json={"login": email, "password": password}
     )
-    assert done.status_code == 201
-    password = done.json()["generated_password"]
-    assert re.fullmatch(r"([a-zA-Z2-9]{4}-){3}[a-zA-Z2-9]{4}", password)
-    me = viewer.get(f"/api/w/{webcast_id}/me").json()
-    assert me["name"] == "Anna Müller" and me["has_password"] is True
+    assert early.status_code == 401, "an unconfirmed registration cannot sign in"
+
+    confirmed = _signed_in_by_mail(mail_sink, webcast_id, email)
+    me = confirmed.get(f"/api/w/{webcast_id}/me").json()
+    assert me["name"] == "Anna Müller" and me["has_password"] is True and me["confirmed"]
     [consent] = me["consents"]
     assert consent["text"] == "I accept the privacy notice (v1)" and consent["given_at"]
     stored = participants.get(tenant_id=owner.tenant_id, partition_key=webcast_id, item_id=me["id"])
@@ -161,14 +192,6 @@ def test_self_registration_with_required_fields_consent_and_a_generated_password
     assert (
         stored.password_hash.startswith("$argon2id$") and password not in stored.model_dump_json()
     )
-    again = helpers.client().post(
-        f"/api/w/{webcast_id}/registrations",
-        json={
-            "email": email.upper(),
-            "answers": {"first_name": "A", "last_name": "M", "privacy": True},
-        },
-    )
-    assert again.status_code == 409
 
     returning = helpers.client()
     assert returning.get(f"/api/w/{webcast_id}/me").status_code == 403
@@ -183,6 +206,171 @@ def test_self_registration_with_required_fields_consent_and_a_generated_password
     assert returning.get(f"/api/w/{webcast_id}/me").json()["id"] == me["id"]
     other_webcast = _webcast(owner, "other", access_mode="registration")
     assert returning.get(f"/api/w/{other_webcast}/me").status_code == 403
+
+
+@pytest.mark.claim("P10")
+@pytest.mark.claim("P12")
+@pytest.mark.claim("P14")
+@pytest.mark.claim("P29")
+def test_registering_an_address_that_exists_answers_like_a_new_one_and_takes_nothing(
+    owner, mail_sink
+):
+    for admit in (False, True):
+        webcast_id = _webcast(
+            owner,
+            f"known-{admit}".lower(),
+            access_mode="registration",
+            admit_before_confirmation=admit,
+        )
+        owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=FORM)
+        known = owner.post(
+            f"/api/webcasts/{webcast_id}/participants",
+            json={
+                "email": helpers.unique_email("known"),
+                "password": "Known-Password-42",
+                "answers": {"first_name": "Kim", "last_name": "Known", "company": "Secret AG"},
+            },
+        ).json()
+        fresh, again = helpers.client(), helpers.client()
+        body = {"answers": ANSWERS, "password": "Attacker-Pass-99"}
+        fresh_email = helpers.unique_email("fresh")
+        names = [f"user-{admit}-{n}-{known['id'][:8]}" for n in ("new", "known")]
+        new_one = _register(fresh, webcast_id, fresh_email, username=names[0], **body)
+        existing = _register(again, webcast_id, known["email"].upper(), username=names[1], **body)
+        assert new_one.status_code == existing.status_code == 202, existing.text
+        shape = {k: type(v) for k, v in new_one.json().items()}
+        assert {k: type(v) for k, v in existing.json().items()} == shape
+        assert (
+            bool(new_one.headers.get("set-cookie"))
+            is bool(existing.headers.get("set-cookie"))
+            is admit
+        )
+        if admit:
+            me = again.get(f"/api/w/{webcast_id}/me").json()
+            assert me["id"] != known["id"] and me["confirmed"] is False
+            assert "Secret AG" not in str(me) and me["name"] == "Anna Müller"
+        else:
+            assert existing.json() == {"webcast_id": webcast_id, **CHECK_YOUR_MAIL}
+        # The password chosen at registration works for neither until a confirmation, so
+        # trying it does not tell either.
+        for email in (known["email"], fresh_email):
+            refused = helpers.client().post(
+                f"/api/w/{webcast_id}/login",
+                json={"login": email, "password": "Attacker-Pass-99"},
+            )
+            assert refused.status_code == 401, email
+        for name in names:  # the user names asked for are taken alike
+            taken = _register(
+                helpers.client(), webcast_id, helpers.unique_email(), username=name, answers=ANSWERS
+            )
+            assert taken.status_code == 409, (name, taken.text)
+        holder = _signed_in_by_mail(mail_sink, webcast_id, known["email"])
+        mail = mail_sink.to(known["email"])[-1]
+        assert "bereits angemeldet" in text_of(mail), "registered already"
+        mine = holder.get(f"/api/w/{webcast_id}/me").json()
+        assert mine["id"] == known["id"] and mine["answers"]["company"] == "Secret AG"
+        assert mine["answers"]["first_name"] == "Kim", "nothing of the registration merged in"
+        assert (
+            helpers.client()
+            .post(
+                f"/api/w/{webcast_id}/login",
+                json={"login": known["email"], "password": "Known-Password-42"},
+            )
+            .status_code
+            == 200
+        )
+
+
+@pytest.mark.claim("P10")
+@pytest.mark.claim("P29")
+@pytest.mark.claim("P35")
+def test_a_trusted_write_replaces_an_unconfirmed_self_registration_and_ends_its_sessions(
+    owner, mail_sink
+):
+    webcast_id = _webcast(
+        owner, "replace", access_mode="registration", admit_before_confirmation=True
+    )
+    credential = owner.post(
+        f"/api/webcasts/{webcast_id}/server-credentials", json={"label": "CRM"}
+    ).json()
+    victims = [helpers.unique_email(f"victim-{by}") for by in ("server", "admin", "import")]
+    attackers = []
+    for email in victims:
+        attacker = helpers.client()
+        squatted = _register(attacker, webcast_id, email, password="Attacker-Pass-99")
+        assert squatted.status_code == 202, squatted.text
+        assert attacker.get(f"/api/w/{webcast_id}/me").json()["confirmed"] is False
+        attackers.append((attacker, squatted.json()["participant_id"]))
+    by_server = helpers.client().put(
+        f"/api/server/webcasts/{webcast_id}/participants",
+        json={"email": victims[0]},
+        headers={"Authorization": f"Bearer {credential['token']}"},
+    )
+    by_admin = owner.post(f"/api/webcasts/{webcast_id}/participants", json={"email": victims[1]})
+    assert by_server.status_code == 201, by_server.text
+    assert by_server.json()["created"] is True
+    assert by_admin.status_code == 201, by_admin.text
+    webcast = find_webcast(webcast_id)
+    assert webcast is not None
+    with ThreadPoolExecutor(2) as pool:
+        [by_import] = service.import_participants(
+            webcast=webcast,
+            rows=[ParticipantInput(email=victims[2])],
+            actor=SYSTEM_ACTOR,
+            form=get_form(tenant_id=owner.tenant_id, webcast_id=webcast_id),
+            pool=pool,
+        )
+    assert isinstance(by_import, service.Saved) and by_import.created
+    for (attacker, squatter_id), written in zip(
+        attackers,
+        (
+            by_server.json()["participant"],
+            by_admin.json(),
+            ParticipantView.of(by_import.participant).model_dump(),
+        ),
+        strict=True,
+    ):
+        assert written["id"] != squatter_id and written["confirmed"] is True
+        assert attacker.get(f"/api/w/{webcast_id}/me").status_code == 403, "session ended"
+        assert (
+            owner.get(f"/api/webcasts/{webcast_id}/participants/{squatter_id}").status_code == 404
+        )
+    for email in victims:
+        login = helpers.client().post(
+            f"/api/w/{webcast_id}/login", json={"login": email, "password": "Attacker-Pass-99"}
+        )
+        assert login.status_code == 401, "the squatter's password died with its record"
+    replaced = helpers.audit_entries(owner.tenant_id, action="participant.replace")
+    assert {s for _, s in attackers} <= {i for e in replaced for i in e.entity_ids or []}
+
+
+@pytest.mark.claim("P10")
+@pytest.mark.claim("P29")
+def test_confirming_ones_own_registration_pushes_out_an_earlier_unconfirmed_one(owner, mail_sink):
+    webcast_id = _webcast(
+        owner, "first", access_mode="registration", admit_before_confirmation=True
+    )
+    email = helpers.unique_email("late")
+    attacker = helpers.client()
+    squatted = _register(attacker, webcast_id, email, password="Attacker-Pass-99")
+    assert squatted.status_code == 202
+    drain()
+    owners_mail = len(mail_sink.to(email))
+    victim = helpers.client()
+    registered = _register(victim, webcast_id, email, password="Victim-Pass-77")
+    assert registered.status_code == 202
+    assert registered.json()["participant_id"] != squatted.json()["participant_id"]
+    confirmed = _signed_in_by_mail(mail_sink, webcast_id, email)
+    assert len(mail_sink.to(email)) == owners_mail + 1
+    me = confirmed.get(f"/api/w/{webcast_id}/me").json()
+    assert me["id"] == registered.json()["participant_id"] and me["confirmed"] is True
+    assert attacker.get(f"/api/w/{webcast_id}/me").status_code == 403
+    assert victim.get(f"/api/w/{webcast_id}/me").json()["id"] == me["id"]
+    for password, status in (("Attacker-Pass-99", 401), ("Victim-Pass-77", 200)):
+        login = helpers.client().post(
+            f"/api/w/{webcast_id}/login", json={"login": email, "password": password}
+        )
+        assert login.status_code == status, password
 
 
 @pytest.mark.claim("P11")

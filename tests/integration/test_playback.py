@@ -162,7 +162,12 @@ def _publish(asset: Asset) -> None:
 def _webcast(owner: helpers.Admin, slug: str) -> str:
     response = owner.post(
         "/api/webcasts",
-        json={"title": f"W {slug}", "slug": slug, "access_mode": "registration"},
+        json={
+            "title": f"W {slug}",
+            "slug": slug,
+            "access_mode": "registration",
+            "admit_before_confirmation": True,
+        },
     )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
@@ -173,7 +178,7 @@ def _viewer(webcast_id: str) -> TestClient:
     registered = http.post(
         f"/api/w/{webcast_id}/registrations", json={"email": helpers.unique_email("viewer")}
     )
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     return http
 
 

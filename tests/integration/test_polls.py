@@ -124,7 +124,7 @@ def _register(webcast_id: str) -> Viewer:
         f"/api/w/{webcast_id}/registrations",
         json={"email": helpers.unique_email("voter"), "answers": {}},
     )
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     body = registered.json()
     return Viewer(http, body["csrf_token"], body["participant_id"])
 
@@ -360,7 +360,7 @@ def test_a_quiz_score_is_shown_to_its_own_session_only(stack: object) -> None:
 @pytest.mark.claim("P19")
 def test_without_the_switch_no_participant_id_is_stored_with_an_answer(stack: object) -> None:
     owner = helpers.new_owner("polls-anon")
-    webcast_id = _webcast(owner, "anon", access_mode="registration")
+    webcast_id = _webcast(owner, "anon", access_mode="registration", admit_before_confirmation=True)
     poll_id = _poll(owner, webcast_id, QUIZ)
     _open(owner, webcast_id, poll_id)
     voter = _register(webcast_id)
@@ -396,6 +396,7 @@ def test_with_the_switch_on_answers_are_tied_exported_and_erased(stack: object) 
         owner,
         "tied",
         access_mode="registration",
+        admit_before_confirmation=True,
         privacy={"poll_results_tied_to_participant": True},
     )
     poll_id = _poll(owner, webcast_id)

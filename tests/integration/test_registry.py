@@ -100,14 +100,20 @@ def test_exporters_and_erasers_of_account_data_work(stack):
 def test_exporters_and_erasers_of_participant_data_work(stack):
     owner = helpers.new_owner("participant-dsr")
     webcast = owner.post(
-        "/api/webcasts", json={"title": "DSR", "slug": "dsr", "access_mode": "registration"}
+        "/api/webcasts",
+        json={
+            "title": "DSR",
+            "slug": "dsr",
+            "access_mode": "registration",
+            "admit_before_confirmation": True,
+        },
     ).json()
     viewer = helpers.client()
     email = helpers.unique_email("pia")
     registered = viewer.post(
         f"/api/w/{webcast['id']}/registrations", json={"email": email, "answers": {}}
     )
-    assert registered.status_code == 201
+    assert registered.status_code == 202
     participant = participants.get(
         tenant_id=owner.tenant_id,
         partition_key=webcast["id"],

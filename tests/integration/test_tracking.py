@@ -101,7 +101,7 @@ def _registered(webcast_id: str) -> tuple[Viewer, str]:
     response = http.post(
         f"/api/w/{webcast_id}/registrations", json={"email": helpers.unique_email("v")}
     )
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     body = response.json()
     return Viewer(http, http.cookies[VIEWER_COOKIE], body["csrf_token"]), body["participant_id"]
 
@@ -286,7 +286,9 @@ def test_reports_figures_for_a_constructed_scenario_and_etags(stack):
 @pytest.mark.claim("P19")
 def test_with_the_switch_off_nothing_ties_attendance_to_participants(stack):
     owner = helpers.new_owner("track-off")
-    webcast_id = _webcast(owner, "track-priv-off", access_mode="registration")
+    webcast_id = _webcast(
+        owner, "track-priv-off", access_mode="registration", admit_before_confirmation=True
+    )
     viewer, participant_id = _registered(webcast_id)
     assert viewer.beat(webcast_id, mode="live").status_code == 202
     assert viewer.beat(webcast_id, mode="vod", position=5).status_code == 202
@@ -318,6 +320,7 @@ def test_with_the_switch_on_durations_are_per_participant(stack):
         owner,
         "track-priv-on",
         access_mode="registration",
+        admit_before_confirmation=True,
         privacy={"attendance_tied_to_participant": True},
     )
     first, first_id = _registered(webcast_id)
@@ -361,6 +364,7 @@ def test_exports_and_who_may_read_what(stack):
         owner,
         "track-export",
         access_mode="registration",
+        admit_before_confirmation=True,
         privacy={"attendance_tied_to_participant": True},
     )
     viewer, participant_id = _registered(webcast_id)

@@ -1,6 +1,6 @@
 """The participant side of a webcast: public info, enter, register, sign in, personal links."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -71,6 +71,8 @@ class Registration(Strict):
     username: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     answers: Annotated[dict[str, Any], LINE_BREAKS] = {}
     password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    # The key of the internal registration link (`?key=` on the page's address), if any.
+    key: Annotated[str, Field(max_length=64)] | None = None
 
 
 class Login(Strict):
@@ -88,8 +90,14 @@ class Entered(BaseModel):
     csrf_token: str
 
 
-class Registered(Entered):
-    generated_password: str | None = None
+class RegistrationAccepted(BaseModel):
+    """The same answer whether the address was registered already or not (ADR 0020)."""
+
+    webcast_id: str
+    status: Literal["check-your-mail"] = "check-your-mail"
+    # Only where the webcast admits before confirmation: the session the cookie now holds.
+    participant_id: str | None = None
+    csrf_token: str | None = None
 
 
 def _entered(
@@ -114,7 +122,7 @@ def enter(webcast_id: str, request: Request, response: Response, _: ViewerSessio
     return _entered(response, webcast_id, issued)
 
 
-@router.post("/registrations", status_code=201)
+@router.post("/registrations", status_code=202)
 def register(
     webcast_id: str,
     body: Registration,
@@ -122,19 +130,27 @@ def register(
     response: Response,
     context: Context,
     _: ViewerSession,
-) -> Registered:
-    """A generated password is shown here once (and mailed, where mail is set up)."""
-    issued, saved = access.register(
+) -> RegistrationAccepted:
+    """A mail to the address confirms it; where the webcast admits before confirmation, the
+    session starts at once."""
+    registration = access.register(
         webcast_id=webcast_id,
         email=str(body.email),
         username=body.username,
         answers=body.answers,
         password=body.password,
+        internal_key=body.key,
         current_token=viewer_token(request),
         context=context,
     )
-    entered = _entered(response, webcast_id, issued)
-    return Registered(**entered.model_dump(), generated_password=saved.generated_password)
+    if registration.issued is None:
+        return RegistrationAccepted(webcast_id=webcast_id)
+    set_session_cookie(response, registration.issued)
+    return RegistrationAccepted(
+        webcast_id=webcast_id,
+        participant_id=registration.participant_id,
+        csrf_token=registration.issued.session.csrf_token,
+    )
 
 
 @router.post("/login")
