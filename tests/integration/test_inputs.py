@@ -27,11 +27,12 @@ FORM = {
 
 
 def _routes(routes: list[Any]) -> Iterator[Any]:
-    """Every route as it is served: an included router's routes carry the app's dependencies."""
+    """Every API route as it is served: an included router's routes carry the app's
+    dependencies. Plain Starlette routes (none take parameters) are left out."""
     for route in routes:
         if hasattr(route, "effective_candidates"):
             yield from _routes(route.effective_candidates())
-        else:
+        elif hasattr(route, "dependant"):
             yield route
 
 
@@ -122,7 +123,7 @@ def test_text_inputs_are_refused_with_their_field_and_the_lists_keep_working(sta
     response = register('{"company": "ACME"}', username=r'"an\u0000na"')
     assert (response.status_code, response.json()["errors"][0]["field"]) == (422, "body.username")
     accepted = register(r'{"company": "ACME", "notes": "first line\n\tsecond line"}')
-    assert accepted.status_code == 201, accepted.text
+    assert accepted.status_code == 202, accepted.text
 
     participants = owner.get(f"/api/webcasts/{webcast_id}/participants")
     assert participants.status_code == 200
