@@ -36,7 +36,13 @@ from media_pipelines.encode import (
     settle_init_segments,
 )
 from media_pipelines.ladder import Ladder, LadderError, PlannedRung, load_ladder, plan_rungs
-from media_pipelines.probe import MediaInfo, UnreadableMediaError, media_duration, probe
+from media_pipelines.probe import (
+    MediaInfo,
+    UnreadableMediaError,
+    UnsupportedFormatError,
+    media_duration,
+    probe,
+)
 from media_pipelines.tools import Tools, find_tools, run
 from shared.clients import blob_container_name, blob_service
 from shared.config import get_settings
@@ -145,6 +151,12 @@ def _download(blob: BlobClient, etag: str, target: Path) -> None:
 def _probe(path: Path, tools: Tools) -> tuple[MediaInfo, float]:
     try:
         info = probe(path, tools=tools)
+    except UnsupportedFormatError as error:
+        raise PermanentJobError(
+            "unsupported",
+            f"The file's format ({error.format_name}) is not accepted: upload MP4 or MOV, "
+            "Matroska or WebM, or MPEG-TS",
+        ) from error
     except UnreadableMediaError as error:
         raise PermanentJobError(
             "unreadable", f"The file is not a video that can be read ({error.reason})"
