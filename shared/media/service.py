@@ -56,6 +56,7 @@ from shared.media.models import (
 )
 from shared.media.privacy import delete_prefix
 from shared.media.repository import PUBLICATION_ID, assets, forget_published, publications
+from shared.upload_size import size_refusal
 from shared.webcasts.models import Webcast
 from shared.webcasts.repository import webcasts
 
@@ -281,16 +282,30 @@ def on_upload_created(event: EventGridEvent) -> None:
         return
     if asset.status not in (AssetStatus.awaiting_upload, AssetStatus.uploaded):
         return
+    try:
+        properties = (
+            blob_service()
+            .get_blob_client(blob_container_name(UPLOADS), asset.source_blob)
+            .get_blob_properties()
+        )
+    except ResourceNotFoundError:
+        return  # deleted meanwhile (with its asset or webcast)
+    refused = size_refusal(
+        actual=properties.size,
+        declared=asset.source_size,
+        limit=get_settings().media_upload_max_bytes,
+    )
+    if refused is not None:
+        _delete_upload(asset.source_blob)
+        code = "too_large" if refused.too_large else "size_mismatch"
+        _end(asset, AssetStatus.failed, code, refused.reason[:1].upper() + refused.reason[1:])
+        return
     if asset.status == AssetStatus.awaiting_upload:
         asset.status = AssetStatus.uploaded
-        asset.source_size = event.data.content_length
+        asset.source_size = properties.size
         asset.content_type = event.data.content_type or asset.content_type
         asset.updated_at = utc_iso()
         asset = assets.replace(tenant_id=asset.tenant_id, item=asset)
-    if event.data.content_length > get_settings().media_upload_max_bytes:
-        _delete_upload(asset.source_blob)
-        _end(asset, AssetStatus.failed, "too_large", "The file is larger than allowed")
-        return
     found = malware.require_clean(
         container=UPLOADS, blob_name=asset.source_blob, uploaded_at=event.happened_at
     )
