@@ -356,6 +356,11 @@ def run_job(job: TranscodeJob, *, attempt: int, phases: Phases | None = None) ->
             "source_missing", "The source file is gone (deleted before processing)"
         ) from error
     etag: str = properties.etag
+    if job.source_etag is not None and etag != job.source_etag:
+        raise PermanentJobError(
+            "source_changed",
+            "The file was replaced after it was checked: upload it again",
+        )
     fingerprint = _fingerprint(job, ladder=ladder, source_etag=etag, preset=preset)
     media = blob_service().get_container_client(blob_container_name(MEDIA))
     earlier = _completed(media, job.output_prefix, fingerprint)

@@ -387,6 +387,24 @@ def test_edits_of_other_containers_and_codecs(clips: Clips) -> None:
     assert result.duration_seconds == pytest.approx(3.7, abs=0.1)
 
 
+@pytest.mark.claim("P38")
+def test_a_source_replaced_after_its_checks_is_not_read(clips: Clips) -> None:
+    """The job names the version that passed size check and malware gate; an upload URL
+    that is still valid may have written another one since."""
+    job = _upload(clips.small)
+    checked = blob_service().get_blob_client(blob_container_name(UPLOADS), job.source_blob)
+    replaced = job.model_copy(update={"source_etag": '"0x8DD00000000000"'})
+    with pytest.raises(PermanentJobError) as raised:
+        run_job(replaced, attempt=1)
+    assert (raised.value.code, raised.value.reason) == (
+        "source_changed",
+        "The file was replaced after it was checked: upload it again",
+    )
+    assert not _outputs(job)
+    current = job.model_copy(update={"source_etag": checked.get_blob_properties().etag})
+    assert run_job(current, attempt=1).outcome == "ready"
+
+
 def test_an_edit_that_leaves_nothing_fails_for_good(clips: Clips) -> None:
     job = _upload(clips.small).model_copy(update={"edit": EditSpec(trim_start=30)})
     with pytest.raises(PermanentJobError) as raised:
