@@ -226,7 +226,9 @@ class Publication(Document):
     published_by: str | None = None
 
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".ts", ".mts", ".avi"})
+# The names of the container formats the worker accepts (decision 0028); it checks the
+# content itself, the name only spares an admin a pointless upload.
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".ts", ".mts"})
 CAPTION_MAX_BYTES = 2 * 1024 * 1024
 UPLOAD_BLOCK_BYTES = 8 * 1024 * 1024
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")]
