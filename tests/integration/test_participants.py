@@ -121,6 +121,11 @@ def test_the_form_builder_keeps_answers_of_removed_fields_readable(stack):
     refused = owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=changed_type)
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "fields.first_name.type"
+    backreference = {"fields": [{**FORM["fields"][1], "pattern": r"(a)\1"}]}
+    refused = owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=backreference)
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert error["field"] == "body.fields.0.pattern" and "RE2" in error["reason"]
 
 
 @pytest.mark.claim("P10")
