@@ -126,6 +126,16 @@ def test_the_form_builder_keeps_answers_of_removed_fields_readable(stack):
     assert refused.status_code == 422, refused.text
     [error] = refused.json()["errors"]
     assert error["field"] == "body.fields.0.pattern" and "RE2" in error["reason"]
+    coded = {"fields": [{"id": "code", "type": "short_text", "label": "C", "pattern": "(a+)+b"}]}
+    assert owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=coded).status_code == 200
+    [public_field] = viewer.get(f"/api/w/{webcast_id}").json()["registration_fields"]
+    assert public_field["id"] == "code" and public_field["pattern"] is None, "server side only"
+    wrong = helpers.client().post(
+        f"/api/w/{webcast_id}/registrations",
+        json={"email": helpers.unique_email("re2"), "answers": {"code": "a" * 400}},
+    )
+    assert wrong.status_code == 422, wrong.text
+    assert [e["field"] for e in wrong.json()["errors"]] == ["answers.code"]
 
 
 @pytest.mark.claim("P10")
