@@ -8,6 +8,7 @@ from functions.triggers import (
     blob_events,
     mail,
     maintenance,
+    malware,
     media,
     messages,
     participant_imports,
@@ -25,5 +26,6 @@ for trigger_module in (
     polls,
     tracking,
     media,
+    malware,
 ):
     app.register_functions(trigger_module.blueprint)

@@ -105,7 +105,7 @@ def _queued_job(principal: Any, webcast: Any, path: Path, *, dry_run: bool) -> A
     job, _ = imports.create_import(
         principal=principal,
         webcast_id=webcast.id,
-        data=ImportCreate(filename=path.name),
+        data=ImportCreate(filename=path.name, size=path.stat().st_size),
         context=context,
     )
     blob = blob_service().get_blob_client(

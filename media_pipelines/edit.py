@@ -16,7 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from media_pipelines.probe import Frame, MediaInfo, UnreadableMediaError, probe, video_frames
+from media_pipelines.probe import (
+    Frame,
+    MediaInfo,
+    UnreadableMediaError,
+    probe,
+    source_input,
+    video_frames,
+)
 from media_pipelines.tools import Tools, run
 from shared.media.models import EditSpec
 
@@ -164,7 +171,7 @@ def _reencode_all(
         audio=f"0:{info.audio.index}" if info.audio else None,
     )
     command = [tools.ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
-    command += ["-copyts", "-i", str(source), "-filter_complex", graph]
+    command += ["-copyts", *source_input(source), "-filter_complex", graph]
     for label in outputs:
         command += ["-map", label]
     command += ["-c:v", "libx264", "-preset", preset, "-crf", _INTERMEDIATE_CRF]
@@ -212,7 +219,8 @@ def _split_at_keyframes(
         previous = frames[keyframes[position - 1]].pts if position > 0 else frames[0].pts
         split_times.append((previous + frames[index].pts) / 2)
     command = [tools.ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
-    command += ["-i", str(source), "-map", f"0:{info.video.index}", "-c", "copy", "-copyinkf"]
+    command += [*source_input(source), "-map", f"0:{info.video.index}", "-c", "copy"]
+    command += ["-copyinkf"]
     command += ["-f", "segment", "-segment_format", "mpegts"]
     if split_times:
         command += ["-segment_times", ",".join(f"{t:.6f}" for t in split_times)]
@@ -271,7 +279,7 @@ def _smart_cut(
             command = [tools.ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
             # Seeking a second early is fast and safe; the trim picks the exact frames.
             command += ["-ss", f"{max(0.0, current.start - 1):.6f}", "-copyts"]
-            command += ["-i", str(source), "-filter_complex", graph, "-map", "[vout]"]
+            command += [*source_input(source), "-filter_complex", graph, "-map", "[vout]"]
             command += ["-fps_mode", "passthrough"]
             command += ["-c:v", "libx264", "-preset", preset, "-crf", _INTERMEDIATE_CRF]
             command += ["-pix_fmt", "yuv420p", "-f", "mpegts", str(path)]
@@ -285,7 +293,7 @@ def _smart_cut(
         graph, _ = _trim_graph(
             _spans(pieces), offset=info.start_time, video=None, audio=f"1:{info.audio.index}"
         )
-        command += ["-copyts", "-i", str(source), "-filter_complex", graph]
+        command += ["-copyts", *source_input(source), "-filter_complex", graph]
         command += ["-map", "0:v:0", "-map", "[aout]", *_INTERMEDIATE_AUDIO]
     else:
         command += ["-map", "0:v:0"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from media_pipelines.ladder import Ladder, PlannedRung
-from media_pipelines.probe import AudioStream, VideoStream
+from media_pipelines.probe import AudioStream, VideoStream, source_input
 from media_pipelines.tools import Tools, run
 
 MASTER = "master.m3u8"
@@ -47,7 +47,7 @@ def ladder_command(
         for i, rung in enumerate(rungs)
     ]
     command = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
-    command += ["-i", str(source), "-filter_complex", ";".join(graph)]
+    command += [*source_input(source), "-filter_complex", ";".join(graph)]
     for i in range(count):
         command += ["-map", f"[v{i}]"]
         if audio is not None:
@@ -154,7 +154,7 @@ def poster_command(
 ) -> list[str]:
     """One frame `at` seconds in, at the top rung's size, as JPEG."""
     command = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
-    command += ["-ss", f"{at:.3f}", "-i", str(source), "-map", f"0:{video.index}"]
+    command += ["-ss", f"{at:.3f}", *source_input(source), "-map", f"0:{video.index}"]
     command += ["-frames:v", "1", "-vf", f"scale={rung.width}:{rung.height},setsar=1"]
     command += ["-q:v", "3", "-map_metadata", "-1", str(output)]
     return command
@@ -194,7 +194,7 @@ def make_download(*, tools: Tools, rung_dir: Path, work_dir: Path, output: Path)
             with (rung_dir / name).open("rb") as part:
                 shutil.copyfileobj(part, target, 1024 * 1024)
     command = [tools.ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
-    command += ["-i", str(joined), "-map", "0", "-c", "copy", "-map_metadata", "-1"]
+    command += [*source_input(joined), "-map", "0", "-c", "copy", "-map_metadata", "-1"]
     command += ["-movflags", "+faststart", str(output)]
     try:
         run(command, hide=[str(work_dir) + "/"])

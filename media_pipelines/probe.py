@@ -14,6 +14,13 @@ from typing import Any
 
 from media_pipelines.tools import ToolFailedError, Tools, execute, last_lines, run
 
+# The container formats (ffmpeg demuxer names) a source may have: MP4/MOV and its family,
+# Matroska/WebM, and MPEG-TS (live recordings and the worker's own edit intermediates).
+# Everything else is refused before ffmpeg reads a byte of it: playlists (hls, concat) and
+# other demuxers that open further files or URLs named inside the file would make a
+# tenant's upload read the worker's local files (decision 0028).
+ACCEPTED_FORMATS = ("mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "mpegts")
+_NOT_ACCEPTED = re.compile(r"\[(\w+) @ 0x[0-9a-f]+\] Format not on whitelist")
 _DEFAULT_FPS = 30.0
 _LAYOUT_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
 
@@ -24,6 +31,26 @@ class UnreadableMediaError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class UnsupportedFormatError(UnreadableMediaError):
+    """The file is in a container format that is not accepted; `format_name` is ffmpeg's."""
+
+    def __init__(self, format_name: str) -> None:
+        super().__init__(f"format {format_name} is not accepted")
+        self.format_name = format_name
+
+
+def source_input(path: Path) -> list[str]:
+    """The ffmpeg/ffprobe arguments that open `path` as input, in an accepted format only."""
+    return ["-format_whitelist", ",".join(ACCEPTED_FORMATS), "-i", str(path)]
+
+
+def _refused_format(report: str) -> None:
+    """UnsupportedFormatError when ffmpeg refused the file's format (its report says so)."""
+    refused = _NOT_ACCEPTED.search(report)
+    if refused is not None:
+        raise UnsupportedFormatError(refused.group(1))
 
 
 @dataclass(frozen=True)
@@ -120,11 +147,12 @@ def _probe_ffprobe(path: Path, ffprobe: str) -> MediaInfo:
                 "json",
                 "-show_format",
                 "-show_streams",
-                str(path),
+                *source_input(path),
             ],
             hide=[str(path), str(path.parent) + "/"],
         )
     except ToolFailedError as error:
+        _refused_format(error.message)
         raise UnreadableMediaError(error.message) from error
     found = json.loads(output or "{}")
     streams = found.get("streams") or []
@@ -178,7 +206,7 @@ def _frames_ffprobe(path: Path, index: int, start_time: float, ffprobe: str) -> 
             "packet=pts_time,flags",
             "-of",
             "csv=p=0",
-            str(path),
+            *source_input(path),
         ],
         hide=[str(path)],
     )
@@ -223,7 +251,8 @@ def _channels(layout: str) -> int:
 
 
 def _probe_ffmpeg(path: Path, ffmpeg: str) -> MediaInfo:
-    report = execute([ffmpeg, "-hide_banner", "-nostdin", "-i", str(path)]).stderr
+    report = execute([ffmpeg, "-hide_banner", "-nostdin", *source_input(path)]).stderr
+    _refused_format(report)
     container = _INPUT.search(report)
     if container is None:
         raise UnreadableMediaError(last_lines(report, count=2, hide=[str(path)]))
@@ -298,8 +327,7 @@ def _frames_ffmpeg(path: Path, index: int, start_time: float, ffmpeg: str) -> li
             "error",
             "-nostdin",
             "-copyts",
-            "-i",
-            str(path),
+            *source_input(path),
             "-map",
             f"0:{index}",
             "-c",

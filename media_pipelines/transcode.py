@@ -36,7 +36,13 @@ from media_pipelines.encode import (
     settle_init_segments,
 )
 from media_pipelines.ladder import Ladder, LadderError, PlannedRung, load_ladder, plan_rungs
-from media_pipelines.probe import MediaInfo, UnreadableMediaError, media_duration, probe
+from media_pipelines.probe import (
+    MediaInfo,
+    UnreadableMediaError,
+    UnsupportedFormatError,
+    media_duration,
+    probe,
+)
 from media_pipelines.tools import Tools, find_tools, run
 from shared.clients import blob_container_name, blob_service
 from shared.config import get_settings
@@ -145,6 +151,12 @@ def _download(blob: BlobClient, etag: str, target: Path) -> None:
 def _probe(path: Path, tools: Tools) -> tuple[MediaInfo, float]:
     try:
         info = probe(path, tools=tools)
+    except UnsupportedFormatError as error:
+        raise PermanentJobError(
+            "unsupported",
+            f"The file's format ({error.format_name}) is not accepted: upload MP4 or MOV, "
+            "Matroska or WebM, or MPEG-TS",
+        ) from error
     except UnreadableMediaError as error:
         raise PermanentJobError(
             "unreadable", f"The file is not a video that can be read ({error.reason})"
@@ -344,6 +356,11 @@ def run_job(job: TranscodeJob, *, attempt: int, phases: Phases | None = None) ->
             "source_missing", "The source file is gone (deleted before processing)"
         ) from error
     etag: str = properties.etag
+    if job.source_etag is not None and etag != job.source_etag:
+        raise PermanentJobError(
+            "source_changed",
+            "The file was replaced after it was checked: upload it again",
+        )
     fingerprint = _fingerprint(job, ladder=ladder, source_etag=etag, preset=preset)
     media = blob_service().get_container_client(blob_container_name(MEDIA))
     earlier = _completed(media, job.output_prefix, fingerprint)

@@ -146,8 +146,9 @@ class Settings(BaseSettings):
 
     audit_shards: int = Field(default=4, ge=1, le=64)
 
-    # Malware gate (P38): "defender" waits for Defender for Storage's scan result (a blob index
-    # tag); "off" treats every file as clean and is refused in Azure.
+    # Malware gate (P38): "defender" waits for Defender for Storage's scan result event, sealed
+    # onto the scanned version (decision 0030); "off" treats every file as clean and is
+    # refused in Azure.
     malware_gate: Literal["off", "defender"] = "off"
     # A file without a scan result after this long is treated as not scanned, and refused.
     malware_scan_wait_seconds: int = Field(default=15 * 60, ge=1)

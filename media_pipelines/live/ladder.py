@@ -68,7 +68,8 @@ def ffmpeg_command(
         )
     # ffmpeg's default probing stays: a shorter one (0.5 s) made the first segment about a
     # second earlier, but missed the video of encoders that start with audio alone.
-    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", "-i", source]
+    # RTMP carries FLV and nothing else: no other demuxer may read what a publisher sends.
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", "-f", "flv", "-i", source]
     args += ["-filter_complex", graph]
     for index in range(count):
         args += ["-map", f"[v{index}]"]

@@ -27,7 +27,7 @@ class HandoutStatus(StrEnum):
 
 
 class HandoutRejection(BaseModel):
-    code: str  # too-large, wrong-type, malware, unscanned, missing
+    code: str  # too-large, size-mismatch, wrong-type, malware, unscanned, missing
     reason: str
 
 

@@ -46,6 +46,7 @@ from shared.malware import REFUSALS, Verdict, require_clean
 from shared.media.privacy import delete_prefix
 from shared.participants.access import require_grant
 from shared.participants.models import ParticipantSession
+from shared.upload_size import size_refusal
 from shared.webcasts.models import Webcast
 from shared.webcasts.repository import find_webcast_cached, webcasts
 
@@ -425,9 +426,12 @@ def _refusal(
 ) -> HandoutRejection | None:
     """Why the file is not offered (None: it may be); `ScanPendingError` until the scan result
     is there. Nothing of the content is read before the scan found it clean."""
-    limit = get_settings().downloads_max_bytes
-    if properties.size > limit:
-        return HandoutRejection(code="too-large", reason=f"the file is larger than {limit} bytes")
+    refused = size_refusal(
+        actual=properties.size, declared=handout.size, limit=get_settings().downloads_max_bytes
+    )
+    if refused is not None:
+        code = "too-large" if refused.too_large else "size-mismatch"
+        return HandoutRejection(code=code, reason=refused.reason)
     found = require_clean(container=CONTAINER, blob_name=handout.blob_name, uploaded_at=uploaded_at)
     if found != Verdict.clean:
         return HandoutRejection(code=_GATE_CODES[found], reason=REFUSALS[found])

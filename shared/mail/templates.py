@@ -6,7 +6,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, StrictUndefined, TemplateError, TemplateSyntaxError, meta
+from jinja2 import (
+    Environment,
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+    meta,
+    nodes,
+)
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
@@ -19,6 +26,52 @@ from shared.webcasts.models import Language, Schedule
 
 _MAX_REPEAT = 10_000
 _MAX_OUTPUT = 100_000
+
+# What a customer's text may use: variables, constants, `if`, comparisons, `~`, `+`/`-`,
+# and filters that never make a text longer than its input plus their arguments. Loops,
+# macros, assignments, calls, attribute access, `*`, `/`, `%` (printf widths) and the
+# other filters are refused when the text is saved: they let a small text run for hours
+# or allocate without bound in a process every tenant shares.
+_ALLOWED_NODES = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Name,
+    nodes.Const,
+    nodes.If,
+    nodes.CondExpr,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+    nodes.Concat,
+    nodes.Add,
+    nodes.Sub,
+    nodes.Neg,
+    nodes.Pos,
+    nodes.Keyword,
+    nodes.Filter,
+    nodes.Test,
+)
+ALLOWED_FILTERS = frozenset(
+    {"capitalize", "d", "default", "length", "lower", "title", "trim", "truncate", "upper"}
+)
+ALLOWED_TESTS = frozenset({"defined", "undefined", "none", "true", "false"})
+_REFUSED_NODES: dict[type[nodes.Node], str] = {
+    nodes.For: "loops ({% for %})",
+    nodes.Macro: "macros",
+    nodes.CallBlock: "macros",
+    nodes.Assign: "assignments ({% set %})",
+    nodes.AssignBlock: "assignments ({% set %})",
+    nodes.Call: "function calls",
+    nodes.Getattr: "attribute access",
+    nodes.Getitem: "attribute access",
+}
+
+
+class TextTooLongError(TemplateError):
+    """A text rendered longer than a mail may be (it was cut off while rendering)."""
 
 
 class _Sandbox(SandboxedEnvironment):
@@ -141,12 +194,52 @@ def effective(overrides: TemplateOverrides, kind: TemplateKind, language: Langua
     return overrides.get(kind, language) or DEFAULTS[kind][language]
 
 
+def _refused(node: nodes.Node) -> str | None:
+    """What the first construct outside the allowed language is, in the admin's words."""
+    reason: str | None = None
+    if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
+        allowed = ", ".join(sorted(ALLOWED_FILTERS))
+        return f"uses the filter '{node.name}' (allowed: {allowed})"
+    if isinstance(node, nodes.Test) and node.name not in ALLOWED_TESTS:
+        return f"uses the test '{node.name}' (allowed: {', '.join(sorted(ALLOWED_TESTS))})"
+    if isinstance(node, nodes.Mul | nodes.Div | nodes.FloorDiv | nodes.Mod | nodes.Pow):
+        reason = f"the operator {node.operator}"
+    elif not isinstance(node, _ALLOWED_NODES):
+        reason = next(
+            (text for kind, text in _REFUSED_NODES.items() if isinstance(node, kind)),
+            f"'{type(node).__name__}'",
+        )
+    if reason is not None:
+        return f"uses {reason}, which mail templates do not allow"
+    for child in node.iter_child_nodes():
+        found = _refused(child)
+        if found is not None:
+            return found
+    return None
+
+
+def _render_capped(source: str, values: dict[str, Any]) -> str:
+    """Render, stopping as soon as the text exceeds what a mail may hold."""
+    parts: list[str] = []
+    length = 0
+    for part in _text_env.from_string(source).generate(values):
+        length += len(part)
+        if length > _MAX_OUTPUT:
+            raise TextTooLongError(f"the text is longer than {_MAX_OUTPUT} characters")
+        parts.append(part)
+    return "".join(parts)
+
+
 def _problems(kind: TemplateKind, source: str) -> list[str]:
-    """Why a template cannot be used: syntax, unknown variables, or a failing render."""
+    """Why a template cannot be used: syntax, a refused construct, unknown variables, or a
+    failing render."""
     try:
         parsed = _text_env.parse(source)
     except TemplateSyntaxError as error:
         return [f"line {error.lineno}: {error.message}"]
+    refused = _refused(parsed)
+    if refused is not None:
+        return [refused]
     unknown = sorted(meta.find_undeclared_variables(parsed) - set(VARIABLES[kind]))
     if unknown:
         known = ", ".join(VARIABLES[kind])
@@ -154,11 +247,11 @@ def _problems(kind: TemplateKind, source: str) -> list[str]:
     for has_schedule in (True, False):
         values = _SAMPLE | {"has_schedule": has_schedule}
         try:
-            output = _text_env.from_string(source).render(values)
+            _render_capped(source, values)
+        except TextTooLongError:
+            return ["renders a text that is too long"]
         except (TemplateError, SecurityError, TypeError, ValueError, ArithmeticError) as error:
             return [f"does not render: {error}"]
-        if len(output) > _MAX_OUTPUT:
-            return ["renders a text that is too long"]
     return []
 
 
@@ -211,8 +304,8 @@ def render(
 ) -> Rendered:
     """Subject, text part and HTML part of one mail; the data link is always appended."""
     values = values | {"privacy_link": privacy_link}
-    subject = " ".join(_text_env.from_string(texts.subject).render(values).split())[:300]
-    body = _text_env.from_string(texts.text).render(values).strip()
+    subject = " ".join(_render_capped(texts.subject, values).split())[:300]
+    body = _render_capped(texts.text, values).strip()
     footer = FOOTER[language]
     text = f"{body}\n\n-- \n{footer}\n{privacy_link}\n"
     html = _LAYOUT.render(

@@ -9,6 +9,10 @@ ladder goes to `media/{tenant}/{webcast}/{asset}/`:
     poster.jpg             a frame from about 10 % into the video
     download.mp4           optional progressive MP4 (webcast setting)
     captions/{lang}.vtt    WebVTT captions uploaded per language
+
+Captions are files from admins like any upload: the API stores them first under
+`uploads/{tenant}/{webcast}/{asset}/captions/{lang}.vtt`, and only after the malware gate
+found them clean are they copied beside the ladder and offered.
 """
 
 from enum import StrEnum
@@ -59,11 +63,24 @@ class Rendition(BaseModel):
     playlist: str  # relative to the asset prefix, e.g. "720p/index.m3u8"
 
 
+class CaptionStatus(StrEnum):
+    scanning = "scanning"  # stored in `uploads`, waiting for the malware gate
+    available = "available"
+    rejected = "rejected"
+
+
 class Caption(BaseModel):
     language: str
     label: str
     blob: str  # relative to the asset prefix, e.g. "captions/de.vtt"
     created_at: str
+    status: CaptionStatus = CaptionStatus.available
+    rejection: str | None = None
+
+
+def caption_upload_name(*, tenant_id: str, webcast_id: str, asset_id: str, language: str) -> str:
+    """Where a caption waits for the malware gate (container `uploads`)."""
+    return f"{tenant_id}/{webcast_id}/{asset_id}/captions/{language}.vtt"
 
 
 class CutRange(InputModel):
@@ -126,6 +143,7 @@ class Asset(Document):
     source_blob: str
     source_filename: str | None = None
     source_size: int | None = None
+    source_etag: str | None = None  # the version that passed the size check and the gate
     content_type: str | None = None
     failure_code: str | None = None
     failure_reason: str | None = None
@@ -141,6 +159,11 @@ class Asset(Document):
     created_at: str
     updated_at: str
     ready_at: str | None = None
+
+    @property
+    def offered_captions(self) -> list[Caption]:
+        """The captions viewers get: those that passed the malware gate."""
+        return [c for c in self.captions if c.status == CaptionStatus.available]
 
 
 def media_prefix(*, tenant_id: str, webcast_id: str, asset_id: str) -> str:
@@ -162,6 +185,8 @@ class TranscodeJob(BaseModel):
     source_blob: str
     output_prefix: str  # in the `media` container, ends with "/"
     ladder: str  # profile name or JSON path, see media_pipelines.ladder
+    # The checked version: the worker reads this one only (an upload URL may still write).
+    source_etag: str | None = None
     download_mp4: bool = False
     edit: EditSpec | None = None
 
@@ -202,7 +227,9 @@ class Publication(Document):
     published_by: str | None = None
 
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".ts", ".mts", ".avi"})
+# The names of the container formats the worker accepts (decision 0028); it checks the
+# content itself, the name only spares an admin a pointless upload.
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".ts", ".mts"})
 CAPTION_MAX_BYTES = 2 * 1024 * 1024
 UPLOAD_BLOCK_BYTES = 8 * 1024 * 1024
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")]

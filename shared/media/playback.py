@@ -253,7 +253,7 @@ def _rendition(asset: Asset, rung: str) -> Rendition:
 
 
 def _caption(asset: Asset, language: str) -> Caption:
-    found = next((c for c in asset.captions if c.language == language), None)
+    found = next((c for c in asset.offered_captions if c.language == language), None)
     if found is None:
         raise not_found("Caption")
     return found
@@ -274,7 +274,7 @@ def vod_master_playlist(asset: Asset, *, base_path: str) -> Playlist:
 
 def _master(asset: Asset, base_path: str) -> str:
     lines = ["#EXTM3U", "#EXT-X-VERSION:7"]
-    for caption in asset.captions:
+    for caption in asset.offered_captions:
         lines.append(
             f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="{SUBTITLE_GROUP}",'
             f'NAME="{_quoted(caption.label)}",LANGUAGE="{_quoted(caption.language)}",'
@@ -286,7 +286,7 @@ def _master(asset: Asset, base_path: str) -> str:
             attributes.append(f"RESOLUTION={rendition.width}x{rendition.height}")
         if rendition.codecs:
             attributes.append(f'CODECS="{_quoted(rendition.codecs)}"')
-        if asset.captions:
+        if asset.offered_captions:
             attributes.append(f'SUBTITLES="{SUBTITLE_GROUP}"')
         lines.append("#EXT-X-STREAM-INF:" + ",".join(attributes))
         lines.append(f"{base_path}/{quote(rendition.name, safe='')}/index.m3u8")
@@ -373,7 +373,7 @@ def vod_summary(asset: Asset, *, base_path: str, moment: datetime) -> VodSummary
         download_url=download_url,
         captions=[
             CaptionTrack(language=c.language, label=c.label, playlist=_caption_path(base_path, c))
-            for c in asset.captions
+            for c in asset.offered_captions
         ],
         urls_expire_at=expiry,
     )

@@ -11,7 +11,8 @@ import logging
 import re
 from pathlib import PurePosixPath
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 
 from shared import malware
@@ -41,6 +42,7 @@ from shared.media.models import (
     AssetUpdate,
     AssetView,
     Caption,
+    CaptionStatus,
     CreatedUpload,
     CutRange,
     EditCreate,
@@ -51,17 +53,23 @@ from shared.media.models import (
     UploadCreate,
     UploadedBlock,
     UploadProgress,
+    caption_upload_name,
     media_prefix,
     source_blob_name,
 )
 from shared.media.privacy import delete_prefix
 from shared.media.repository import PUBLICATION_ID, assets, forget_published, publications
+from shared.upload_size import size_refusal
 from shared.webcasts.models import Webcast
 from shared.webcasts.repository import webcasts
 
 log = logging.getLogger("webcast.media")
 
 _SOURCE_PATTERN = re.compile(r"^(?P<tenant>[^/]+)/(?P<webcast>[^/]+)/(?P<asset>[^/]+)/source$")
+_CAPTION_PATTERN = re.compile(
+    r"^(?P<tenant>[^/]+)/(?P<webcast>[^/]+)/(?P<asset>[^/]+)/captions/(?P<language>[^/]+)\.vtt$"
+)
+_VTT_TYPE = "text/vtt; charset=utf-8"
 _CUE_TIMING = re.compile(
     r"^(\d{2,}:)?\d{2}:\d{2}\.\d{3}\s+-->\s+(\d{2,}:)?\d{2}:\d{2}\.\d{3}(\s+.*)?$"
 )
@@ -260,14 +268,64 @@ def _queue_job(asset: Asset, *, source_blob: str, edit: EditSpec | None) -> None
             tenant_id=asset.tenant_id, webcast_id=asset.webcast_id, asset_id=asset.id
         ),
         ladder=get_settings().media_ladder,
+        source_etag=asset.source_etag,
         download_mp4=bool(webcast and webcast.vod_download),
         edit=edit,
     )
     queue_client(TRANSCODE_QUEUE).send_message(job.model_dump_json().encode())
 
 
+def on_caption_created(event: EventGridEvent, match: re.Match[str]) -> None:
+    """A caption the API stored: offered once the malware gate found it clean, else refused."""
+    asset = assets.get(
+        tenant_id=match["tenant"], item_id=match["asset"], partition_key=match["webcast"]
+    )
+    captions = asset.captions if asset is not None else []
+    caption = next((c for c in captions if c.language == match["language"]), None)
+    if asset is None or caption is None or caption.status != CaptionStatus.scanning:
+        _delete_upload(event.blob_name)  # removed or replaced meanwhile
+        return
+    blob = blob_service().get_blob_client(blob_container_name(UPLOADS), event.blob_name)
+    try:
+        properties = blob.get_blob_properties()
+    except ResourceNotFoundError:
+        return
+    found = malware.require_clean(
+        container=UPLOADS, blob_name=event.blob_name, uploaded_at=event.happened_at
+    )
+    content = b""
+    if found == malware.Verdict.clean and properties.size <= CAPTION_MAX_BYTES:
+        try:
+            # The version read is the one the verdict was for: an overwrite in between fails.
+            content = blob.download_blob(
+                etag=properties.etag, match_condition=MatchConditions.IfNotModified
+            ).readall()
+        except (ResourceNotFoundError, ResourceModifiedError):
+            return  # replaced meanwhile: the new version has an event of its own
+    if content:
+        prefix = media_prefix(
+            tenant_id=asset.tenant_id, webcast_id=asset.webcast_id, asset_id=asset.id
+        )
+        blob_service().get_blob_client(
+            blob_container_name(MEDIA), prefix + caption.blob
+        ).upload_blob(
+            content, overwrite=True, content_settings=ContentSettings(content_type=_VTT_TYPE)
+        )
+        caption.status = CaptionStatus.available
+    else:
+        caption.status = CaptionStatus.rejected
+        caption.rejection = malware.REFUSALS.get(found, "the file is larger than allowed")
+    asset.updated_at = utc_iso()
+    assets.replace(tenant_id=asset.tenant_id, item=asset)
+    _delete_upload(event.blob_name)
+
+
 def on_upload_created(event: EventGridEvent) -> None:
     """A source arrived: register it, pass it through the malware gate, queue the transcode."""
+    caption = _CAPTION_PATTERN.match(event.blob_name)
+    if caption is not None:
+        on_caption_created(event, caption)
+        return
     match = _SOURCE_PATTERN.match(event.blob_name)
     if match is None:
         log.warning("ignoring upload %s outside the asset layout", event.blob_name)
@@ -281,16 +339,30 @@ def on_upload_created(event: EventGridEvent) -> None:
         return
     if asset.status not in (AssetStatus.awaiting_upload, AssetStatus.uploaded):
         return
+    try:
+        properties = (
+            blob_service()
+            .get_blob_client(blob_container_name(UPLOADS), asset.source_blob)
+            .get_blob_properties()
+        )
+    except ResourceNotFoundError:
+        return  # deleted meanwhile (with its asset or webcast)
+    refused = size_refusal(
+        actual=properties.size,
+        declared=asset.source_size,
+        limit=get_settings().media_upload_max_bytes,
+    )
+    if refused is not None:
+        _delete_upload(asset.source_blob)
+        code = "too_large" if refused.too_large else "size_mismatch"
+        _end(asset, AssetStatus.failed, code, refused.reason[:1].upper() + refused.reason[1:])
+        return
     if asset.status == AssetStatus.awaiting_upload:
         asset.status = AssetStatus.uploaded
-        asset.source_size = event.data.content_length
+        asset.source_size = properties.size
         asset.content_type = event.data.content_type or asset.content_type
         asset.updated_at = utc_iso()
         asset = assets.replace(tenant_id=asset.tenant_id, item=asset)
-    if event.data.content_length > get_settings().media_upload_max_bytes:
-        _delete_upload(asset.source_blob)
-        _end(asset, AssetStatus.failed, "too_large", "The file is larger than allowed")
-        return
     found = malware.require_clean(
         container=UPLOADS, blob_name=asset.source_blob, uploaded_at=event.happened_at
     )
@@ -298,6 +370,9 @@ def on_upload_created(event: EventGridEvent) -> None:
         _delete_upload(asset.source_blob)
         _end(asset, AssetStatus.rejected, found.value, malware.REFUSALS[found])
         return
+    # The worker reads the version checked here (size above, verdict for this etag or a
+    # later one, which then fails the worker's read of this etag).
+    asset.source_etag = properties.etag
     # Queue first, then mark: a crash in between queues the job twice, which the worker
     # tolerates (same output prefix), instead of leaving an asset queued without a job.
     _queue_job(asset, source_blob=asset.source_blob, edit=None)
@@ -517,6 +592,7 @@ def create_edit(
             source_blob=parent.source_blob,
             source_filename=parent.source_filename,
             source_size=parent.source_size,
+            source_etag=parent.source_etag,
             content_type=parent.content_type,
             captions=[],
             created_by=principal.account_id,
@@ -578,14 +654,24 @@ def put_caption(
     if asset.status in (AssetStatus.failed, AssetStatus.rejected):
         raise conflict("This asset has no video to caption")
     text = _checked_vtt(content)
-    relative = f"captions/{language}.vtt"
-    prefix = media_prefix(tenant_id=webcast.tenant_id, webcast_id=webcast.id, asset_id=asset.id)
-    blob_service().get_blob_client(blob_container_name(MEDIA), prefix + relative).upload_blob(
+    # Offered only once the malware gate has passed it (on_caption_created), like any upload.
+    blob_service().get_blob_client(
+        blob_container_name(UPLOADS),
+        caption_upload_name(
+            tenant_id=webcast.tenant_id, webcast_id=webcast.id, asset_id=asset.id, language=language
+        ),
+    ).upload_blob(
         text.encode(),
         overwrite=True,
-        content_settings=ContentSettings(content_type="text/vtt; charset=utf-8"),
+        content_settings=ContentSettings(content_type=_VTT_TYPE),
     )
-    caption = Caption(language=language, label=label, blob=relative, created_at=utc_iso())
+    caption = Caption(
+        language=language,
+        label=label,
+        blob=f"captions/{language}.vtt",
+        created_at=utc_iso(),
+        status=CaptionStatus.scanning,
+    )
     asset.captions = [c for c in asset.captions if c.language != language] + [caption]
     asset.updated_at = utc_iso()
     asset = assets.replace(tenant_id=webcast.tenant_id, item=asset)
@@ -616,6 +702,11 @@ def delete_caption(
         raise not_found("Caption")
     prefix = media_prefix(tenant_id=webcast.tenant_id, webcast_id=webcast.id, asset_id=asset.id)
     delete_prefix(MEDIA, prefix + caption.blob)
+    _delete_upload(
+        caption_upload_name(
+            tenant_id=webcast.tenant_id, webcast_id=webcast.id, asset_id=asset.id, language=language
+        )
+    )
     asset.captions = [c for c in asset.captions if c.language != language]
     asset.updated_at = utc_iso()
     asset = assets.replace(tenant_id=webcast.tenant_id, item=asset)

@@ -62,7 +62,9 @@ def public_view(webcast_id: str) -> PublicWebcast:
     fields: list[FormField] = []
     if webcast.access_mode == AccessMode.registration:
         form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
-        fields = [f for f in form.fields if not f.removed]
+        # Patterns are RE2 and checked by the server only: a browser's engine reads them
+        # differently and backtracks (decision 0029).
+        fields = [f.model_copy(update={"pattern": None}) for f in form.fields if not f.removed]
     return PublicWebcast(
         id=webcast.id,
         title=webcast.title,

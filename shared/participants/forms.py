@@ -8,6 +8,7 @@ from shared.clock import utc_iso
 from shared.emails import EmailNotValidError, checked_email
 from shared.errors import DomainError, InvalidField
 from shared.participants.models import Consent, FieldType, FormField
+from shared.participants.patterns import full_match
 from shared.text import text_problem
 
 _DEFAULT_MAX = {FieldType.short_text: 500, FieldType.long_text: 10_000}
@@ -48,7 +49,7 @@ def _text(field: FormField, value: Any) -> str:
         raise _InvalidAnswerError(f"must have at most {limit} characters")
     if field.min_length and len(text) < field.min_length:
         raise _InvalidAnswerError(f"must have at least {field.min_length} characters")
-    if field.pattern and not re.fullmatch(field.pattern, text):
+    if field.pattern and not full_match(field.pattern, text):
         raise _InvalidAnswerError("does not have the expected form")
     return text
 

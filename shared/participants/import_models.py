@@ -82,6 +82,7 @@ class ImportJob(Document):
     file_format: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    declared_size: int | None = None
     size: int | None = None
     columns: list[str] | None = None
     header_row: int | None = None
@@ -128,6 +129,7 @@ class ImportCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     filename: Filename
+    size: int = Field(gt=0)  # bytes; the file that arrives must have exactly this size
     content_type: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 

@@ -79,6 +79,7 @@ from shared.participants.tabular import (
 )
 from shared.privacy.registry import DataSubject
 from shared.text import text_problem
+from shared.upload_size import size_refusal
 from shared.webcasts.models import Webcast
 from shared.webcasts.repository import webcasts
 
@@ -213,6 +214,8 @@ def create_import(
         raise validation_error(
             "filename", f"must end in one of {', '.join(supported_extensions())}"
         )
+    if data.size > MAX_BYTES:
+        raise validation_error("size", f"must be at most {MAX_BYTES} bytes")
     moment = utc_iso()
     job = jobs.create(
         tenant_id=webcast.tenant_id,
@@ -222,6 +225,7 @@ def create_import(
             webcast_id=webcast.id,
             filename=filename,
             content_type=data.content_type,
+            declared_size=data.size,
             created_by=principal.account_id,
             created_at=moment,
             updated_at=moment,
@@ -601,8 +605,9 @@ def _downloaded(job: ImportJob) -> Iterator[Path]:
         properties = blob.get_blob_properties()
     except ResourceNotFoundError as error:
         raise BadFileError("missing", "the file has not been uploaded or was removed") from error
-    if properties.size > MAX_BYTES:
-        raise BadFileError("too-large", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    refused = size_refusal(actual=properties.size, declared=job.declared_size, limit=MAX_BYTES)
+    if refused is not None:
+        raise BadFileError("too-large" if refused.too_large else "size-mismatch", refused.reason)
     _require_scanned(job, properties.last_modified)
     descriptor, name = tempfile.mkstemp(prefix="import-", suffix=Path(job.filename).suffix.lower())
     path = Path(name)

@@ -3,10 +3,18 @@
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from shared.auth.models import TimedSession
 from shared.cosmos.repository import Document
+from shared.participants.patterns import compiled
 from shared.text import LINE_BREAKS, InputModel
 
 
@@ -53,6 +61,13 @@ class FormField(InputModel):
     minimum: float | None = None
     maximum: float | None = None
     removed: bool = False  # kept so exports still name the answers it collected
+
+    @field_validator("pattern")
+    @classmethod
+    def _re2_pattern(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            compiled(pattern)
+        return pattern
 
     @model_validator(mode="after")
     def _consistent(self) -> "FormField":

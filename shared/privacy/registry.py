@@ -219,6 +219,8 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(name="mail", purpose="mail jobs: template and account ids, never addresses"),
     QueueSpec(name="blob-events", purpose="Event Grid BlobCreated events for uploads"),
     QueueSpec(name="blob-events-poison", purpose="blob events that failed five times"),
+    QueueSpec(name="malware-scans", purpose="Defender scan result events: blob URL, verdict"),
+    QueueSpec(name="malware-scans-poison", purpose="scan result events that failed five times"),
     QueueSpec(name="mail-poison", purpose="mail jobs that failed five times"),
     QueueSpec(name="participant-imports", purpose="participant import jobs: ids only"),
     QueueSpec(name="participant-imports-poison", purpose="import jobs that failed five times"),

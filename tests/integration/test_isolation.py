@@ -236,7 +236,7 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
         },
         ("POST", "/api/webcasts/{webcast_id}/server-credentials"): {"label": "planted"},
         ("POST", "/api/webcasts/{webcast_id}/server-credentials/revoke"): {"id": "0123abcd"},
-        ("POST", "/api/webcasts/{webcast_id}/imports"): {"filename": "planted.csv"},
+        ("POST", "/api/webcasts/{webcast_id}/imports"): {"filename": "planted.csv", "size": 10},
         ("POST", "/api/webcasts/{webcast_id}/imports/{job_id}/start"): {
             "mapping": {"E-Mail": "email"}
         },
@@ -343,7 +343,7 @@ def victim(stack):
         json={"email": helpers.unique_email("victim-participant")},
     ).json()
     import_job = owner.post(
-        f"/api/webcasts/{webcast['id']}/imports", json={"filename": "list.csv"}
+        f"/api/webcasts/{webcast['id']}/imports", json={"filename": "list.csv", "size": 10}
     ).json()["job"]
     poll = owner.post(f"/api/webcasts/{webcast['id']}/polls", json=_POLL)
     assert poll.status_code == 201, poll.text

@@ -360,6 +360,19 @@ def test_a_template_that_does_not_render_is_refused_naming_the_field(owner):
     [error] = unknown.json()["errors"]
     assert error["field"] == "templates.reminder.de.text"
     assert "secret" in error["reason"]
+    loops = "{% for a in name %}{% for b in name %}{% for c in name %}x{% endfor %}"
+    looping = owner.request(
+        "PUT",
+        url,
+        json={
+            "templates": {
+                "reminder": {"de": {"subject": "Bald", "text": loops + "{% endfor %}{% endfor %}"}}
+            }
+        },
+    )
+    assert looping.status_code == 422
+    [error] = looping.json()["errors"]
+    assert error["field"] == "templates.reminder.de.text" and "loops" in error["reason"]
     broken = owner.request(
         "PUT",
         url,

@@ -204,7 +204,10 @@ def test_a_video_is_transcoded_only_after_a_clean_scan(owner: helpers.Admin, gat
     time.sleep(1.2)  # the events come back after malware_recheck_seconds
     TRIGGERS.drain()
     assert _asset(owner, webcast_id, clean["asset"]["id"])["status"] == "queued"
-    assert [job.asset_id for job in take_jobs(webcast_id)] == [clean["asset"]["id"]]
+    [job] = take_jobs(webcast_id)
+    assert job.asset_id == clean["asset"]["id"]
+    checked = blob_service().get_blob_client(blob_container_name("uploads"), job.source_blob)
+    assert job.source_etag == checked.get_blob_properties().etag, "the version that passed"
     rejected = _asset(owner, webcast_id, infected["asset"]["id"])
     assert rejected["status"] == "rejected"
     assert rejected["failure_code"] == "malicious"
@@ -335,10 +338,15 @@ def test_captions_are_checked_stored_and_removed(owner: helpers.Admin) -> None:
         headers={"Content-Type": "text/vtt"},
     )
     assert stored.status_code == 200, stored.text
-    assert [(c["language"], c["label"]) for c in stored.json()["captions"]] == [("de", "Deutsch")]
+    assert [(c["language"], c["label"], c["status"]) for c in stored.json()["captions"]] == [
+        ("de", "Deutsch", "scanning")
+    ]
     blob = blob_service().get_blob_client(
         blob_container_name("media"), f"{owner.tenant_id}/{webcast_id}/{asset_id}/captions/de.vtt"
     )
+    assert not blob.exists(), "offered only after the malware gate"
+    TRIGGERS.drain()
+    assert [c["status"] for c in _asset(owner, webcast_id, asset_id)["captions"]] == ["available"]
     assert blob.download_blob().readall() == VTT
     assert str(blob.get_blob_properties().content_settings.content_type).startswith("text/vtt")
     owner.request("PUT", f"{url}/en", content=VTT)
@@ -346,6 +354,35 @@ def test_captions_are_checked_stored_and_removed(owner: helpers.Admin) -> None:
     assert [c["language"] for c in removed.json()["captions"]] == ["en"]
     assert not blob.exists()
     assert owner.delete(f"{url}/de").status_code == 404
+
+
+@pytest.mark.claim("P38")
+def test_captions_pass_the_malware_gate_before_they_are_offered(owner: helpers.Admin) -> None:
+    webcast_id = _webcast(owner)
+    asset_id = _ready(owner, webcast_id)
+    url = f"/api/webcasts/{webcast_id}/media/{asset_id}/captions/de"
+    waiting = f"{owner.tenant_id}/{webcast_id}/{asset_id}/captions/de.vtt"
+    offered = blob_service().get_blob_client(blob_container_name("media"), waiting)
+    with helpers.changed_settings(malware_gate="defender", malware_recheck_seconds=0):
+        assert owner.request("PUT", url, content=VTT).status_code == 200
+        TRIGGERS.passes(2)
+        captions = _asset(owner, webcast_id, asset_id)["captions"]
+        assert [c["status"] for c in captions] == ["scanning"]
+        stored = assets.get(tenant_id=owner.tenant_id, item_id=asset_id, partition_key=webcast_id)
+        assert stored is not None and stored.offered_captions == []
+        malware.record_scan_result(container="uploads", blob_name=waiting, clean=False)
+        TRIGGERS.drain()
+        [refused] = _asset(owner, webcast_id, asset_id)["captions"]
+        assert (refused["status"], refused["rejection"]) == (
+            "rejected",
+            "the malware scan found a threat in the file",
+        )
+        assert not _upload_exists(waiting) and not offered.exists()
+        assert owner.request("PUT", url, content=VTT).status_code == 200
+        malware.record_scan_result(container="uploads", blob_name=waiting, clean=True)
+        TRIGGERS.drain()
+    assert [c["status"] for c in _asset(owner, webcast_id, asset_id)["captions"]] == ["available"]
+    assert offered.download_blob().readall() == VTT and not _upload_exists(waiting)
 
 
 @pytest.mark.claim("P20")
@@ -373,6 +410,7 @@ def test_deleting_an_asset_removes_its_files_but_not_a_source_still_used(
     webcast_id = _webcast(owner)
     asset_id = _ready(owner, webcast_id)
     owner.request("PUT", f"/api/webcasts/{webcast_id}/media/{asset_id}/captions/de", content=VTT)
+    TRIGGERS.drain()
     edit = owner.post(
         f"/api/webcasts/{webcast_id}/media/{asset_id}/edits", json={"edit": {"trim_start": 1}}
     ).json()
@@ -391,6 +429,7 @@ def test_media_prefixes_are_exported_and_erased_with_the_webcast(owner: helpers.
     webcast_id = _webcast(owner)
     asset_id = _ready(owner, webcast_id)
     owner.request("PUT", f"/api/webcasts/{webcast_id}/media/{asset_id}/captions/de", content=VTT)
+    TRIGGERS.drain()
     spec = blob_container_spec("media")
     assert isinstance(spec.exporter, str) and isinstance(spec.eraser, str)
     export, erase = resolve_handler(spec.exporter), resolve_handler(spec.eraser)

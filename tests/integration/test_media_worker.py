@@ -20,7 +20,7 @@ import pytest
 
 from media_pipelines import worker
 from media_pipelines.edit import plan_pieces
-from media_pipelines.probe import Frame, probe, video_frames
+from media_pipelines.probe import Frame, UnsupportedFormatError, probe, video_frames
 from media_pipelines.tools import Tools, find_tools
 from media_pipelines.transcode import MANIFEST, PermanentJobError, run_job
 from shared.clients import blob_container_name, blob_service, queue_client
@@ -68,6 +68,8 @@ class Clips:
     text: Path
     truncated: Path  # the second half missing, with it the index (moov) at the end
     cut_short: Path  # the second half missing, the index at the front (faststart)
+    playlist: Path  # an HLS playlist named .mp4 whose entry is a local file of the worker
+    avi: Path  # a playable AVI, a container that is not accepted
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +87,17 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Clips:
     cut_short.write_bytes(faststart.read_bytes()[: faststart.stat().st_size // 2])
     text = folder / "notes.txt"
     text.write_text("Agenda: welcome, keynote, questions.\n" * 50)
+    # The "local file" the playlist reaches for: a video on the worker's disk (a real attack
+    # names /etc/passwd or a credentials file; a video shows whether it was read at all).
+    local_secret = _clip(
+        folder / "secret.ts", seconds=2, size="320x180", video=[*H264, "-f", "mpegts"]
+    )
+    playlist = folder / "lfi.mp4"
+    playlist.write_text(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+        f"#EXTINF:2.0,\nfile://{local_secret}\n#EXT-X-ENDLIST\n"
+    )
+    avi = _clip(folder / "clip.avi", seconds=1, size="320x180", video=["-c:v", "mpeg4"])
     return Clips(
         six=six,
         small=_clip(folder / "small.mp4", seconds=2, size="320x180", video=H264, audio=AAC),
@@ -102,6 +115,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Clips:
         text=text,
         truncated=truncated,
         cut_short=cut_short,
+        playlist=playlist,
+        avi=avi,
     )
 
 
@@ -372,6 +387,24 @@ def test_edits_of_other_containers_and_codecs(clips: Clips) -> None:
     assert result.duration_seconds == pytest.approx(3.7, abs=0.1)
 
 
+@pytest.mark.claim("P38")
+def test_a_source_replaced_after_its_checks_is_not_read(clips: Clips) -> None:
+    """The job names the version that passed size check and malware gate; an upload URL
+    that is still valid may have written another one since."""
+    job = _upload(clips.small)
+    checked = blob_service().get_blob_client(blob_container_name(UPLOADS), job.source_blob)
+    replaced = job.model_copy(update={"source_etag": '"0x8DD00000000000"'})
+    with pytest.raises(PermanentJobError) as raised:
+        run_job(replaced, attempt=1)
+    assert (raised.value.code, raised.value.reason) == (
+        "source_changed",
+        "The file was replaced after it was checked: upload it again",
+    )
+    assert not _outputs(job)
+    current = job.model_copy(update={"source_etag": checked.get_blob_properties().etag})
+    assert run_job(current, attempt=1).outcome == "ready"
+
+
 def test_an_edit_that_leaves_nothing_fails_for_good(clips: Clips) -> None:
     job = _upload(clips.small).model_copy(update={"edit": EditSpec(trim_start=30)})
     with pytest.raises(PermanentJobError) as raised:
@@ -406,6 +439,10 @@ def test_probing_works_without_ffprobe(clips: Clips) -> None:
             assert [f.key for f in read] == [f.key for f in listed]
             assert [f.pts for f in read] == pytest.approx([f.pts for f in listed], abs=0.001)
             assert sum(f.key for f in listed) == (6 if path == clips.six else 4)
+    for refused in (clips.playlist, clips.avi):
+        for tools in (with_ffprobe, ffmpeg_only):
+            with pytest.raises(UnsupportedFormatError):
+                probe(refused, tools=tools)
 
 
 # ---- the queue worker ----------------------------------------------------------------------
@@ -435,8 +472,11 @@ def test_a_redelivered_job_gives_the_same_files_and_ready_again(clips: Clips) ->
         ("text", "unreadable", "not a video that can be read (Invalid data found"),
         ("truncated", "unreadable", "moov atom not found"),
         ("cut_short", "damaged", "The file is damaged or incomplete: only "),
+        ("playlist", "unsupported", "The file's format (hls) is not accepted"),
+        ("avi", "unsupported", "The file's format (avi) is not accepted"),
     ],
 )
+@pytest.mark.claim("P20")
 def test_a_broken_file_ends_failed_with_a_reason(
     clips: Clips, source: str, code: str, reason: str
 ) -> None:

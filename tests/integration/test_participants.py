@@ -131,6 +131,21 @@ def test_the_form_builder_keeps_answers_of_removed_fields_readable(stack):
     refused = owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=changed_type)
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "fields.first_name.type"
+    backreference = {"fields": [{**FORM["fields"][1], "pattern": r"(a)\1"}]}
+    refused = owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=backreference)
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert error["field"] == "body.fields.0.pattern" and "RE2" in error["reason"]
+    coded = {"fields": [{"id": "code", "type": "short_text", "label": "C", "pattern": "(a+)+b"}]}
+    assert owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=coded).status_code == 200
+    [public_field] = viewer.get(f"/api/w/{webcast_id}").json()["registration_fields"]
+    assert public_field["id"] == "code" and public_field["pattern"] is None, "server side only"
+    wrong = helpers.client().post(
+        f"/api/w/{webcast_id}/registrations",
+        json={"email": helpers.unique_email("re2"), "answers": {"code": "a" * 400}},
+    )
+    assert wrong.status_code == 422, wrong.text
+    assert [e["field"] for e in wrong.json()["errors"]] == ["answers.code"]
 
 
 def _register(http: TestClient, webcast_id: str, email: str, **body: Any) -> httpx.Response:

@@ -1,6 +1,7 @@
 """Answers against registration forms: every field type, required rules, errors per field."""
 
 import pytest
+from pydantic import ValidationError
 
 from shared.errors import DomainError
 from shared.participants.forms import check_answers, display_name
@@ -173,3 +174,41 @@ def test_removed_fields_take_no_new_answers():
 def test_inconsistent_forms_are_refused(bad):
     with pytest.raises(ValueError):
         FormDefinition.model_validate(bad)
+
+
+@pytest.mark.claim("P10")
+def test_patterns_are_re2_checked_when_saved_and_match_in_linear_time():
+    """A customer's pattern runs on anonymous answers in a shared process: RE2 (no
+    backtracking), so `(a+)+b` against a long answer ends; what RE2 cannot parse (a
+    backreference) is refused when the form is saved, naming the field."""
+    [field] = FormDefinition.model_validate(
+        {
+            "fields": [
+                {
+                    "id": "code",
+                    "type": "long_text",
+                    "label": "Code",
+                    "max_length": 10_000,
+                    "pattern": "(a+)+b",
+                }
+            ]
+        }
+    ).fields
+    answers, _ = check_answers([field], {"code": "aaab"})
+    assert answers == {"code": "aaab"}
+    with pytest.raises(DomainError) as refused:
+        check_answers([field], {"code": "a" * 9_999})
+    [error] = refused.value.errors
+    assert (error.field, error.reason) == ("answers.code", "does not have the expected form")
+    for unparsable in (r"(a)\1", "(?=a)b", "a{2000}{2000}"):
+        with pytest.raises(ValidationError) as invalid:
+            FormDefinition.model_validate(
+                {
+                    "fields": [
+                        {"id": "code", "type": "short_text", "label": "C", "pattern": unparsable}
+                    ]
+                }
+            )
+        [problem] = invalid.value.errors()
+        assert problem["loc"] == ("fields", 0, "pattern")
+        assert "RE2" in problem["msg"]

@@ -8,6 +8,7 @@ import pytest
 from shared.config import Settings
 from shared.errors import DomainError
 from shared.mail import templates, transport
+from shared.mail.defaults import DEFAULTS
 from shared.mail.models import TemplateKind, TemplateOverrides, TemplateText
 from shared.mail.transport import Attachment, MailDeliveryError, OutgoingMail
 from shared.webcasts.models import Language
@@ -41,9 +42,22 @@ def test_templates_render_in_a_sandbox_with_escaped_html():
     ("source", "reason"),
     [
         ("{{ unknown }}", "unknown variable 'unknown'"),
-        ("{{ name.__class__.__mro__ }}", "does not render"),
-        ("{{ 'x' * 100000 }}", "too often"),
-        ("{{ 2 ** 100 }}", "power operator"),
+        ("{{ name.__class__.__mro__ }}", "attribute access"),
+        ("{{ 'x' * 100000 }}", "the operator *"),
+        ("{{ name * 100000000 }}", "the operator *"),
+        ("{{ 2 ** 100 }}", "the operator **"),
+        ("{{ '%0200000000d' % 1 }}", "the operator %"),
+        ("{{ '%0200000000d'|format(1) }}", "the filter 'format'"),
+        ("{{ name|center(200000000) }}", "the filter 'center'"),
+        ("{{ '{:0200000000}'.format(1) }}", "calls"),
+        (
+            "{% for a in name %}{% for b in name %}{% for c in name %}x{% endfor %}"
+            "{% endfor %}{% endfor %}",
+            "loops",
+        ),
+        ("{% macro m() %}{{ name }}{% endmacro %}{{ m() }}", "macros"),
+        ("{% set x = name ~ name %}{{ x }}", "assignments"),
+        ("{{ lipsum(5) }}", "calls"),
         ("{% for %}", "line 1"),
     ],
 )
@@ -56,6 +70,51 @@ def test_bad_templates_are_refused_with_the_field_named(source: str, reason: str
     [error] = caught.value.errors
     assert error.field == "templates.reminder.en.text"
     assert reason in error.reason
+
+
+def test_the_allowed_language_passes_and_every_default_text_uses_only_it():
+    allowed = (
+        "{% if name %}Hello {{ name|trim|title }}{% else %}Hello{% endif %}, "
+        "{{ webcast_title|upper ~ ' (' ~ time_zone|default('UTC') ~ ')' }} "
+        "{{ webcast_title|truncate(20) }} {{ valid_minutes + 5 }} "
+        "{% if has_schedule and starts_at is defined and not valid_minutes %}"
+        "{{ starts_at }}{% endif %}"
+    )
+    overrides = TemplateOverrides.model_validate(
+        {"password_reset": {"en": {"subject": "{{ webcast_title }}", "text": allowed}}}
+    )
+    templates.validate(overrides)
+    for kind, texts in DEFAULTS.items():
+        for text in texts.values():
+            assert templates._problems(kind, text.subject) == []
+            assert templates._problems(kind, text.text) == []
+
+
+def test_the_rendered_text_is_capped():
+    """A text that passes the checks can still grow with the values (a participant's long
+    name, referenced often): it is cut off while it renders, and the default goes out."""
+    many = "{{name}}" * 2_000
+    overrides = TemplateOverrides.model_validate(
+        {"reminder": {"en": {"subject": "ok", "text": many}}}
+    )
+    templates.validate(overrides)
+    values = templates._SAMPLE | {"name": "N" * 200}
+    with pytest.raises(templates.TextTooLongError):
+        templates.render(
+            texts=TemplateText(subject="ok", text=many),
+            language=Language.en,
+            values=values,
+            privacy_link="https://example.invalid/p",
+        )
+    rendered = templates.render_kind(
+        overrides=overrides,
+        kind=TemplateKind.reminder,
+        language=Language.en,
+        values=values,
+        privacy_link="https://example.invalid/p",
+    )
+    assert rendered.subject != "ok"
+    assert len(rendered.text) < 10_000
 
 
 def test_a_stored_text_that_fails_at_send_time_falls_back_to_the_default():
