@@ -28,7 +28,7 @@ from shared.participants.models import (
 from shared.participants.repository import find_by_login, get_form, participants
 from shared.participants.service import confirm_address, register_self
 from shared.webcasts.models import AccessMode, Schedule, Webcast
-from shared.webcasts.repository import find_webcast
+from shared.webcasts.repository import find_webcast, find_webcast_cached
 
 LINK = "participant_link"
 WRONG_CREDENTIALS = "User name or password is wrong"
@@ -256,7 +256,13 @@ def sign_in_with_link(
     webcast = webcast_or_404(webcast_id)
     if not participant.confirmed:
         # Links are mailed to the participant's address: using one proves it.
-        confirmed = confirm_address(participant)
+        registering = sessions.resolve(current_token)
+        confirmed = confirm_address(
+            participant,
+            by_registrant=bool(
+                registering and registering.grants.get(webcast_id) == participant.id
+            ),
+        )
         if confirmed is None or confirmed.status != ParticipantStatus.active:
             raise validation_error("token", "is invalid, expired or used already")
         participant = confirmed
@@ -272,4 +278,11 @@ def require_grant(session: ParticipantSession | None, webcast_id: str) -> str | 
     webcast; refuses without a grant (protected pages and APIs)."""
     if session is None or webcast_id not in session.grants:
         raise forbidden("Register or sign in for this webcast first")
-    return session.grants[webcast_id]
+    participant_id = session.grants[webcast_id]
+    if participant_id is None and not session.embedded:
+        # An anonymous grant from entering a public webcast ends when the webcast stops
+        # being public; an embedded one stands on the customer server's token instead.
+        webcast = find_webcast_cached(webcast_id)
+        if webcast is None or webcast.access_mode != AccessMode.public:
+            raise forbidden("Register or sign in for this webcast first")
+    return participant_id

@@ -739,12 +739,18 @@ def register_self(
     )
 
 
-def confirm_address(participant: Participant) -> Participant | None:
+def confirm_address(participant: Participant, *, by_registrant: bool) -> Participant | None:
     """A link mailed to the participant's address was used: the address is proven. An
     earlier unconfirmed self-registration holding the address is replaced; when a confirmed
-    participant holds it, that one is who the link proves, and this record goes."""
+    participant holds it, that one is who the link proves, and this record goes.
+
+    The address proves nothing about who chose the registration's password: it is kept only
+    when the link is used in the session that registered (`by_registrant`), so a stranger who
+    registered someone's address never gets a password into the record that person confirms."""
     if participant.confirmed or not participant.email:
         return participant
+    if not by_registrant:
+        participant.password_hash = None
     holder = _email_holder(participant.webcast_id, participant.tenant_id, participant.email)
     if holder is not None and holder.id != participant.id:
         if holder.confirmed:

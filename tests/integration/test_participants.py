@@ -152,12 +152,16 @@ def _register(http: TestClient, webcast_id: str, email: str, **body: Any) -> htt
     return http.post(f"/api/w/{webcast_id}/registrations", json={"email": email, **body})
 
 
-def _signed_in_by_mail(mail_sink: Any, webcast_id: str, email: str) -> TestClient:
-    """A new client signed in with the personal link of the latest mail to `email`."""
+def _signed_in_by_mail(
+    mail_sink: Any, webcast_id: str, email: str, session: tuple[TestClient, str] | None = None
+) -> TestClient:
+    """A client signed in with the personal link of the latest mail to `email`: a new one,
+    or one that holds a session (with its CSRF token)."""
     drain()
     token = links_in(mail_sink.to(email)[-1])[""]
-    http = helpers.client()
-    entered = http.post(f"/api/w/{webcast_id}/link", json={"token": token})
+    http, csrf = session or (helpers.client(), "")
+    headers = {"X-CSRF-Token": csrf} if csrf else {}
+    entered = http.post(f"/api/w/{webcast_id}/link", json={"token": token}, headers=headers)
     assert entered.status_code == 200, entered.text
     return http
 
@@ -379,7 +383,10 @@ def test_confirming_ones_own_registration_pushes_out_an_earlier_unconfirmed_one(
     registered = _register(victim, webcast_id, email, password="Victim-Pass-77")
     assert registered.status_code == 202
     assert registered.json()["participant_id"] != squatted.json()["participant_id"]
-    confirmed = _signed_in_by_mail(mail_sink, webcast_id, email)
+    # Confirmed in the session that registered, so the password chosen there stays.
+    confirmed = _signed_in_by_mail(
+        mail_sink, webcast_id, email, (victim, registered.json()["csrf_token"])
+    )
     assert len(mail_sink.to(email)) == owners_mail + 1
     me = confirmed.get(f"/api/w/{webcast_id}/me").json()
     assert me["id"] == registered.json()["participant_id"] and me["confirmed"] is True
@@ -587,3 +594,20 @@ def test_a_login_key_left_by_an_interrupted_write_is_taken_over(stack):
     assert created.status_code == 201, created.text
     duplicate = owner.post(f"/api/webcasts/{webcast_id}/participants", json={"email": email})
     assert duplicate.status_code == 409
+
+
+@pytest.mark.claim("P10")
+@pytest.mark.claim("P29")
+def test_a_password_chosen_by_a_stranger_dies_when_the_address_owner_confirms(owner, mail_sink):
+    webcast_id = _webcast(owner, "stranger", access_mode="registration")
+    email = helpers.unique_email("owner-of-address")
+    assert (
+        _register(helpers.client(), webcast_id, email, password="Stranger-Pass-41").status_code
+        == 202
+    )
+    confirmed = _signed_in_by_mail(mail_sink, webcast_id, email)
+    assert confirmed.get(f"/api/w/{webcast_id}/me").json()["confirmed"] is True
+    login = helpers.client().post(
+        f"/api/w/{webcast_id}/login", json={"login": email, "password": "Stranger-Pass-41"}
+    )
+    assert login.status_code == 401, "the link proves the address, not who chose the password"

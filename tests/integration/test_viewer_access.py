@@ -112,6 +112,13 @@ def test_entering_a_protected_webcast_is_refused_and_so_is_every_viewer_route(pr
     for method, path in routes:
         response = member.call(method, path, ids)
         assert response.status_code != 403, (method, path, response.text)
+    # A viewer who entered while the webcast was public loses that grant once it is not.
+    opened = owner.patch(f"/api/webcasts/{webcast_id}", json={"access_mode": "public"})
+    assert opened.status_code == 200, opened.text
+    early_http = helpers.client()
+    entered = early_http.post(f"/api/w/{webcast_id}/enter")
+    assert entered.status_code == 200, entered.text
+    early = Visitor(early_http, entered.json()["csrf_token"])
     for mode in PROTECTED_MODES:
         changed = owner.patch(f"/api/webcasts/{webcast_id}", json={"access_mode": mode})
         assert changed.status_code == 200, changed.text
@@ -120,8 +127,9 @@ def test_entering_a_protected_webcast_is_refused_and_so_is_every_viewer_route(pr
             refused = visitor.call("POST", "/api/w/{webcast_id}/enter", ids)
             assert refused.status_code == 403, (mode, refused.text)
             assert "set-cookie" not in refused.headers, "a refusal grants no session"
-        for method, path in routes:
-            response = elsewhere.call(method, path, ids)
-            assert response.status_code == 403, (mode, method, path, response.text)
+        for visitor in (elsewhere, early):
+            for method, path in routes:
+                response = visitor.call(method, path, ids)
+                assert response.status_code == 403, (mode, method, path, response.text)
         assert member.call("GET", "/api/w/{webcast_id}/me", ids).status_code == 200
     TRACKING.drain()  # the member's heartbeat: no tracking message is left for other tests
