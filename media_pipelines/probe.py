@@ -18,7 +18,7 @@ from media_pipelines.tools import ToolFailedError, Tools, execute, last_lines, r
 # Matroska/WebM, and MPEG-TS (live recordings and the worker's own edit intermediates).
 # Everything else is refused before ffmpeg reads a byte of it: playlists (hls, concat) and
 # other demuxers that open further files or URLs named inside the file would make a
-# tenant's upload read the worker's local files (decision 0028).
+# tenant's upload read the worker's local files (decision 0027).
 ACCEPTED_FORMATS = ("mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "mpegts")
 _NOT_ACCEPTED = re.compile(r"\[(\w+) @ 0x[0-9a-f]+\] Format not on whitelist")
 _DEFAULT_FPS = 30.0

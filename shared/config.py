@@ -124,7 +124,7 @@ class Settings(BaseSettings):
 
     password_reset_seconds: int = Field(default=30 * 60, ge=60)
     # Mails anyone can trigger (registration, password resets): one per address and kind in
-    # this many seconds, and at most so many per client address in an hour (ADR 0025).
+    # this many seconds, and at most so many per client address in an hour (ADR 0024).
     mail_slot_seconds: int = Field(default=5 * 60, ge=60)
     mail_client_max_per_hour: int = Field(default=60, ge=1)
     totp_issuer: str = "Webcast Platform"
@@ -147,7 +147,7 @@ class Settings(BaseSettings):
     audit_shards: int = Field(default=4, ge=1, le=64)
 
     # Malware gate (P38): "defender" waits for Defender for Storage's scan result event, sealed
-    # onto the scanned version (decision 0030); "off" treats every file as clean and is
+    # onto the scanned version (decision 0029); "off" treats every file as clean and is
     # refused in Azure.
     malware_gate: Literal["off", "defender"] = "off"
     # A file without a scan result after this long is treated as not scanned, and refused.

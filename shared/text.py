@@ -1,4 +1,4 @@
-"""Every text the system reads is valid Unicode without control characters (decision 0031).
+"""Every text the system reads is valid Unicode without control characters (decision 0030).
 
 Input models derive from `InputModel`, whose one validator checks every string in every
 field (dict keys and values, list items, nested answers); a field that may hold line

@@ -28,7 +28,7 @@ _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def client_address(request: Request) -> str | None:
-    """The caller's address for throttles and audit entries (ADR 0026): Front Door's
+    """The caller's address for throttles and audit entries (ADR 0025): Front Door's
     X-Azure-ClientIP when the request carries our Front Door's id, else the socket address
     (none under Azure Functions)."""
     front_door_id = get_settings().front_door_id

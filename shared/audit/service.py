@@ -302,7 +302,7 @@ def export_csv(
 ) -> Iterator[str]:
     """The filtered log as CSV, row by row, with formula-looking cells neutralised.
 
-    The export itself is logged first (decision 0032): it copies admins' ids and addresses."""
+    The export itself is logged first (decision 0031): it copies admins' ids and addresses."""
     entries_to_export = iterate_entries(tenant_id=tenant_id, query=query)
     record(
         tenant_id=tenant_id,

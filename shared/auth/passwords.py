@@ -14,7 +14,7 @@ MIN_LENGTH = 12
 MAX_LENGTH = 128
 
 # Common passwords missing from zxcvbn's English list: German words and the product's own
-# (ADR 0027); the list itself is zxcvbn's 30,000 most common passwords.
+# (ADR 0026); the list itself is zxcvbn's 30,000 most common passwords.
 _LOCAL_WORDS = frozenset(
     [
         "passwort",

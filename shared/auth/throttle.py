@@ -2,7 +2,7 @@
 limits on the mails that anyone can trigger.
 
 Every attempt is counted before its secret is checked, each counter in one etag-guarded
-write, so that concurrent attempts can neither share a read nor slip past a lock (ADR 0025).
+write, so that concurrent attempts can neither share a read nor slip past a lock (ADR 0024).
 """
 
 import math

@@ -227,7 +227,7 @@ class Publication(Document):
     published_by: str | None = None
 
 
-# The names of the container formats the worker accepts (decision 0028); it checks the
+# The names of the container formats the worker accepts (decision 0027); it checks the
 # content itself, the name only spares an admin a pointless upload.
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".ts", ".mts"})
 CAPTION_MAX_BYTES = 2 * 1024 * 1024

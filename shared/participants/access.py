@@ -63,7 +63,7 @@ def public_view(webcast_id: str) -> PublicWebcast:
     if webcast.access_mode == AccessMode.registration:
         form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
         # Patterns are RE2 and checked by the server only: a browser's engine reads them
-        # differently and backtracks (decision 0029).
+        # differently and backtracks (decision 0028).
         fields = [f.model_copy(update={"pattern": None}) for f in form.fields if not f.removed]
     return PublicWebcast(
         id=webcast.id,
@@ -139,7 +139,7 @@ def register(
             outcome="registered-already",
             context=context,
         )
-    # Both mails share one slot per address, so neither can be triggered at will (ADR 0025).
+    # Both mails share one slot per address, so neither can be triggered at will (ADR 0024).
     if stored.email and throttle.allow_mail(
         kind=f"{JobKind.confirmation}:{webcast.id}",
         address=stored.email,

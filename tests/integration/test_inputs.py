@@ -1,4 +1,4 @@
-"""Every text input is valid Unicode without control characters (decision 0031)."""
+"""Every text input is valid Unicode without control characters (decision 0030)."""
 
 import io
 import json

@@ -377,7 +377,7 @@ def test_confirming_ones_own_registration_pushes_out_an_earlier_unconfirmed_one(
     assert squatted.status_code == 202
     drain()
     owners_mail = len(mail_sink.to(email))
-    # The squatter's mail took the address's slot (ADR 0025): the owner registers after it.
+    # The squatter's mail took the address's slot (ADR 0024): the owner registers after it.
     clock.advance(get_settings().mail_slot_seconds + 1)
     victim = helpers.client()
     registered = _register(victim, webcast_id, email, password="Victim-Pass-77")
