@@ -104,6 +104,7 @@ def _owner_with_data() -> tuple[helpers.Admin, dict[str, str]]:
         "title": "Fuzz",
         "slug": "fuzz",
         "access_mode": "registration",
+        "admit_before_confirmation": True,
         "modules": {"message_box": True, "polls": True, "tracking": True},
     }
     webcast_id = _created(owner, "/api/webcasts", webcast_body)
@@ -112,7 +113,7 @@ def _owner_with_data() -> tuple[helpers.Admin, dict[str, str]]:
     entered = viewer.post(
         f"/api/w/{webcast_id}/registrations", json={"email": helpers.unique_email("viewer")}
     )
-    assert entered.status_code == 201, entered.text
+    assert entered.status_code == 202, entered.text
     message = viewer.post(
         f"/api/w/{webcast_id}/messages",
         json={"text": "A question"},
@@ -140,7 +141,7 @@ def _owner_with_data() -> tuple[helpers.Admin, dict[str, str]]:
         "message_id": message.json()["id"],
         "asset_id": _created(owner, f"{base}/media", media, "asset"),
         "handout_id": _created(owner, f"{base}/handouts", handout, "handout"),
-        "job_id": _created(owner, f"{base}/imports", {"filename": "list.csv"}, "job"),
+        "job_id": _created(owner, f"{base}/imports", {"filename": "list.csv", "size": 100}, "job"),
         "account_id": _created(owner, "/api/accounts", subaccount),
     }
     return owner, ids

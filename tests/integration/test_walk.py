@@ -208,11 +208,14 @@ def _participant_flows(owner: helpers.Admin, recorder: Recorder, webcast_id: str
     templates = bodies[("PUT", "/api/webcasts/{webcast_id}/mail-templates")]
     _ok(owner.request("PUT", f"{base}/mail-templates", json=templates))
     # Imports: the file goes to its upload URL, the blob event and the job run here.
-    created = _ok(owner.post(f"{base}/imports", json={"filename": "list.csv"}), 201)
     rows = io.StringIO()
     csv.writer(rows).writerows([["E-Mail"], [helpers.unique_email("imported")]])
+    content = rows.getvalue().encode()
+    created = _ok(
+        owner.post(f"{base}/imports", json={"filename": "list.csv", "size": len(content)}), 201
+    )
     ticket = created["upload"]
-    put = httpx.put(ticket["url"], content=rows.getvalue().encode(), headers=ticket["headers"])
+    put = httpx.put(ticket["url"], content=content, headers=ticket["headers"])
     assert put.status_code == 201, put.text
     TRIGGERS.drain()
     job_id = created["job"]["id"]

@@ -72,6 +72,8 @@ def test_a_real_deployment_passes_and_is_recognised_by_what_azure_sets(environ, 
     ],
 )
 @pytest.mark.parametrize("marker", ["WEBSITE_SITE_NAME", "CONTAINER_APP_JOB_NAME"])
+@pytest.mark.claim("P30")
+@pytest.mark.claim("P38")
 def test_local_values_are_refused_in_azure(environ, marker, name, value, named):
     """None as the value: the setting left at its local default."""
     for deployed, deployed_value in DEPLOYED.items():
