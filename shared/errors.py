@@ -82,9 +82,13 @@ def invalid_input(error: ValidationError) -> DomainError:
         InvalidField(field=".".join(str(part) for part in e["loc"]) or "input", reason=e["msg"])
         for e in error.errors()
     ]
-    first = errors[0]
+    return invalid_fields(errors)
+
+
+def invalid_fields(errors: list[InvalidField]) -> DomainError:
+    """422 naming every wrong field; the detail names the first."""
     return DomainError(
-        detail=f"{first.field}: {first.reason}",
+        detail=f"{errors[0].field}: {errors[0].reason}",
         status=422,
         code="validation-error",
         title="Invalid input",

@@ -39,7 +39,13 @@ from shared.downloads.models import (
     HandoutUpdate,
 )
 from shared.downloads.repository import handouts
-from shared.errors import DomainError, InvalidField, conflict, not_found, validation_error
+from shared.errors import (
+    InvalidField,
+    conflict,
+    invalid_fields,
+    not_found,
+    validation_error,
+)
 from shared.events.models import EventGridEvent
 from shared.ids import new_id
 from shared.malware import REFUSALS, Verdict, require_clean
@@ -94,13 +100,7 @@ def _save(handout: Handout) -> Handout:
 
 def _raise_all(errors: list[InvalidField]) -> None:
     if errors:
-        raise DomainError(
-            detail=f"{errors[0].field}: {errors[0].reason}",
-            status=422,
-            code="validation-error",
-            title="Invalid input",
-            errors=errors,
-        )
+        raise invalid_fields(errors)
 
 
 # -------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
 from shared.auth.models import Principal
-from shared.errors import DomainError, InvalidField, validation_error
+from shared.errors import InvalidField, invalid_fields, validation_error
 from shared.ids import new_id
 from shared.mail.models import InvitationQueued, InvitationRequest, JobKind, MailJob
 from shared.mail.queue import enqueue_job
@@ -44,13 +44,7 @@ def _check_selected(tenant_id: str, webcast_id: str, selected: list[str]) -> Non
         if reason:
             errors.append(InvalidField(field=f"participant_ids.{index}", reason=reason))
     if errors:
-        raise DomainError(
-            detail=f"{errors[0].field}: {errors[0].reason}",
-            status=422,
-            code="validation-error",
-            title="Invalid input",
-            errors=errors,
-        )
+        raise invalid_fields(errors)
 
 
 def queue_invitations(

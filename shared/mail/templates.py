@@ -19,7 +19,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from shared.errors import DomainError, InvalidField
+from shared.errors import InvalidField, invalid_fields
 from shared.mail.defaults import DEFAULTS, FOOTER
 from shared.mail.models import TemplateKind, TemplateOverrides, TemplateText
 from shared.webcasts.models import Language, Schedule
@@ -268,13 +268,7 @@ def validate(overrides: TemplateOverrides) -> None:
                     field = f"templates.{kind.value}.{language.value}.{part}"
                     errors.append(InvalidField(field=field, reason=reason))
     if errors:
-        raise DomainError(
-            detail=f"{errors[0].field}: {errors[0].reason}",
-            status=422,
-            code="validation-error",
-            title="Invalid input",
-            errors=errors,
-        )
+        raise invalid_fields(errors)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from shared.clock import utc_iso
 from shared.emails import EmailNotValidError, checked_email
-from shared.errors import DomainError, InvalidField
+from shared.errors import InvalidField, invalid_fields
 from shared.participants.models import Consent, FieldType, FormField
 from shared.participants.patterns import full_match
 from shared.text import text_problem
@@ -148,13 +148,7 @@ def check_answers(
             # The exact text shown is kept with the time, as proof of what was agreed to.
             consents.append(Consent(field_id=field.id, text=field.label, given_at=utc_iso()))
     if errors:
-        raise DomainError(
-            detail=f"{errors[0].field}: {errors[0].reason}",
-            status=422,
-            code="validation-error",
-            title="Invalid input",
-            errors=errors,
-        )
+        raise invalid_fields(errors)
     return cleaned, consents
 
 

@@ -37,7 +37,14 @@ from shared.clients import blob_container_name, blob_service, queue_client
 from shared.clock import now, utc_iso
 from shared.cosmos.repository import Page, TenantRepository
 from shared.emails import EmailNotValidError, checked_email
-from shared.errors import DomainError, InvalidField, conflict, not_found, validation_error
+from shared.errors import (
+    DomainError,
+    InvalidField,
+    conflict,
+    invalid_fields,
+    not_found,
+    validation_error,
+)
 from shared.events.models import EventGridEvent
 from shared.ids import new_id
 from shared.malware import REFUSALS, ScanPendingError, Verdict, require_clean
@@ -170,13 +177,7 @@ def _mapping_errors(
 
 def _raise_all(errors: list[InvalidField]) -> None:
     if errors:
-        raise DomainError(
-            detail=f"{errors[0].field}: {errors[0].reason}",
-            status=422,
-            code="validation-error",
-            title="Invalid input",
-            errors=errors,
-        )
+        raise invalid_fields(errors)
 
 
 def _normal(name: str) -> str:
