@@ -130,7 +130,9 @@ def port_holders(port: int) -> list[str]:
             held = any(os.readlink(fd) in inodes for fd in (process / "fd").iterdir())
             if held:
                 command = (process / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-                holders.append(f"pid {process.name}: {command.strip()[:200]}")
+                command = command.strip()
+                shown = command if len(command) <= 200 else f"{command[:200]} ..."
+                holders.append(f"pid {process.name}: {shown}")
         except OSError:
             continue  # gone meanwhile, or not ours to look at
     return holders

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, ValidationInfo, field_validator
 
 from shared.cosmos.repository import Document
 from shared.text import InputModel
@@ -105,6 +105,16 @@ Moment = Annotated[str, AfterValidator(moment)]
 class AuditFilter(InputModel):
     since: Moment | None = None
     until: Moment | None = None
+
+    @field_validator("until")
+    @classmethod
+    def _not_before_since(cls, until: str | None, info: ValidationInfo) -> str | None:
+        # A reversed period would read nothing and pass as a clean verification.
+        since = info.data.get("since")
+        if until is not None and since is not None and until < since:
+            raise ValueError("must not be before since")
+        return until
+
     actor_id: str | None = None
     action: str | None = None
     entity_type: str | None = None

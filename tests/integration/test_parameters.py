@@ -35,6 +35,8 @@ def test_audit_periods_are_checked_clamped_to_the_tenant_and_at_most_13_months(s
     for route in ("/api/audit", "/api/audit/export.csv", "/api/audit/verify"):
         _refused(owner.get(route, params={"until": "null"}), "query.until")
         _refused(owner.get(route, params={"since": "2026-13-01"}), "query.since")
+        reversed_period = {"since": "2026-06-01", "until": "2026-01-01"}
+        _refused(owner.get(route, params=reversed_period), "query.until")
         # Far ends of the calendar are clamped to the tenant's lifetime and to now.
         clamped = owner.get(route, params={"since": "2026-01-01", "until": "9999-12-31"})
         assert clamped.status_code == 200, (route, clamped.text)
