@@ -227,9 +227,16 @@ def issue_link(*, participant: Participant, single_use: bool, lifetime: int | No
 
 
 def sign_in_with_link(
-    *, webcast_id: str, token: str, current_token: str | None, context: RequestContext
+    *,
+    webcast_id: str,
+    token: str,
+    password: str | None = None,
+    current_token: str | None,
+    context: RequestContext,
 ) -> sessions.IssuedViewerSession:
-    """A personal link: single-use ones are spent on first use, all of them expire."""
+    """A personal link: single-use ones are spent on first use, all of them expire. Used to
+    confirm a self-registration, it keeps the password chosen there only for whoever shows
+    they chose it: the session that registered, or the password itself."""
     stored = tokens.get(token_hash(token)) if token else None
     valid = (
         stored is not None
@@ -257,12 +264,10 @@ def sign_in_with_link(
     if not participant.confirmed:
         # Links are mailed to the participant's address: using one proves it.
         registering = sessions.resolve(current_token)
-        confirmed = confirm_address(
-            participant,
-            by_registrant=bool(
-                registering and registering.grants.get(webcast_id) == participant.id
-            ),
-        )
+        by_registrant = bool(
+            registering and registering.grants.get(webcast_id) == participant.id
+        ) or (password is not None and verify_password(participant.password_hash, password))
+        confirmed = confirm_address(participant, by_registrant=by_registrant)
         if confirmed is None or confirmed.status != ParticipantStatus.active:
             raise validation_error("token", "is invalid, expired or used already")
         participant = confirmed

@@ -745,8 +745,8 @@ def confirm_address(participant: Participant, *, by_registrant: bool) -> Partici
     participant holds it, that one is who the link proves, and this record goes.
 
     The address proves nothing about who chose the registration's password: it is kept only
-    when the link is used in the session that registered (`by_registrant`), so a stranger who
-    registered someone's address never gets a password into the record that person confirms."""
+    when the registrant shows it was them (`by_registrant`), so a stranger who registered
+    someone's address never gets a password into the record that person confirms."""
     if participant.confirmed or not participant.email:
         return participant
     if not by_registrant:

@@ -153,7 +153,11 @@ def _register(http: TestClient, webcast_id: str, email: str, **body: Any) -> htt
 
 
 def _signed_in_by_mail(
-    mail_sink: Any, webcast_id: str, email: str, session: tuple[TestClient, str] | None = None
+    mail_sink: Any,
+    webcast_id: str,
+    email: str,
+    session: tuple[TestClient, str] | None = None,
+    **body: str,
 ) -> TestClient:
     """A client signed in with the personal link of the latest mail to `email`: a new one,
     or one that holds a session (with its CSRF token)."""
@@ -161,7 +165,7 @@ def _signed_in_by_mail(
     token = links_in(mail_sink.to(email)[-1])[""]
     http, csrf = session or (helpers.client(), "")
     headers = {"X-CSRF-Token": csrf} if csrf else {}
-    entered = http.post(f"/api/w/{webcast_id}/link", json={"token": token}, headers=headers)
+    entered = http.post(f"/api/w/{webcast_id}/link", json={"token": token, **body}, headers=headers)
     assert entered.status_code == 200, entered.text
     return http
 
@@ -203,7 +207,8 @@ def test_self_registration_with_required_fields_and_consent_is_confirmed_by_mail
     )
     assert early.status_code == 401, "an unconfirmed registration cannot sign in"
 
-    confirmed = _signed_in_by_mail(mail_sink, webcast_id, email)
+    # The registrant confirms with the password she chose, so it stays hers.
+    confirmed = _signed_in_by_mail(mail_sink, webcast_id, email, password=password)
     me = confirmed.get(f"/api/w/{webcast_id}/me").json()
     assert me["name"] == "Anna Müller" and me["has_password"] is True and me["confirmed"]
     [consent] = me["consents"]
@@ -605,7 +610,8 @@ def test_a_password_chosen_by_a_stranger_dies_when_the_address_owner_confirms(ow
         _register(helpers.client(), webcast_id, email, password="Stranger-Pass-41").status_code
         == 202
     )
-    confirmed = _signed_in_by_mail(mail_sink, webcast_id, email)
+    # The address's owner uses the link, with a password that is not the stranger's.
+    confirmed = _signed_in_by_mail(mail_sink, webcast_id, email, password="A-Guess-Of-Mine-7")
     assert confirmed.get(f"/api/w/{webcast_id}/me").json()["confirmed"] is True
     login = helpers.client().post(
         f"/api/w/{webcast_id}/login", json={"login": email, "password": "Stranger-Pass-41"}

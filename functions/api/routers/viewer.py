@@ -82,6 +82,8 @@ class Login(Strict):
 
 class Link(Strict):
     token: Annotated[str, Field(min_length=1, max_length=256)]
+    # The password chosen at registration: given with a confirmation link, it stays valid.
+    password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
 
 
 class Entered(BaseModel):
@@ -184,6 +186,7 @@ def personal_link(
     issued = access.sign_in_with_link(
         webcast_id=webcast_id,
         token=body.token,
+        password=body.password,
         current_token=viewer_token(request),
         context=context,
     )
