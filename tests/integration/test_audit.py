@@ -220,7 +220,7 @@ def test_owner_reads_filters_pages_and_exports_the_log(stack):
 
 @pytest.mark.claim("P28")
 @pytest.mark.claim("P31")
-def test_admin_reads_are_logged_as_decision_0032_says(stack):
+def test_admin_reads_are_logged_as_decision_0031_says(stack):
     """Exports of personal data and every read under a support grant are logged; the tenant's
     own accounts reading lists and details are not."""
     owner = helpers.new_owner("reads")
