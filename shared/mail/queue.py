@@ -39,32 +39,23 @@ def _enqueue_participant_mail(job: MailJob) -> None:
         log.exception("could not queue a %s mail of participant %s", job.kind, job.participant_id)
 
 
-def enqueue_confirmation(*, participant: Participant) -> None:
-    """Queue the mail whose link confirms a self-registration's address."""
+def enqueue_confirmation(*, participant: Participant, registered_already: bool = False) -> None:
+    """Queue the mail whose link confirms a self-registration's address; with
+    `registered_already`, the harmless mail (registered already, a personal sign-in link) for
+    a confirmed participant whose address someone registered again, at most one per slot."""
     if not participant.email:
         return
+    key = f"confirmation:{participant.webcast_id}:{participant.id}"
+    if registered_already:
+        slot = int(now() // REGISTERED_AGAIN_SLOT_SECONDS)
+        key = f"registered-again:{participant.webcast_id}:{participant.id}:{slot}"
     _enqueue_participant_mail(
         MailJob(
             kind=JobKind.confirmation,
             tenant_id=participant.tenant_id,
             webcast_id=participant.webcast_id,
             participant_id=participant.id,
-            idempotency_key=f"confirmation:{participant.webcast_id}:{participant.id}",
-        )
-    )
-
-
-def enqueue_registered_already(*, participant: Participant) -> None:
-    """Someone registered the address of a confirmed participant: that participant gets a
-    harmless mail (registered already, a personal sign-in link), nobody else learns of it."""
-    slot = int(now() // REGISTERED_AGAIN_SLOT_SECONDS)
-    _enqueue_participant_mail(
-        MailJob(
-            kind=JobKind.confirmation,
-            tenant_id=participant.tenant_id,
-            webcast_id=participant.webcast_id,
-            participant_id=participant.id,
-            idempotency_key=f"registered-again:{participant.webcast_id}:{participant.id}:{slot}",
-            registered_already=True,
+            idempotency_key=key,
+            registered_already=registered_already,
         )
     )

@@ -145,10 +145,9 @@ def register(
         address=stored.email,
         client_ip=context.client_ip,
     ):
-        if holder is not None:
-            mail_queue.enqueue_registered_already(participant=holder)
-        else:
-            mail_queue.enqueue_confirmation(participant=stored)
+        mail_queue.enqueue_confirmation(
+            participant=holder or stored, registered_already=holder is not None
+        )
     if not webcast.admit_before_confirmation:
         return Registration(participant_id=None, issued=None)
     issued = sessions.grant(
