@@ -289,11 +289,22 @@ CASES: tuple[Case, ...] = (
         "tracking-{n}",
         _heartbeat(lambda t: "no-such-webcast", "intruder"),
     ),
-    # Defender's scan results name a blob, no tenant: only the scanned version gets a verdict
+    # Defender's scan results name a blob, no tenant: only the scanned version of a gated
+    # container's blob gets the verdict, never a blob named inside another container's path
     Case(
         "scan result for the victim's handout with another version's etag",
         malware.SCAN_QUEUE,
         lambda t: _scan_result(_blob_url("downloads", t.handout_blob), "0x8D000000000000"),
+    ),
+    Case(
+        "scan result for an intruder's export whose path holds the victim's handout",
+        malware.SCAN_QUEUE,
+        lambda t: _scan_result(
+            _blob_url(
+                "exports", f"{t.intruder}/{blob_container_name('downloads')}/{t.handout_blob}"
+            ),
+            _etag("downloads", t.handout_blob),
+        ),
     ),
     # blob events under the intruder's prefix naming the victim's ids
     Case(
