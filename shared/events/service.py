@@ -20,6 +20,11 @@ def register_consumer(container: str, consumer: BlobConsumer) -> None:
     _consumers[container] = consumer
 
 
+def consumer_containers() -> list[str]:
+    """The containers whose BlobCreated events some feature consumes."""
+    return sorted(_consumers)
+
+
 def logical_container(physical: str) -> str:
     prefix = get_settings().storage_prefix
     return physical[len(prefix) :] if prefix and physical.startswith(prefix) else physical

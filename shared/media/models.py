@@ -50,17 +50,28 @@ class AssetStatus(StrEnum):
 ENDED = frozenset({AssetStatus.ready, AssetStatus.failed, AssetStatus.rejected})
 
 
+# A file the worker reports, relative to the asset's own prefix: segments that start with a
+# letter, digit, `_` or `-`, so neither `..` nor a leading `/` can lead out of that folder
+# (playback reads and signs `{prefix}{name}`; a result naming another folder is no result).
+AssetFile = Annotated[
+    str,
+    StringConstraints(
+        max_length=200, pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$"
+    ),
+]
+
+
 class Rendition(BaseModel):
     """One rung of the ladder as encoded."""
 
-    name: str
+    name: AssetFile
     width: int
     height: int
     video_bitrate: int  # bits/s, as configured
     audio_bitrate: int
     bandwidth: int  # peak bits/s as written in the master playlist
     codecs: str
-    playlist: str  # relative to the asset prefix, e.g. "720p/index.m3u8"
+    playlist: AssetFile  # relative to the asset prefix, e.g. "720p/index.m3u8"
 
 
 class CaptionStatus(StrEnum):
@@ -208,8 +219,8 @@ class MediaResult(BaseModel):
     width: int | None = None
     height: int | None = None
     renditions: list[Rendition] = Field(default_factory=list)
-    poster: str | None = None
-    download: str | None = None
+    poster: AssetFile | None = None
+    download: AssetFile | None = None
 
 
 AssetTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

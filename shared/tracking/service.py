@@ -89,7 +89,15 @@ def _apply(viewing: Viewing, message: HeartbeatMessage) -> bool:
 
 
 def record_heartbeat(*, message: HeartbeatMessage) -> bool:
-    """Idempotent: the same message handled again finds its slots present and writes nothing."""
+    """Idempotent: the same message handled again finds its slots present and writes nothing.
+
+    A message whose webcast is gone or is not the tenant's writes nothing (P30)."""
+    # The cached lookup (as on the API side) keeps the hot path off the tenant's partition;
+    # the webcast's own tenant must be the message's, or its partition would get a stranger.
+    webcast = find_webcast_cached(message.webcast_id)
+    if webcast is None or webcast.tenant_id != message.tenant_id:
+        log.warning("heartbeat for webcast %s outside its tenant: dropped", message.webcast_id)
+        return False
     partition = shard_partition(message.webcast_id, message.shard)
     item_id = viewing_id(message.viewer_id, message.mode.value)
     for _ in range(MAX_WRITE_ATTEMPTS):
