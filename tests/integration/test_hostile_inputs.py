@@ -1,0 +1,438 @@
+"""The hostile-input corpus (tests/hostile/corpus.py) fed to every operation of the OpenAPI
+document that takes its kind of input, as an owner with data and as a signed-in viewer (P39).
+
+Strings (path, query and body) get the text kinds, numbers the huge numbers, dates and
+periods the ten-thousand-year values, every JSON body deep and oversized JSON. A value every
+field of its kind refuses must be a 422 naming the field and change nothing stored; any other
+value may be taken, but never answers a server error, and every list still answers after.
+"""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from functions.api.app import create_app
+from functions.api.deps import CSRF_HEADER
+from shared.clients import blob_container_name, blob_service, cosmos_container
+from shared.config import get_settings
+from shared.privacy.registry import BLOB_CONTAINERS, COSMOS_CONTAINERS
+from tests import helpers
+from tests.hostile import corpus
+from tests.hostile.corpus import Hostile
+from tests.integration.test_fuzzing import SESSION_CHANGING, _owner_with_data
+
+PLACEHOLDER = "hostile-value-placeholder"
+DATE_NAMES = {"since", "until"}
+# Moves with every request of a signed-in client (last seen), refused or not.
+MOVING_CONTAINERS = {"sessions"}
+# These start a new viewer session in place of the caller's.
+VIEWER_SESSION_CHANGING = {
+    ("POST", f"/api/w/{{webcast_id}}/{route}")
+    for route in ("enter", "registrations", "login", "link", "embed/session")
+}
+
+
+@dataclass
+class Caller:
+    """One client holding the owner's and a viewer's session, with the CSRF token of each."""
+
+    http: TestClient
+    anonymous: TestClient
+    owner_csrf: str
+    viewer_csrf: str
+    ids: dict[str, str]
+
+    def call(self, operation: "Operation", url: str, body: str | None = None) -> httpx.Response:
+        """Routes that start a viewer session are called without one (as a visitor does)."""
+        anonymous = (operation.method, operation.path) in VIEWER_SESSION_CHANGING
+        return self.send(operation.method, url, body=body, anonymous=anonymous)
+
+    def send(
+        self, method: str, url: str, *, body: str | None = None, anonymous: bool = False
+    ) -> httpx.Response:
+        csrf = self.viewer_csrf if url.startswith("/api/w/") else self.owner_csrf
+        headers = {CSRF_HEADER: csrf} if method != "GET" and not anonymous else {}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        response: httpx.Response = (self.anonymous if anonymous else self.http).request(
+            method, url, content=body.encode() if body is not None else None, headers=headers
+        )
+        return response
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    parameters: list[dict[str, Any]]
+    body: dict[str, Any] | None
+    fields: list[tuple[tuple[str | int, ...], dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def url(self, ids: dict[str, str], **replaced: str) -> str:
+        path = self.path
+        for parameter in self.parameters:
+            if parameter["in"] == "path":
+                name = parameter["name"]
+                path = path.replace(f"{{{name}}}", replaced.get(name, ids.get(name, "none")))
+        query = "&".join(
+            f"{name}={value}" for name, value in replaced.items() if f"{{{name}}}" not in self.path
+        )
+        return f"{path}?{query}" if query else path
+
+
+class Schema:
+    """The OpenAPI document's operations, their parameters and body fields."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+
+    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in schema:
+            schema = self.document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        for union in ("anyOf", "oneOf"):
+            variants = [v for v in schema.get(union, []) if self.resolve(v).get("type") != "null"]
+            if variants:
+                return self.resolve(variants[0])
+        return schema
+
+    def operations(self) -> Iterator[Operation]:
+        for path, item in self.document["paths"].items():
+            for method, details in item.items():
+                content = details.get("requestBody", {}).get("content", {})
+                body = content.get("application/json", {}).get("schema")
+                operation = Operation(
+                    method=method.upper(),
+                    path=path,
+                    parameters=[
+                        p for p in details.get("parameters", []) if p["in"] in ("path", "query")
+                    ],
+                    body=self.resolve(body) if body is not None else None,
+                )
+                if operation.body is not None:
+                    operation.fields = list(self.leaves(operation.body))
+                yield operation
+
+    def leaves(
+        self, schema: dict[str, Any], location: tuple[str | int, ...] = ()
+    ) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+        """Every scalar field of a body, nested objects and the first item of lists."""
+        schema = self.resolve(schema)
+        if len(location) > 4:
+            return
+        if "properties" in schema:
+            for name, sub in schema["properties"].items():
+                yield from self.leaves(sub, (*location, name))
+        elif schema.get("type") == "array" and "items" in schema:
+            yield from self.leaves(schema["items"], (*location, 0))
+        elif schema.get("type") in ("string", "integer", "number"):
+            yield location, schema
+
+    def example(self, schema: dict[str, Any]) -> Any:
+        """A plain value of the schema: defaults, first enum values, required fields only."""
+        schema = self.resolve(schema)
+        if "default" in schema:
+            return schema["default"]
+        if "enum" in schema:
+            return schema["enum"][0]
+        kind = schema.get("type")
+        if kind == "string":
+            if schema.get("format") == "email":
+                return helpers.unique_email("hostile")
+            if schema.get("format") == "date-time":
+                return "2027-01-01T10:00:00Z"
+            return "x" * max(schema.get("minLength", 1), 1)
+        if kind in ("integer", "number"):
+            return schema.get("minimum", 1)
+        if kind == "boolean":
+            return False
+        if kind == "array":
+            return [self.example(schema["items"])] * schema.get("minItems", 0)
+        return {
+            name: self.example(sub)
+            for name, sub in schema.get("properties", {}).items()
+            if name in schema.get("required", [])
+        }
+
+    def body_with(
+        self, schema: dict[str, Any], locations: list[tuple[str | int, ...]], value: Hostile
+    ) -> str:
+        """The schema's example body with `value` at each location (containers made on the
+        way)."""
+        body = self.example(schema)
+        for location in locations:
+            holder: Any = body
+            current = schema
+            for index, step in enumerate(location):
+                current = self.resolve(current)
+                sub = current["properties"][step] if isinstance(step, str) else current["items"]
+                last = index == len(location) - 1
+                if isinstance(step, int):
+                    if not holder:
+                        holder.append(PLACEHOLDER if last else self.example(sub))
+                    if last:
+                        holder[0] = PLACEHOLDER
+                    else:
+                        holder = holder[0]
+                elif last:
+                    holder[step] = PLACEHOLDER
+                else:
+                    if not isinstance(holder.get(step), dict | list):
+                        holder[step] = self.example(sub)
+                    holder = holder[step]
+                current = sub
+        return json.dumps(body).replace(f'"{PLACEHOLDER}"', value.raw)
+
+
+def _is_date(name: str | int, schema: dict[str, Any]) -> bool:
+    text = str(name)
+    return (
+        schema.get("format") in ("date", "date-time") or text.endswith("_at") or text in DATE_NAMES
+    )
+
+
+def _kinds(name: str | int, schema: dict[str, Any], *, in_url: bool) -> list[Hostile]:
+    if schema.get("type") in ("integer", "number"):
+        return corpus.NUMBERS
+    text = corpus.TEXT if in_url else corpus.BODY_TEXT
+    return [*text, *(corpus.DATES if _is_date(name, schema) else [])]
+
+
+def _named(response: httpx.Response, location: tuple[str | int, ...]) -> bool:
+    """Whether the problem's errors name the field at `location` (with or without its
+    `body.`/`query.`/`path.` prefix; a union adds its member's name after it)."""
+    wanted = ".".join(str(part) for part in location)
+    for error in response.json().get("errors", []):
+        named = str(error["field"])
+        for prefix in ("body.", "query.", "path."):
+            named = named.removeprefix(prefix)
+        if named == wanted or named.startswith(wanted + "."):
+            return True
+    return False
+
+
+def _snapshot() -> dict[str, str]:
+    """Every stored document and blob, by its etag."""
+    found: dict[str, str] = {}
+    for spec in COSMOS_CONTAINERS:
+        if spec.name in MOVING_CONTAINERS:
+            continue
+        for item in cosmos_container(spec.name).query_items(
+            "SELECT c.id, c._etag FROM c", enable_cross_partition_query=True
+        ):
+            found[f"{spec.name}/{item['id']}"] = item["_etag"]
+    for blob_spec in BLOB_CONTAINERS:
+        container = blob_service().get_container_client(blob_container_name(blob_spec.name))
+        for blob in container.list_blobs():
+            found[f"{blob_spec.name}/{blob.name}"] = str(blob.etag)
+    return found
+
+
+@pytest.fixture(scope="module")
+def caller(stack: Any) -> Caller:
+    owner, ids = _owner_with_data()
+    viewer = helpers.client()
+    entered = viewer.post(
+        f"/api/w/{ids['webcast_id']}/registrations", json={"email": helpers.unique_email("v")}
+    )
+    assert entered.status_code == 202, entered.text
+    http = helpers.client()
+    http.cookies.update(owner.client.cookies)
+    http.cookies.update(viewer.cookies)
+    return Caller(
+        http=http,
+        anonymous=helpers.client(),
+        owner_csrf=owner.csrf,
+        viewer_csrf=entered.json()["csrf_token"],
+        ids=ids,
+    )
+
+
+@dataclass
+class Findings:
+    problems: list[str] = field(default_factory=list)
+    sent: int = 0
+
+    def check(
+        self,
+        operation: Operation,
+        value: Hostile | None,
+        response: httpx.Response,
+        *,
+        location: tuple[str | int, ...] = (),
+        must_refuse: bool,
+    ) -> None:
+        self.sent += 1
+        what = f"{operation.label} {'.'.join(map(str, location))}={value.name if value else '?'}"
+        if response.status_code >= 500:
+            self.problems.append(f"{what}: {response.status_code} {response.text[:300]}")
+        elif response.status_code >= 400 and not response.headers.get(
+            "content-type", ""
+        ).startswith("application/problem+json"):
+            self.problems.append(f"{what}: {response.status_code} without problem+json")
+        elif response.status_code in (401, 403):
+            return  # signed-in routes check the session before they read the body
+        elif must_refuse and (response.status_code != 422 or not _named(response, location)):
+            self.problems.append(f"{what}: {response.status_code} {response.text[:300]}")
+
+
+def _may_run(operation: Operation) -> bool:
+    return (
+        operation.method != "DELETE" and (operation.method, operation.path) not in SESSION_CHANGING
+    )
+
+
+def _rotating(values: list[Hostile], turn: int) -> Hostile:
+    return values[turn % len(values)]
+
+
+def _turns(values: list[Hostile], turn: int) -> list[Hostile]:
+    """Two refused and two legal values of a kind, taking turns over the operations."""
+    refused = [v for v in values if v.refused]
+    legal = [v for v in values if not v.refused]
+    turns = (turn, turn + 1)
+    return [_rotating(refused, t) for t in turns] + [_rotating(legal, t) for t in turns]
+
+
+def _url_refused() -> list[Hostile]:
+    """A URL cannot carry surrogates or invalid UTF-8: they arrive as U+FFFD, legal text."""
+    return [
+        v for v in corpus.TEXT if v.refused and "surrogate" not in v.name and "utf8" not in v.name
+    ]
+
+
+LEGAL_TEXT = Hostile(
+    name="legal-but-hostile",
+    raw='"' + "".join(v.raw.strip('"') for v in corpus.TEXT if not v.refused) + '"',
+    query="".join(v.query for v in corpus.TEXT if not v.refused) + "%ED%A0%80%FF",
+    refused=False,
+)
+
+
+def _send_parameters(
+    caller: Caller,
+    schema: Schema,
+    operation: Operation,
+    findings: Findings,
+    turn: int,
+    *,
+    refused: bool,
+) -> None:
+    """Each path parameter and text query parameter gets one refused text (the kinds take
+    turns over the operations) and the legal-but-hostile text; each number parameter every
+    number, each date parameter every date."""
+    path_names = [p["name"] for p in operation.parameters if p["in"] == "path"]
+    if refused and path_names:
+        # One path parameter per operation: the text check is app-wide (test_inputs.py).
+        name = path_names[turn % len(path_names)]
+        value = _rotating(_url_refused(), turn)
+        url = operation.url(caller.ids, **{name: value.query})
+        findings.check(
+            operation, value, caller.call(operation, url), location=(name,), must_refuse=True
+        )
+    if path_names and not refused and _may_run(operation):
+        url = operation.url(caller.ids, **dict.fromkeys(path_names, LEGAL_TEXT.query))
+        findings.check(operation, LEGAL_TEXT, caller.call(operation, url), must_refuse=False)
+    for parameter in operation.parameters:
+        name, typed = parameter["name"], schema.resolve(parameter.get("schema", {}))
+        if parameter["in"] != "query":
+            continue
+        if typed.get("type") in ("integer", "number"):
+            values = _turns(corpus.NUMBERS, turn)
+        elif _is_date(name, typed):
+            values = _turns(corpus.DATES, turn)
+        else:
+            values = [_rotating(_url_refused(), turn), LEGAL_TEXT]
+        for value in values:
+            if value.refused != refused or not (refused or _may_run(operation)):
+                continue
+            url = operation.url(caller.ids, **{name: value.query})
+            response = caller.call(operation, url)
+            findings.check(operation, value, response, location=(name,), must_refuse=value.refused)
+
+
+def _send_bodies(
+    caller: Caller,
+    schema: Schema,
+    operation: Operation,
+    findings: Findings,
+    turn: int,
+    *,
+    refused: bool,
+) -> None:
+    """One refused text in every string field at once (the validation names each), one
+    refused number in every number field, the legal-but-hostile text in every string field,
+    legal numbers and every date one field at a time; and one of deep or oversized JSON."""
+    assert operation.body is not None
+    texts = [loc for loc, leaf in operation.fields if leaf.get("type") == "string"]
+    numbers = [loc for loc, leaf in operation.fields if leaf.get("type") != "string"]
+    dates = [loc for loc, leaf in operation.fields if _is_date(loc[-1], leaf)]
+    refused_numbers = [v for v in corpus.NUMBERS if v.refused]
+    legal_numbers = [v for v in corpus.NUMBERS if not v.refused]
+    batches: list[tuple[list[tuple[str | int, ...]], Hostile, bool]] = []
+    if texts:
+        batches.append((texts, _rotating([v for v in corpus.BODY_TEXT if v.refused], turn), True))
+    if numbers:
+        batches.append((numbers, _rotating(refused_numbers, turn), True))
+    if _may_run(operation):
+        if texts:
+            batches.append((texts, LEGAL_TEXT, False))
+        batches += [([n], _rotating(legal_numbers, turn + i), False) for i, n in enumerate(numbers)]
+        # A date in a plain string field is read by the service, after every other field.
+        batches += [([d], value, False) for d in dates for value in corpus.DATES]
+    for locations, value, refusing in batches:
+        if refusing != refused:
+            continue
+        body = schema.body_with(operation.body, locations, value)
+        response = caller.call(operation, operation.url(caller.ids), body)
+        for location in locations if refused else locations[:1]:
+            findings.check(operation, value, response, location=location, must_refuse=refused)
+    if not refused:
+        return
+    name, body = _rotating_body(turn)
+    response = caller.call(operation, operation.url(caller.ids), body)
+    value = Hostile(name=name, raw="", query="", refused=True)
+    findings.check(operation, value, response, location=("body",), must_refuse=False)
+    if name == "huge-body" and response.status_code != 413:
+        findings.problems.append(f"{operation.label} huge body: {response.status_code}")
+
+
+def _rotating_body(turn: int) -> tuple[str, str]:
+    bodies = [
+        ("deep-arrays", corpus.deep_arrays),
+        ("deep-objects", corpus.deep_objects),
+        ("huge-body", lambda: corpus.huge_body(get_settings().max_body_bytes)),
+    ]
+    name, build = bodies[turn % len(bodies)]
+    return name, build()
+
+
+@pytest.mark.claim("P39")
+def test_every_parameter_and_body_field_refuses_hostile_values_and_keeps_answering(
+    caller: Caller,
+) -> None:
+    schema = Schema(create_app().openapi())
+    operations = list(schema.operations())
+    findings = Findings()
+    before = _snapshot()
+    for refused in (True, False):
+        for turn, operation in enumerate(operations):
+            _send_parameters(caller, schema, operation, findings, turn, refused=refused)
+            if operation.body is not None:
+                _send_bodies(caller, schema, operation, findings, turn, refused=refused)
+        if refused:
+            assert _snapshot() == before, "a refused request changed something stored"
+    for operation in operations:
+        if operation.method == "GET":
+            response = caller.call(operation, operation.url(caller.ids))
+            findings.check(operation, None, response, must_refuse=False)
+    print(f"sent {findings.sent} hostile requests to {len(operations)} operations")
+    assert findings.problems == [], "\n".join(findings.problems)
