@@ -7,10 +7,13 @@ field of its kind refuses must be a 422 naming the field and change nothing stor
 value may be taken, but never answers a server error, and every list still answers after.
 """
 
+import http.server
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -18,12 +21,14 @@ from fastapi.testclient import TestClient
 
 from functions.api.app import create_app
 from functions.api.deps import CSRF_HEADER
+from media_pipelines import worker
 from shared.clients import blob_container_name, blob_service, cosmos_container
 from shared.config import get_settings
 from shared.privacy.registry import BLOB_CONTAINERS, COSMOS_CONTAINERS
 from tests import helpers
 from tests.hostile import corpus
 from tests.hostile.corpus import Hostile
+from tests.integration import test_participant_imports as imports_test
 from tests.integration.test_fuzzing import SESSION_CHANGING, _owner_with_data
 
 PLACEHOLDER = "hostile-value-placeholder"
@@ -50,6 +55,7 @@ class Caller:
     def call(self, operation: "Operation", url: str, body: str | None = None) -> httpx.Response:
         """Routes that start a viewer session are called without one (as a visitor does)."""
         anonymous = (operation.method, operation.path) in VIEWER_SESSION_CHANGING
+        self.anonymous.cookies.clear()
         return self.send(operation.method, url, body=body, anonymous=anonymous)
 
     def send(
@@ -387,7 +393,7 @@ def _send_bodies(
             batches.append((texts, LEGAL_TEXT, False))
         batches += [([n], _rotating(legal_numbers, turn + i), False) for i, n in enumerate(numbers)]
         # A date in a plain string field is read by the service, after every other field.
-        batches += [([d], value, False) for d in dates for value in corpus.DATES]
+        batches += [([d], value, False) for d in dates for value in _turns(corpus.DATES, turn)]
     for locations, value, refusing in batches:
         if refusing != refused:
             continue
@@ -430,9 +436,206 @@ def test_every_parameter_and_body_field_refuses_hostile_values_and_keeps_answeri
                 _send_bodies(caller, schema, operation, findings, turn, refused=refused)
         if refused:
             assert _snapshot() == before, "a refused request changed something stored"
-    for operation in operations:
+    lists = [o for o in operations if o.method == "GET" and o.path.count("{") <= 1]
+    for operation in lists:
         if operation.method == "GET":
             response = caller.call(operation, operation.url(caller.ids))
             findings.check(operation, None, response, must_refuse=False)
     print(f"sent {findings.sent} hostile requests to {len(operations)} operations")
     assert findings.problems == [], "\n".join(findings.problems)
+
+
+@pytest.mark.claim("P39")
+def test_periods_of_ten_thousand_years_and_reversed_ones_on_every_filtered_route(
+    caller: Caller,
+) -> None:
+    """Every operation with a period is clamped or refused with the field named; a grant
+    until the year 9999 and a schedule at the ends of the calendar are handled too."""
+    findings = Findings()
+    periodic = [
+        operation
+        for operation in Schema(create_app().openapi()).operations()
+        if {"since", "until"} <= {p["name"] for p in operation.parameters}
+    ]
+    assert len(periodic) >= 3, "the audit list, its export and its verification"
+    for operation in periodic:
+        far = caller.call(operation, operation.url(caller.ids, **corpus.TEN_THOUSAND_YEARS))
+        value = Hostile(name="ten-thousand-years", raw="", query="", refused=False)
+        findings.check(operation, value, far, location=("since",), must_refuse=False)
+        if far.status_code != 200:
+            findings.check(operation, value, far, location=("since",), must_refuse=True)
+        backwards = caller.call(operation, operation.url(caller.ids, **corpus.REVERSED))
+        value = Hostile(name="reversed", raw="", query="", refused=True)
+        findings.check(operation, value, backwards, location=("until",), must_refuse=True)
+    assert findings.problems == [], "\n".join(findings.problems)
+
+    for moment in ("9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"):
+        grant = caller.send(
+            "POST",
+            "/api/support-grants",
+            body=json.dumps({"scope": "read_only", "expires_at": moment}),
+        )
+        assert grant.status_code == 422, grant.text
+        assert _named(grant, ("expires_at",)), grant.text
+    webcast = f"/api/webcasts/{caller.ids['webcast_id']}"
+    schedule = {"starts_at": "0001-01-01T00:00:00Z", "ends_at": "9999-12-31T23:59:59Z"}
+    patched = caller.send("PATCH", webcast, body=json.dumps({"schedule": schedule}))
+    assert patched.status_code in (200, 422), patched.text
+    for url in (webcast, "/api/webcasts", f"/api/w/{caller.ids['webcast_id']}"):
+        assert caller.send("GET", url).status_code == 200, url
+
+
+class _Listener(http.server.BaseHTTPRequestHandler):
+    """A loopback server a disguised playlist points at: it notes every request it gets."""
+
+    requests: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.requests.append(self.path)
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def listener() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Listener)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/segment.ts"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+MEDIA = helpers.Triggers({"blob_created", "media_result"}, watch=("uploads",))
+HANDOUTS = helpers.Triggers({"blob_created"}, watch=("downloads",))
+WORKER = worker.WorkerOptions(visibility_seconds=60, retry_seconds=0)
+
+
+def _settle() -> None:
+    """Events, the media worker and its results until nothing is left to do."""
+    for _ in range(30):
+        events = MEDIA.runner.run_once().did_work
+        if not events and not worker.poll_once(WORKER):
+            return
+    raise AssertionError("the pipeline kept finding work")
+
+
+def _ticketed(owner: helpers.Admin, url: str, body: dict[str, Any], content: bytes) -> Any:
+    """Create the item, PUT the file to its upload URL as a browser does; the item's body."""
+    created = owner.post(url, json=body | {"size": len(content)})
+    assert created.status_code == 201, created.text
+    ticket = created.json()["upload"]
+    put = httpx.put(ticket["url"], content=content, headers=ticket["headers"], timeout=30)
+    assert put.status_code == 201, put.text
+    return created.json()
+
+
+@pytest.mark.claim("P39")
+@pytest.mark.claim("P20")
+def test_disguised_videos_bombs_and_hostile_captions_fail_through_their_real_path(
+    stack: Any, tmp_path: Path, listener: str
+) -> None:
+    owner = helpers.new_owner("hostile-files")
+    created = owner.post("/api/webcasts", json={"title": "Files", "slug": "hostile-files"})
+    assert created.status_code == 201, created.text
+    base = f"/api/webcasts/{created.json()['id']}"
+    secret = tmp_path / "secret.ts"
+    secret.write_bytes(b"G" + b"\0" * 187)  # a local file of the worker the lists reach for
+
+    assets = {}
+    for name, content in corpus.disguised_videos(secret, listener).items():
+        body = {"title": name, "filename": f"{name}.mp4"}
+        assets[name] = _ticketed(owner, f"{base}/media", body, content)["asset"]["id"]
+    _settle()
+    for name, asset_id in assets.items():
+        asset = owner.get(f"{base}/media/{asset_id}").json()
+        assert asset["status"] == "failed", (name, asset)
+        expected = "unreadable" if name == "text" else "unsupported"
+        assert asset["failure_code"] == expected, (name, asset)
+    assert _Listener.requests == [], "the worker fetched what a playlist named"
+
+    handouts = []
+    for name in ("hls-url", "ffconcat-local-file"):
+        content = corpus.disguised_videos(secret, listener)[name]
+        body = {"title": name, "filename": f"{name}.pdf", "content_type": "application/pdf"}
+        handouts.append(_ticketed(owner, f"{base}/handouts", body, content)["handout"]["id"])
+    HANDOUTS.drain()
+    for handout_id in handouts:
+        found = owner.get(f"{base}/handouts/{handout_id}").json()
+        assert (found["status"], found["rejection"]["code"]) == ("rejected", "wrong-type"), found
+
+    # Captions are text the system reads: Unicode without control characters (decision 0030).
+    waiting = owner.post(
+        f"{base}/media", json={"title": "Captioned", "filename": "c.mp4", "size": 9}
+    )
+    asset_id = waiting.json()["asset"]["id"]
+    cue = "WEBVTT\n\n00:00.000 --> 00:01.000\n"
+    for content in (
+        (cue + "nul\0").encode(),
+        (cue + "\x1b[2Jclear").encode(),
+        cue.encode() + b"a\xed\xa0\x80b",
+        cue.encode() + b"\xff\xfe",
+    ):
+        refused = owner.request(
+            "PUT",
+            f"{base}/media/{asset_id}/captions/de",
+            content=content,
+            headers={"Content-Type": "text/vtt"},
+        )
+        assert refused.status_code == 422, refused.text
+        assert _named(refused, ("body",)), refused.text
+    assert owner.get(f"{base}/media/{asset_id}").json()["captions"] == []
+
+
+@pytest.mark.claim("P39")
+@pytest.mark.claim("P09")
+def test_import_bombs_of_gibibytes_and_nested_archives_fail_the_job_unread(stack: Any) -> None:
+    owner = helpers.new_owner("hostile-imports")
+    created = owner.post("/api/webcasts", json={"title": "Bombs", "slug": "hostile-bombs"})
+    assert created.status_code == 201, created.text
+    webcast_id = created.json()["id"]
+    cases = {
+        "bombe.xlsx": (corpus.xlsx_bomb(), "zip-bomb"),
+        "verschachtelt.xlsx": (corpus.nested_zip_xlsx(), "unreadable"),
+    }
+    for filename, (content, code) in cases.items():
+        job = imports_test.upload(owner, webcast_id, filename, content)
+        assert (job["status"], job["failure"]["code"]) == ("failed", code), (filename, job)
+        assert job["source_deleted"] and job["columns"] is None, job
+        started = owner.post(
+            f"/api/webcasts/{webcast_id}/imports/{job['id']}/start",
+            json={"mapping": {"E-Mail": "email"}},
+        )
+        assert started.status_code == 409, started.text
+    assert imports_test._participants(webcast_id) == []
+    assert owner.get(f"/api/webcasts/{webcast_id}/imports").status_code == 200
+
+
+@pytest.mark.claim("P39")
+def test_backtracking_patterns_are_matched_by_re2_or_refused_when_saved(caller: Caller) -> None:
+    webcast = f"/api/webcasts/{caller.ids['webcast_id']}"
+    form = f"{webcast}/form"
+    for pattern in corpus.PATTERNS_RE2_REFUSES.values():
+        field = {"id": "code", "type": "short_text", "label": "Code", "pattern": pattern}
+        refused = caller.send("PUT", form, body=json.dumps({"fields": [field]}))
+        assert refused.status_code == 422, refused.text
+        assert _named(refused, ("fields", 0, "pattern")), refused.text
+    for pattern in corpus.BACKTRACKING_PATTERNS.values():
+        field = {"id": "code", "type": "long_text", "label": "Code", "pattern": pattern}
+        saved = caller.send("PUT", form, body=json.dumps({"fields": [field]}))
+        assert saved.status_code == 200, saved.text
+        for answer in corpus.BACKTRACKING_ANSWERS:
+            body = {"email": helpers.unique_email("re2"), "answers": {"code": answer}}
+            caller.anonymous.cookies.clear()
+            response = caller.anonymous.post(
+                f"/api/w/{caller.ids['webcast_id']}/registrations", json=body
+            )
+            assert response.status_code in (202, 422), response.text
+            if response.status_code == 422:
+                assert _named(response, ("answers", "code")), response.text
+    assert caller.send("GET", f"{webcast}/participants").status_code == 200
