@@ -442,7 +442,13 @@ def test_every_parameter_and_body_field_refuses_hostile_values_and_keeps_answeri
     schema = Schema(create_app().openapi())
     operations = list(schema.operations())
     findings = Findings()
-    lists = [o for o in operations if o.method == "GET" and o.path.count("{") <= 1]
+    lists = [
+        o
+        for o in operations
+        if o.method == "GET"
+        and o.path.count("{") <= 1
+        and not ("export" in o.path or "verify" in o.path)
+    ]
     answering = {o.label: caller.call(o, o.url(caller.ids)).status_code for o in lists}
     before = _snapshot()
     for refused in (True, False):
