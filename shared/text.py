@@ -11,7 +11,14 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 # C0 and C1 controls, DEL, lone surrogates (not Unicode scalar values, so they cannot be
@@ -89,6 +96,10 @@ def _multi_line_fields(model: type[BaseModel]) -> frozenset[str]:
 
 class InputModel(BaseModel):
     """The base of every model the API, an import or a trigger reads from outside."""
+
+    # Python's JSON reader takes NaN and Infinity (and reads 1e309 as infinity); no stored
+    # document or JSON answer can hold them.
+    model_config = ConfigDict(allow_inf_nan=False)
 
     @field_validator("*")
     @classmethod

@@ -24,6 +24,19 @@ _NOT_BLOCKED = f"(NOT IS_DEFINED(c.{BLOCKED_FIELD}) OR IS_NULL(c.{BLOCKED_FIELD}
 MAX_BATCH_OPERATIONS = 100
 
 
+# Cosmos DB ids have at most 1,023 bytes and partition keys at most 2,048; a longer one
+# (an id from a URL) names no document, and the service answers it with an error, not 404.
+MAX_ID_BYTES = 1023
+MAX_PARTITION_KEY_BYTES = 2048
+
+
+def _can_exist(item_id: str, partition_key: str) -> bool:
+    return (
+        len(item_id.encode(errors="surrogatepass")) <= MAX_ID_BYTES
+        and len(partition_key.encode(errors="surrogatepass")) <= MAX_PARTITION_KEY_BYTES
+    )
+
+
 class Document(BaseModel):
     """Base of every stored document: id, type discriminator and the Cosmos etag."""
 
@@ -98,6 +111,8 @@ class _Base(Generic[T]):
         return self._parse(stored)
 
     def _read(self, item_id: str, partition_key: str) -> dict[str, Any] | None:
+        if not _can_exist(item_id, partition_key):
+            return None
         try:
             item: dict[str, Any] = self.container.read_item(item_id, partition_key=partition_key)
         except cosmos_errors.CosmosHttpResponseError as error:
@@ -107,6 +122,8 @@ class _Base(Generic[T]):
         return item
 
     def _delete(self, item_id: str, partition_key: str) -> bool:
+        if not _can_exist(item_id, partition_key):
+            return False
         try:
             self.container.delete_item(item_id, partition_key=partition_key)
         except cosmos_errors.CosmosHttpResponseError as error:

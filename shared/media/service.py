@@ -59,6 +59,7 @@ from shared.media.models import (
 )
 from shared.media.privacy import delete_prefix
 from shared.media.repository import PUBLICATION_ID, assets, forget_published, publications
+from shared.text import text_problem
 from shared.upload_size import size_refusal
 from shared.webcasts.models import Webcast
 from shared.webcasts.repository import webcasts
@@ -624,6 +625,10 @@ def _checked_vtt(content: bytes) -> str:
     except UnicodeDecodeError:
         raise validation_error("body", "WebVTT must be UTF-8") from None
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for number, line in enumerate(lines, start=1):
+        # Cue text reaches every viewer's player: Unicode without controls (decision 0030).
+        if (reason := text_problem(line.replace("\t", " "))) is not None:
+            raise validation_error("body", f"Line {number}: {reason}")
     header = lines[0]
     if not (header == "WEBVTT" or header.startswith(("WEBVTT ", "WEBVTT\t"))):
         raise validation_error("body", "A WebVTT file starts with 'WEBVTT'")
