@@ -4,17 +4,38 @@ Every route of the app must be classified here; a new route without a class fail
 so isolation is checked for it before it ships.
 """
 
+import base64
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
+import httpx
+import jwt
 import pytest
+from fastapi.testclient import TestClient
 
 from functions.api.app import create_app
 from shared import clock
 from shared.accounts.models import Permission
-from shared.clients import blob_container_name, blob_service, cosmos_container
+from shared.clients import blob_container_name, blob_service, cosmos_container, queue_client
 from shared.clock import utc_iso
+from shared.config import get_settings
 from shared.media.models import AssetStatus, Caption, Rendition, media_prefix
 from shared.media.repository import assets
+from shared.privacy.registry import (
+    BLOB_CONTAINERS,
+    COSMOS_CONTAINERS,
+    QUEUES,
+    cosmos_container_spec,
+)
+from shared.tracking.reports import SNAPSHOT_ID as REPORT_SNAPSHOT_ID
 from tests import helpers
 
 OWNER = "owner"  # the tenant's owner (and support under a grant, reading or writing)
@@ -235,7 +256,9 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
             "allowed_origins": ["https://intruder.example"],
         },
         ("POST", "/api/webcasts/{webcast_id}/server-credentials"): {"label": "planted"},
-        ("POST", "/api/webcasts/{webcast_id}/server-credentials/revoke"): {"id": "0123abcd"},
+        ("POST", "/api/webcasts/{webcast_id}/server-credentials/revoke"): {
+            "id": ids["credential_id"]
+        },
         ("POST", "/api/webcasts/{webcast_id}/imports"): {"filename": "planted.csv", "size": 10},
         ("POST", "/api/webcasts/{webcast_id}/imports/{job_id}/start"): {
             "mapping": {"E-Mail": "email"}
@@ -273,23 +296,63 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
     }
 
 
-def _snapshot(tenant_id: str, webcast_id: str) -> dict[str, str]:
-    """Every tenant, webcast, participant, message and poll document of the victim."""
+# Routes whose body names children of the webcast (the victim's, in these tests).
+_BULK = ("POST", "/api/webcasts/{webcast_id}/messages/bulk")
+_BODIES_NAMING_CHILDREN = {
+    ("PUT", "/api/webcasts/{webcast_id}/handouts/order"): 422,  # names the field
+    ("POST", "/api/webcasts/{webcast_id}/server-credentials/revoke"): 404,
+}
+
+
+def _snapshot(marks: Iterable[str], *, except_sessions_of: Iterable[str] = ()) -> dict[str, str]:
+    """Every stored thing that names one of `marks` (the victim's tenant and webcast ids):
+    documents of every registered Cosmos container with their etags, blobs of every blob
+    container with their etags, and the messages at the head of every queue. The admin
+    sessions of `except_sessions_of` (the acting accounts' own) are left out."""
+    marks = list(marks)
+    acting = set(except_sessions_of)
+    names = [f"@m{index}" for index in range(len(marks))]
+    # ToString of a document is its JSON text: one query per container finds every field.
+    where = " OR ".join(f"CONTAINS(ToString(c), {name})" for name in names)
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "value": mark} for name, mark in zip(names, marks, strict=True)
+    ]
+
+    def documents(name: str) -> dict[str, str]:
+        # The same id may stand in several partitions (a report per webcast, for one).
+        field = cosmos_container_spec(name).partition_key.removeprefix("/")
+        return {
+            f"{name}/{item['id']}@{item.get(field)}": item["_etag"]
+            for item in cosmos_container(name).query_items(
+                f"SELECT * FROM c WHERE {where}",  # noqa: S608 - fixed names, values as parameters
+                parameters=parameters,
+                enable_cross_partition_query=True,
+            )
+            if not (item.get("type") == "session" and item.get("account_id") in acting)
+        }
+
+    def blobs(name: str) -> dict[str, str]:
+        container = blob_service().get_container_client(blob_container_name(name))
+        return {
+            f"blob:{name}/{blob.name}": str(blob.etag)
+            for blob in container.list_blobs()
+            if any(mark in blob.name for mark in marks)
+        }
+
+    def queued(name: str) -> dict[str, str]:
+        return {
+            f"queue:{name}/{message.id}": str(message.dequeue_count)
+            for message in queue_client(name).peek_messages(max_messages=32)
+            if any(mark.encode() in message.content for mark in marks)
+        }
+
+    reads = [partial(documents, spec.name) for spec in COSMOS_CONTAINERS]
+    reads += [partial(blobs, spec.name) for spec in BLOB_CONTAINERS]
+    reads += [partial(queued, spec.name) for spec in QUEUES]
     found: dict[str, str] = {}
-    partitions = (
-        ("tenants", "tenant_id", tenant_id),
-        ("webcasts", "tenant_id", tenant_id),
-        ("participants", "webcast_id", webcast_id),
-        ("messages", "partition", webcast_id),
-        ("polls", "partition", webcast_id),
-    )
-    for container, field, key in partitions:
-        for item in cosmos_container(container).query_items(
-            f"SELECT c.id, c._etag FROM c WHERE c.{field} = @k",  # noqa: S608 - fixed names
-            parameters=[{"name": "@k", "value": key}],
-            partition_key=key,
-        ):
-            found[f"{container}/{item['id']}"] = item["_etag"]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for part in pool.map(lambda read: read(), reads):
+            found |= part
     return found
 
 
@@ -308,80 +371,171 @@ def test_every_route_is_classified_for_isolation(stack):
     assert set(ROUTES) - routes == set(), "ROUTES lists routes that no longer exist"
 
 
+SUB_NAME = "Vicky Victimsub"  # the victim's sub-account: its name must show up nowhere else
+INGEST = {"X-Ingest-Secret": get_settings().live_ingest_secret.get_secret_value()}
+
+
+def _viewer(webcast_id: str) -> tuple[TestClient, dict[str, str]]:
+    """An anonymous viewer of a public webcast and the CSRF header of its session."""
+    http = helpers.client()
+    entered = http.post(f"/api/w/{webcast_id}/enter")
+    assert entered.status_code == 200, entered.text
+    return http, {"X-CSRF-Token": entered.json()["csrf_token"]}
+
+
+def _created(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code in (200, 201, 202), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _go_live(stream_key: str) -> dict[str, Any]:
+    """The ingest's publish hook for a push with this key: the session it was granted."""
+    form = {"name": stream_key, "app": "live"}
+    return _created(helpers.client().post("/api/live/ingest/publish", data=form, headers=INGEST))
+
+
+def _webcast_with_everything(owner: helpers.Admin, title: str) -> dict[str, str]:
+    """A public webcast with a message (published), an open poll, a ready and
+    published video, a live session, a handout, embedding, a server credential, two
+    participants and two import jobs; the ids and the stream key and embed secret."""
+    webcast = _created(
+        owner.post(
+            "/api/webcasts",
+            json={
+                "title": title,
+                "slug": f"w-{uuid.uuid4().hex[:12]}",
+                "modules": {"message_box": True, "polls": True, "tracking": True},
+            },
+        )
+    )
+    base = f"/api/webcasts/{webcast['id']}"
+    viewer, csrf = _viewer(webcast["id"])
+    messages = [
+        _created(
+            viewer.post(
+                f"/api/w/{webcast['id']}/messages", json={"text": f"{title} question"}, headers=csrf
+            )
+        )
+        for _ in range(2)
+    ]
+    _created(owner.patch(f"{base}/messages/{messages[0]['id']}", json={"published": True}))
+    participants = [
+        _created(owner.post(f"{base}/participants", json={"email": helpers.unique_email(name)}))
+        for name in ("participant", "other-participant")
+    ]
+    jobs = [
+        _created(owner.post(f"{base}/imports", json={"filename": "list.csv", "size": 10}))["job"]
+        for _ in range(2)
+    ]
+    poll = _created(owner.post(f"{base}/polls", json={**_POLL, "title": f"{title} poll"}))
+    _created(owner.post(f"{base}/polls/{poll['id']}/open", json={}))
+    asset = _created(
+        owner.post(
+            f"{base}/media",
+            json={"title": f"{title} video", "filename": "video.mp4", "size": 1000},
+        )
+    )["asset"]
+    _make_ready(owner.tenant_id, webcast["id"], asset["id"])
+    _created(owner.post(f"{base}/media/{asset['id']}/publish"))
+    heartbeat = {"mode": "vod", "position": 1.0, "asset_id": asset["id"]}
+    _created(viewer.post(f"/api/w/{webcast['id']}/heartbeat", json=heartbeat, headers=csrf))
+    channel = _created(owner.post(f"{base}/live", json={"record": True}))
+    live = _go_live(channel["stream_key"])
+    handout = _created(
+        owner.post(
+            f"{base}/handouts",
+            json={
+                "title": f"{title} slides",
+                "filename": "slides.pdf",
+                "content_type": "application/pdf",
+                "size": 1000,
+            },
+        )
+    )["handout"]
+    embed = {"enabled": True, "allowed_origins": ["https://customer.example"]}
+    _created(owner.request("PUT", f"{base}/embed", json=embed))
+    embed_secret = _created(owner.post(f"{base}/embed/secret"))["secret"]
+    credential = _created(owner.post(f"{base}/server-credentials", json={"label": "CRM"}))
+    return {
+        "webcast_id": webcast["id"],
+        "handout_id": handout["id"],
+        "asset_id": asset["id"],
+        "language": "de",
+        "rung": "720p",
+        "session_id": live["session_id"],
+        "poll_id": poll["id"],
+        "file_format": "csv",
+        "message_id": messages[0]["id"],
+        "job_id": jobs[0]["id"],
+        "participant_id": participants[0]["id"],
+        "participant_email": participants[0]["email"],
+        "other_participant_email": participants[1]["email"],
+        "credential_id": credential["id"],
+        "credential_token": credential["token"],
+        "stream_key": channel["stream_key"],
+        "embed_secret": embed_secret,
+    }
+
+
 @pytest.fixture(scope="module")
 def victim(stack):
     owner = helpers.new_owner("victim")
-    sub = owner.post(
-        "/api/accounts",
-        json={
-            "email": helpers.unique_email("victim-sub"),
-            "display_name": "Vic Sub",
-            "password": helpers.PASSWORD,
-        },
-    ).json()
-    grant = owner.post(
-        "/api/support-grants", json={"scope": "read_only", "expires_at": _in(0.5)}
-    ).json()
-    webcast = owner.post(
-        "/api/webcasts",
-        json={
-            "title": "Secret",
-            "slug": "secret",
-            "modules": {"message_box": True, "polls": True, "tracking": True},
-        },
-    ).json()
-    viewer = helpers.client()
-    entered = viewer.post(f"/api/w/{webcast['id']}/enter")
-    message = viewer.post(
-        f"/api/w/{webcast['id']}/messages",
-        json={"text": "A secret question"},
-        headers={"X-CSRF-Token": entered.json()["csrf_token"]},
+    sub = _created(
+        owner.post(
+            "/api/accounts",
+            json={
+                "email": helpers.unique_email("victim-sub"),
+                "display_name": SUB_NAME,
+                "password": helpers.PASSWORD,
+            },
+        )
     )
-    assert message.status_code == 201, message.text
-    participant = owner.post(
-        f"/api/webcasts/{webcast['id']}/participants",
-        json={"email": helpers.unique_email("victim-participant")},
-    ).json()
-    import_job = owner.post(
-        f"/api/webcasts/{webcast['id']}/imports", json={"filename": "list.csv", "size": 10}
-    ).json()["job"]
-    poll = owner.post(f"/api/webcasts/{webcast['id']}/polls", json=_POLL)
-    assert poll.status_code == 201, poll.text
-    asset = owner.post(
-        f"/api/webcasts/{webcast['id']}/media",
-        json={"title": "Secret video", "filename": "secret.mp4", "size": 1000},
+    grant = _created(
+        owner.post("/api/support-grants", json={"scope": "read_only", "expires_at": _in(0.5)})
     )
-    assert asset.status_code == 201, asset.text
-    _make_ready(owner.tenant_id, webcast["id"], asset.json()["asset"]["id"])
-    channel = owner.post(f"/api/webcasts/{webcast['id']}/live", json={"record": True})
-    assert channel.status_code == 201, channel.text
-    handout = owner.post(
-        f"/api/webcasts/{webcast['id']}/handouts",
-        json={
-            "title": "Secret slides",
-            "filename": "slides.pdf",
-            "content_type": "application/pdf",
-            "size": 1000,
-        },
-    )
-    assert handout.status_code == 201, handout.text
-    ids = {
-        "handout_id": handout.json()["handout"]["id"],
-        "asset_id": asset.json()["asset"]["id"],
-        "language": "de",
-        "rung": "720p",
-        "session_id": "0" * 32,
-        "poll_id": poll.json()["id"],
-        "file_format": "csv",
-        "message_id": message.json()["id"],
-        "job_id": import_job["id"],
-        "participant_id": participant["id"],
+    second = _created(owner.post("/api/webcasts", json={"title": "Secret two", "slug": "two"}))
+    ids = _webcast_with_everything(owner, "Secret")
+    # A second poll holds an answer; no route of the matrix reads its tally, so none folds it.
+    base = f"/api/webcasts/{ids['webcast_id']}/polls"
+    answered = _created(owner.post(base, json={**_POLL, "title": "Secret answered poll"}))
+    _created(owner.post(f"{base}/{answered['id']}/open", json={}))
+    viewer, csrf = _viewer(ids["webcast_id"])
+    vote = f"/api/w/{ids['webcast_id']}/polls/{answered['id']}/answer"
+    _created(viewer.post(vote, json={"answers": {"q1": "yes"}}, headers=csrf))
+    ids |= {
         "account_id": sub["id"],
+        "sub_email": sub["email"],
         "grant_id": grant["id"],
-        "webcast_id": webcast["id"],
+        "second_webcast_id": second["id"],
+        "answered_poll_id": answered["id"],
         "tenant_id": owner.tenant_id,
     }
     return owner, ids
+
+
+def _marks(owner: helpers.Admin, ids: dict[str, str]) -> set[str]:
+    """What names the victim in stored things: its tenant and webcast ids."""
+    return {owner.tenant_id, ids["webcast_id"], ids["second_webcast_id"]}
+
+
+def _secrets(owner: helpers.Admin, ids: dict[str, str]) -> set[str]:
+    """What another tenant must never read: the victim's ids, e-mails, names and titles
+    (every title of the victim starts with "Secret")."""
+    public = {ids["file_format"], ids["language"], ids["rung"]}
+    return set(ids.values()) - public | {"Secret", owner.email, SUB_NAME}
+
+
+@dataclass
+class Intruder:
+    owner: helpers.Admin
+    ids: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def intruder(victim):
+    owner = helpers.new_owner("intruder")
+    return Intruder(owner=owner, ids=_webcast_with_everything(owner, "Mine"))
 
 
 def _make_ready(tenant_id: str, webcast_id: str, asset_id: str) -> None:
@@ -435,19 +589,17 @@ def _protected(classes: set[str]) -> list[tuple[str, str]]:
 def test_another_tenants_owner_reaches_nothing(victim):
     owner, ids = victim
     intruder = helpers.new_owner("intruder")
-    before = _snapshot(owner.tenant_id, ids["webcast_id"])
-    public = {owner.tenant_id, ids["file_format"], ids["language"], ids["rung"], ids["session_id"]}
-    secret_values = set(ids.values()) - public | {"Secret", owner.email}
+    before = _snapshot(_marks(owner, ids))
+    secret_values = _secrets(owner, ids)
     for method, path in _protected(ADMIN_CLASSES):
         response = _call(intruder, method, path, ids)
         if "{" in path:
             assert response.status_code in (403, 404), (method, path, response.status_code)
         else:
-            text = response.text
-            assert not any(value in text for value in secret_values), (method, path)
+            assert not _leaked(response, secret_values), (method, path)
     enter = intruder.post(f"/api/support/tenants/{owner.tenant_id}/enter")
     assert enter.status_code == 403
-    assert _snapshot(owner.tenant_id, ids["webcast_id"]) == before
+    assert _snapshot(_marks(owner, ids)) == before
 
 
 @pytest.mark.claim("P29")
@@ -462,13 +614,14 @@ def test_support_without_a_grant_or_with_an_expired_one_reaches_nothing(victim):
         clock.advance(20 * 60)
         for support in (without_grant, expiring):
             assert support.get("/api/auth/session").status_code == 200
-    before = _snapshot(owner.tenant_id, ids["webcast_id"])
+    acting = (without_grant.account_id, expiring.account_id)
+    before = _snapshot(_marks(owner, ids), except_sessions_of=acting)
     for support in (without_grant, expiring):
         for method, path in _protected(ADMIN_CLASSES):
             response = _call(support, method, path, ids)
             assert response.status_code == 403, (method, path, response.status_code)
         assert support.post(f"/api/support/tenants/{owner.tenant_id}/enter").status_code == 403
-    assert _snapshot(owner.tenant_id, ids["webcast_id"]) == before
+    assert _snapshot(_marks(owner, ids), except_sessions_of=acting) == before
 
 
 @pytest.mark.claim("P28")
@@ -476,7 +629,7 @@ def test_support_without_a_grant_or_with_an_expired_one_reaches_nothing(victim):
 def test_subaccounts_and_read_only_support_cannot_use_what_their_role_lacks(victim):
     victim_owner, ids = victim
     owner = helpers.sign_in(victim_owner.email, victim_owner.password, victim_owner.secret)
-    before = _snapshot(owner.tenant_id, ids["webcast_id"])
+    before = _snapshot(_marks(owner, ids))
     sub = helpers.new_subaccount(owner, list(Permission))
     for method, path in _protected({OWNER, MANAGER_READ, MANAGER_WRITE}):
         response = _call(sub, method, path, ids)
@@ -498,9 +651,241 @@ def test_subaccounts_and_read_only_support_cannot_use_what_their_role_lacks(vict
         assert _call(reader, method, path, ids).status_code == expected, (method, path)
     for method, path in _protected({MANAGER_READ, MEMBER_READ}):
         assert _call(reader, method, path, ids).status_code == 200, (method, path)
-    after = _snapshot(owner.tenant_id, ids["webcast_id"])
-    assert {k: v for k, v in after.items() if k in before} == before, "nothing changed"
-    added = set(after) - set(before)
+    after = _snapshot(_marks(owner, ids))
+    # The tenant's own accounts sign in and act: their sessions, logins and audit trail grow,
+    # and reading attendance refreshes its cached report.
+    trail = ("sessions/", "logins/", "audit/", f"tracking/{REPORT_SNAPSHOT_ID}@")
+    kept = {k: v for k, v in after.items() if k in before and not k.startswith(trail)}
+    assert kept == {k: v for k, v in before.items() if not k.startswith(trail)}, "nothing changed"
+    added = {k for k in set(after) - set(before) if not k.startswith(trail)}
     assert len(added) == 2 + len(PERMISSION_CLASSES) and all(
         key.startswith("tenants/") for key in added
     ), "only the owner's own sub-accounts and grant were added"
+
+
+# The ids of things inside a webcast: reached through the intruder's own webcast, they must
+# still be the intruder's own.
+CHILD_IDS = (
+    "participant_id",
+    "poll_id",
+    "message_id",
+    "asset_id",
+    "handout_id",
+    "job_id",
+    "session_id",
+)
+VIEWER_BODIES: dict[tuple[str, str], dict[str, object]] = {
+    ("POST", "/api/w/{webcast_id}/messages"): {"text": "Planted"},
+    ("POST", "/api/w/{webcast_id}/polls/{poll_id}/answer"): {"answers": {"q1": "yes"}},
+    ("POST", "/api/w/{webcast_id}/heartbeat"): {"mode": "live"},
+}
+
+
+def _names_a_child(path: str) -> bool:
+    return any(f"{{{name}}}" in path for name in CHILD_IDS)
+
+
+def _text(response: httpx.Response) -> str:
+    """The body as text; a spreadsheet (a zip of XML parts) with every part unpacked."""
+    if not response.content.startswith(b"PK"):
+        return response.text
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        return "".join(archive.read(name).decode(errors="replace") for name in archive.namelist())
+
+
+def _leaked(response: httpx.Response, secrets: set[str]) -> set[str]:
+    text = _text(response)
+    return {value for value in secrets if value in text}
+
+
+def _embed_token(secret: str, audience: str, **claims: str) -> str:
+    issued = int(clock.now())
+    payload = {"aud": audience, "iat": issued, "exp": issued + 60, "jti": uuid.uuid4().hex}
+    return jwt.encode(payload | claims, secret, algorithm="HS256")
+
+
+def _intruders_viewers(intruder: Intruder) -> list[tuple[TestClient, dict[str, str]]]:
+    """Viewer sessions of the intruder's own webcast: an anonymous one and an embedded one
+    with a participant behind it."""
+    own = intruder.ids["webcast_id"]
+    embedded = helpers.client()
+    token = _embed_token(intruder.ids["embed_secret"], own, sub="intruder-user")
+    entered = _created(embedded.post(f"/api/w/{own}/embed/session", json={"token": token}))
+    assert entered["participant_id"] is not None
+    return [_viewer(own), (embedded, {"X-CSRF-Token": entered["csrf_token"]})]
+
+
+@pytest.mark.claim("P29")
+@pytest.mark.claim("P30")
+def test_a_viewer_of_another_webcast_reaches_nothing_of_the_victims(victim, intruder):
+    owner, ids = victim
+    secrets = _secrets(owner, ids)
+    before = _snapshot(_marks(owner, ids))
+    through_own = ids | {"webcast_id": intruder.ids["webcast_id"]}
+    viewer_routes = sorted(
+        route
+        for route, access in ROUTES.items()
+        if access in (VIEWER, SELF) and route[1].startswith("/api/w/")
+    )
+    for http, csrf in _intruders_viewers(intruder):
+        for method, path in viewer_routes:
+            body = VIEWER_BODIES.get((method, path))
+            foreign = http.request(method, path.format(**ids), json=body, headers=csrf)
+            assert foreign.status_code in (403, 404), (method, path, foreign.status_code)
+            mixed = http.request(method, path.format(**through_own), json=body, headers=csrf)
+            if _names_a_child(path):
+                assert mixed.status_code == 404, (method, path, mixed.status_code, mixed.text)
+            else:
+                assert mixed.status_code < 400, (method, path, mixed.status_code, mixed.text)
+                assert not _leaked(mixed, secrets), (method, path)
+    assert _snapshot(_marks(owner, ids)) == before
+
+
+@pytest.mark.claim("P29")
+@pytest.mark.claim("P35")
+def test_an_embed_secret_server_credential_or_stream_key_reaches_only_its_own_webcast(
+    victim, intruder
+):
+    owner, ids = victim
+    mine = intruder.ids
+    before = _snapshot(_marks(owner, ids))
+    http = helpers.client()
+    for audience in (ids["webcast_id"], mine["webcast_id"]):
+        token = _embed_token(mine["embed_secret"], audience, sub="intruder-user")
+        exchanged = http.post(f"/api/w/{ids['webcast_id']}/embed/session", json={"token": token})
+        assert exchanged.status_code in (401, 403), (audience, exchanged.text)
+    bearer = {"Authorization": f"Bearer {mine['credential_token']}"}
+    for webcast_id in (ids["webcast_id"], ids["second_webcast_id"]):
+        planted = {"email": helpers.unique_email("planted")}
+        registered = http.put(
+            f"/api/server/webcasts/{webcast_id}/participants", json=planted, headers=bearer
+        )
+        assert registered.status_code in (401, 403), registered.text
+    # The intruder's stream key is granted its own channel only; the session it was granted
+    # cannot be reported under the victim's tenant or webcast, nor the victim's session
+    # under the intruder's.
+    done = {"reason": "stopped", "segments_uploaded": 0}
+    own_ref = {k: mine[k] for k in ("webcast_id", "session_id")} | {
+        "tenant_id": intruder.owner.tenant_id
+    }
+    _created(http.post("/api/live/ingest/publish-done", json=own_ref | done, headers=INGEST))
+    grant = _go_live(mine["stream_key"])
+    assert (grant["tenant_id"], grant["webcast_id"]) == (
+        own_ref["tenant_id"],
+        own_ref["webcast_id"],
+    )
+    victim_ref = {"tenant_id": owner.tenant_id, "webcast_id": ids["webcast_id"]}
+    victim_ref["session_id"] = ids["session_id"]
+    health = {"bitrate": 1, "last_segment_at": utc_iso(), "segments_uploaded": 1}
+    hooks = {"health": health, "publish-done": done, "recording": {}}
+    for name in ("tenant_id", "webcast_id", "session_id"):
+        for ref in (
+            {k: grant[k] for k in victim_ref} | {name: victim_ref[name]},
+            victim_ref | {name: grant[name]},
+        ):
+            for hook, body in hooks.items():
+                reported = http.post(f"/api/live/ingest/{hook}", json=ref | body, headers=INGEST)
+                assert reported.status_code == 404, (hook, name, reported.text)
+    assert _snapshot(_marks(owner, ids)) == before
+
+
+@pytest.mark.claim("P29")
+@pytest.mark.claim("P30")
+def test_the_intruders_own_webcast_reaches_no_child_of_the_victims(victim, intruder):
+    owner, ids = victim
+    secrets = _secrets(owner, ids)
+    before = _snapshot(_marks(owner, ids))
+    through_own = ids | {"webcast_id": intruder.ids["webcast_id"]}
+    shown: list[str] = []
+    for method, path in _protected(ADMIN_CLASSES):
+        if "{webcast_id}" not in path:
+            continue  # tenant-wide: checked with the victim's ids by the first test
+        if (method, path) == _BULK:
+            # A bulk action answers per id: the victim's message is missing from this webcast.
+            response = _call(intruder.owner, method, path, through_own)
+            assert response.json() == {"done": [], "missing": [ids["message_id"]]}
+        elif _names_a_child(path) or (method, path) in _BODIES_NAMING_CHILDREN:
+            response = _call(intruder.owner, method, path, through_own)
+            expected = _BODIES_NAMING_CHILDREN.get((method, path), 404)
+            assert response.status_code == expected, (method, path, response.status_code)
+        elif method == "GET":
+            response = _call(intruder.owner, method, path, through_own)
+            assert response.status_code == 200, (method, path, response.status_code)
+            assert not _leaked(response, secrets), (method, path)
+            shown.append(_text(response))
+    assert _snapshot(_marks(owner, ids)) == before
+    # The same reading finds the intruder's own e-mails and titles: the lists were not empty.
+    own = {intruder.ids["participant_email"], "Mine question", "Mine poll", "Mine video"}
+    assert {value for value in own | {"Mine slides"} if value not in "".join(shown)} == set()
+    spreadsheets = [text for text in shown if "xl/worksheets" in text]
+    assert spreadsheets and all(any(value in t for value in own) for t in spreadsheets)
+
+
+def _query_parameters() -> dict[str, list[dict[str, Any]]]:
+    """The admin GET routes that take query parameters, with those, from the OpenAPI document."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for path, operations in create_app().openapi()["paths"].items():
+        operation = operations.get("get")
+        if operation is None or ROUTES[("GET", path)] not in ADMIN_CLASSES:
+            continue
+        query = [p for p in operation.get("parameters", []) if p["in"] == "query"]
+        if query:
+            found[path] = query
+    return found
+
+
+def _values(parameter: dict[str, Any], probes: list[str]) -> list[str]:
+    """Every value of an enumerated or boolean parameter, the largest of a number, and the
+    victim's e-mails, names and ids for free text."""
+    options = [parameter["schema"], *parameter["schema"].get("anyOf", [])]
+    enumerated = [str(value) for option in options for value in option.get("enum", [])]
+    if enumerated:
+        return enumerated
+    types = {option.get("type") for option in options}
+    if "boolean" in types:
+        return ["true", "false"]
+    if "integer" in types:
+        return [str(option["maximum"]) for option in options if "maximum" in option][:1] or ["1"]
+    return probes
+
+
+def _forged(token: str, partition: str) -> str:
+    """The token with its sort position replaced by one naming the victim's partition key."""
+    head, marker, tail = token.partition("#RTD:")
+    assert marker, token
+    encoded = base64.b64encode(json.dumps([partition]).encode()).decode()
+    return head + marker + encoded + tail[tail.index('"') :]
+
+
+@pytest.mark.claim("P29")
+@pytest.mark.claim("P30")
+def test_query_parameters_and_continuation_tokens_reach_nothing_of_the_victims(victim, intruder):
+    victim_owner, ids = victim
+    # A fresh sign-in: the earlier tests let the clock run past the first session's limits.
+    owner = helpers.sign_in(victim_owner.email, victim_owner.password, victim_owner.secret)
+    secrets = _secrets(owner, ids)
+    probes = [ids["participant_email"], owner.account_id]
+    parameters = _query_parameters()
+    tokens: dict[str, list[str]] = {}
+    for path, query in parameters.items():
+        if any(p["name"] == "continuation" for p in query):
+            page = _created(owner.get(path.format(**ids), params={"limit": 1}))
+            assert page["continuation"], path
+            tokens[path] = [page["continuation"], _forged(page["continuation"], ids["webcast_id"])]
+    assert len(tokens) >= 5, "the lists with continuation tokens were found"
+    # Filters the routes do not take must be ignored, not obeyed.
+    unknown = {"tenant_id": owner.tenant_id, "webcast_id": ids["webcast_id"]}
+    before = _snapshot(_marks(owner, ids))
+    for path, query in parameters.items():
+        url = path.format(**intruder.ids)
+        for parameter in query:
+            name = parameter["name"]
+            values = tokens[path] if name == "continuation" else _values(parameter, probes)
+            for value in values:
+                response = intruder.owner.get(url, params=unknown | {name: value})
+                assert response.status_code < 500, (path, name, value, response.text)
+                leaked = _leaked(response, secrets)
+                if response.status_code >= 400:
+                    leaked -= {value}  # a refused value may be named back in the problem
+                assert not leaked, (path, name, value, response.status_code)
+    assert _snapshot(_marks(owner, ids)) == before
