@@ -80,6 +80,17 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    # FastAPI answers a body it cannot decode (not UTF-8) with a bare 400; it is invalid
+    # input like malformed JSON, so it gets the same 422 naming the body.
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        return problem(
+            status=422,
+            code="validation-error",
+            title="Invalid input",
+            detail="body: is not valid UTF-8 JSON",
+            request=request,
+            errors=[{"field": "body", "reason": "is not valid UTF-8 JSON"}],
+        )
     titles = {404: "Not found", 405: "Method not allowed", 413: "Content too large"}
     return problem(
         status=exc.status_code,
