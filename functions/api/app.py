@@ -68,5 +68,6 @@ def create_app() -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    problems.document(app)
     app.add_middleware(HygieneMiddleware)
     return app

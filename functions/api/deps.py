@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from functions.api import problems
 from shared.accounts.models import GrantScope, Role
 from shared.accounts.repository import grants
 from shared.accounts.service import grant_is_active
@@ -77,6 +78,7 @@ def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(ADMIN_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
 
 
+@problems.refuses(401, 403)
 def any_session(request: Request) -> Session:
     """The caller's session at any sign-in stage; state-changing calls need the CSRF token."""
     session = sessions.resolve(request.cookies.get(ADMIN_COOKIE))
@@ -103,6 +105,7 @@ def check_csrf(request: Request, expected: str) -> None:
 AnySession = Annotated[Session, Depends(any_session)]
 
 
+@problems.refuses(401)
 async def full_session(session: AnySession) -> Session:
     if session.stage != SessionStage.full:
         raise unauthorized("Finish signing in with your second factor first")
@@ -148,6 +151,8 @@ def _principal(session: Session, *, tenant_id: str | None, read_only: bool) -> P
     )
 
 
+# A principal may lack the permission or hold a read-only grant.
+@problems.refuses(403)
 async def current_principal(session: FullSession, request: Request) -> Principal:
     """Who acts: owners and sub-accounts in their own tenant, support under a grant."""
     if session.role == Role.support:

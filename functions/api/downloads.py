@@ -1,8 +1,39 @@
 """Streamed export downloads: an attachment that no cache keeps."""
 
+from typing import Any
+
 from fastapi.responses import StreamingResponse
 
-from shared.spreadsheet import ExportFile
+from shared.spreadsheet import XLSX_TYPE, ExportFile
+
+CSV_TYPE = "text/csv"
+ATTACHMENT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            "Content-Disposition": {
+                "description": "attachment, with the file's name",
+                "schema": {"type": "string", "pattern": "^attachment; filename="},
+                "required": True,
+            }
+        }
+    }
+}
+# For the route whose format is a path parameter: the other of the two.
+OR_XLSX: dict[int | str, dict[str, Any]] = {
+    200: {**ATTACHMENT[200], "content": {XLSX_TYPE: {"schema": {"type": "string"}}}}
+}
+
+
+class CsvDownload(StreamingResponse):
+    """As a route's `response_class`, documents its answer as a CSV file."""
+
+    media_type = CSV_TYPE
+
+
+class XlsxDownload(StreamingResponse):
+    """As a route's `response_class`, documents its answer as an Excel workbook."""
+
+    media_type = XLSX_TYPE
 
 
 def download(export: ExportFile) -> StreamingResponse:

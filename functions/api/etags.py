@@ -6,8 +6,23 @@ from typing import Any
 from fastapi import Response
 from pydantic import BaseModel
 
+_ETAG = {
+    "ETag": {
+        "description": "The version of the body, for If-None-Match (or If-Match)",
+        "schema": {"type": "string"},
+        "required": True,
+    }
+}
+
+
+def tagged(status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """For a route's `responses=`: its answer with this status carries an ETag."""
+    return {status: {"headers": _ETAG}}
+
+
 UNCHANGED: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Unchanged since the ETag given in If-None-Match"}
+    **tagged(200),
+    304: {"description": "Unchanged since the ETag given in If-None-Match", "headers": _ETAG},
 }
 
 

@@ -4,13 +4,15 @@ A poll manager is the owner or a sub-account with the `polls` permission (suppor
 grant as well); every write is audited with ids and field names only.
 """
 
+from pydantic import ValidationError
+
 from shared.accounts.models import Permission
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
 from shared.auth.models import Principal
 from shared.auth.permissions import require_permission
 from shared.clock import now, utc_iso
-from shared.errors import conflict, not_found
+from shared.errors import conflict, not_found, validation_error
 from shared.ids import new_id
 from shared.polls import tally
 from shared.polls.models import (
@@ -197,7 +199,12 @@ def update_poll(
                 "duplicate the poll to change more",
                 "questions",
             )
-        checked = PollInput(title=poll.title, kind=poll.kind, questions=data.questions)
+        try:
+            checked = PollInput(title=poll.title, kind=poll.kind, questions=data.questions)
+        except ValidationError as error:
+            # Each question is valid alone; together they may repeat an id or leave a quiz
+            # without a correct answer.
+            raise validation_error("questions", error.errors()[0]["msg"]) from None
         poll.questions = checked.questions
         changed.append("questions")
     if not changed:

@@ -621,3 +621,19 @@ def test_results_views_poll_with_etags(stack: object) -> None:
     assert seen.status_code == 200
     unchanged = viewer.client.get(viewer_url, headers={"If-None-Match": seen.headers["ETag"]})
     assert unchanged.status_code == 304
+
+
+def test_an_edit_that_breaks_the_whole_poll_is_a_422_naming_the_questions(stack: object) -> None:
+    owner = helpers.new_owner("polls-edit")
+    webcast_id = _webcast(owner, "edit")
+    base = f"/api/webcasts/{webcast_id}/polls"
+    twice = [QUESTIONS[2], QUESTIONS[2]]
+    no_correct_answer = [{**QUIZ["questions"][0], "correct": []}]
+    for poll_id, questions in (
+        (_poll(owner, webcast_id), twice),
+        (_poll(owner, webcast_id, QUIZ), no_correct_answer),
+    ):
+        response = owner.patch(f"{base}/{poll_id}", json={"questions": questions})
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in response.json()["errors"]] == ["questions"]
+        assert owner.get(f"{base}/{poll_id}").json()["questions"] != questions

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from shared.accounts import service
 from shared.accounts.models import AccountView, SubAccountCreate, SubAccountUpdate
@@ -16,7 +17,7 @@ def list_accounts(principal: CurrentPrincipal) -> list[AccountView]:
     return [AccountView.of(a) for a in service.list_accounts(principal=principal)]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=problems.responses(409))
 def create_account(
     body: SubAccountCreate, principal: CurrentPrincipal, context: Context
 ) -> AccountView:

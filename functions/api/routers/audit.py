@@ -7,6 +7,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from functions.api.deps import Context, CurrentPrincipal
+from functions.api.downloads import ATTACHMENT, CsvDownload
 from shared.audit import service
 from shared.audit.models import AuditEntry, AuditFilter, VerifyReport
 from shared.auth.permissions import require_manager
@@ -36,7 +37,7 @@ def list_entries(
     return AuditPage(items=page.items, continuation=page.continuation)
 
 
-@router.get("/export.csv")
+@router.get("/export.csv", response_class=CsvDownload, responses=ATTACHMENT)
 def export_entries(
     principal: CurrentPrincipal, filters: Filters, context: Context
 ) -> StreamingResponse:

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from functions.api import problems
 from functions.api.deps import (
     AnySession,
     Context,
@@ -83,14 +84,14 @@ class SessionInfo(SignInState):
     read_only: bool
 
 
-@router.post("/login")
+@router.post("/login", responses=problems.responses(401, 429))
 def login(body: LoginRequest, response: Response, context: Context) -> SignInState:
     issued = service.sign_in(email=str(body.email), password=body.password, context=context)
     set_session_cookie(response, issued.token)
     return SignInState(stage=issued.session.stage, csrf_token=issued.session.csrf_token)
 
 
-@router.post("/mfa/verify")
+@router.post("/mfa/verify", responses=problems.responses(429))
 def verify_mfa(
     body: SecondFactor, session: AnySession, response: Response, context: Context
 ) -> SignInState:

@@ -5,6 +5,7 @@
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
+from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.routers.viewer import ViewerSession
 from shared.downloads import service
@@ -24,8 +25,11 @@ VIEWER = "/api/w/{webcast_id}/handouts"
 
 # ---- admin side ----
 
+# The handout's file in Blob storage, readable with this address for a short while.
+SIGNED_URL = {"schema": {"type": "string", "format": "uri"}, "required": True}
 
-@router.post(ADMIN, status_code=201)
+
+@router.post(ADMIN, status_code=201, responses=problems.responses(409))
 def create_handout(
     webcast_id: str, body: HandoutCreate, principal: CurrentPrincipal, context: Context
 ) -> CreatedHandout:
@@ -98,7 +102,12 @@ def available_handouts(webcast_id: str, session: ViewerSession) -> list[ViewerHa
     ]
 
 
-@router.get(f"{VIEWER}/{{handout_id}}", status_code=303, response_class=RedirectResponse)
+@router.get(
+    f"{VIEWER}/{{handout_id}}",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={303: {"headers": {"Location": SIGNED_URL}}},
+)
 def download_handout(webcast_id: str, handout_id: str, session: ViewerSession) -> RedirectResponse:
     """303 to a short-lived read URL; its response is an attachment (Content-Disposition)."""
     url = service.download_url(session=session, webcast_id=webcast_id, handout_id=handout_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.routers.viewer import EMBED_COOKIE, Entered, set_session_cookie
 from shared.integrations import credentials, embed
@@ -91,7 +92,10 @@ def revoke_server_credential(
     )
 
 
-@router.put("/api/server/webcasts/{webcast_id}/participants")
+@router.put(
+    "/api/server/webcasts/{webcast_id}/participants",
+    responses=problems.responses(401, 409, 429) | {201: {"model": ServerRegistration}},
+)
 def register_from_server(
     webcast_id: str,
     body: ParticipantInput,
@@ -114,7 +118,7 @@ def register_from_server(
     )
 
 
-@router.post("/api/w/{webcast_id}/embed/session")
+@router.post("/api/w/{webcast_id}/embed/session", responses=problems.responses(401))
 def exchange_embed_token(
     webcast_id: str, body: EmbedExchange, request: Request, response: Response, context: Context
 ) -> Entered:

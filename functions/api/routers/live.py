@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Header, Response
 
+from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from shared.live import service
 from shared.live.models import (
@@ -35,7 +36,7 @@ def _no_store(response: Response) -> None:
     response.headers["Cache-Control"] = "no-store"
 
 
-@router.post(CHANNEL, status_code=201)
+@router.post(CHANNEL, status_code=201, responses=problems.responses(409))
 def create_channel(
     webcast_id: str,
     principal: CurrentPrincipal,
@@ -57,7 +58,7 @@ def get_channel(webcast_id: str, principal: CurrentPrincipal) -> LiveChannelView
     return service.get_channel(principal=principal, webcast_id=webcast_id)
 
 
-@router.patch(CHANNEL)
+@router.patch(CHANNEL, responses=problems.responses(409))
 def update_channel(
     webcast_id: str, body: LiveChannelUpdate, principal: CurrentPrincipal, context: Context
 ) -> LiveChannelView:
@@ -74,11 +75,12 @@ def rotate_key(
     return service.rotate_key(principal=principal, webcast_id=webcast_id, context=context)
 
 
-@router.delete(CHANNEL, status_code=204)
+@router.delete(CHANNEL, status_code=204, responses=problems.responses(409))
 def delete_channel(webcast_id: str, principal: CurrentPrincipal, context: Context) -> None:
     service.delete_channel(principal=principal, webcast_id=webcast_id, context=context)
 
 
+@problems.refuses(403)
 async def _ingest_only(
     x_ingest_secret: Annotated[str | None, Header(max_length=512)] = None,
 ) -> None:
@@ -97,16 +99,25 @@ def publish(
     return service.start_session(stream_key=name, app=app)
 
 
-@router.post("/api/live/ingest/publish-done", dependencies=IngestOnly)
+@router.post(
+    "/api/live/ingest/publish-done", dependencies=IngestOnly, responses=problems.responses(409)
+)
 def publish_done(body: IngestDone) -> LiveSessionView:
     return service.end_session(report=body)
 
 
-@router.post("/api/live/ingest/health", status_code=204, dependencies=IngestOnly)
+@router.post(
+    "/api/live/ingest/health",
+    status_code=204,
+    dependencies=IngestOnly,
+    responses=problems.responses(409),
+)
 def health(body: IngestHealthReport) -> None:
     service.report_health(report=body)
 
 
-@router.post("/api/live/ingest/recording", dependencies=IngestOnly)
+@router.post(
+    "/api/live/ingest/recording", dependencies=IngestOnly, responses=problems.responses(409)
+)
 def recording(body: IngestSessionRef) -> RecordingTarget:
     return service.recording_target(ref=body)

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from shared.blob_sas import UploadTicket
 from shared.media import service
@@ -50,7 +51,7 @@ def update_asset(
     )
 
 
-@router.delete("/{asset_id}", status_code=204)
+@router.delete("/{asset_id}", status_code=204, responses=problems.responses(409))
 def delete_asset(
     webcast_id: str, asset_id: str, principal: CurrentPrincipal, context: Context
 ) -> None:
@@ -59,17 +60,17 @@ def delete_asset(
     )
 
 
-@router.get("/{asset_id}/upload")
+@router.get("/{asset_id}/upload", responses=problems.responses(409))
 def upload_progress(webcast_id: str, asset_id: str, principal: CurrentPrincipal) -> UploadProgress:
     return service.upload_progress(principal=principal, webcast_id=webcast_id, asset_id=asset_id)
 
 
-@router.post("/{asset_id}/upload")
+@router.post("/{asset_id}/upload", responses=problems.responses(409))
 def renew_upload(webcast_id: str, asset_id: str, principal: CurrentPrincipal) -> UploadTicket:
     return service.renew_upload(principal=principal, webcast_id=webcast_id, asset_id=asset_id)
 
 
-@router.post("/{asset_id}/edits", status_code=201)
+@router.post("/{asset_id}/edits", status_code=201, responses=problems.responses(409))
 def create_edit(
     webcast_id: str, asset_id: str, body: EditCreate, principal: CurrentPrincipal, context: Context
 ) -> AssetView:
@@ -78,7 +79,7 @@ def create_edit(
     )
 
 
-@router.put("/{asset_id}/captions/{language}")
+@router.put("/{asset_id}/captions/{language}", responses=problems.responses(409))
 async def put_caption(
     webcast_id: str,
     asset_id: str,
@@ -121,7 +122,7 @@ def delete_caption(
     )
 
 
-@router.post("/{asset_id}/publish")
+@router.post("/{asset_id}/publish", responses=problems.responses(409))
 def publish(
     webcast_id: str, asset_id: str, principal: CurrentPrincipal, context: Context
 ) -> AssetView:

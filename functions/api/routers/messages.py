@@ -9,8 +9,9 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
-from functions.api.downloads import download
+from functions.api.downloads import ATTACHMENT, CsvDownload, XlsxDownload, download
 from functions.api.etags import UNCHANGED, conditional_json
 from functions.api.routers.viewer import ViewerSession
 from shared.errors import forbidden
@@ -48,7 +49,7 @@ def _granted(session: ParticipantSession | None, webcast_id: str) -> Participant
 # ---- viewer side ----
 
 
-@router.post(VIEWER, status_code=201)
+@router.post(VIEWER, status_code=201, responses=problems.responses(429))
 def send_message(webcast_id: str, body: MessageCreate, session: ViewerSession) -> OwnMessage:
     participant_id = require_grant(session, webcast_id)
     message = service.send(
@@ -99,7 +100,7 @@ def upvote(webcast_id: str, message_id: str, session: ViewerSession) -> VoteResu
 # ---- moderator side ----
 
 
-@router.get(f"{ADMIN}/export.csv")
+@router.get(f"{ADMIN}/export.csv", response_class=CsvDownload, responses=ATTACHMENT)
 def export_csv(webcast_id: str, principal: CurrentPrincipal, context: Context) -> StreamingResponse:
     return download(
         exports.export_messages(
@@ -108,7 +109,7 @@ def export_csv(webcast_id: str, principal: CurrentPrincipal, context: Context) -
     )
 
 
-@router.get(f"{ADMIN}/export.xlsx")
+@router.get(f"{ADMIN}/export.xlsx", response_class=XlsxDownload, responses=ATTACHMENT)
 def export_xlsx(
     webcast_id: str, principal: CurrentPrincipal, context: Context
 ) -> StreamingResponse:

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
-from functions.api.downloads import download
+from functions.api.downloads import ATTACHMENT, CsvDownload, XlsxDownload, download
 from shared.participants import exports, imports
 from shared.participants.import_models import (
     CreatedImport,
@@ -28,7 +29,7 @@ class ImportPage(BaseModel):
     continuation: str | None
 
 
-@router.get("/participants/export.csv")
+@router.get("/participants/export.csv", response_class=CsvDownload, responses=ATTACHMENT)
 def export_csv(
     webcast_id: str,
     principal: CurrentPrincipal,
@@ -47,7 +48,7 @@ def export_csv(
     )
 
 
-@router.get("/participants/export.xlsx")
+@router.get("/participants/export.xlsx", response_class=XlsxDownload, responses=ATTACHMENT)
 def export_xlsx(
     webcast_id: str, principal: CurrentPrincipal, context: Context
 ) -> StreamingResponse:
@@ -92,7 +93,7 @@ def get_import(webcast_id: str, job_id: str, principal: CurrentPrincipal) -> Imp
     )
 
 
-@router.post("/imports/{job_id}/start", status_code=202)
+@router.post("/imports/{job_id}/start", status_code=202, responses=problems.responses(409))
 def start_import(
     webcast_id: str,
     job_id: str,

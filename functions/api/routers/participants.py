@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from shared.participants import service
 from shared.participants.models import (
@@ -68,7 +69,7 @@ def list_participants(
     )
 
 
-@router.post("/participants", status_code=201)
+@router.post("/participants", status_code=201, responses=problems.responses(409))
 def create_participant(
     webcast_id: str, body: ParticipantInput, principal: CurrentPrincipal, context: Context
 ) -> CreatedParticipant:
@@ -91,7 +92,7 @@ def get_participant(
     )
 
 
-@router.patch("/participants/{participant_id}")
+@router.patch("/participants/{participant_id}", responses=problems.responses(409))
 def update_participant(
     webcast_id: str,
     participant_id: str,

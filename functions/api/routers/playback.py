@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
+from functions.api import problems
 from functions.api.deps import CurrentPrincipal
 from functions.api.etags import UNCHANGED, conditional_json, matches, quoted
 from functions.api.routers.viewer import ViewerSession
@@ -25,6 +26,16 @@ PREVIEW = "/api/webcasts/{webcast_id}/media/{asset_id}/preview"
 LIVE = "/api/w/{webcast_id}/live"
 
 IfNoneMatch = Annotated[str | None, Header()]
+
+
+class PlaylistResponse(Response):
+    """As a route's `response_class`, documents its answer as an HLS playlist."""
+
+    media_type = playback.MPEGURL
+
+
+# The admin preview plays only an asset that is ready.
+PREVIEW_ANSWERS = UNCHANGED | problems.responses(409)
 
 
 def _viewer_base(webcast_id: str, asset_id: str) -> str:
@@ -69,7 +80,9 @@ def vod_summary(
     return conditional_json(summary, if_none_match, cache_control=_cache_control(moment))
 
 
-@router.get(f"{VIEWER}/{{asset_id}}/master.m3u8", responses=UNCHANGED)
+@router.get(
+    f"{VIEWER}/{{asset_id}}/master.m3u8", response_class=PlaylistResponse, responses=UNCHANGED
+)
 def master_playlist(
     webcast_id: str, asset_id: str, session: ViewerSession, if_none_match: IfNoneMatch = None
 ) -> Response:
@@ -78,7 +91,11 @@ def master_playlist(
     return _playlist(rendered, datetime.now(UTC), if_none_match)
 
 
-@router.get(f"{VIEWER}/{{asset_id}}/captions/{{language}}.m3u8", responses=UNCHANGED)
+@router.get(
+    f"{VIEWER}/{{asset_id}}/captions/{{language}}.m3u8",
+    response_class=PlaylistResponse,
+    responses=UNCHANGED,
+)
 def caption_playlist(
     webcast_id: str,
     asset_id: str,
@@ -93,7 +110,11 @@ def caption_playlist(
     )
 
 
-@router.get(f"{VIEWER}/{{asset_id}}/{{rung}}/index.m3u8", responses=UNCHANGED)
+@router.get(
+    f"{VIEWER}/{{asset_id}}/{{rung}}/index.m3u8",
+    response_class=PlaylistResponse,
+    responses=UNCHANGED,
+)
 def media_playlist(
     webcast_id: str,
     asset_id: str,
@@ -133,7 +154,9 @@ def live_summary(webcast_id: str, session: ViewerSession) -> Response:
     )
 
 
-@router.get(f"{LIVE}/{{session_id}}/master.m3u8", responses=UNCHANGED)
+@router.get(
+    f"{LIVE}/{{session_id}}/master.m3u8", response_class=PlaylistResponse, responses=UNCHANGED
+)
 def live_master_playlist(
     webcast_id: str, session_id: str, session: ViewerSession, if_none_match: IfNoneMatch = None
 ) -> Response:
@@ -143,7 +166,11 @@ def live_master_playlist(
     return _playlist(rendered, datetime.now(UTC), if_none_match)
 
 
-@router.get(f"{LIVE}/{{session_id}}/{{rung}}/index.m3u8", responses=UNCHANGED)
+@router.get(
+    f"{LIVE}/{{session_id}}/{{rung}}/index.m3u8",
+    response_class=PlaylistResponse,
+    responses=UNCHANGED,
+)
 def live_media_playlist(
     webcast_id: str,
     session_id: str,
@@ -164,7 +191,7 @@ def live_media_playlist(
 # ---- admin preview ----
 
 
-@router.get(f"{PREVIEW}/master.m3u8", responses=UNCHANGED)
+@router.get(f"{PREVIEW}/master.m3u8", response_class=PlaylistResponse, responses=PREVIEW_ANSWERS)
 def preview_master_playlist(
     webcast_id: str,
     asset_id: str,
@@ -176,7 +203,11 @@ def preview_master_playlist(
     return _playlist(rendered, datetime.now(UTC), if_none_match)
 
 
-@router.get(f"{PREVIEW}/captions/{{language}}.m3u8", responses=UNCHANGED)
+@router.get(
+    f"{PREVIEW}/captions/{{language}}.m3u8",
+    response_class=PlaylistResponse,
+    responses=PREVIEW_ANSWERS,
+)
 def preview_caption_playlist(
     webcast_id: str,
     asset_id: str,
@@ -191,7 +222,9 @@ def preview_caption_playlist(
     )
 
 
-@router.get(f"{PREVIEW}/{{rung}}/index.m3u8", responses=UNCHANGED)
+@router.get(
+    f"{PREVIEW}/{{rung}}/index.m3u8", response_class=PlaylistResponse, responses=PREVIEW_ANSWERS
+)
 def preview_media_playlist(
     webcast_id: str,
     asset_id: str,

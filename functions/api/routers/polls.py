@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import StreamingResponse
 
+from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
-from functions.api.downloads import download
+from functions.api.downloads import ATTACHMENT, CsvDownload, XlsxDownload, download
 from functions.api.etags import UNCHANGED, conditional_json
 from functions.api.routers.viewer import ViewerSession
 from shared.polls import exports, service, voting
@@ -53,7 +54,7 @@ def get_poll(webcast_id: str, poll_id: str, principal: CurrentPrincipal) -> Poll
     return service.view(service.get(principal=principal, webcast_id=webcast_id, poll_id=poll_id))
 
 
-@router.patch(admin + "/{poll_id}", tags=["polls"])
+@router.patch(admin + "/{poll_id}", tags=["polls"], responses=problems.responses(409))
 def update_poll(
     webcast_id: str, poll_id: str, body: PollUpdate, principal: CurrentPrincipal, context: Context
 ) -> PollView:
@@ -84,7 +85,7 @@ def duplicate_poll(
     )
 
 
-@router.post(admin + "/{poll_id}/open", tags=["polls"])
+@router.post(admin + "/{poll_id}/open", tags=["polls"], responses=problems.responses(409))
 def open_poll(
     webcast_id: str,
     poll_id: str,
@@ -103,7 +104,7 @@ def open_poll(
     )
 
 
-@router.post(admin + "/{poll_id}/close", tags=["polls"])
+@router.post(admin + "/{poll_id}/close", tags=["polls"], responses=problems.responses(409))
 def close_poll(
     webcast_id: str, poll_id: str, principal: CurrentPrincipal, context: Context
 ) -> PollView:
@@ -114,7 +115,9 @@ def close_poll(
     )
 
 
-@router.put(admin + "/{poll_id}/results-visibility", tags=["polls"])
+@router.put(
+    admin + "/{poll_id}/results-visibility", tags=["polls"], responses=problems.responses(409)
+)
 def show_results(
     webcast_id: str, poll_id: str, body: ShowResults, principal: CurrentPrincipal, context: Context
 ) -> PollView:
@@ -152,7 +155,12 @@ def evaluate(
     return conditional_json(body, if_none_match)
 
 
-@router.get(admin + "/{poll_id}/export.csv", tags=["polls"])
+@router.get(
+    admin + "/{poll_id}/export.csv",
+    tags=["polls"],
+    response_class=CsvDownload,
+    responses=ATTACHMENT,
+)
 def export_csv(
     webcast_id: str, poll_id: str, principal: CurrentPrincipal, context: Context
 ) -> StreamingResponse:
@@ -167,7 +175,12 @@ def export_csv(
     )
 
 
-@router.get(admin + "/{poll_id}/export.xlsx", tags=["polls"])
+@router.get(
+    admin + "/{poll_id}/export.xlsx",
+    tags=["polls"],
+    response_class=XlsxDownload,
+    responses=ATTACHMENT,
+)
 def export_xlsx(
     webcast_id: str, poll_id: str, principal: CurrentPrincipal, context: Context
 ) -> StreamingResponse:
@@ -195,7 +208,12 @@ def viewer_poll(webcast_id: str, poll_id: str, session: ViewerSession) -> PollVi
     return voting.get_poll_view(session=session, webcast_id=webcast_id, poll_id=poll_id)
 
 
-@router.post(viewer + "/{poll_id}/answer", status_code=201, tags=["viewer"])
+@router.post(
+    viewer + "/{poll_id}/answer",
+    status_code=201,
+    tags=["viewer"],
+    responses=problems.responses(409),
+)
 def answer(
     webcast_id: str, poll_id: str, body: AnswerInput, session: ViewerSession, response: Response
 ) -> MyAnswer:

@@ -9,8 +9,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import StreamingResponse
 
+from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
-from functions.api.downloads import download
+from functions.api.downloads import OR_XLSX, CsvDownload, download
 from functions.api.etags import UNCHANGED, matches, quoted
 from functions.api.routers.viewer import ViewerSession
 from shared.participants.access import require_grant
@@ -20,7 +21,7 @@ from shared.tracking.models import AttendanceReport, Heartbeat, HeartbeatAccepte
 router = APIRouter(tags=["tracking"])
 
 
-@router.post("/api/w/{webcast_id}/heartbeat", status_code=202)
+@router.post("/api/w/{webcast_id}/heartbeat", status_code=202, responses=problems.responses(409))
 def heartbeat(webcast_id: str, body: Heartbeat, session: ViewerSession) -> HeartbeatAccepted:
     """Send the next one after `interval_seconds`; the server may lengthen it under load."""
     participant_id = require_grant(session, webcast_id)
@@ -57,7 +58,11 @@ def attendance_viewers(webcast_id: str, principal: CurrentPrincipal) -> ViewerLi
     return reports.list_viewers(principal=principal, webcast_id=webcast_id)
 
 
-@router.get("/api/webcasts/{webcast_id}/attendance/export.{file_format}")
+@router.get(
+    "/api/webcasts/{webcast_id}/attendance/export.{file_format}",
+    response_class=CsvDownload,
+    responses=OR_XLSX,
+)
 def attendance_export(
     webcast_id: str,
     file_format: Literal["csv", "xlsx"],

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from functions.api import problems
 from functions.api.deps import Context, check_csrf
 from shared.errors import DomainError
 from shared.participants import access
@@ -51,6 +52,8 @@ def viewer_token(request: Request) -> str | None:
     return request.cookies.get(VIEWER_COOKIE) or request.cookies.get(EMBED_COOKIE)
 
 
+# The CSRF check, and the grant check of the routes that need a registered viewer.
+@problems.refuses(403)
 def viewer_session(request: Request) -> ParticipantSession | None:
     """The viewer's session, if any; state-changing calls with a session need its CSRF token."""
     session = viewer_sessions.resolve(viewer_token(request))
@@ -124,7 +127,7 @@ def enter(webcast_id: str, request: Request, response: Response, _: ViewerSessio
     return _entered(response, webcast_id, issued)
 
 
-@router.post("/registrations", status_code=202)
+@router.post("/registrations", status_code=202, responses=problems.responses(409))
 def register(
     webcast_id: str,
     body: Registration,
@@ -155,7 +158,7 @@ def register(
     )
 
 
-@router.post("/login")
+@router.post("/login", responses=problems.responses(401, 429))
 def login(
     webcast_id: str,
     body: Login,

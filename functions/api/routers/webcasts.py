@@ -5,7 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
 
+from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
+from functions.api.etags import tagged
 from shared.webcasts import service
 from shared.webcasts.models import WebcastCreate, WebcastUpdate, WebcastView
 
@@ -35,7 +37,7 @@ def list_webcasts(
     )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=tagged(201) | problems.responses(409))
 def create_webcast(
     body: WebcastCreate, principal: CurrentPrincipal, context: Context, response: Response
 ) -> WebcastView:
@@ -43,14 +45,14 @@ def create_webcast(
     return _etag(response, WebcastView.of(webcast))
 
 
-@router.get("/{webcast_id}")
+@router.get("/{webcast_id}", responses=tagged())
 def get_webcast(webcast_id: str, principal: CurrentPrincipal, response: Response) -> WebcastView:
     return _etag(
         response, WebcastView.of(service.get_webcast(principal=principal, webcast_id=webcast_id))
     )
 
 
-@router.patch("/{webcast_id}")
+@router.patch("/{webcast_id}", responses=tagged() | problems.responses(409))
 def update_webcast(
     webcast_id: str,
     body: WebcastUpdate,
