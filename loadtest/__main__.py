@@ -38,10 +38,12 @@ The result goes to .local/loadtest/last-run.json (--out), shaped:
                 {"expected", "found", "passed", "problems", "problem_count"}},
      "queues": {"drain_seconds", "poisoned"},
      "cpu": {"load" | "drain": {"seconds", "machine_busy_cores", "components":
-             {name: {"cpu_seconds", "average_cores", "peak_cores"}}}}}
+             {name: {"cpu_seconds", "average_cores", "peak_cores", and in "load" also
+                     "cpu_ms_per_request", "requests_per_second_at_one_core"}}}}}
 
 CPU is read from /proc per process group every few seconds: cores = CPU seconds per wall
-second; a single-threaded process (node, or Python under its GIL) saturates near 1.0.
+second; a single-threaded process (node, or Python under its GIL) saturates near 1.0, at
+about requests_per_second_at_one_core of this mix of requests.
 """
 
 import argparse
@@ -652,6 +654,14 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         "load": sampler.phase(load_started, load_ended),
         "drain": sampler.phase(load_ended, drain_ended),
     }
+    # CPU per request is steadier than cores on a shared machine: it says where one core runs
+    # out (each process here is single-threaded: node, or Python under its GIL).
+    for figures in result["cpu"]["load"].get("components", {}).values():
+        per_request = figures["cpu_seconds"] * 1000 / total if total else 0.0
+        figures["cpu_ms_per_request"] = round(per_request, 2)
+        figures["requests_per_second_at_one_core"] = (
+            round(1000 / per_request) if per_request else None
+        )
     result["passed"] = not problems
     return result
 
@@ -694,7 +704,8 @@ def summary(result: dict[str, Any]) -> str:
         if not figures:
             continue
         cores = ", ".join(
-            f"{name} {c['average_cores']} (peak {c['peak_cores']})"
+            f"{name} {c['average_cores']} (peak {c['peak_cores']}"
+            + (f", {c['cpu_ms_per_request']} ms/request)" if "cpu_ms_per_request" in c else ")")
             for name, c in sorted(
                 figures["components"].items(), key=lambda i: -i[1]["average_cores"]
             )
