@@ -20,7 +20,10 @@ stack holds is compared with what the API accepted (loadtest/ledger.py):
 - nothing in a poison queue, and every queue empty within the drain timeout.
 
 Pass means no failed request (any status other than the expected ones, or a timeout), the
-request ceiling not reached, and every check exact; the exit status is 0 only then.
+request ceiling not reached, and every check exact; the exit status is 0 only then. A run
+that overloads the stack fails, but its checks still say whether anything was lost: requests
+without an answer (or with a 5xx) may have been stored or not, so each check reports what
+was accepted and is missing (`lost`) apart from extras that no such request explains.
 
 The result goes to .local/loadtest/last-run.json (--out), shaped:
 
@@ -35,7 +38,8 @@ The result goes to .local/loadtest/last-run.json (--out), shaped:
                     "p99_ms", "max_ms"}],
      "errors": [{"name", "method", "error", "count"}],
      "checks": {"votes" | "votes_live" | "heartbeat slots" | "messages" | "upvotes":
-                {"expected", "found", "passed", "problems", "problem_count"}},
+                {"expected", "found", "passed", "unknown", "lost", "unexplained",
+                 "nothing_lost", "problems", "problem_count"}},
      "queues": {"drain_seconds", "poisoned"},
      "cpu": {"load" | "drain": {"seconds", "machine_busy_cores", "components":
              {name: {"cpu_seconds", "average_cores", "peak_cores", and in "load" also
@@ -439,6 +443,10 @@ def check(api: str, sown: Seed, accepted: ledger.Ledger, drained_at: str) -> dic
     from shared.ids import token_hash
     from shared.tracking.service import pseudonymous_viewer
 
+    def viewer_of(token: str) -> str:
+        return pseudonymous_viewer(webcast_id=sown.webcast_id, session_id=token_hash(token))
+
+    unknown = accepted.unknown
     results: dict[str, Any] = {}
     with _admin(api, sown.owner) as admin:
         for live in (True, False):
@@ -446,18 +454,15 @@ def check(api: str, sown: Seed, accepted: ledger.Ledger, drained_at: str) -> dic
                 poll: _poll_counts(admin, sown.webcast_id, poll, live=live)
                 for poll in accepted.polls
             }
-            votes = ledger.check_votes(accepted.votes, counted)
+            votes = ledger.check_votes(accepted.votes, counted, unknown.get("votes"))
             results["votes_live" if live else "votes"] = votes
 
         viewers = admin.get(f"/api/webcasts/{sown.webcast_id}/attendance/viewers")
         viewers.raise_for_status()
         recorded = {row["viewer"]: row["live_seconds"] for row in viewers.json()["rows"]}
-        expected = {
-            pseudonymous_viewer(webcast_id=sown.webcast_id, session_id=token_hash(token)): count
-            for token, count in accepted.heartbeats.items()
-            if count
-        }
-        heartbeats = ledger.check_heartbeats(expected, recorded)
+        expected = {viewer_of(t): count for t, count in accepted.heartbeats.items() if count}
+        unknown_slots = {viewer_of(t): n for t, n in unknown.get("heartbeats", {}).items()}
+        heartbeats = ledger.check_heartbeats(expected, recorded, unknown_slots)
         report = _fresh_report(admin, sown.webcast_id, drained_at)
         heartbeats.problems += ledger.check_report(
             expected, report["unique_viewers"], report["live_minutes"]
@@ -465,9 +470,13 @@ def check(api: str, sown: Seed, accepted: ledger.Ledger, drained_at: str) -> dic
         results["heartbeat slots"] = heartbeats
 
         results["messages"] = ledger.check_messages(
-            accepted.messages, _listed_messages(admin, sown.webcast_id)
+            accepted.messages,
+            _listed_messages(admin, sown.webcast_id),
+            sum(unknown.get("messages", {}).values()),
         )
-    results["upvotes"] = ledger.check_upvotes(accepted.upvotes, _feed_votes(api, sown.webcast_id))
+    results["upvotes"] = ledger.check_upvotes(
+        accepted.upvotes, _feed_votes(api, sown.webcast_id), unknown.get("upvotes")
+    )
     return results
 
 
@@ -695,6 +704,11 @@ def summary(result: dict[str, Any]) -> str:
             )
     for name, outcome in result.get("checks", {}).items():
         verdict = "ok" if outcome["passed"] else "FAILED"
+        if not outcome["passed"]:
+            verdict += (
+                f" ({outcome['unknown']} of unknown outcome; {outcome['lost']} lost, "
+                f"{outcome['unexplained']} unexplained)"
+            )
         lines.append(
             f"check {name}: {outcome['expected']} accepted, {outcome['found']} found: {verdict}"
         )

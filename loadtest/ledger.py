@@ -22,7 +22,10 @@ class Ledger:
     messages: ids of messages answered 201. votes: poll id -> option id -> answers answered
     201. upvotes: message id -> upvotes answered with new_vote true. refused_closed: answers
     refused with 409 because the poll closed meanwhile (expected, not errors). polls: the
-    polls the moderators opened."""
+    polls the moderators opened. unknown: requests of each kind without an answer (timeout,
+    lost connection) or with a server error, which the API may have stored or not: keyed
+    like the accepted ones ("heartbeats" by token, "votes" by poll, "upvotes" by message,
+    "messages" under "")."""
 
     heartbeats: dict[str, int] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
@@ -32,6 +35,11 @@ class Ledger:
     polls: list[str] = field(default_factory=list)
     requests_sent: int = 0
     budget_exhausted: bool = False
+    unknown: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count_unknown(self, kind: str, key: str = "") -> None:
+        counts = self.unknown.setdefault(kind, {})
+        counts[key] = counts.get(key, 0) + 1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +51,7 @@ class Ledger:
             "polls": self.polls,
             "requests_sent": self.requests_sent,
             "budget_exhausted": self.budget_exhausted,
+            "unknown": self.unknown,
         }
 
     @classmethod
@@ -56,6 +65,7 @@ class Ledger:
             polls=list(data["polls"]),
             requests_sent=int(data["requests_sent"]),
             budget_exhausted=bool(data["budget_exhausted"]),
+            unknown={kind: dict(counts) for kind, counts in data.get("unknown", {}).items()},
         )
 
 
@@ -75,6 +85,10 @@ def merge_ledgers(ledgers: Iterable[Ledger]) -> Ledger:
         merged.polls.extend(p for p in ledger.polls if p not in merged.polls)
         merged.requests_sent += ledger.requests_sent
         merged.budget_exhausted |= ledger.budget_exhausted
+        for kind, counts in ledger.unknown.items():
+            for key, count in counts.items():
+                target = merged.unknown.setdefault(kind, {})
+                target[key] = target.get(key, 0) + count
     merged.heartbeats = dict(heartbeats)
     merged.upvotes = dict(upvotes)
     return merged
@@ -155,26 +169,46 @@ class Check:
     expected: int
     found: int
     problems: list[str] = field(default_factory=list)
+    # Requests of unknown outcome, and what no such request can explain: `lost` were
+    # accepted and are missing, `unexplained` are stored beyond accepted plus unknown.
+    unknown: int = 0
+    lost: int = 0
+    unexplained: int = 0
 
     @property
     def passed(self) -> bool:
         return not self.problems and self.expected == self.found
+
+    @property
+    def nothing_lost(self) -> bool:
+        """What an overloaded run can still show: no accepted item is missing, and every
+        extra one may stem from a request whose answer never came."""
+        return self.lost == 0 and self.unexplained == 0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "expected": self.expected,
             "found": self.found,
             "passed": self.passed,
+            "unknown": self.unknown,
+            "lost": self.lost,
+            "unexplained": self.unexplained,
+            "nothing_lost": self.nothing_lost,
             "problems": self.problems[:20],
             "problem_count": len(self.problems),
         }
 
 
 def check_votes(
-    expected: Mapping[str, Mapping[str, int]], counted: Mapping[str, Mapping[str, int]]
+    expected: Mapping[str, Mapping[str, int]],
+    counted: Mapping[str, Mapping[str, int]],
+    unknown: Mapping[str, int] | None = None,
 ) -> Check:
-    """Poll results (poll -> option -> count) equal the accepted answers, option by option."""
+    """Poll results (poll -> option -> count) equal the accepted answers, option by option;
+    `unknown` answers per poll may or may not be counted."""
+    unknown = unknown or {}
     problems = []
+    lost = unexplained = 0
     for poll in sorted(set(expected) | set(counted)):
         want, got = expected.get(poll, {}), counted.get(poll, {})
         for option in sorted(set(want) | set(got)):
@@ -183,28 +217,46 @@ def check_votes(
                     f"poll {poll} option {option}: {want.get(option, 0)} accepted, "
                     f"{got.get(option, 0)} counted"
                 )
+            lost += max(0, want.get(option, 0) - got.get(option, 0))
+        extra = sum(max(0, got.get(o, 0) - want.get(o, 0)) for o in got)
+        unexplained += max(0, extra - unknown.get(poll, 0))
     return Check(
         name="votes",
         expected=sum(sum(o.values()) for o in expected.values()),
         found=sum(sum(o.values()) for o in counted.values()),
         problems=problems,
+        unknown=sum(unknown.values()),
+        lost=lost,
+        unexplained=unexplained,
     )
 
 
-def check_heartbeats(expected: Mapping[str, int], recorded_seconds: Mapping[str, int]) -> Check:
+def check_heartbeats(
+    expected: Mapping[str, int],
+    recorded_seconds: Mapping[str, int],
+    unknown: Mapping[str, int] | None = None,
+) -> Check:
     """Each viewer's recorded live seconds are its accepted heartbeats times the slot, and
-    no viewer is recorded that the scenario did not send for (both keyed by viewer id)."""
+    no viewer is recorded that the scenario did not send for (all keyed by viewer id);
+    `unknown` heartbeats per viewer may or may not be recorded."""
+    unknown = unknown or {}
     problems = []
-    for viewer in sorted(set(expected) | set(recorded_seconds)):
+    lost = unexplained = 0
+    for viewer in sorted(set(expected) | set(recorded_seconds) | set(unknown)):
         want = expected.get(viewer, 0) * SLOT_SECONDS
         got = recorded_seconds.get(viewer, 0)
         if want != got:
             problems.append(f"viewer {viewer[:12]}: {want} s sent, {got} s recorded")
+        lost += max(0, want - got) // SLOT_SECONDS
+        unexplained += max(0, (got - want) // SLOT_SECONDS - unknown.get(viewer, 0))
     return Check(
         name="heartbeat slots",
         expected=sum(expected.values()),
         found=sum(recorded_seconds.values()) // SLOT_SECONDS,
         problems=problems,
+        unknown=sum(unknown.values()),
+        lost=lost,
+        unexplained=unexplained,
     )
 
 
@@ -222,20 +274,34 @@ def check_report(
     return problems
 
 
-def check_messages(posted: Iterable[str], listed: Iterable[str]) -> Check:
-    """The moderators' queue lists every message accepted, and nothing else."""
+def check_messages(posted: Iterable[str], listed: Iterable[str], unknown: int = 0) -> Check:
+    """The moderators' queue lists every message accepted, and nothing else; up to
+    `unknown` more may come from messages whose answer never came."""
     sent, found = Counter(posted), set(listed)
+    missing = [m for m in sent if m not in found]
+    extra = [m for m in found if m not in sent]
     problems = [f"message {m} accepted twice" for m, n in sent.items() if n > 1]
-    problems += [
-        f"message {m} accepted, not in the moderators' list" for m in sent if m not in found
-    ]
-    problems += [f"message {m} listed, never accepted" for m in found if m not in sent]
-    return Check(name="messages", expected=len(sent), found=len(found), problems=sorted(problems))
+    problems += [f"message {m} accepted, not in the moderators' list" for m in missing]
+    problems += [f"message {m} listed, never accepted" for m in extra]
+    return Check(
+        name="messages",
+        expected=len(sent),
+        found=len(found),
+        problems=sorted(problems),
+        unknown=unknown,
+        lost=len(missing),
+        unexplained=max(0, len(extra) - unknown),
+    )
 
 
-def check_upvotes(expected: Mapping[str, int], feed_votes: Mapping[str, int]) -> Check:
+def check_upvotes(
+    expected: Mapping[str, int],
+    feed_votes: Mapping[str, int],
+    unknown: Mapping[str, int] | None = None,
+) -> Check:
     """The published feed's vote counts equal the upvotes accepted (messages upvoted at
-    least once; the feed shows 0 for the others)."""
+    least once; the feed shows 0 for the others); `unknown` upvotes per message may count."""
+    unknown = unknown or {}
     problems = [
         f"message {m}: {n} upvotes accepted, {feed_votes.get(m, 0)} in the feed"
         for m, n in sorted(expected.items())
@@ -246,11 +312,17 @@ def check_upvotes(expected: Mapping[str, int], feed_votes: Mapping[str, int]) ->
         for m, n in sorted(feed_votes.items())
         if n and m not in expected
     ]
+    keys = set(expected) | set(feed_votes)
     return Check(
         name="upvotes",
         expected=sum(expected.values()),
         found=sum(feed_votes.values()),
         problems=problems,
+        unknown=sum(unknown.values()),
+        lost=sum(max(0, expected.get(m, 0) - feed_votes.get(m, 0)) for m in keys),
+        unexplained=sum(
+            max(0, feed_votes.get(m, 0) - expected.get(m, 0) - unknown.get(m, 0)) for m in keys
+        ),
     )
 
 

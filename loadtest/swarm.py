@@ -81,6 +81,7 @@ class Client(FastHttpUser):
     connection_timeout = REQUEST_TIMEOUT_SECONDS
     cookie = ""
     csrf = ""
+    outcome_unknown = False
 
     def on_start(self) -> None:
         self.client.cookiejar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
@@ -95,8 +96,10 @@ class Client(FastHttpUser):
         body: Any = None,
         etag: str | None = None,
     ) -> Any:
-        """The response when its status is in `ok`; None (a failure in the stats) otherwise."""
+        """The response when its status is in `ok`; None (a failure in the stats) otherwise,
+        with `outcome_unknown` set when the API may have acted on it all the same."""
         global IN_FLIGHT
+        self.outcome_unknown = False
         headers = {"Cookie": self.cookie} if self.cookie else {}
         if method != "GET" and self.csrf:
             headers["X-CSRF-Token"] = self.csrf
@@ -111,8 +114,13 @@ class Client(FastHttpUser):
                 if response.status_code in ok:
                     response.success()
                     return response
-                text = (response.text or "")[:200] if response.status_code else ""
-                response.failure(f"status {response.status_code} {text}".strip())
+                status = response.status_code
+                self.outcome_unknown = status == 0 or status >= 500
+                if status == 0:  # no answer: the exception says why (timeout, reset, ...)
+                    error = getattr(response, "error", None)
+                    response.failure(f"no answer: {type(error).__name__}: {error}"[:200])
+                else:
+                    response.failure(f"status {status} {(response.text or '')[:200]}".strip())
                 return None
         finally:
             IN_FLIGHT -= 1
@@ -204,6 +212,8 @@ class Viewer(Client):
             body={"mode": "live"},
         )
         if response is None:
+            if self.outcome_unknown:
+                LEDGER.count_unknown("heartbeats", self.token)
             return time.time() + 30
         LEDGER.heartbeats[self.token] += 1
         # After the answer: the next heartbeat falls into a later 30 s slot in any case.
@@ -265,6 +275,8 @@ class Viewer(Client):
             body={"answers": {QUESTION: option}},
         )
         if response is None:
+            if self.outcome_unknown:
+                LEDGER.count_unknown("votes", poll_id)
             return
         if response.status_code == 409:
             LEDGER.refused_closed += 1  # closed between the list and the answer
@@ -280,6 +292,8 @@ class Viewer(Client):
             (200,),
         )
         if response is None:
+            if self.outcome_unknown:
+                LEDGER.count_unknown("upvotes", message_id)
             return
         if not response.json()["new_vote"]:
             response.failure("a first upvote was taken for a repeated one")
@@ -297,6 +311,8 @@ class Viewer(Client):
         )
         if response is not None:
             LEDGER.messages.append(response.json()["id"])
+        elif self.outcome_unknown:
+            LEDGER.count_unknown("messages")
 
 
 class Moderator(Client):

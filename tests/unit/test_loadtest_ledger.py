@@ -77,3 +77,28 @@ def test_checks_pass_only_on_exact_counts() -> None:
 def test_request_budget_is_twice_the_planned_requests() -> None:
     # 100 viewers for 60 s: (2 heartbeats + 24 polls + 2) each; 1 moderator: (22 + 2).
     assert ledger.request_budget(viewers=100, moderators=1, seconds=60) == 2 * (2800 + 24)
+
+
+def test_requests_without_an_answer_explain_extras_but_never_a_loss() -> None:
+    unknown = ledger.merge_ledgers(
+        [ledger.Ledger(unknown={"votes": {"p": 1}}), ledger.Ledger(unknown={"votes": {"p": 1}})]
+    ).unknown
+    assert unknown == {"votes": {"p": 2}}
+    # Two answers timed out and were counted all the same: not exact, nothing lost.
+    timed_out = ledger.check_votes({"p": {"yes": 3}}, {"p": {"yes": 5}}, unknown["votes"])
+    assert not timed_out.passed and timed_out.nothing_lost
+    too_many = ledger.check_votes({"p": {"yes": 3}}, {"p": {"yes": 6}}, unknown["votes"])
+    assert (too_many.lost, too_many.unexplained) == (0, 1)
+    missing = ledger.check_votes({"p": {"yes": 3}}, {"p": {"yes": 2}}, unknown["votes"])
+    assert (missing.lost, missing.nothing_lost) == (1, False)
+
+    slots = ledger.check_heartbeats({"a": 2}, {"a": 90, "b": 30}, {"a": 1, "b": 1})
+    assert not slots.passed and slots.nothing_lost
+    assert ledger.check_heartbeats({"a": 2}, {"a": 30}, {"a": 1}).lost == 1
+    assert ledger.check_heartbeats({"a": 2}, {"a": 60, "b": 30}).unexplained == 1
+
+    assert ledger.check_messages(["m1"], ["m1", "m2"], unknown=1).nothing_lost
+    assert ledger.check_messages(["m1"], ["m1", "m2"]).unexplained == 1
+    assert ledger.check_messages(["m1", "m2"], ["m1", "m3"], unknown=1).lost == 1
+    assert ledger.check_upvotes({"m1": 1}, {"m1": 2}, {"m1": 1}).nothing_lost
+    assert ledger.check_upvotes({"m1": 2}, {"m1": 1}, {"m1": 1}).lost == 1
