@@ -1,6 +1,7 @@
 """`make loadtest`: 2,000 viewers and 10 moderators for 5 minutes against a stack of its own.
 
 python -m loadtest [--viewers 2000] [--moderators 10] [--minutes 5] [--swarm-processes 1]
+                   [--api-workers 1]
 
 Everything runs on 127.0.0.1 on free ports: Azurite and the Cosmos DB server
 (devtools.emulators.isolated_stack), the API under uvicorn (one process, as `make run`), the
@@ -32,7 +33,7 @@ The result goes to .local/loadtest/last-run.json (--out), shaped:
                  "load_after": [...]},
      "parameters": {"viewers", "moderators", "seconds", "ramp_seconds", "message_rate",
                     "upvote_probability", "poll_open_seconds", "swarm_processes",
-                    "request_budget"},
+                    "api_workers", "request_budget"},
      "requests": {"total", "failures", "seconds", "per_second", "refused_closed_polls"},
      "endpoints": [{"name", "requests", "failures", "per_second", "p50_ms", "p95_ms",
                     "p99_ms", "max_ms"}],
@@ -549,6 +550,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                 [
                     *(python, "-m", "uvicorn", "functions.api.app:create_app", "--factory"),
                     *("--host", HOST, "--port", str(port)),
+                    *("--workers", str(options.api_workers)),
                     *("--log-level", "warning", "--no-access-log"),
                 ],
                 environment,
@@ -645,6 +647,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         "upvote_probability": options.upvote_probability,
         "poll_open_seconds": options.poll_open_seconds,
         "swarm_processes": options.swarm_processes,
+        "api_workers": options.api_workers,
         "request_budget": ledger.request_budget(
             viewers=options.viewers, moderators=options.moderators, seconds=options.minutes * 60
         ),
@@ -741,6 +744,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--ramp-seconds", type=float, default=60.0, help="until all have entered")
     parser.add_argument("--swarm-processes", type=int, default=1, help="locust processes")
+    parser.add_argument(
+        "--api-workers", type=int, default=1, help="uvicorn worker processes (make run: 1)"
+    )
     parser.add_argument("--message-rate", type=float, default=2.0, help="messages/s of all viewers")
     parser.add_argument(
         "--upvote-probability", type=float, default=0.05, help="per feed item and viewer"
@@ -750,8 +756,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=str(OUT_DIR / "last-run.json"))
     options = parser.parse_args(argv)
-    if options.viewers < 1 or options.moderators < 1 or options.swarm_processes < 1:
-        parser.error("--viewers, --moderators and --swarm-processes must be at least 1")
+    if min(options.viewers, options.moderators, options.swarm_processes, options.api_workers) < 1:
+        parser.error("--viewers, --moderators, --swarm-processes, --api-workers: at least 1")
 
     from shared.bootstrap import LocalOnlyError, refuse_in_azure
 
