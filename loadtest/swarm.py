@@ -139,7 +139,6 @@ class Viewer(Client):
         number = next(self.numbers)
         self.random = random.Random(CONFIG["seed"] * 1_000_003 + number)
         self.base = f"/api/w/{CONFIG['webcast_id']}"
-        self.entered = False
         self.token = ""
         self.feed_etag: str | None = None
         self.seen: set[str] = set()
@@ -333,8 +332,8 @@ class Moderator(Client):
     def moderate(self) -> None:
         start = time.time()
         due = {
-            "queue": start + self.random_offset(QUEUE_SECONDS),
-            "report": start + self.random_offset(REPORT_SECONDS),
+            "queue": start + self.staggered(QUEUE_SECONDS),
+            "report": start + self.staggered(REPORT_SECONDS),
         }
         polls = PollPlan(self) if self.index == 0 else None
         if polls is not None:
@@ -357,7 +356,8 @@ class Moderator(Client):
             polls.close_open()
         self.idle()
 
-    def random_offset(self, period: float) -> float:
+    def staggered(self, period: float) -> float:
+        """Moderator n of N starts its polling n/N of a period late, so they do not meet."""
         return period * self.index / len(CONFIG["moderators"]) if CONFIG["moderators"] else 0.0
 
     def work_queue(self) -> None:
