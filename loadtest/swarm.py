@@ -406,7 +406,8 @@ class PollPlan:
 
     def __init__(self, moderator: Moderator) -> None:
         self.moderator = moderator
-        self.next_at = time.time() + CONFIG["first_poll_after"]
+        # From the start of the swarm: moderators may be spawned after the viewers.
+        self.next_at = float(CONFIG["first_poll_at"])
         self.open_poll: str | None = None
         self.shown: str | None = None
         self.number = 0
@@ -522,6 +523,7 @@ def main(argv: list[str]) -> int:
     environment = Environment(user_classes=list(user_classes), host=CONFIG["host"])
     runner = environment.create_local_runner()
     started = time.time()
+    CONFIG["first_poll_at"] = started + CONFIG["first_poll_after"]
     runner.start(users, spawn_rate=max(users / max(CONFIG["ramp_seconds"], 1), 1))
     gevent.spawn(_quit_when_done, environment)
     assert runner.greenlet is not None
