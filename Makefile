@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck unit bench deps sysdeps format clean
+.PHONY: run test lint typecheck unit bench loadtest deps sysdeps format clean
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: deps lint typecheck
 
 bench: deps
 	$(PY) -m bench
+
+# 2,000 viewers and 10 moderators for 5 minutes on a stack of its own (loopback, free ports);
+# exact counts after the queues drain. Shorter: make loadtest LOADTEST_ARGS="--viewers 200 --minutes 1"
+loadtest: deps
+	$(PY) -m loadtest $(LOADTEST_ARGS)
 
 format: $(PY_STAMP)
 	$(PY) -m ruff format .

@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from azure.core.utils import CaseInsensitiveDict
 from azure.cosmos import ContainerProxy, CosmosClient, DatabaseProxy
+from azure.cosmos._cosmos_client_connection import CosmosClientConnection
 
 from shared.config import Settings, get_settings
 
@@ -42,6 +44,38 @@ def reset_clients() -> None:
         _cache.clear()
 
 
+class _PerThreadHeadersConnection(CosmosClientConnection):  # type: ignore[misc]
+    """The SDK's connection with `last_response_headers` kept per thread.
+
+    azure-cosmos (4.16 and later) stores the headers of the last response on the connection
+    that every thread shares; a query then iterates the dict it stored there (`__QueryFeed`:
+    clear() and update()) while another thread's retry wrapper writes throttle counts into
+    whatever dict is stored there at that moment, and the query fails with "OrderedDict
+    mutated during iteration" (a 500 under load, found by make loadtest). The SDK reads
+    these headers only right after a request of the same thread, so per thread is enough."""
+
+    _per_thread: threading.local
+
+    @property
+    def last_response_headers(self) -> Any:
+        headers = getattr(self._per_thread, "headers", None)
+        if headers is None:
+            headers = self._per_thread.headers = CaseInsensitiveDict()
+        return headers
+
+    @last_response_headers.setter
+    def last_response_headers(self, value: Any) -> None:
+        self._per_thread.headers = value
+
+
+def _headers_per_thread(client: CosmosClient) -> CosmosClient:
+    connection = client.client_connection
+    connection.__dict__["_per_thread"] = threading.local()
+    connection.__dict__.pop("last_response_headers", None)
+    connection.__class__ = _PerThreadHeadersConnection
+    return client
+
+
 def cosmos_client(settings: Settings | None = None) -> CosmosClient:
     s = settings or get_settings()
 
@@ -49,13 +83,15 @@ def cosmos_client(settings: Settings | None = None) -> CosmosClient:
         if s.cosmos_key and not s.is_azure:
             # The emulator's account answer points the SDK at https; endpoint discovery off
             # keeps it on the plain-http endpoint we started it on.
-            return CosmosClient(
-                s.cosmos_endpoint,
-                credential=s.cosmos_key,
-                enable_endpoint_discovery=False,
-                connection_verify=False,
+            return _headers_per_thread(
+                CosmosClient(
+                    s.cosmos_endpoint,
+                    credential=s.cosmos_key,
+                    enable_endpoint_discovery=False,
+                    connection_verify=False,
+                )
             )
-        return CosmosClient(s.cosmos_endpoint, credential=_credential())
+        return _headers_per_thread(CosmosClient(s.cosmos_endpoint, credential=_credential()))
 
     return _cached("cosmos", build)  # type: ignore[no-any-return]
 

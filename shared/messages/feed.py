@@ -46,6 +46,10 @@ class RenderedFeed:
 _cache: dict[str, RenderedFeed] = {}
 _folded_at: dict[str, float] = {}
 _lock = threading.Lock()
+# Per webcast: held by the thread that renders its feed now (kept, so that it stays one lock),
+# and a count of invalidations: a rendering begun before one is not kept.
+_rendering: dict[str, threading.Lock] = {}
+_generation: dict[str, int] = {}
 
 
 def invalidate(webcast_id: str) -> None:
@@ -53,6 +57,7 @@ def invalidate(webcast_id: str) -> None:
     with _lock:
         _cache.pop(webcast_id, None)
         _folded_at.pop(webcast_id, None)
+        _generation[webcast_id] = _generation.get(webcast_id, 0) + 1
 
 
 def sender_name(webcast: Webcast, participant_id: str | None) -> str:
@@ -224,14 +229,34 @@ def _render(webcast: Webcast) -> RenderedFeed:
 
 
 def published(webcast: Webcast) -> RenderedFeed:
-    """The rendered feed, from this process's cache while it is fresh."""
+    """The rendered feed, from this process's cache while it is fresh.
+
+    One thread per process and webcast renders at a time: the others serve the previous
+    rendering meanwhile (at most one rendering's time staler), or wait for the first one
+    when there is none. Otherwise every request arriving while a rendering runs would render
+    again, and under load the renderings overlap more the slower they get."""
     cached = _cache.get(webcast.id)
     if cached is not None and cached.expires_at > now():
         return cached
-    rendered = _render(webcast)
     with _lock:
-        _cache[webcast.id] = rendered
-    return rendered
+        rendering = _rendering.setdefault(webcast.id, threading.Lock())
+    if cached is None:
+        rendering.acquire()
+    elif not rendering.acquire(blocking=False):
+        return cached
+    try:
+        current = _cache.get(webcast.id)
+        if current is not None and current.expires_at > now():
+            return current  # rendered by the thread this one waited for
+        with _lock:
+            generation = _generation.get(webcast.id, 0)
+        rendered = _render(webcast)
+        with _lock:
+            if _generation.get(webcast.id, 0) == generation:
+                _cache[webcast.id] = rendered
+        return rendered
+    finally:
+        rendering.release()
 
 
 def cast_vote(*, webcast: Webcast, message_id: str, voter_hash: str) -> bool:

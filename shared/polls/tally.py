@@ -35,6 +35,10 @@ READ_CACHE_SECONDS = 2.0
 
 _cache: dict[str, tuple[float, list[Tally]]] = {}
 _cache_lock = threading.Lock()
+# Per poll: held by the thread that reads its tallies for the cache now, and a count of
+# `forget` calls (a read begun before one is not kept).
+_reading: dict[str, threading.Lock] = {}
+_generation: dict[str, int] = {}
 
 
 def _empty(poll: Poll, shard: int) -> Tally:
@@ -150,20 +154,45 @@ def fold_all(*, poll: Poll) -> int:
     return added
 
 
-def shard_tallies(*, poll: Poll, cached: bool) -> list[Tally]:
-    """All shard tallies: VOTE_SHARDS point reads, kept a moment for the many live readers."""
+def _read_all(poll: Poll) -> list[Tally]:
+    """Every shard's tally now, kept for the cached readers unless forgotten meanwhile."""
     at = time.monotonic()
-    if cached:
-        with _cache_lock:
-            hit = _cache.get(poll.id)
-        if hit and at - hit[0] < READ_CACHE_SECONDS:
-            return hit[1]
+    with _cache_lock:
+        generation = _generation.get(poll.id, 0)
     found = [t for shard in range(VOTE_SHARDS) if (t := _read(poll, shard)) is not None]
     with _cache_lock:
-        _cache[poll.id] = (at, found)
+        if _generation.get(poll.id, 0) == generation:
+            _cache[poll.id] = (at, found)
     return found
+
+
+def shard_tallies(*, poll: Poll, cached: bool) -> list[Tally]:
+    """All shard tallies: VOTE_SHARDS point reads, kept a moment for the many live readers.
+
+    Cached readers refresh the copy one thread per process and poll at a time: the others
+    serve the previous copy meanwhile, or wait for the first one when there is none."""
+    if not cached:
+        return _read_all(poll)
+    with _cache_lock:
+        hit = _cache.get(poll.id)
+        reading = _reading.setdefault(poll.id, threading.Lock())
+    if hit and time.monotonic() - hit[0] < READ_CACHE_SECONDS:
+        return hit[1]
+    if hit is None:
+        reading.acquire()
+    elif not reading.acquire(blocking=False):
+        return hit[1]
+    try:
+        with _cache_lock:
+            current = _cache.get(poll.id)
+        if current and time.monotonic() - current[0] < READ_CACHE_SECONDS:
+            return current[1]  # read by the thread this one waited for
+        return _read_all(poll)
+    finally:
+        reading.release()
 
 
 def forget(poll_id: str) -> None:
     with _cache_lock:
         _cache.pop(poll_id, None)
+        _generation[poll_id] = _generation.get(poll_id, 0) + 1
