@@ -4,6 +4,7 @@ security rules, the project's semgrep rules and the make-test files of the secur
 import json
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +31,17 @@ class Child:
     output: Path
     started: float
 
+    ended: float | None = None
+
+    def watch(self) -> None:
+        """Note when the process ends (collect() waits for all of them only at the end)."""
+        self.process.wait()
+        self.ended = time.monotonic()
+
     def finish(self) -> tuple[int, float, str]:
         code = self.process.wait()
-        return code, round(time.monotonic() - self.started, 1), self.output.read_text()
+        ended = self.ended if self.ended is not None else time.monotonic()
+        return code, round(ended - self.started, 1), self.output.read_text()
 
 
 def start(name: str, command: list[str], log_dir: Path) -> Child:
@@ -48,7 +57,9 @@ def start(name: str, command: list[str], log_dir: Path) -> Child:
         process = subprocess.Popen(  # noqa: S603
             command, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT
         )
-    return Child(name, command, process, output, time.monotonic())
+    child = Child(name, command, process, output, time.monotonic())
+    threading.Thread(target=child.watch, name=f"watch-{name}", daemon=True).start()
+    return child
 
 
 def start_all(log_dir: Path) -> list[Child]:
