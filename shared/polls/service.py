@@ -4,13 +4,15 @@ A poll manager is the owner or a sub-account with the `polls` permission (suppor
 grant as well); every write is audited with ids and field names only.
 """
 
+from pydantic import ValidationError
+
 from shared.accounts.models import Permission
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
 from shared.auth.models import Principal
 from shared.auth.permissions import require_permission
 from shared.clock import now, utc_iso
-from shared.errors import conflict, not_found
+from shared.errors import conflict, not_found, validation_error
 from shared.ids import new_id
 from shared.polls import tally
 from shared.polls.models import (
@@ -174,6 +176,16 @@ def _structure(question: Question) -> tuple[object, ...]:
     )
 
 
+def _checked_questions(poll: Poll, questions: list[Question]) -> list[Question]:
+    """The edited questions under the rules of a whole poll (ids unique, a quiz answerable),
+    which the partial edit alone cannot check; a breach is a 422 naming the questions."""
+    try:
+        return PollInput(title=poll.title, kind=poll.kind, questions=questions).questions
+    except ValidationError as error:
+        reason = error.errors()[0]["msg"].removeprefix("Value error, ")
+        raise validation_error("questions", reason) from None
+
+
 def update_poll(
     *,
     principal: Principal,
@@ -197,8 +209,7 @@ def update_poll(
                 "duplicate the poll to change more",
                 "questions",
             )
-        checked = PollInput(title=poll.title, kind=poll.kind, questions=data.questions)
-        poll.questions = checked.questions
+        poll.questions = _checked_questions(poll, data.questions)
         changed.append("questions")
     if not changed:
         return poll

@@ -230,6 +230,25 @@ def test_only_poll_managers_of_the_tenant_manage_polls(stack: object) -> None:
     assert helpers.audit_entries(owner.tenant_id, action="poll.delete")
 
 
+def test_an_edit_breaking_a_poll_rule_is_a_422_naming_the_questions(stack: object) -> None:
+    """Found by `make security`: an edit with two questions of one id (or a quiz left with no
+    correct answer) passed the edit's own checks and failed the poll's as a 500."""
+    owner = helpers.new_owner("polls-edit")
+    webcast_id = _webcast(owner, "edit")
+    poll_url = f"/api/webcasts/{webcast_id}/polls/{_poll(owner, webcast_id)}"
+    quiz_url = f"/api/webcasts/{webcast_id}/polls/{_poll(owner, webcast_id, QUIZ)}"
+    twice = [QUESTIONS[3], QUESTIONS[3] | {"text": "Anything else?"}]
+    no_answer = [{k: v for k, v in q.items() if k != "correct"} for q in QUIZ["questions"]]
+    for url, questions in ((poll_url, twice), (quiz_url, no_answer)):
+        response = owner.patch(url, json={"questions": questions})
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"][0]["field"] == "questions"
+    assert [q["id"] for q in owner.get(poll_url).json()["questions"]] == [
+        q["id"] for q in QUESTIONS
+    ]
+
+
 @pytest.mark.claim("P04")
 def test_lifecycle_with_every_question_type(stack: object) -> None:
     owner = helpers.new_owner("polls-life")
