@@ -20,6 +20,7 @@ The summary is printed and written to `.local/security/last-run.json`, one objec
 - `conformance_failures`: per check (`status_code_conformance`, `content_type_conformance`,
   `response_schema_conformance`, `response_headers_conformance`), the failing responses;
 - `failures`: per check, up to 50 distinct failures (operation, message, curl command);
+- `cut_short`: the operations (per phase) whose examples stopped after a minute;
 - `notes` (e.g. the links schemathesis inferred) and `runner_errors` (an operation the
   runner could not fuzz: the run fails);
 - `ruff`, `semgrep`, `semgrep_rules`, `tests`: each `ok` and `seconds`; `findings` (ruff's

@@ -63,6 +63,7 @@ def _report(
         "phase_seconds": summary["phase_seconds"],
         "server_errors": server_errors,
         "conformance_failures": conformance,
+        "cut_short": findings.cut_short,
         "notes": findings.notes,
         "runner_errors": findings.errors,
         "failures": findings.examples,

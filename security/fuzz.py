@@ -39,6 +39,9 @@ FRESH_OWNERS_PER_OPERATION = 2
 # The share of an operation's examples sent anonymously: most operations answer 401 before
 # they read the body, so the rest go to the signed-in phases, which get past that.
 ANONYMOUS_SHARE = 0.25
+# An operation's examples in one phase stop after this long (a slow operation, such as the
+# exact poll results that fold 32 shards per call, must not take the run's whole budget).
+OPERATION_SECONDS = 60.0
 # Failures listed in full per check; the rest are only counted.
 LISTED_PER_CHECK = 50
 
@@ -51,6 +54,8 @@ class Findings:
     failures: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     fresh_owners: int = 0
+    # "phase operation" of the operations whose examples OPERATION_SECONDS cut short.
+    cut_short: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # The runner's own failures (a strategy that generates nothing, say): the run fails.
     errors: list[str] = field(default_factory=list)
@@ -135,6 +140,10 @@ def _settings(examples: int) -> hypothesis.settings:
     )
 
 
+class _TimeUpError(Exception):
+    """Ends an operation's examples once OPERATION_SECONDS have passed."""
+
+
 def fuzz_operation(
     operation: Any,
     *,
@@ -153,9 +162,13 @@ def fuzz_operation(
         operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=path_parameters),
     )
 
+    started = time.monotonic()
+
     @_settings(examples)
     @hypothesis.given(case=strategy)
     def run(case: Any) -> None:
+        if time.monotonic() - started > OPERATION_SECONDS:
+            raise _TimeUpError
         session = signed_in()
         if session is not None:
             case.path_parameters = {
@@ -175,9 +188,11 @@ def fuzz_operation(
         if 200 <= response.status_code < 300:
             after_success()
 
-    started = time.monotonic()
     try:
         run()
+    except _TimeUpError:
+        with findings.lock:
+            findings.cut_short.append(f"{phase} {operation.label}")
     except Exception as error:
         findings.errors.append(f"[{phase}] {operation.label}: {error!r}")
     print(f"    [{phase}] {operation.label}: {time.monotonic() - started:.1f} s", flush=True)
