@@ -5,13 +5,24 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck unit bench loadtest deps sysdeps format clean
+.PHONY: run test lint typecheck unit bench loadtest security semgrep deps sysdeps format clean
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(PY_STAMP)
+
+# semgrep pins versions that clash with ours, so it lives in its own venv.
+SEMGREP_VENV := .local/tools/semgrep
+SEMGREP := $(SEMGREP_VENV)/bin/semgrep
+SEMGREP_FLAGS := --metrics=off --disable-version-check
+SEMGREP_STAMP := $(SEMGREP_VENV)/.installed
+
+$(SEMGREP_STAMP): semgrep/requirements.txt
+	$(PYTHON) -m venv $(SEMGREP_VENV)
+	$(SEMGREP_VENV)/bin/python -m pip install --quiet -r semgrep/requirements.txt
+	touch $(SEMGREP_STAMP)
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -43,6 +54,15 @@ bench: deps
 # exact counts after the queues drain. Shorter: make loadtest LOADTEST_ARGS="--viewers 200 --minutes 1"
 loadtest: deps
 	$(PY) -m loadtest $(LOADTEST_ARGS)
+
+# The security review: schema fuzzing, ruff's S rules, semgrep, isolation and hostile inputs.
+security: deps $(SEMGREP_STAMP)
+	$(PY) -m security
+
+# The project's semgrep rules: their examples, then the repository.
+semgrep: $(SEMGREP_STAMP)
+	$(SEMGREP) --test $(SEMGREP_FLAGS) semgrep/
+	$(SEMGREP) scan $(SEMGREP_FLAGS) --config semgrep/ --error --quiet .
 
 format: $(PY_STAMP)
 	$(PY) -m ruff format .

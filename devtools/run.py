@@ -311,6 +311,7 @@ def _wait_for_health(api: Child) -> None:
                 f"last lines of {api.log}:\n{_tail(api.log)}"
             )
         try:
+            # HEALTH_URL is a constant http://127.0.0.1 address of the local API.
             with urllib.request.urlopen(HEALTH_URL, timeout=2) as response:  # noqa: S310
                 if response.status == 200:
                     return

@@ -9,6 +9,7 @@ row for the last runs; `python -m security.review check` says whether the review
 """
 
 import ast
+import fnmatch
 import hashlib
 import json
 import re
@@ -17,6 +18,7 @@ import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel
@@ -25,15 +27,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SECURITY_DOC = "docs/security.md"
 RUN_LOG_HEADING = "## Run log"
 MAX_AGE = timedelta(days=365)
-# The files whose checks make up the review; a new check file is added here.
+# The files whose checks make up the review (a pattern for semgrep's rule files); a new check
+# file is added here.
 CHECK_SOURCES = (
     "tests/integration/test_isolation.py",
     "tests/integration/test_isolation_queues.py",
     "tests/integration/test_hostile_inputs.py",
     "tests/integration/test_fuzzing.py",
+    "tests/integration/test_problem_schema.py",
     "security/fuzz.py",
-    "security/loadtest.py",
-    ".semgrep/rules.yml",
+    "loadtest/ledger.py",
+    "semgrep/*.yml",
 )
 _COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
 
@@ -49,30 +53,43 @@ class RunLogEntry(BaseModel):
 
 
 def checks_in(path: str, text: str) -> set[str]:
-    """Names of the checks one source defines: test functions, `CHECKS` entries, rule ids."""
+    """Names of the checks one source defines: rule ids, test and check functions, `*CHECKS`."""
     if path.endswith((".yml", ".yaml")):
         rules = (yaml.safe_load(text) or {}).get("rules", [])
         return {f"{path}::{rule['id']}" for rule in rules}
-    tree = ast.parse(text)
     found: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith(("test_", "check_")):
             found.add(f"{path}::{node.name}")
-        if isinstance(node, ast.Assign | ast.AnnAssign):
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            named = any(isinstance(t, ast.Name) and t.id == "CHECKS" for t in targets)
-            if named and node.value is not None:
-                found.update(f"{path}::{name}" for name in ast.literal_eval(node.value))
+            if any(isinstance(t, ast.Name) and t.id.endswith("CHECKS") for t in targets):
+                found.update(f"{path}::{name}" for name in _literal_names(node.value))
     return found
+
+
+def _literal_names(value: ast.expr) -> list[str]:
+    """The string keys of a dict literal or the strings of a tuple, list or set literal."""
+    items = value.keys if isinstance(value, ast.Dict) else getattr(value, "elts", [])
+    return [
+        item.value
+        for item in items
+        if isinstance(item, ast.Constant) and isinstance(item.value, str)
+    ]
+
+
+def _source_paths(listed: Iterable[str]) -> list[str]:
+    """The check sources, each pattern in CHECK_SOURCES matched against the given paths."""
+    paths = list(listed)
+    return sorted({p for source in CHECK_SOURCES for p in paths if fnmatch.fnmatch(p, source)})
 
 
 def current_checks(root: Path = ROOT) -> set[str]:
     """The checks of the working tree."""
+    tree = [str(path.relative_to(root)) for pattern in CHECK_SOURCES for path in root.glob(pattern)]
     found: set[str] = set()
-    for path in CHECK_SOURCES:
-        source = root / path
-        if source.exists():
-            found |= checks_in(path, source.read_text(encoding="utf-8"))
+    for path in _source_paths(tree):
+        found |= checks_in(path, (root / path).read_text(encoding="utf-8"))
     return found
 
 
@@ -90,8 +107,9 @@ def checks_at(commit: str, root: Path = ROOT) -> set[str] | None:
     """The checks a commit holds, or None when the commit is not in this repository."""
     if not _COMMIT.match(commit) or _git(root, "cat-file", "-e", f"{commit}^{{commit}}").returncode:
         return None
+    listed = _git(root, "ls-tree", "-r", "--name-only", commit).stdout.splitlines()
     found: set[str] = set()
-    for path in CHECK_SOURCES:
+    for path in _source_paths(listed):
         shown = _git(root, "show", f"{commit}:{path}")
         if shown.returncode == 0:
             found |= checks_in(path, shown.stdout)
@@ -164,19 +182,46 @@ def review_problems(
     return problems
 
 
-def _summary(path: Path, keys: tuple[str, ...]) -> str:
-    figures = json.loads(path.read_text(encoding="utf-8"))
-    return ", ".join(f"{key} {figures[key]}" for key in keys if key in figures)
+def security_summary(run: dict[str, Any]) -> str:
+    """The run log's cell for a `make security` run (its JSON, see security/__init__.py)."""
+    requests = {k: v for k, v in run["requests"].items() if k != "fresh_owners"}
+    conformance = sum(run["conformance_failures"].values())
+    return (
+        f"{sum(requests.values())} requests over {run['operations']} operations, "
+        f"{run['server_errors']} server errors, {conformance} conformance failures, "
+        f"semgrep {run['semgrep']['findings']} and ruff {run['ruff']['findings']} findings, "
+        f"tests {run['tests']['summary']}; {run['seconds'] / 60:.1f} min"
+    )
+
+
+def loadtest_summary(run: dict[str, Any]) -> str:
+    """The run log's cell for a `make loadtest` run (its JSON, see loadtest/__main__.py)."""
+    parameters, requests, machine = run["parameters"], run["requests"], run["machine"]
+    slowest = max(run["endpoints"], key=lambda endpoint: endpoint["p95_ms"])
+    counts = ", ".join(
+        f"{name} {check['found']}/{check['expected']}" for name, check in run["checks"].items()
+    )
+    return (
+        f"{parameters['viewers']} viewers, {parameters['moderators']} moderators, "
+        f"{parameters['seconds'] / 60:.0f} min: {requests['total']} requests "
+        f"({requests['per_second']}/s), {requests['failures']} errors, p95 worst "
+        f"{slowest['p95_ms']} ms ({slowest['name']}); exact: {counts}; "
+        f"{machine['nproc']} cores {machine['cpu_model']}, load {machine['load_before'][0]}"
+    )
 
 
 def record(root: Path = ROOT) -> RunLogEntry:
-    """Appends the row for the last `make security` and `make loadtest` runs."""
-    security = json.loads((root / ".local/security/last-run.json").read_text(encoding="utf-8"))
-    loadtest = json.loads((root / ".local/loadtest/last-run.json").read_text(encoding="utf-8"))
-    commits = {security.get("commit"), loadtest.get("commit")}
-    if len(commits) != 1 or None in commits:
-        raise SystemExit(f"the two runs name different commits: {sorted(map(str, commits))}")
-    commit = str(commits.pop())
+    """Appends the row for the last `make security` and `make loadtest` runs, if both passed."""
+    runs = {}
+    for name in ("security", "loadtest"):
+        run = json.loads((root / f".local/{name}/last-run.json").read_text(encoding="utf-8"))
+        if not run.get("passed") or run.get("dirty"):
+            raise SystemExit(f"the last {name} run did not pass on a clean tree: not recorded")
+        runs[name] = run
+    commits = {str(run["commit"]) for run in runs.values()}
+    if len(commits) != 1:
+        raise SystemExit(f"the two runs name different commits: {sorted(commits)}")
+    commit = commits.pop()
     checks = checks_at(commit, root)
     if checks is None:
         raise SystemExit(f"commit {commit} is not in this repository")
@@ -184,18 +229,16 @@ def record(root: Path = ROOT) -> RunLogEntry:
         day=datetime.now(UTC).date(),
         commit=commit[:12],
         checks=digest(checks),
-        security=str(security.get("summary", "")),
-        loadtest=str(loadtest.get("summary", "")),
+        security=security_summary(runs["security"]),
+        loadtest=loadtest_summary(runs["loadtest"]),
     )
     doc = root / SECURITY_DOC
+    text = doc.read_text(encoding="utf-8")
     row = (
         f"| {entry.day} | `{entry.commit}` | `{entry.checks}` | {entry.security} | "
         f"{entry.loadtest} |\n"
     )
-    text = doc.read_text(encoding="utf-8")
-    doc.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    with doc.open("a", encoding="utf-8") as out:
-        out.write(row)
+    doc.write_text((text if text.endswith("\n") else text + "\n") + row, encoding="utf-8")
     return entry
 
 

@@ -50,6 +50,7 @@ class IngestApi:
             headers={"Content-Type": content_type, "X-Ingest-Secret": self._secret},
         )
         try:
+            # The request's URL is the http(s) base URL checked in __init__.
             with urllib.request.urlopen(request, timeout=_TIMEOUT_SECONDS) as response:  # noqa: S310
                 text = response.read()
         except urllib.error.HTTPError as error:

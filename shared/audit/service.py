@@ -133,7 +133,7 @@ def record(
     context = context or RequestContext()
     at = utc_iso()
     partition = partition_for(tenant_id, at)
-    shard = random.randrange(get_settings().audit_shards)  # noqa: S311 - spreads load only
+    shard = random.randrange(get_settings().audit_shards)  # noqa: S311 - spreads load, guards nothing
     chain = f"{tenant_id}:{at[:10]}:{shard}"
     client_ip = context.client_ip if actor.kind in ADMIN_SIDE else None
     with _lock_for(chain):

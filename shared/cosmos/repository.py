@@ -362,9 +362,11 @@ class KeyedRepository(_Base[T]):
         text, params = self._select(
             guards=[], where=where, parameters=parameters, order_by=None, include_blocked=True
         )
+        # Keyed containers are partitioned by id: a lookup by any other field (an account's
+        # sessions, expired tokens) spans partitions. No caller lists these documents.
         return [
             self._parse(raw)
-            for raw in self.container.query_items(
+            for raw in self.container.query_items(  # nosemgrep: cosmos-query-without-partition-key
                 text, parameters=params, enable_cross_partition_query=True
             )
         ]

@@ -13,11 +13,11 @@ from shared.webcasts.models import Language
 class JobKind(StrEnum):
     """What a queued mail job does; the batch kinds fan out into one job per participant."""
 
-    password_reset = "password_reset"  # noqa: S105 - admin accounts (shared.auth)
+    password_reset = "password_reset"  # noqa: S105 - a mail kind's name (admin accounts)
     invitation = "participant_invitation"
     confirmation = "participant_confirmation"
     reminder = "participant_reminder"
-    participant_password_reset = "participant_password_reset"  # noqa: S105 - a kind
+    participant_password_reset = "participant_password_reset"  # noqa: S105 - a kind's name
     invitation_batch = "invitation_batch"
     reminder_batch = "reminder_batch"
 
@@ -45,7 +45,7 @@ class TemplateKind(StrEnum):
     invitation = "invitation"
     confirmation = "confirmation"
     reminder = "reminder"
-    password_reset = "password_reset"  # noqa: S105 - a kind
+    password_reset = "password_reset"  # noqa: S105 - a kind's name, not a secret
 
 
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=300)]

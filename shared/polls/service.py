@@ -176,6 +176,16 @@ def _structure(question: Question) -> tuple[object, ...]:
     )
 
 
+def _checked_questions(poll: Poll, questions: list[Question]) -> list[Question]:
+    """The edited questions under the rules of a whole poll (ids unique, a quiz answerable),
+    which the partial edit alone cannot check; a breach is a 422 naming the questions."""
+    try:
+        return PollInput(title=poll.title, kind=poll.kind, questions=questions).questions
+    except ValidationError as error:
+        reason = error.errors()[0]["msg"].removeprefix("Value error, ")
+        raise validation_error("questions", reason) from None
+
+
 def update_poll(
     *,
     principal: Principal,
@@ -199,13 +209,7 @@ def update_poll(
                 "duplicate the poll to change more",
                 "questions",
             )
-        try:
-            checked = PollInput(title=poll.title, kind=poll.kind, questions=data.questions)
-        except ValidationError as error:
-            # Each question is valid alone; together they may repeat an id or leave a quiz
-            # without a correct answer.
-            raise validation_error("questions", error.errors()[0]["msg"]) from None
-        poll.questions = checked.questions
+        poll.questions = _checked_questions(poll, data.questions)
         changed.append("questions")
     if not changed:
         return poll
