@@ -116,6 +116,12 @@ def checks_at(commit: str, root: Path = ROOT) -> set[str] | None:
     return found
 
 
+def history_complete(root: Path = ROOT) -> bool:
+    """Whether this checkout holds the repository's history (not a shallow clone or an export)."""
+    shallow = _git(root, "rev-parse", "--is-shallow-repository")
+    return shallow.returncode == 0 and shallow.stdout.strip() == "false"
+
+
 def digest(checks: Iterable[str]) -> str:
     """A short, order-free name for a set of checks."""
     names = sorted(set(checks))
