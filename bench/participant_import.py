@@ -98,29 +98,29 @@ def _queued_job(principal: Any, webcast: Any, path: Path, *, dry_run: bool) -> A
     process is handed the job's ids instead."""
     from shared.audit.models import RequestContext
     from shared.clients import blob_container_name, blob_service, queue_client
-    from shared.participants import imports
     from shared.participants.import_models import ImportCreate, ImportStart
+    from shared.participants.imports import files, jobs
 
     context = RequestContext(client_ip="127.0.0.1")
-    job, _ = imports.create_import(
+    job, _ = jobs.create_import(
         principal=principal,
         webcast_id=webcast.id,
         data=ImportCreate(filename=path.name, size=path.stat().st_size),
         context=context,
     )
     blob = blob_service().get_blob_client(
-        blob_container_name(imports.CONTAINER), imports.source_blob(job)
+        blob_container_name(files.CONTAINER), files.source_blob(job)
     )
     with path.open("rb") as handle:
         blob.upload_blob(handle, overwrite=True)
-    job = imports.start_import(
+    job = jobs.start_import(
         principal=principal,
         webcast_id=webcast.id,
         job_id=job.id,
         data=ImportStart(mapping=MAPPING, dry_run=dry_run),
         context=context,
     )
-    queue_client(imports.QUEUE).clear_messages()
+    queue_client(jobs.QUEUE).clear_messages()
     return job
 
 
@@ -149,17 +149,18 @@ def _worker_process(
 
 def worker(tenant_id: str, webcast_id: str, job_id: str, run: int, *, trace: bool) -> None:
     """In the worker process: handle the job's message, print time, peak memory, outcome."""
-    from shared.participants import imports
     from shared.participants.import_models import ImportMessage
+    from shared.participants.imports import worker as import_worker
+    from shared.participants.repository import import_jobs
 
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
-    imports.handle_message(
+    import_worker.handle_message(
         message=ImportMessage(tenant_id=tenant_id, webcast_id=webcast_id, job_id=job_id, run=run)
     )
     seconds = time.perf_counter() - started
-    job = imports.jobs.get(tenant_id=tenant_id, partition_key=webcast_id, item_id=job_id)
+    job = import_jobs.get(tenant_id=tenant_id, partition_key=webcast_id, item_id=job_id)
     assert job is not None
     print(
         json.dumps(
@@ -176,7 +177,7 @@ def worker(tenant_id: str, webcast_id: str, job_id: str, run: int, *, trace: boo
 
 
 def _validate_in_process(path: Path, webcast: Any) -> float:
-    from shared.participants import imports
+    from shared.participants.imports import rows
     from shared.participants.repository import get_form
     from shared.participants.tabular import detect, open_table
 
@@ -184,7 +185,7 @@ def _validate_in_process(path: Path, webcast: Any) -> float:
     started = time.perf_counter()
     source = detect(path, filename=path.name)
     table = open_table(path, source)
-    validation = imports.validate_rows(table, imports.Plan(MAPPING, table.columns, fields))
+    validation = rows.validate_rows(table, rows.Plan(MAPPING, table.columns, fields))
     seconds = time.perf_counter() - started
     assert validation.counts.valid == validation.counts.rows, validation.errors[:3]
     return seconds
@@ -252,7 +253,7 @@ def _raw_batches(webcast_id: str, rows: int, workers: int) -> float:
 
 
 def run() -> Result:
-    from shared.participants import imports
+    from shared.participants.imports import worker as import_worker
 
     watch = Stopwatch()
     details: dict[str, Any] = {
@@ -262,7 +263,7 @@ def run() -> Result:
         "e2e_small_rows": E2E_SMALL,
         "raw_docs": RAW_DOCS,
         "raw_batch_rows": RAW_BATCH_ROWS,
-        "write_workers": imports.WRITE_WORKERS,
+        "write_workers": import_worker.WRITE_WORKERS,
     }
     problems: list[str] = []
     runs: dict[str, dict[str, Any]] = {}
@@ -280,9 +281,9 @@ def run() -> Result:
                 job = _queued_job(principal, webcast, files[rows], dry_run=False)
                 runs[f"import-{rows}"] = _worker_process(job, env)
                 if rows == E2E_ROWS:
-                    raw_seconds = _raw_upserts(webcast.id, RAW_DOCS, imports.WRITE_WORKERS)
+                    raw_seconds = _raw_upserts(webcast.id, RAW_DOCS, import_worker.WRITE_WORKERS)
                     raw_batch_seconds = _raw_batches(
-                        webcast.id, RAW_BATCH_ROWS, imports.WRITE_WORKERS
+                        webcast.id, RAW_BATCH_ROWS, import_worker.WRITE_WORKERS
                     )
                 # The same import again, traced, into a second customer's new webcast.
                 principal, webcast = _seed()
@@ -317,7 +318,7 @@ def run() -> Result:
             "rows/s",
             E2E_ROWS / big["seconds"],
             RAW_DOCS / raw_seconds,
-            f"raw upsert_item x{RAW_DOCS:,}, {imports.WRITE_WORKERS} threads",
+            f"raw upsert_item x{RAW_DOCS:,}, {import_worker.WRITE_WORKERS} threads",
             f"{big['seconds']:.0f} s",
         ),
         Row(

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from shared.audit.service import entries
+from shared.audit.repository import entries
 from shared.privacy.registry import DataSubject
 
 

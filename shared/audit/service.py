@@ -25,17 +25,15 @@ from shared.audit.models import (
     VerifyReport,
     moment,
 )
+from shared.audit.repository import entries, heads
 from shared.clock import utc_iso
 from shared.config import get_settings
-from shared.cosmos.repository import Page, TenantRepository
+from shared.cosmos.repository import Page
 from shared.errors import DomainError, validation_error
 from shared.spreadsheet import safe_cell
 
 GENESIS = "0" * 64
 _MAX_APPEND_ATTEMPTS = 20
-
-entries = TenantRepository(container="audit", model=AuditEntry, partition_field="partition")
-heads = TenantRepository(container="audit", model=ChainHead, partition_field="partition")
 
 _chain_tips: dict[str, tuple[int, str]] = {}
 _chain_heads: dict[str, ChainHead] = {}

@@ -3,8 +3,7 @@ local emulator never expires anything)."""
 
 from typing import Any
 
-from shared.auth.sessions import sessions
-from shared.auth.tokens import tokens
+from shared.auth.repository import sessions, tokens
 from shared.clock import now
 from shared.config import get_settings
 from shared.cosmos.repository import KeyedRepository
@@ -20,11 +19,13 @@ def _purge_sessions(store: KeyedRepository[Any], idle_seconds: int, moment: floa
 
 def purge_expired() -> int:
     """Delete admin and viewer sessions past their limits and expired tokens; the count."""
-    from shared.participants.sessions import sessions as viewer_sessions
+    from shared.participants.repository import participant_sessions
 
     settings = get_settings()
     moment = now()
     removed = _purge_sessions(sessions, settings.session_idle_seconds, moment)
-    removed += _purge_sessions(viewer_sessions, settings.participant_session_idle_seconds, moment)
+    removed += _purge_sessions(
+        participant_sessions, settings.participant_session_idle_seconds, moment
+    )
     expired = tokens.scan(where="c.expires_at <= @now", parameters={"@now": moment})
     return removed + sum(tokens.delete(t.id) for t in expired)

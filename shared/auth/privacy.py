@@ -5,8 +5,8 @@ from typing import Any
 from shared.accounts.repository import accounts
 from shared.auth import sessions as session_store
 from shared.auth.models import OneTimeToken
-from shared.auth.throttle import throttles
-from shared.auth.tokens import participant_owner, tokens
+from shared.auth.repository import sessions, throttles, tokens
+from shared.auth.tokens import participant_owner
 from shared.ids import lookup_hash
 from shared.privacy.registry import DataSubject
 
@@ -16,7 +16,7 @@ _SESSION_FIELDS = {"created_at", "last_seen_at", "stage", "absolute_expires_at",
 def export_sessions(*, subject: DataSubject) -> list[dict[str, Any]]:
     if subject.account_id is None:
         return []
-    found = session_store.sessions.scan(
+    found = sessions.scan(
         where="c.account_id = @a AND c.home_tenant_id = @t",
         parameters={"@a": subject.account_id, "@t": subject.tenant_id},
     )

@@ -9,7 +9,8 @@ from shared.audit.models import PLATFORM_TENANT, Actor, ActorKind, RequestContex
 from shared.auth import sessions, throttle, totp
 from shared.auth.models import Principal, Session, SessionStage
 from shared.auth.passwords import check_policy, hash_password, needs_rehash, verify_password
-from shared.auth.tokens import mint, tokens
+from shared.auth.repository import tokens
+from shared.auth.tokens import mint
 from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, forbidden, unauthorized, validation_error

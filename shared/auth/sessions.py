@@ -6,12 +6,12 @@ from typing import TypeVar
 
 from shared.accounts.models import Account, Permission
 from shared.auth.models import Session, SessionStage, TimedSession
+from shared.auth.repository import sessions
 from shared.clock import now
 from shared.config import get_settings
 from shared.cosmos.repository import KeyedRepository
 from shared.ids import new_secret_token, token_hash
 
-sessions = KeyedRepository(container="sessions", model=Session)
 T = TypeVar("T", bound=TimedSession)
 
 

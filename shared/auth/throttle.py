@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from azure.cosmos import exceptions as cosmos_errors
 
 from shared.auth.models import Throttle
+from shared.auth.repository import throttles
 from shared.clock import now
 from shared.config import get_settings
-from shared.cosmos.repository import KeyedRepository, is_missing
+from shared.cosmos.repository import is_missing
 from shared.errors import DomainError, too_many_requests
 from shared.ids import lookup_hash
 
-throttles = KeyedRepository(container="throttles", model=Throttle)
 _WINDOW_SECONDS = 60 * 60
 # Each try loses only to a write that counted another attempt; past this many the caller is
 # part of a flood and is refused like a locked one.

@@ -1,11 +1,9 @@
 """Expiring one-time tokens: the raw value goes to its holder, only its hash is stored."""
 
 from shared.auth.models import OneTimeToken
+from shared.auth.repository import tokens
 from shared.clock import now
-from shared.cosmos.repository import KeyedRepository
 from shared.ids import new_secret_token, token_hash
-
-tokens = KeyedRepository(container="tokens", model=OneTimeToken)
 
 
 def participant_owner(*, webcast_id: str, participant_id: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth.models import OneTimeToken, Principal
-from shared.auth.tokens import tokens
+from shared.auth.repository import tokens
 from shared.clock import now, utc_iso
 from shared.errors import DomainError, InvalidField, forbidden, not_found
 from shared.ids import new_id, new_secret_token, token_hash

@@ -4,7 +4,8 @@ from shared.audit import service as audit
 from shared.audit.models import RequestContext
 from shared.auth import throttle
 from shared.auth.passwords import check_policy, hash_password
-from shared.auth.tokens import mint, participant_owner, tokens
+from shared.auth.repository import tokens
+from shared.auth.tokens import mint, participant_owner
 from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, validation_error

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared import jobs
-from shared.clients import cosmos_container
 from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.mail.invitations import MAILABLE
@@ -21,18 +20,11 @@ from shared.mail.queue import enqueue_job
 from shared.participants.models import ParticipantStatus
 from shared.participants.repository import participants
 from shared.webcasts.models import Schedule
-from shared.webcasts.repository import webcasts
+from shared.webcasts.repository import scheduled_between, webcasts
 
 # Stored start times carry their own UTC offset (at most -12 h to +14 h); the query compares
 # the text, so its window is widened by this much and the exact check happens in code.
 _OFFSET_SLACK = timedelta(hours=15)
-
-_SCHEDULED = (
-    "SELECT c.id, c.tenant_id, c.schedule FROM c WHERE c.type = 'webcast' "
-    "AND IS_DEFINED(c.schedule) AND NOT IS_NULL(c.schedule) "
-    "AND c.schedule.starts_at >= @lo AND c.schedule.starts_at <= @hi "
-    "AND (NOT IS_DEFINED(c.blocked_at) OR IS_NULL(c.blocked_at))"
-)
 
 
 def _text(moment: datetime) -> str:
@@ -42,15 +34,8 @@ def _text(moment: datetime) -> str:
 def _candidates(moment: float, longest: int) -> list[dict[str, Any]]:
     """Webcasts of every tenant whose start may lie within the longest lead time."""
     at = datetime.fromtimestamp(moment, tz=UTC)
-    parameters: list[dict[str, Any]] = [
-        {"name": "@lo", "value": _text(at - _OFFSET_SLACK)},
-        {"name": "@hi", "value": _text(at + timedelta(seconds=longest) + _OFFSET_SLACK)},
-    ]
-    # The reminder job serves every tenant by design; it reads ids, tenants and schedules only.
-    return list(
-        cosmos_container("webcasts").query_items(  # nosemgrep: cosmos-query-without-partition-key
-            _SCHEDULED, parameters=parameters, enable_cross_partition_query=True
-        )
+    return scheduled_between(
+        _text(at - _OFFSET_SLACK), _text(at + timedelta(seconds=longest) + _OFFSET_SLACK)
     )
 
 

@@ -318,8 +318,3 @@ class EditCreate(InputModel):
 
     title: AssetTitle | None = None
     edit: EditSpec
-
-
-class PublicationView(BaseModel):
-    asset_id: str | None
-    published_at: str | None

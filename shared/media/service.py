@@ -31,7 +31,6 @@ from shared.media.models import (
     CAPTION_MAX_BYTES,
     ENDED,
     MEDIA,
-    RESULTS_QUEUE,
     TRANSCODE_QUEUE,
     UPLOAD_BLOCK_BYTES,
     UPLOADS,
@@ -432,11 +431,6 @@ def apply_result(result: MediaResult) -> bool:
             changed_fields=["status", "renditions"],
         )
     return True
-
-
-def send_result(result: MediaResult) -> None:
-    """The worker's way back (a queue, so the API side applies it at least once)."""
-    queue_client(RESULTS_QUEUE).send_message(result.model_dump_json().encode())
 
 
 # ---- reading and changing assets ----

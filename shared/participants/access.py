@@ -9,7 +9,8 @@ from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth import throttle
 from shared.auth.passwords import verify_password
-from shared.auth.tokens import mint, participant_owner, tokens
+from shared.auth.repository import tokens
+from shared.auth.tokens import mint, participant_owner
 from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, forbidden, not_found, unauthorized, validation_error

@@ -83,9 +83,6 @@ class FormField(InputModel):
         return self
 
 
-RESERVED_FIELDS = ("email", "username")
-
-
 class FormDefinition(InputModel):
     model_config = ConfigDict(extra="forbid")
 

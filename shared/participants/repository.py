@@ -1,8 +1,15 @@
-"""Participants live in their webcast's partition; forms in the tenant's webcast partition."""
+"""Participants and their import jobs live in their webcast's partition; forms in the tenant's
+webcast partition."""
 
-from shared.cosmos.repository import TenantRepository
+from shared.cosmos.repository import KeyedRepository, TenantRepository
 from shared.ids import lookup_hash
-from shared.participants.models import Participant, ParticipantLogin, RegistrationForm
+from shared.participants.import_models import ImportJob
+from shared.participants.models import (
+    Participant,
+    ParticipantLogin,
+    ParticipantSession,
+    RegistrationForm,
+)
 
 EXTERNAL = "external"
 
@@ -13,6 +20,11 @@ logins = TenantRepository(
     container="participants", model=ParticipantLogin, partition_field="webcast_id"
 )
 forms = TenantRepository(container="webcasts", model=RegistrationForm)
+import_jobs = TenantRepository(
+    container="participants", model=ImportJob, partition_field="webcast_id"
+)
+# Viewer sessions share the sessions container with admin sessions; ids never meet (hashes).
+participant_sessions = KeyedRepository(container="sessions", model=ParticipantSession)
 
 
 def login_id(*, webcast_id: str, kind: str, value: str) -> str:

@@ -6,11 +6,9 @@ from dataclasses import dataclass
 from shared.auth.sessions import keep_alive
 from shared.clock import now
 from shared.config import get_settings
-from shared.cosmos.repository import KeyedRepository
 from shared.ids import new_secret_token, token_hash
 from shared.participants.models import ParticipantSession
-
-sessions = KeyedRepository(container="sessions", model=ParticipantSession)
+from shared.participants.repository import participant_sessions as sessions
 
 
 @dataclass

@@ -210,8 +210,8 @@ BLOB_CONTAINERS: tuple[BlobContainerSpec, ...] = (
         purpose="participant import files, {tenant}/{webcast}/{job}/source, kept only while "
         "their import job needs them: deleted when it ends, or after 24 hours unstarted",
         personal_data=True,
-        exporter="shared.participants.imports:export_sources",
-        eraser="shared.participants.imports:erase_sources",
+        exporter="shared.participants.imports.privacy:export_sources",
+        eraser="shared.participants.imports.privacy:erase_sources",
     ),
 )
 

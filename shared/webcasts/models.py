@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -91,9 +91,6 @@ class Schedule(InputModel):
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must lie after starts_at")
         return self
-
-    def local_start(self) -> datetime:
-        return self.starts_at.astimezone(ZoneInfo(self.time_zone))
 
 
 class WebcastCreate(InputModel):

@@ -1,5 +1,7 @@
 """Webcasts are tenant data: one document per webcast in the tenant's partition."""
 
+from typing import Any
+
 from shared.cache import ShortCache
 from shared.cosmos.repository import KeyedRepository, TenantRepository
 from shared.webcasts.models import SlugReservation, Webcast, WebcastKey
@@ -15,6 +17,26 @@ def find_webcast(webcast_id: str) -> Webcast | None:
     if key is None:
         return None
     return webcasts.get(tenant_id=key.tenant_id, item_id=webcast_id)
+
+
+_SCHEDULED = (
+    "SELECT c.id, c.tenant_id, c.schedule FROM c WHERE c.type = 'webcast' "
+    "AND IS_DEFINED(c.schedule) AND NOT IS_NULL(c.schedule) "
+    "AND c.schedule.starts_at >= @lo AND c.schedule.starts_at <= @hi "
+    "AND (NOT IS_DEFINED(c.blocked_at) OR IS_NULL(c.blocked_at))"
+)
+
+
+def scheduled_between(lo: str, hi: str) -> list[dict[str, Any]]:
+    """Id, tenant and schedule of every tenant's unblocked webcasts whose stored start text
+    lies between lo and hi."""
+    parameters: list[dict[str, Any]] = [{"name": "@lo", "value": lo}, {"name": "@hi", "value": hi}]
+    # The reminder timer serves every tenant by design; it reads ids, tenants and schedules only.
+    return list(
+        webcasts.container.query_items(  # nosemgrep: cosmos-query-without-partition-key
+            _SCHEDULED, parameters=parameters, enable_cross_partition_query=True
+        )
+    )
 
 
 # Viewer hot paths (heartbeats, votes, messages) would otherwise read the webcast key and the

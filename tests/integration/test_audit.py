@@ -11,6 +11,7 @@ from shared import clock
 from shared.accounts.models import Permission
 from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR, Actor, ActorKind, AuditFilter, RequestContext
+from shared.audit.repository import entries as audit_entries
 from shared.clock import utc_iso
 from shared.config import get_settings
 from tests import helpers
@@ -106,7 +107,7 @@ def test_verify_detects_a_changed_and_a_removed_entry(stack):
     report = audit.verify(tenant_id=tenant_id)
     assert report.ok and report.entries_checked == 12, report.problems
 
-    container = audit.entries.container
+    container = audit_entries.container
     changed = written[3]
     container.patch_item(
         changed.id,
@@ -145,7 +146,7 @@ def test_removing_the_newest_entry_of_a_chain_shows(stack, monkeypatch):
         for i in range(3)
     ]
     last = written[-1]
-    audit.entries.container.delete_item(last.id, partition_key=last.partition)
+    audit_entries.container.delete_item(last.id, partition_key=last.partition)
     report = audit.verify(tenant_id=tenant_id)
     assert not report.ok and any("after 2 are missing" in p for p in report.problems)
 

@@ -20,12 +20,12 @@ from shared.audit.models import AuditFilter
 from shared.auth import throttle
 from shared.auth.maintenance import purge_expired
 from shared.auth.models import Throttle
-from shared.auth.sessions import sessions
+from shared.auth.repository import sessions, throttles
 from shared.clients import cosmos_container, queue_client
 from shared.config import get_settings
 from shared.mail import service as mail_service
 from shared.mail.models import MailJob
-from shared.participants.sessions import sessions as viewer_sessions
+from shared.participants.repository import participant_sessions as viewer_sessions
 from tests import helpers
 
 
@@ -308,25 +308,25 @@ def test_concurrent_wrong_passwords_are_each_counted_and_locked_out(stack):
     assert set(statuses) <= {401, 429}, statuses
     assert statuses.count(429) >= attempts - limit, statuses
     [(account_key, _), *_] = throttle.keys(email=email, client_ip=None).limits
-    counted = throttle.throttles.get(account_key)
+    counted = throttles.get(account_key)
     assert counted is not None and counted.failures == attempts
     clock.advance(get_settings().login_lock_max_seconds + 1)
 
 
 def test_a_counter_deleted_between_read_and_write_is_counted_anew(stack, monkeypatch):
     key = f"account:{helpers.unique_email()}"
-    throttle.throttles.upsert(Throttle(id=key, failures=3, first_failure_at=clock.now()))
-    read = throttle.throttles.get
+    throttles.upsert(Throttle(id=key, failures=3, first_failure_at=clock.now()))
+    read = throttles.get
     reads: list[Throttle | None] = []
 
     def read_then_lose_to_a_success(item_id: str) -> Throttle | None:
         found = read(item_id)
         if not reads:
-            throttle.throttles.delete(item_id)  # a sign-in succeeded meanwhile
+            throttles.delete(item_id)  # a sign-in succeeded meanwhile
         reads.append(found)
         return found
 
-    monkeypatch.setattr(throttle.throttles, "get", read_then_lose_to_a_success)
+    monkeypatch.setattr(throttles, "get", read_then_lose_to_a_success)
     throttle.attempt(throttle.Counters(limits=[(key, 5)]))
     counted = read(key)
     assert len(reads) == 2 and counted is not None and counted.failures == 1
@@ -398,7 +398,7 @@ def test_the_client_address_comes_from_front_door_only_with_its_id(stack):
         key: address for key, (_, _, address) in cases.items()
     }
     counted = {
-        address: throttle.throttles.get(throttle.keys(email="", client_ip=address).limits[1][0])
+        address: throttles.get(throttle.keys(email="", client_ip=address).limits[1][0])
         for address in ("203.0.113.10", "203.0.113.11", "203.0.113.12", socket)
     }
     assert {address: c.failures if c else 0 for address, c in counted.items()} == {

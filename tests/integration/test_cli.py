@@ -8,6 +8,7 @@ from shared import cli
 from shared.accounts.models import Role
 from shared.accounts.repository import PLATFORM_TENANT, find_by_email
 from shared.audit import service as audit
+from shared.audit.repository import entries as audit_entries
 from shared.auth.passwords import verify_password
 from shared.clock import utc_iso
 from tests import helpers
@@ -133,9 +134,9 @@ def test_verify_audit_passes_on_an_intact_log_and_fails_on_a_changed_entry(stack
     assert int(_value(output, "entries checked")) >= 2
 
     partition = audit.partition_for(tenant_id, utc_iso())
-    entry = next(audit.entries.iterate(tenant_id=tenant_id, partition_key=partition))
+    entry = next(audit_entries.iterate(tenant_id=tenant_id, partition_key=partition))
     entry.action = "tenant.nothing_happened"
-    audit.entries.upsert(tenant_id=tenant_id, item=entry)
+    audit_entries.upsert(tenant_id=tenant_id, item=entry)
 
     assert cli.main(["verify-audit", "--tenant-id", tenant_id]) == 1
     output = capsys.readouterr().out

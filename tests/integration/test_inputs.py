@@ -13,7 +13,7 @@ from pydantic.fields import FieldInfo
 
 from functions.api import deps
 from functions.api.app import create_app
-from shared.participants.imports import Plan
+from shared.participants.imports.rows import Plan
 from shared.participants.models import FormField
 from shared.text import InputModel
 from tests import helpers

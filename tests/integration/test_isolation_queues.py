@@ -29,7 +29,7 @@ from shared.mail.models import JobKind
 from shared.media.models import TRANSCODE_QUEUE, AssetStatus, media_prefix, source_blob_name
 from shared.media.repository import assets
 from shared.participants.import_models import ImportStatus
-from shared.participants.imports import jobs as import_jobs
+from shared.participants.repository import import_jobs
 from shared.polls import voting
 from shared.polls.queue import FoldMessage, queue_for
 from shared.privacy.registry import BLOB_CONTAINERS, COSMOS_CONTAINERS

@@ -16,8 +16,8 @@ from devtools import runner as runner_module
 from devtools.runner import TriggerRunner
 from shared import clock, jobs
 from shared.accounts.models import Permission
+from shared.auth.repository import tokens
 from shared.auth.service import PASSWORD_RESET
-from shared.auth.tokens import tokens
 from shared.clients import queue_client
 from shared.config import get_settings
 from shared.ids import token_hash

@@ -16,11 +16,12 @@ from shared import clock
 from shared.accounts.models import Permission
 from shared.audit import service as audit_service
 from shared.clients import blob_container_name, blob_service, cosmos_container, queue_client
-from shared.participants import imports
 from shared.participants import service as participant_service
 from shared.participants.import_models import ImportMessage
+from shared.participants.imports import jobs, worker
+from shared.participants.imports import rows as import_rows
 from shared.participants.models import ParticipantLogin
-from shared.participants.repository import login_id, logins
+from shared.participants.repository import import_jobs, login_id, logins
 from shared.privacy.registry import DataSubject, blob_container_spec, resolve_handler
 from tests import helpers
 
@@ -475,13 +476,13 @@ def test_files_bad_as_a_whole_are_refused_and_write_nothing(owner, filename, con
 @pytest.mark.claim("P09")
 def test_size_and_row_limits_refuse_the_whole_file(owner, monkeypatch):
     webcast_id = _webcast(owner, "limits")
-    monkeypatch.setattr(imports, "MAX_ROWS", 50)
+    monkeypatch.setattr(import_rows, "MAX_ROWS", 50)
     rows = [["E-Mail"]] + [[f"r{n}@example.org"] for n in range(51)]
     many = upload(owner, webcast_id, "many.csv", csv_bytes(rows))
     refused = start(owner, webcast_id, many["id"], mapping={"E-Mail": "email"})
     assert refused["status"] == "failed" and refused["failure"]["code"] == "too-many-rows"
     assert _participants(webcast_id) == [] and not _source_exists(refused)
-    monkeypatch.setattr(imports, "MAX_BYTES", 100)
+    monkeypatch.setattr(jobs, "MAX_BYTES", 100)
     large = owner.post(
         f"/api/webcasts/{webcast_id}/imports",
         json={"filename": "large.csv", "size": len(csv_bytes(rows[:10]))},
@@ -533,8 +534,8 @@ def test_an_interrupted_job_resumes_and_a_redelivered_message_does_nothing(owner
         json={"mapping": {"E-Mail": "email", "Vorname": "first_name"}},
     )
     assert response.status_code == 202
-    queue_client(imports.QUEUE).clear_messages()  # this test delivers the message itself
-    monkeypatch.setattr(imports, "WRITE_CHUNK", 50)
+    queue_client(jobs.QUEUE).clear_messages()  # this test delivers the message itself
+    monkeypatch.setattr(worker, "WRITE_CHUNK", 50)
     real_import = participant_service.import_participants
     calls = {"n": 0}
 
@@ -546,23 +547,23 @@ def test_an_interrupted_job_resumes_and_a_redelivered_message_does_nothing(owner
             raise RuntimeError("the worker's host went away")
         return real_import(**kwargs)
 
-    monkeypatch.setattr(imports, "import_participants", dying_import)
+    monkeypatch.setattr(worker, "import_participants", dying_import)
     with pytest.raises(RuntimeError):
-        imports.handle_message(message=_message(found))
+        worker.handle_message(message=_message(found))
     halfway = job(owner, webcast_id, found["id"])
     assert halfway["status"] == "importing"
     assert halfway["progress"] == 101, "the last row of the last finished chunk"
     assert _source_exists(halfway)
     assert len(_participants(webcast_id)) == 125
-    monkeypatch.setattr(imports, "import_participants", real_import)
-    assert imports.handle_message(message=_message(found)) is True
+    monkeypatch.setattr(worker, "import_participants", real_import)
+    assert worker.handle_message(message=_message(found)) is True
     done = job(owner, webcast_id, found["id"])
     assert done["status"] == "done" and done["progress"] == 251
     assert (done["counts"]["created"], done["counts"]["updated"]) == (225, 25)
     stored = _participants(webcast_id)
     assert len(stored) == 250 and len({p["email"] for p in stored}) == 250
     before = len(helpers.audit_entries(owner.tenant_id, entity_id=found["id"]))
-    assert imports.handle_message(message=_message(found)) is False, "a finished job is done"
+    assert worker.handle_message(message=_message(found)) is False, "a finished job is done"
     assert job(owner, webcast_id, found["id"]) == done
     assert len(helpers.audit_entries(owner.tenant_id, entity_id=found["id"])) == before
 
@@ -605,15 +606,15 @@ def test_last_failed_attempt_ends_the_job_as_failed(owner, monkeypatch):
         f"/api/webcasts/{webcast_id}/imports/{found['id']}/start",
         json={"mapping": {"E-Mail": "email"}},
     )
-    queue_client(imports.QUEUE).clear_messages()
+    queue_client(jobs.QUEUE).clear_messages()
 
     def broken(**kwargs: Any) -> Any:
         raise RuntimeError("always")
 
-    monkeypatch.setattr(imports, "import_participants", broken)
+    monkeypatch.setattr(worker, "import_participants", broken)
     with pytest.raises(RuntimeError):
-        imports.handle_message(message=_message(found))
-    assert imports.handle_message(message=_message(found), final_attempt=True) is True
+        worker.handle_message(message=_message(found))
+    assert worker.handle_message(message=_message(found), final_attempt=True) is True
     failed = job(owner, webcast_id, found["id"])
     assert failed["status"] == "failed" and failed["failure"]["code"] == "internal-error"
     assert not _source_exists(failed)
@@ -671,10 +672,10 @@ def test_kept_files_expire_and_the_registry_erases_a_webcasts_import_files(stack
     assert erased["status"] == "failed" and erased["failure"]["code"] == "erased"
 
     late = upload(owner, webcast_id, "late.csv", content)
-    assert imports.expire_sources() == 0, "young files stay"
-    clock.advance(imports.SOURCE_MAX_AGE_SECONDS + 60)
-    assert imports.expire_sources() >= 1
-    expired = imports.jobs.get(
+    assert worker.expire_sources() == 0, "young files stay"
+    clock.advance(worker.SOURCE_MAX_AGE_SECONDS + 60)
+    assert worker.expire_sources() >= 1
+    expired = import_jobs.get(
         tenant_id=owner.tenant_id, partition_key=webcast_id, item_id=late["id"]
     )
     assert expired is not None and expired.status == "failed"

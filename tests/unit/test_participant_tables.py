@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from shared.participants import tabular
-from shared.participants.imports import _key_hash, _Keys, auto_mapping
+from shared.participants.imports.rows import _key_hash, _Keys, auto_mapping
 from shared.participants.models import FormField
 
 

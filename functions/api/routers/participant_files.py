@@ -13,13 +13,14 @@ from pydantic import BaseModel
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import ATTACHMENT, CsvDownload, XlsxDownload, download
-from shared.participants import exports, imports
+from shared.participants import exports
 from shared.participants.import_models import (
     CreatedImport,
     ImportCreate,
     ImportJobView,
     ImportStart,
 )
+from shared.participants.imports import jobs
 
 router = APIRouter(prefix="/api/webcasts/{webcast_id}", tags=["participants"])
 
@@ -64,7 +65,7 @@ def create_import(
     webcast_id: str, body: ImportCreate, principal: CurrentPrincipal, context: Context
 ) -> CreatedImport:
     """A new import job and a write-only upload URL for its file (PUT, 15 minutes)."""
-    job, ticket = imports.create_import(
+    job, ticket = jobs.create_import(
         principal=principal, webcast_id=webcast_id, data=body, context=context
     )
     return CreatedImport(job=ImportJobView.of(job), upload=ticket)
@@ -77,7 +78,7 @@ def list_imports(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     continuation: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> ImportPage:
-    page = imports.list_imports(
+    page = jobs.list_imports(
         principal=principal, webcast_id=webcast_id, max_items=limit, continuation=continuation
     )
     return ImportPage(
@@ -89,7 +90,7 @@ def list_imports(
 def get_import(webcast_id: str, job_id: str, principal: CurrentPrincipal) -> ImportJobView:
     """Status, detected columns, progress and the report (rows, columns, reasons)."""
     return ImportJobView.of(
-        imports.get_import(principal=principal, webcast_id=webcast_id, job_id=job_id)
+        jobs.get_import(principal=principal, webcast_id=webcast_id, job_id=job_id)
     )
 
 
@@ -102,7 +103,7 @@ def start_import(
     context: Context,
 ) -> ImportJobView:
     return ImportJobView.of(
-        imports.start_import(
+        jobs.start_import(
             principal=principal, webcast_id=webcast_id, job_id=job_id, data=body, context=context
         )
     )
