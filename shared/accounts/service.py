@@ -163,8 +163,10 @@ def create_support_account(
     return account
 
 
-def get_tenant(tenant_id: str) -> Tenant | None:
-    return tenants.get(tenant_id=tenant_id, item_id=f"tenant:{tenant_id}")
+def tenant_opened_at(tenant_id: str) -> str | None:
+    """When the tenant was created: the start of its audit log."""
+    tenant = tenants.get(tenant_id=tenant_id, item_id=f"tenant:{tenant_id}")
+    return tenant.created_at if tenant else None
 
 
 def get_account(*, tenant_id: str, account_id: str) -> Account | None:
