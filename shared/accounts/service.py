@@ -9,8 +9,6 @@ from shared.accounts.models import (
     GrantCreate,
     GrantScope,
     GrantView,
-    Permission,
-    Role,
     SubAccountCreate,
     SubAccountUpdate,
     SupportAccountCreate,
@@ -29,7 +27,7 @@ from shared.accounts.repository import (
 from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR, Actor, RequestContext
 from shared.auth import sessions
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal, Role
 from shared.auth.passwords import check_policy, hash_password
 from shared.auth.permissions import require_owner
 from shared.clock import now, utc_iso

@@ -2,10 +2,9 @@
 
 import secrets
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from shared.accounts.models import Account, Permission
-from shared.auth.models import Session, SessionStage, TimedSession
+from shared.auth.models import Permission, Role, Session, SessionStage, TimedSession
 from shared.clock import now
 from shared.config import get_settings
 from shared.cosmos.repository import KeyedRepository
@@ -15,13 +14,26 @@ sessions = KeyedRepository(container="sessions", model=Session)
 T = TypeVar("T", bound=TimedSession)
 
 
+class SigningIn(Protocol):
+    """What a session copies from the account signing in (the accounts feature's Account)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def role(self) -> Role: ...
+    @property
+    def permissions(self) -> list[Permission]: ...
+
+
 @dataclass
 class IssuedSession:
     token: str
     session: Session
 
 
-def start(*, account: Account, stage: SessionStage) -> IssuedSession:
+def start(*, account: SigningIn, stage: SessionStage) -> IssuedSession:
     """A new session with a new id (called at every sign-in step, so ids never carry over)."""
     s = get_settings()
     token = new_secret_token()
@@ -45,7 +57,7 @@ def start(*, account: Account, stage: SessionStage) -> IssuedSession:
     return IssuedSession(token=token, session=sessions.create(session))
 
 
-def rotate(*, old: Session, account: Account, stage: SessionStage) -> IssuedSession:
+def rotate(*, old: Session, account: SigningIn, stage: SessionStage) -> IssuedSession:
     sessions.delete(old.id)
     return start(account=account, stage=stage)
 

@@ -41,7 +41,7 @@ class PermanentMailError(Exception):
 
 
 def _password_reset(job: MailJob) -> OutgoingMail | None:
-    from shared.auth.service import issue_reset_token
+    from shared.accounts.signin import issue_reset_token
 
     if job.account_id is None:
         raise PermanentMailError("a password reset job needs an account id")

@@ -7,10 +7,9 @@ is on when the message is sent, and never for a message sent anonymously.
 
 from dataclasses import dataclass
 
-from shared.accounts.models import Permission
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal
 from shared.auth.permissions import require_permission
 from shared.clock import now, utc_iso
 from shared.cosmos.repository import Page

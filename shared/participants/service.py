@@ -6,10 +6,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from shared.accounts.models import Permission
 from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal
 from shared.auth.passwords import check_policy, hash_password
 from shared.auth.permissions import require_permission
 from shared.clock import utc_iso

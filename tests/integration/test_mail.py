@@ -15,8 +15,8 @@ from icalendar import Calendar
 from devtools import runner as runner_module
 from devtools.runner import TriggerRunner
 from shared import clock, jobs
-from shared.accounts.models import Permission
-from shared.auth.service import PASSWORD_RESET
+from shared.accounts.signin import PASSWORD_RESET
+from shared.auth.models import Permission
 from shared.auth.tokens import tokens
 from shared.clients import queue_client
 from shared.config import get_settings

@@ -1,13 +1,14 @@
-"""Sign-in with password and TOTP, enrolment, recovery codes, password change and reset."""
+"""Sign-in of admin-side accounts: password and TOTP, enrolment, recovery codes, password
+change and reset."""
 
 from dataclasses import dataclass
 
-from shared.accounts.models import Account, Role
+from shared.accounts.models import Account
 from shared.accounts.repository import accounts, find_by_email
 from shared.audit import service as audit
 from shared.audit.models import PLATFORM_TENANT, Actor, ActorKind, RequestContext
 from shared.auth import sessions, throttle, totp
-from shared.auth.models import Principal, Session, SessionStage
+from shared.auth.models import Principal, Role, Session, SessionStage
 from shared.auth.passwords import check_policy, hash_password, needs_rehash, verify_password
 from shared.auth.tokens import mint, tokens
 from shared.clock import now, utc_iso
