@@ -132,7 +132,7 @@ def _verify_audit(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _purge_expired(args: argparse.Namespace, out: TextIO) -> int:
-    from shared.auth.maintenance import purge_expired
+    from shared.composition.maintenance import purge_expired
 
     removed = purge_expired()
     print(f"removed {removed} expired sessions and tokens", file=out)

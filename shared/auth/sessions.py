@@ -93,6 +93,16 @@ def keep_alive(*, store: KeyedRepository[T], session: T, idle_limit: int) -> boo
     return True
 
 
+def purge_stale(*, store: KeyedRepository[T], idle_limit: int) -> int:
+    """Delete the store's sessions past their idle or absolute limit; the count."""
+    moment = now()
+    stale = store.scan(
+        where="c.absolute_expires_at <= @now OR c.last_seen_at <= @idle",
+        parameters={"@now": moment, "@idle": moment - idle_limit},
+    )
+    return sum(store.delete(s.id) for s in stale)
+
+
 def end(session_id: str) -> None:
     sessions.delete(session_id)
 

@@ -3,7 +3,7 @@
 import secrets
 from dataclasses import dataclass
 
-from shared.auth.sessions import keep_alive
+from shared.auth.sessions import keep_alive, purge_stale
 from shared.clock import now
 from shared.config import get_settings
 from shared.cosmos.repository import KeyedRepository
@@ -17,6 +17,11 @@ sessions = KeyedRepository(container="sessions", model=ParticipantSession)
 class IssuedViewerSession:
     token: str
     session: ParticipantSession
+
+
+def purge_expired() -> int:
+    """Delete viewer sessions past their limits (TTL does it in Azure); the count."""
+    return purge_stale(store=sessions, idle_limit=get_settings().participant_session_idle_seconds)
 
 
 def resolve(token: str | None) -> ParticipantSession | None:

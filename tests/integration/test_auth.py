@@ -17,10 +17,10 @@ from shared.accounts.repository import accounts, find_by_email
 from shared.audit import service as audit_service
 from shared.audit.models import AuditFilter
 from shared.auth import throttle
-from shared.auth.maintenance import purge_expired
 from shared.auth.models import Permission, Throttle
 from shared.auth.sessions import sessions
 from shared.clients import cosmos_container, queue_client
+from shared.composition.maintenance import purge_expired
 from shared.config import get_settings
 from shared.mail import service as mail_service
 from shared.mail.models import MailJob
