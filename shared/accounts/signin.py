@@ -3,6 +3,7 @@ change and reset."""
 
 from dataclasses import dataclass
 
+from shared import mail_queue
 from shared.accounts.models import Account
 from shared.accounts.repository import accounts, find_by_email
 from shared.audit import service as audit
@@ -15,7 +16,6 @@ from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, forbidden, unauthorized, validation_error
 from shared.ids import new_id, token_hash
-from shared.mail import queue as mail_queue
 
 WRONG_CREDENTIALS = "E-mail address or password is wrong"
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name, not a secret

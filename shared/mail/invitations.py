@@ -5,8 +5,8 @@ from shared.audit.models import RequestContext
 from shared.auth.models import Principal
 from shared.errors import InvalidField, invalid_fields, validation_error
 from shared.ids import new_id
-from shared.mail.models import InvitationQueued, InvitationRequest, JobKind, MailJob
-from shared.mail.queue import enqueue_job
+from shared.mail.models import InvitationQueued, InvitationRequest
+from shared.mail_queue import JobKind, MailJob, enqueue_job
 from shared.participants.models import ParticipantStatus
 from shared.participants.repository import participants
 from shared.participants.service import webcast_for

@@ -9,8 +9,7 @@ from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, validation_error
 from shared.ids import token_hash
-from shared.mail.models import JobKind, MailJob
-from shared.mail.queue import enqueue_job
+from shared.mail_queue import JobKind, MailJob, enqueue_job
 from shared.participants import sessions
 from shared.participants.access import participant_actor, webcast_or_404
 from shared.participants.models import Participant, ParticipantStatus

@@ -16,8 +16,7 @@ from shared.clients import cosmos_container
 from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.mail.invitations import MAILABLE
-from shared.mail.models import JobKind, MailJob
-from shared.mail.queue import enqueue_job
+from shared.mail_queue import JobKind, MailJob, enqueue_job
 from shared.participants.models import ParticipantStatus
 from shared.participants.repository import participants
 from shared.webcasts.models import Schedule

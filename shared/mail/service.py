@@ -21,13 +21,14 @@ from shared.clock import now
 from shared.config import get_settings
 from shared.mail import invitations, reminders
 from shared.mail.calendar import event_ics
-from shared.mail.links import page_url, with_token
-from shared.mail.models import JobKind, MailJob, TemplateKind
+from shared.mail.models import TemplateKind
 from shared.mail.participant_reset import issue_token
 from shared.mail.repository import get_templates
 from shared.mail.templates import format_lead, format_time, render_kind, schedule_values
 from shared.mail.transport import Attachment, OutgoingMail, deliver, send_smtp
+from shared.mail_queue import JobKind, MailJob
 from shared.participants.access import issue_link
+from shared.participants.links import page_url, with_token
 from shared.participants.models import Participant, ParticipantStatus
 from shared.participants.repository import participants
 from shared.webcasts.models import Webcast

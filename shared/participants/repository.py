@@ -2,7 +2,12 @@
 
 from shared.cosmos.repository import TenantRepository
 from shared.ids import lookup_hash
-from shared.participants.models import Participant, ParticipantLogin, RegistrationForm
+from shared.participants.models import (
+    LinkSettings,
+    Participant,
+    ParticipantLogin,
+    RegistrationForm,
+)
 
 EXTERNAL = "external"
 
@@ -13,6 +18,7 @@ logins = TenantRepository(
     container="participants", model=ParticipantLogin, partition_field="webcast_id"
 )
 forms = TenantRepository(container="webcasts", model=RegistrationForm)
+link_settings = TenantRepository(container="webcasts", model=LinkSettings)
 
 
 def login_id(*, webcast_id: str, kind: str, value: str) -> str:
@@ -40,4 +46,15 @@ def get_form(*, tenant_id: str, webcast_id: str) -> RegistrationForm:
     found = forms.get(tenant_id=tenant_id, item_id=f"form:{webcast_id}")
     return found or RegistrationForm(
         id=f"form:{webcast_id}", tenant_id=tenant_id, webcast_id=webcast_id
+    )
+
+
+def links_id(webcast_id: str) -> str:
+    return f"links:{webcast_id}"
+
+
+def get_link_settings(*, tenant_id: str, webcast_id: str) -> LinkSettings:
+    found = link_settings.get(tenant_id=tenant_id, item_id=links_id(webcast_id))
+    return found or LinkSettings(
+        id=links_id(webcast_id), tenant_id=tenant_id, webcast_id=webcast_id
     )

@@ -23,7 +23,7 @@ from shared.clients import cosmos_container, queue_client
 from shared.composition.maintenance import purge_expired
 from shared.config import get_settings
 from shared.mail import service as mail_service
-from shared.mail.models import MailJob
+from shared.mail_queue import MailJob
 from shared.participants.sessions import sessions as viewer_sessions
 from tests import helpers
 

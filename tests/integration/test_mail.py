@@ -21,9 +21,10 @@ from shared.auth.tokens import tokens
 from shared.clients import queue_client
 from shared.config import get_settings
 from shared.ids import token_hash
-from shared.mail import links, reminders
-from shared.mail.models import MailJob
+from shared.mail import reminders
 from shared.mail.service import PRIVACY
+from shared.mail_queue import MailJob
+from shared.participants import links
 from tests import helpers
 
 TOKEN = re.compile(r"/w/(?P<webcast>[0-9a-f]+)(?P<path>[a-z/-]*)\?token=(?P<token>[A-Za-z0-9_%-]+)")
