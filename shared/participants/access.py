@@ -23,8 +23,8 @@ from shared.participants.models import (
     ParticipantSession,
     ParticipantStatus,
 )
-from shared.participants.repository import find_by_login, get_form, participants
-from shared.participants.service import confirm_address, register_self
+from shared.participants.repository import get_form, participants
+from shared.participants.service import confirm_address, participant_by_login, register_self
 from shared.webcasts.models import AccessMode, Schedule, Webcast
 from shared.webcasts.repository import find_webcast, find_webcast_cached
 
@@ -213,9 +213,8 @@ def sign_in(
         email=f"{webcast.id}:{login.strip().lower()}", client_ip=context.client_ip
     )
     throttle.attempt(counters)
-    kind = "email" if "@" in login else "username"
-    participant = find_by_login(
-        tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind=kind, value=login.strip()
+    participant = participant_by_login(
+        tenant_id=webcast.tenant_id, webcast_id=webcast.id, login=login
     )
     valid = verify_password(participant.password_hash if participant else None, password)
     # Unconfirmed self-registrations never sign in by password, not even where the webcast
