@@ -40,6 +40,7 @@ run: deps
 lint: $(PY_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: $(PY_STAMP)
 	$(PY) -m mypy .

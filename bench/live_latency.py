@@ -146,7 +146,6 @@ def _ours(source: Path, folder: Path, environment: dict[str, str]) -> dict[str, 
     from media_pipelines.live.ladder import live_ladder
     from shared.live import service
     from shared.live.models import ChannelState, LiveChannelCreate
-    from shared.live.repository import channels
 
     principal, context, webcast = seed_owner_and_webcast(
         {"title": "Live latency", "slug": "live-latency"}
@@ -184,10 +183,8 @@ def _ours(source: Path, folder: Path, environment: dict[str, str]) -> dict[str, 
         stopped_after: float | None = None
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            channel = channels.get(
-                tenant_id=webcast.tenant_id, item_id="live-channel", partition_key=webcast.id
-            )
-            if channel is not None and channel.state == ChannelState.stopped:
+            channel = service.get_channel(principal=principal, webcast_id=webcast.id)
+            if channel.state == ChannelState.stopped:
                 stopped_after = time.time() - push_end
                 break
             time.sleep(0.05)

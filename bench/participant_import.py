@@ -178,10 +178,10 @@ def worker(tenant_id: str, webcast_id: str, job_id: str, run: int, *, trace: boo
 
 def _validate_in_process(path: Path, webcast: Any) -> float:
     from shared.participants.imports import rows
-    from shared.participants.repository import get_form
+    from shared.participants.service import registration_form
     from shared.participants.tabular import detect, open_table
 
-    fields = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id).fields
+    fields = registration_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id).fields
     started = time.perf_counter()
     source = detect(path, filename=path.name)
     table = open_table(path, source)

@@ -1,4 +1,4 @@
-"""signin: password sign-ins per second through shared.auth.service.sign_in, against argon2id.
+"""signin: password sign-ins per second through shared.accounts.signin.sign_in, against argon2id.
 
 The baseline is verify_password alone (the argon2id check that dominates a sign-in), measured
 in the same run, sequentially and with 2 threads; hash_password alone is reported as well.
@@ -52,10 +52,10 @@ def run() -> Result:
     watch = Stopwatch()
     with stack("signin"):
         from shared.accounts.service import create_tenant
+        from shared.accounts.signin import sign_in
         from shared.audit.models import RequestContext
         from shared.auth.models import SessionStage
         from shared.auth.passwords import hash_password, verify_password
-        from shared.auth.service import sign_in
 
         emails = [f"bench-signin-{i}-{uuid.uuid4().hex[:8]}@example.org" for i in range(THREADS)]
         owners = [

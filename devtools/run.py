@@ -192,12 +192,11 @@ def _seed() -> Demo:
 
     refuse_in_azure("Seeding demo data")
     from shared.accounts import service as accounts
-    from shared.accounts.models import Role
     from shared.accounts.repository import accounts as account_store
     from shared.audit import service as audit
     from shared.audit.models import SYSTEM_ACTOR, RequestContext
     from shared.auth import totp
-    from shared.auth.models import Principal
+    from shared.auth.models import Principal, Role
     from shared.cli import generate_password
     from shared.config import get_settings
     from shared.live import service as live

@@ -269,10 +269,10 @@ def seed(moderators: int) -> Seed:
     import uuid
 
     from shared.accounts import service as accounts
-    from shared.accounts.models import Permission, SubAccountCreate
+    from shared.accounts.models import SubAccountCreate
     from shared.audit.models import RequestContext
     from shared.auth import sessions
-    from shared.auth.models import Principal, SessionStage
+    from shared.auth.models import Permission, Principal, SessionStage
     from shared.cli import generate_password
     from shared.webcasts.models import WebcastCreate
     from shared.webcasts.service import create_webcast

@@ -106,10 +106,16 @@ def _moment(value: str) -> str:
 
 
 def _verify_audit(args: argparse.Namespace, out: TextIO) -> int:
+    from shared.accounts.service import tenant_opened_at
     from shared.audit.service import period_months, verify
 
     # Month by month: one verification covers a bounded period, a long history is walked.
-    months = period_months(tenant_id=args.tenant_id, since=args.since, until=args.until)
+    months = period_months(
+        tenant_id=args.tenant_id,
+        since=args.since,
+        until=args.until,
+        opened_at=tenant_opened_at(args.tenant_id),
+    )
     reports = [
         verify(tenant_id=args.tenant_id, since=f"{month}-01", until=f"{month}-01")
         for month in months
@@ -126,7 +132,7 @@ def _verify_audit(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _purge_expired(args: argparse.Namespace, out: TextIO) -> int:
-    from shared.auth.maintenance import purge_expired
+    from shared.composition.maintenance import purge_expired
 
     removed = purge_expired()
     print(f"removed {removed} expired sessions and tokens", file=out)

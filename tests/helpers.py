@@ -15,10 +15,11 @@ from devtools.runner import TriggerRunner, app_functions
 from functions.api.app import create_app
 from shared import clock
 from shared.accounts import service as accounts
-from shared.accounts.models import Account, Permission, Role
+from shared.accounts.models import Account
 from shared.accounts.repository import find_by_email
 from shared.audit import service as audit_service
 from shared.audit.models import AuditEntry, AuditFilter
+from shared.auth.models import Permission, Role
 from shared.auth.totp import STEP_SECONDS
 from shared.config import Settings, get_settings
 

@@ -8,13 +8,13 @@ from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from functions.api import problems
-from shared.accounts.models import GrantScope, Role
+from shared.accounts.models import GrantScope
 from shared.accounts.repository import grants
 from shared.accounts.service import grant_is_active
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
 from shared.auth import sessions
-from shared.auth.models import Principal, Session, SessionStage
+from shared.auth.models import Principal, Role, Session, SessionStage
 from shared.config import get_settings
 from shared.errors import DomainError, unauthorized, validation_error
 from shared.text import text_problem

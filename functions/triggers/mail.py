@@ -6,7 +6,7 @@ import logging
 import azure.functions as func
 
 from shared.mail import reminders, service
-from shared.mail.models import MailJob
+from shared.mail_queue import MailJob
 
 blueprint = func.Blueprint()
 log = logging.getLogger("webcast.triggers.mail")

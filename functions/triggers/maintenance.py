@@ -4,7 +4,7 @@ import logging
 
 import azure.functions as func
 
-from shared.auth import maintenance
+from shared.composition import maintenance
 
 blueprint = func.Blueprint()
 log = logging.getLogger("webcast.triggers.maintenance")

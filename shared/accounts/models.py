@@ -5,21 +5,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from shared.auth.models import Permission, Role
 from shared.cosmos.repository import Document
 from shared.text import InputModel
-
-
-class Permission(StrEnum):
-    participants = "participants"
-    polls = "polls"
-    moderation = "moderation"
-    meetings = "meetings"
-
-
-class Role(StrEnum):
-    owner = "owner"
-    subaccount = "subaccount"
-    support = "support"
 
 
 class GrantScope(StrEnum):

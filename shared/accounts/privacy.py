@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from shared.accounts.models import Role
 from shared.accounts.repository import accounts, login_key_id, login_keys
 from shared.auth import sessions
+from shared.auth.models import Role
 from shared.clock import utc_iso
 from shared.errors import forbidden
 from shared.privacy.registry import DataSubject

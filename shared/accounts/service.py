@@ -9,8 +9,6 @@ from shared.accounts.models import (
     GrantCreate,
     GrantScope,
     GrantView,
-    Permission,
-    Role,
     SubAccountCreate,
     SubAccountUpdate,
     SupportAccountCreate,
@@ -29,7 +27,7 @@ from shared.accounts.repository import (
 from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR, Actor, RequestContext
 from shared.auth import sessions
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal, Role
 from shared.auth.passwords import check_policy, hash_password
 from shared.auth.permissions import require_owner
 from shared.clock import now, utc_iso
@@ -163,8 +161,10 @@ def create_support_account(
     return account
 
 
-def get_tenant(tenant_id: str) -> Tenant | None:
-    return tenants.get(tenant_id=tenant_id, item_id=f"tenant:{tenant_id}")
+def tenant_opened_at(tenant_id: str) -> str | None:
+    """When the tenant was created: the start of its audit log."""
+    tenant = tenants.get(tenant_id=tenant_id, item_id=f"tenant:{tenant_id}")
+    return tenant.created_at if tenant else None
 
 
 def get_account(*, tenant_id: str, account_id: str) -> Account | None:

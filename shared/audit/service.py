@@ -174,14 +174,6 @@ def record(
 MAX_VERIFY_MONTHS = 13
 
 
-def _opened_at(tenant_id: str) -> str | None:
-    # Imported here: the accounts service writes to this log and so imports this module.
-    from shared.accounts.service import get_tenant
-
-    tenant = get_tenant(tenant_id)
-    return tenant.created_at if tenant else None
-
-
 def _moment_of(name: str, value: str | None) -> str | None:
     try:
         return moment(value) if value else None
@@ -189,17 +181,19 @@ def _moment_of(name: str, value: str | None) -> str | None:
         raise validation_error(name, str(error)) from error
 
 
-def period_months(*, tenant_id: str, since: str | None, until: str | None) -> list[str]:
-    """The months ('2026-01') of a period, clamped to the tenant's lifetime and to now.
+def period_months(
+    *, tenant_id: str, since: str | None, until: str | None, opened_at: str | None = None
+) -> list[str]:
+    """The months ('2026-01') of a period, clamped to now and to `opened_at`, when the tenant
+    was created (the caller asks accounts: the log lies below every feature that writes it).
 
     Without `since` the period is the month it ends in."""
     since, until = _moment_of("since", since), _moment_of("until", until)
     current = utc_iso()
     end = min(until, current) if until else current
     start = since or end[:7]
-    opened = _opened_at(tenant_id)
-    if opened:
-        start = max(start, opened)
+    if opened_at:
+        start = max(start, opened_at)
     months = []
     year, month = int(start[:4]), int(start[5:7])
     while (label := f"{year:04d}-{month:02d}") <= end[:7]:
@@ -229,10 +223,17 @@ def _filter_clause(query: AuditFilter) -> tuple[str, dict[str, object]]:
 
 
 def list_entries(
-    *, tenant_id: str, query: AuditFilter, max_items: int = 100, continuation: str | None = None
+    *,
+    tenant_id: str,
+    query: AuditFilter,
+    max_items: int = 100,
+    continuation: str | None = None,
+    opened_at: str | None = None,
 ) -> Page[AuditEntry]:
     """One page of entries, newest month first; the continuation names month and page."""
-    months = period_months(tenant_id=tenant_id, since=query.since, until=query.until)
+    months = period_months(
+        tenant_id=tenant_id, since=query.since, until=query.until, opened_at=opened_at
+    )
     months.reverse()
     month_index, inner = 0, None
     if continuation:
@@ -260,10 +261,14 @@ def list_entries(
     return Page(items=[], continuation=None)
 
 
-def iterate_entries(*, tenant_id: str, query: AuditFilter) -> Iterator[AuditEntry]:
+def iterate_entries(
+    *, tenant_id: str, query: AuditFilter, opened_at: str | None = None
+) -> Iterator[AuditEntry]:
     """The matching entries, newest month first; a bad period is refused before the first."""
     where, params = _filter_clause(query)
-    months = period_months(tenant_id=tenant_id, since=query.since, until=query.until)
+    months = period_months(
+        tenant_id=tenant_id, since=query.since, until=query.until, opened_at=opened_at
+    )
     return (
         entry
         for month in reversed(months)
@@ -296,12 +301,17 @@ CSV_COLUMNS = (
 
 
 def export_csv(
-    *, tenant_id: str, query: AuditFilter, actor: Actor, context: RequestContext
+    *,
+    tenant_id: str,
+    query: AuditFilter,
+    actor: Actor,
+    context: RequestContext,
+    opened_at: str | None = None,
 ) -> Iterator[str]:
     """The filtered log as CSV, row by row, with formula-looking cells neutralised.
 
     The export itself is logged first (decision 0031): it copies admins' ids and addresses."""
-    entries_to_export = iterate_entries(tenant_id=tenant_id, query=query)
+    entries_to_export = iterate_entries(tenant_id=tenant_id, query=query, opened_at=opened_at)
     record(
         tenant_id=tenant_id,
         actor=actor,
@@ -328,11 +338,17 @@ def _csv_rows(rows: Iterator[AuditEntry]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def verify(*, tenant_id: str, since: str | None = None, until: str | None = None) -> VerifyReport:
+def verify(
+    *,
+    tenant_id: str,
+    since: str | None = None,
+    until: str | None = None,
+    opened_at: str | None = None,
+) -> VerifyReport:
     """Recompute every chain of the tenant in the period: a changed or removed entry shows.
 
     A call covers at most 13 months (reading every entry); longer periods go month by month."""
-    months = period_months(tenant_id=tenant_id, since=since, until=until)
+    months = period_months(tenant_id=tenant_id, since=since, until=until, opened_at=opened_at)
     if len(months) > MAX_VERIFY_MONTHS:
         raise validation_error(
             "since",

@@ -4,9 +4,25 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from shared.accounts.models import Permission, Role
 from shared.audit.models import Actor, ActorKind
 from shared.cosmos.repository import Document
+
+
+class Role(StrEnum):
+    """What an admin-side account is: the tenant's owner, a sub-account, or vendor support."""
+
+    owner = "owner"
+    subaccount = "subaccount"
+    support = "support"
+
+
+class Permission(StrEnum):
+    """A module a sub-account may work in (the owner and support have them all)."""
+
+    participants = "participants"
+    polls = "polls"
+    moderation = "moderation"
+    meetings = "meetings"
 
 
 class SessionStage(StrEnum):

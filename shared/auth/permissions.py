@@ -1,7 +1,6 @@
 """Who may do what: checked in the service layer for every read and write."""
 
-from shared.accounts.models import Permission, Role
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal, Role
 from shared.errors import forbidden
 
 

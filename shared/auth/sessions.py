@@ -2,10 +2,9 @@
 
 import secrets
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from shared.accounts.models import Account, Permission
-from shared.auth.models import Session, SessionStage, TimedSession
+from shared.auth.models import Permission, Role, Session, SessionStage, TimedSession
 from shared.auth.repository import sessions
 from shared.clock import now
 from shared.config import get_settings
@@ -15,13 +14,26 @@ from shared.ids import new_secret_token, token_hash
 T = TypeVar("T", bound=TimedSession)
 
 
+class SigningIn(Protocol):
+    """What a session copies from the account signing in (the accounts feature's Account)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def role(self) -> Role: ...
+    @property
+    def permissions(self) -> list[Permission]: ...
+
+
 @dataclass
 class IssuedSession:
     token: str
     session: Session
 
 
-def start(*, account: Account, stage: SessionStage) -> IssuedSession:
+def start(*, account: SigningIn, stage: SessionStage) -> IssuedSession:
     """A new session with a new id (called at every sign-in step, so ids never carry over)."""
     s = get_settings()
     token = new_secret_token()
@@ -45,7 +57,7 @@ def start(*, account: Account, stage: SessionStage) -> IssuedSession:
     return IssuedSession(token=token, session=sessions.create(session))
 
 
-def rotate(*, old: Session, account: Account, stage: SessionStage) -> IssuedSession:
+def rotate(*, old: Session, account: SigningIn, stage: SessionStage) -> IssuedSession:
     sessions.delete(old.id)
     return start(account=account, stage=stage)
 
@@ -79,6 +91,16 @@ def keep_alive(*, store: KeyedRepository[T], session: T, idle_limit: int) -> boo
         )
         session.last_seen_at = moment
     return True
+
+
+def purge_stale(*, store: KeyedRepository[T], idle_limit: int) -> int:
+    """Delete the store's sessions past their idle or absolute limit; the count."""
+    moment = now()
+    stale = store.scan(
+        where="c.absolute_expires_at <= @now OR c.last_seen_at <= @idle",
+        parameters={"@now": moment, "@idle": moment - idle_limit},
+    )
+    return sum(store.delete(s.id) for s in stale)
 
 
 def end(session_id: str) -> None:

@@ -28,8 +28,12 @@ from shared.integrations.repository import (
 from shared.participants import sessions
 from shared.participants.access import participant_actor, webcast_or_404
 from shared.participants.models import ParticipantInput, ParticipantStatus
-from shared.participants.repository import EXTERNAL, find_by_login, get_form
-from shared.participants.service import save_participant, webcast_for
+from shared.participants.service import (
+    participant_by_external_id,
+    registration_form,
+    save_participant,
+    webcast_for,
+)
 from shared.webcasts.models import Webcast
 
 ALGORITHM = "HS256"
@@ -268,7 +272,7 @@ def _form_answers(webcast: Webcast, name: str | None) -> dict[str, Any]:
     """The token's name goes into the form's `name` field, only when the form asks for one."""
     if not name:
         return {}
-    form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
+    form = registration_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
     if any(f.id == "name" and not f.removed for f in form.fields):
         return {"name": name}
     return {}
@@ -284,8 +288,8 @@ def _participant_for(
     name = _optional_text(claims, "name", 200, webcast.id)
     answers = _form_answers(webcast, name)
     # Found by its own key space, which self-registrations and imports cannot write.
-    known = find_by_login(
-        tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind=EXTERNAL, value=sub
+    known = participant_by_external_id(
+        tenant_id=webcast.tenant_id, webcast_id=webcast.id, external_id=sub
     )
     unchanged = (
         known is not None

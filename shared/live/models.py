@@ -206,3 +206,21 @@ class LivePlayback(BaseModel):
     master_playlist: str  # blob name in `container`
     state: ChannelState
     record: bool  # whether this session is recorded: the page's recording notice
+
+
+class LiveSummary(BaseModel):
+    """What the viewer page needs to show the live stream and its recording notice."""
+
+    state: str
+    session_id: str
+    recorded: bool
+    master_playlist: str | None
+
+    @classmethod
+    def of(cls, live: LivePlayback, *, base_path: str) -> "LiveSummary":
+        return cls(
+            state=live.state.value,
+            session_id=live.session_id,
+            recorded=live.record,
+            master_playlist=f"{base_path}/master.m3u8" if live.state == ChannelState.live else None,
+        )

@@ -442,16 +442,15 @@ def recording_target(*, ref: IngestSessionRef) -> RecordingTarget:
     """The asset the session's recording becomes (created on the first call), and its blob."""
     # Imported here: the media service loads the storage SDK, which most API calls never need.
     from shared.media import service as media
-    from shared.media.repository import assets
 
     session = _ingest_session(ref)
     if not session.record:
         raise conflict("This live session is not recorded")
     if session.recording_asset_id is not None:
-        asset = assets.get(
+        asset = media.find_recording_asset(
             tenant_id=session.tenant_id,
-            item_id=session.recording_asset_id,
-            partition_key=session.webcast_id,
+            webcast_id=session.webcast_id,
+            asset_id=session.recording_asset_id,
         )
         if asset is None:
             raise not_found("Recording asset")

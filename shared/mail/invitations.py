@@ -5,13 +5,10 @@ from shared.audit.models import RequestContext
 from shared.auth.models import Principal
 from shared.errors import InvalidField, invalid_fields, validation_error
 from shared.ids import new_id
-from shared.mail.models import InvitationQueued, InvitationRequest, JobKind, MailJob
-from shared.mail.queue import enqueue_job
+from shared.mail.models import InvitationQueued, InvitationRequest
+from shared.mail_queue import JobKind, MailJob, enqueue_job
 from shared.participants.models import ParticipantStatus
-from shared.participants.repository import participants
-from shared.participants.service import webcast_for
-
-MAILABLE = "c.status = @active AND IS_DEFINED(c.email) AND NOT IS_NULL(c.email)"
+from shared.participants.service import find_participant, mailable_participants, webcast_for
 
 
 def participant_job(*, batch: MailJob, participant_id: str) -> MailJob:
@@ -31,8 +28,8 @@ def participant_job(*, batch: MailJob, participant_id: str) -> MailJob:
 def _check_selected(tenant_id: str, webcast_id: str, selected: list[str]) -> None:
     errors: list[InvalidField] = []
     for index, participant_id in enumerate(selected):
-        participant = participants.get(
-            tenant_id=tenant_id, partition_key=webcast_id, item_id=participant_id
+        participant = find_participant(
+            tenant_id=tenant_id, webcast_id=webcast_id, participant_id=participant_id
         )
         reason = None
         if participant is None:
@@ -100,12 +97,7 @@ def expand(job: MailJob) -> int:
     if job.webcast_id is None:
         return 0
     count = 0
-    for participant in participants.iterate(
-        tenant_id=job.tenant_id,
-        partition_key=job.webcast_id,
-        where=MAILABLE,
-        parameters={"@active": ParticipantStatus.active.value},
-    ):
+    for participant in mailable_participants(tenant_id=job.tenant_id, webcast_id=job.webcast_id):
         enqueue_job(participant_job(batch=job, participant_id=participant.id))
         count += 1
     return count

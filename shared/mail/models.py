@@ -1,4 +1,5 @@
-"""Mail jobs carry ids only; addresses are looked up and links minted when the mail is sent."""
+"""Mail texts, invitations and the participant's password reset by mail; the jobs themselves
+carry ids only (shared.mail_queue): addresses are looked up and links minted when sent."""
 
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -8,37 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from shared.cosmos.repository import Document
 from shared.text import LINE_BREAKS, InputModel
 from shared.webcasts.models import Language
-
-
-class JobKind(StrEnum):
-    """What a queued mail job does; the batch kinds fan out into one job per participant."""
-
-    password_reset = "password_reset"  # noqa: S105 - a mail kind's name (admin accounts)
-    invitation = "participant_invitation"
-    confirmation = "participant_confirmation"
-    reminder = "participant_reminder"
-    participant_password_reset = "participant_password_reset"  # noqa: S105 - a kind's name
-    invitation_batch = "invitation_batch"
-    reminder_batch = "reminder_batch"
-
-
-class MailJob(BaseModel):
-    """A queue message: ids and options, never an address, a name or a secret (ADR 0007)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: str
-    tenant_id: str
-    account_id: str | None = None
-    webcast_id: str | None = None
-    participant_id: str | None = None
-    idempotency_key: str
-    batch_id: str | None = None  # the invitation a participant's job belongs to
-    single_use: bool = True  # of the personal sign-in link
-    link_seconds: int | None = None  # its lifetime; None: participant_link_seconds
-    reminder_lead: int | None = None  # seconds before the start
-    starts_at: str | None = None  # the start a reminder was planned for (ISO 8601)
-    registered_already: bool = False  # confirmation: the address was registered before
 
 
 class TemplateKind(StrEnum):
@@ -111,24 +81,6 @@ class MailTemplatesView(BaseModel):
     customized: dict[TemplateKind, list[Language]]
     variables: dict[TemplateKind, list[str]]
     updated_at: str | None
-
-
-class LinkSettings(Document):
-    """Stored in the tenant's partition of `webcasts`, id `links:{webcast_id}`: only the
-    generation of the internal key, which itself is derived (see shared.mail.links)."""
-
-    doc_type = "webcast-links"
-
-    tenant_id: str
-    webcast_id: str
-    generation: int = 0
-    rotated_at: str | None = None
-
-
-class RegistrationLinks(BaseModel):
-    public: str
-    internal: str
-    internal_key_rotated_at: str | None
 
 
 ParticipantId = Annotated[str, StringConstraints(min_length=1, max_length=64)]

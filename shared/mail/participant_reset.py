@@ -3,20 +3,23 @@
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
 from shared.auth import throttle
-from shared.auth.passwords import check_policy, hash_password
+from shared.auth.passwords import check_policy
 from shared.auth.repository import tokens
 from shared.auth.tokens import mint, participant_owner
-from shared.clock import now, utc_iso
+from shared.clock import now
 from shared.config import get_settings
 from shared.errors import DomainError, validation_error
 from shared.ids import token_hash
-from shared.mail.models import JobKind, MailJob
-from shared.mail.queue import enqueue_job
+from shared.mail_queue import JobKind, MailJob, enqueue_job
 from shared.participants import sessions
 from shared.participants.access import participant_actor, webcast_or_404
 from shared.participants.models import Participant, ParticipantStatus
-from shared.participants.repository import find_by_login, participants
-from shared.participants.service import PARTICIPANT_PASSWORD_MIN
+from shared.participants.service import (
+    PARTICIPANT_PASSWORD_MIN,
+    find_participant,
+    participant_by_login,
+    set_password_by_mail,
+)
 from shared.webcasts.models import AccessMode
 
 PURPOSE = "participant_password_reset"
@@ -31,11 +34,8 @@ def request_reset(*, webcast_id: str, login: str, context: RequestContext) -> No
     webcast = webcast_or_404(webcast_id)
     participant = None
     if webcast.access_mode in (AccessMode.registration, AccessMode.login):
-        participant = find_by_login(
-            tenant_id=webcast.tenant_id,
-            webcast_id=webcast.id,
-            kind="email" if "@" in login else "username",
-            value=login.strip(),
+        participant = participant_by_login(
+            tenant_id=webcast.tenant_id, webcast_id=webcast.id, login=login
         )
     usable = (
         participant is not None
@@ -97,10 +97,10 @@ def confirm_reset(
         or not stored.account_id.startswith(f"{webcast_id}/")
     ):
         raise validation_error("token", _INVALID)
-    participant = participants.get(
+    participant = find_participant(
         tenant_id=stored.tenant_id,
-        partition_key=webcast_id,
-        item_id=stored.account_id.split("/", 1)[1],
+        webcast_id=webcast_id,
+        participant_id=stored.account_id.split("/", 1)[1],
     )
     if participant is None or participant.status != ParticipantStatus.active:
         raise validation_error("token", _INVALID)
@@ -119,11 +119,7 @@ def confirm_reset(
         tokens.replace(stored)
     except DomainError as error:
         raise validation_error("token", _INVALID) from error
-    participant.password_hash = hash_password(new_password)
-    participant.updated_at = utc_iso()
-    # The reset link came by mail, so it proves the address like a confirmation link.
-    participant.confirmed = True
-    participants.replace(tenant_id=participant.tenant_id, item=participant)
+    participant = set_password_by_mail(participant, new_password=new_password)
     sessions.revoke_participant(participant.id)
     audit.record(
         tenant_id=participant.tenant_id,

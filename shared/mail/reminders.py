@@ -14,11 +14,8 @@ from typing import Any
 from shared import jobs
 from shared.clock import now, utc_iso
 from shared.config import get_settings
-from shared.mail.invitations import MAILABLE
-from shared.mail.models import JobKind, MailJob
-from shared.mail.queue import enqueue_job
-from shared.participants.models import ParticipantStatus
-from shared.participants.repository import participants
+from shared.mail_queue import JobKind, MailJob, enqueue_job
+from shared.participants.service import mailable_participants
 from shared.webcasts.models import Schedule
 from shared.webcasts.repository import scheduled_between, webcasts
 
@@ -101,11 +98,8 @@ def expand(job: MailJob) -> int:
         return 0
     opened = utc_iso(starts_at.timestamp() - job.reminder_lead)
     count = 0
-    for participant in participants.iterate(
-        tenant_id=job.tenant_id,
-        partition_key=job.webcast_id,
-        where=f"{MAILABLE} AND c.created_at <= @opened",
-        parameters={"@active": ParticipantStatus.active.value, "@opened": opened},
+    for participant in mailable_participants(
+        tenant_id=job.tenant_id, webcast_id=job.webcast_id, created_until=opened
     ):
         enqueue_job(
             MailJob(

@@ -13,7 +13,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from shared import jobs
-from shared.accounts.repository import accounts
+from shared.accounts.service import get_account
+from shared.accounts.signin import issue_reset_token
 from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR
 from shared.auth.tokens import mint, participant_owner
@@ -21,15 +22,16 @@ from shared.clock import now
 from shared.config import get_settings
 from shared.mail import invitations, reminders
 from shared.mail.calendar import event_ics
-from shared.mail.links import page_url, with_token
-from shared.mail.models import JobKind, MailJob, TemplateKind
+from shared.mail.models import TemplateKind
 from shared.mail.participant_reset import issue_token
 from shared.mail.repository import get_templates
 from shared.mail.templates import format_lead, format_time, render_kind, schedule_values
 from shared.mail.transport import Attachment, OutgoingMail, deliver, send_smtp
+from shared.mail_queue import JobKind, MailJob
 from shared.participants.access import issue_link
+from shared.participants.links import page_url, with_token
 from shared.participants.models import Participant, ParticipantStatus
-from shared.participants.repository import participants
+from shared.participants.service import find_participant
 from shared.webcasts.models import Webcast
 from shared.webcasts.repository import webcasts
 
@@ -41,11 +43,9 @@ class PermanentMailError(Exception):
 
 
 def _password_reset(job: MailJob) -> OutgoingMail | None:
-    from shared.auth.service import issue_reset_token
-
     if job.account_id is None:
         raise PermanentMailError("a password reset job needs an account id")
-    account = accounts.get(tenant_id=job.tenant_id, item_id=job.account_id)
+    account = get_account(tenant_id=job.tenant_id, account_id=job.account_id)
     if account is None or account.disabled or account.erased:
         return None
     s = get_settings()
@@ -83,8 +83,8 @@ def _recipient(job: MailJob, *, confirmed_only: bool = False) -> tuple[Webcast, 
     if job.webcast_id is None or job.participant_id is None:
         raise PermanentMailError(f"a {job.kind} job needs a webcast and a participant id")
     webcast = webcasts.get(tenant_id=job.tenant_id, item_id=job.webcast_id)
-    participant = participants.get(
-        tenant_id=job.tenant_id, partition_key=job.webcast_id, item_id=job.participant_id
+    participant = find_participant(
+        tenant_id=job.tenant_id, webcast_id=job.webcast_id, participant_id=job.participant_id
     )
     if (
         webcast is None

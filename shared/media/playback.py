@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Protocol
 from urllib.parse import quote, unquote
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -34,7 +35,6 @@ from shared.blob_sas import read_url
 from shared.clients import blob_container_name, blob_service
 from shared.config import get_settings
 from shared.errors import conflict, not_found
-from shared.live.models import ChannelState, LivePlayback
 from shared.media.models import MEDIA, Asset, AssetStatus, Caption, Rendition, media_prefix
 from shared.media.repository import assets, published_asset_cached
 from shared.webcasts.repository import find_webcast_cached
@@ -386,25 +386,20 @@ _RUNG_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 LIVE_RENDER_SECONDS = 1
 
 
-class LiveSummary(BaseModel):
-    """What the viewer page needs to show the live stream and its recording notice."""
+class LiveOutput(Protocol):
+    """Where a live session's HLS output lies (the live feature's LivePlayback)."""
 
-    state: str
-    session_id: str
-    recorded: bool
-    master_playlist: str | None
-
-
-def live_summary(live: LivePlayback, *, base_path: str) -> LiveSummary:
-    return LiveSummary(
-        state=live.state.value,
-        session_id=live.session_id,
-        recorded=live.record,
-        master_playlist=f"{base_path}/master.m3u8" if live.state == ChannelState.live else None,
-    )
+    @property
+    def session_id(self) -> str: ...
+    @property
+    def container(self) -> str: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def master_playlist(self) -> str: ...
 
 
-def live_master_playlist(live: LivePlayback, *, base_path: str) -> Playlist:
+def live_master_playlist(live: LiveOutput, *, base_path: str) -> Playlist:
     """The session's master playlist with its variant URIs pointing at the API's routes."""
 
     def render() -> str:
@@ -418,7 +413,7 @@ def live_master_playlist(live: LivePlayback, *, base_path: str) -> Playlist:
     return _rendered.get(("live-master", live.session_id), render)
 
 
-def live_media_playlist(live: LivePlayback, rung: str, *, moment: datetime) -> Playlist:
+def live_media_playlist(live: LiveOutput, rung: str, *, moment: datetime) -> Playlist:
     """One rung's current live playlist with signed segment URLs."""
     if not _RUNG_NAME.match(rung):
         raise not_found("Playlist")

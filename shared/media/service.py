@@ -196,6 +196,11 @@ def upload_progress(*, principal: Principal, webcast_id: str, asset_id: str) -> 
     )
 
 
+def find_recording_asset(*, tenant_id: str, webcast_id: str, asset_id: str) -> Asset | None:
+    """The asset a live session records into, for the ingest (no principal: a system call)."""
+    return assets.get(tenant_id=tenant_id, item_id=asset_id, partition_key=webcast_id)
+
+
 def create_recording_asset(
     *, tenant_id: str, webcast_id: str, live_session_id: str, title: str
 ) -> Asset:

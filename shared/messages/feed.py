@@ -28,7 +28,7 @@ from shared.messages.repository import (
 )
 from shared.messages.settings import settings
 from shared.participants.forms import display_name
-from shared.participants.repository import participants
+from shared.participants.service import find_participant
 from shared.webcasts.models import Webcast
 
 _MAX_REBUILD_ATTEMPTS = 10
@@ -62,8 +62,8 @@ def invalidate(webcast_id: str) -> None:
 
 def sender_name(webcast: Webcast, participant_id: str | None) -> str:
     participant = (
-        participants.get(
-            tenant_id=webcast.tenant_id, partition_key=webcast.id, item_id=participant_id
+        find_participant(
+            tenant_id=webcast.tenant_id, webcast_id=webcast.id, participant_id=participant_id
         )
         if participant_id
         else None

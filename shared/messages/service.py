@@ -7,10 +7,9 @@ is on when the message is sent, and never for a message sent anonymously.
 
 from dataclasses import dataclass
 
-from shared.accounts.models import Permission
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal
 from shared.auth.permissions import require_permission
 from shared.clock import now, utc_iso
 from shared.cosmos.repository import Page
@@ -36,7 +35,7 @@ from shared.messages.models import (
 from shared.messages.repository import messages
 from shared.messages.settings import settings
 from shared.participants.models import ParticipantSession
-from shared.participants.repository import participants
+from shared.participants.service import find_participant
 from shared.webcasts.models import Webcast
 from shared.webcasts.repository import find_webcast_cached, webcasts
 
@@ -209,8 +208,8 @@ def moderator_views(webcast: Webcast, items: list[Message]) -> list[MessageView]
 
 
 def _sender(webcast: Webcast, participant_id: str) -> SenderView | None:
-    participant = participants.get(
-        tenant_id=webcast.tenant_id, partition_key=webcast.id, item_id=participant_id
+    participant = find_participant(
+        tenant_id=webcast.tenant_id, webcast_id=webcast.id, participant_id=participant_id
     )
     if participant is None:
         return None

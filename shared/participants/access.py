@@ -15,10 +15,8 @@ from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, forbidden, not_found, unauthorized, validation_error
 from shared.ids import token_hash
-from shared.mail import links
-from shared.mail import queue as mail_queue
-from shared.mail.models import JobKind
-from shared.participants import sessions
+from shared.mail_queue import JobKind, MailJob, enqueue_participant_mail
+from shared.participants import links, sessions
 from shared.participants.models import (
     FormField,
     Participant,
@@ -26,8 +24,8 @@ from shared.participants.models import (
     ParticipantSession,
     ParticipantStatus,
 )
-from shared.participants.repository import find_by_login, get_form, participants
-from shared.participants.service import confirm_address, register_self
+from shared.participants.repository import get_form, participants
+from shared.participants.service import confirm_address, participant_by_login, register_self
 from shared.webcasts.models import AccessMode, Schedule, Webcast
 from shared.webcasts.repository import find_webcast, find_webcast_cached
 
@@ -83,6 +81,33 @@ def enter_public(*, webcast_id: str, current_token: str | None) -> sessions.Issu
     if webcast.access_mode != AccessMode.public:
         raise forbidden("This webcast needs registration or sign-in")
     return sessions.grant(current_token=current_token, webcast_id=webcast.id, participant_id=None)
+
+
+# At most one "registered already" mail per participant in this many seconds, so repeated
+# registrations for a known address cannot flood its mailbox.
+REGISTERED_AGAIN_SLOT_SECONDS = 300
+
+
+def _enqueue_confirmation(*, participant: Participant, registered_already: bool) -> None:
+    """Queue the mail whose link confirms a self-registration's address; with
+    `registered_already`, the harmless mail (registered already, a personal sign-in link) for
+    a confirmed participant whose address someone registered again, at most one per slot."""
+    if not participant.email:
+        return
+    key = f"confirmation:{participant.webcast_id}:{participant.id}"
+    if registered_already:
+        slot = int(now() // REGISTERED_AGAIN_SLOT_SECONDS)
+        key = f"registered-again:{participant.webcast_id}:{participant.id}:{slot}"
+    enqueue_participant_mail(
+        MailJob(
+            kind=JobKind.confirmation,
+            tenant_id=participant.tenant_id,
+            webcast_id=participant.webcast_id,
+            participant_id=participant.id,
+            idempotency_key=key,
+            registered_already=registered_already,
+        )
+    )
 
 
 @dataclass
@@ -146,9 +171,7 @@ def register(
         address=stored.email,
         client_ip=context.client_ip,
     ):
-        mail_queue.enqueue_confirmation(
-            participant=holder or stored, registered_already=holder is not None
-        )
+        _enqueue_confirmation(participant=holder or stored, registered_already=holder is not None)
     if not webcast.admit_before_confirmation:
         return Registration(participant_id=None, issued=None)
     issued = sessions.grant(
@@ -191,9 +214,8 @@ def sign_in(
         email=f"{webcast.id}:{login.strip().lower()}", client_ip=context.client_ip
     )
     throttle.attempt(counters)
-    kind = "email" if "@" in login else "username"
-    participant = find_by_login(
-        tenant_id=webcast.tenant_id, webcast_id=webcast.id, kind=kind, value=login.strip()
+    participant = participant_by_login(
+        tenant_id=webcast.tenant_id, webcast_id=webcast.id, login=login
     )
     valid = verify_password(participant.password_hash if participant else None, password)
     # Unconfirmed self-registrations never sign in by password, not even where the webcast

@@ -220,3 +220,21 @@ class ParticipantView(BaseModel):
             **participant.model_dump(include=set(cls.model_fields) - {"has_password"}),
             has_password=participant.password_hash is not None,
         )
+
+
+class LinkSettings(Document):
+    """Stored in the tenant's partition of `webcasts`, id `links:{webcast_id}`: only the
+    generation of the internal key, which itself is derived (see shared.participants.links)."""
+
+    doc_type = "webcast-links"
+
+    tenant_id: str
+    webcast_id: str
+    generation: int = 0
+    rotated_at: str | None = None
+
+
+class RegistrationLinks(BaseModel):
+    public: str
+    internal: str
+    internal_key_rotated_at: str | None

@@ -5,6 +5,7 @@ from shared.cosmos.repository import KeyedRepository, TenantRepository
 from shared.ids import lookup_hash
 from shared.participants.import_models import ImportJob
 from shared.participants.models import (
+    LinkSettings,
     Participant,
     ParticipantLogin,
     ParticipantSession,
@@ -25,6 +26,7 @@ import_jobs = TenantRepository(
 )
 # Viewer sessions share the sessions container with admin sessions; ids never meet (hashes).
 participant_sessions = KeyedRepository(container="sessions", model=ParticipantSession)
+link_settings = TenantRepository(container="webcasts", model=LinkSettings)
 
 
 def login_id(*, webcast_id: str, kind: str, value: str) -> str:
@@ -52,4 +54,15 @@ def get_form(*, tenant_id: str, webcast_id: str) -> RegistrationForm:
     found = forms.get(tenant_id=tenant_id, item_id=f"form:{webcast_id}")
     return found or RegistrationForm(
         id=f"form:{webcast_id}", tenant_id=tenant_id, webcast_id=webcast_id
+    )
+
+
+def links_id(webcast_id: str) -> str:
+    return f"links:{webcast_id}"
+
+
+def get_link_settings(*, tenant_id: str, webcast_id: str) -> LinkSettings:
+    found = link_settings.get(tenant_id=tenant_id, item_id=links_id(webcast_id))
+    return found or LinkSettings(
+        id=links_id(webcast_id), tenant_id=tenant_id, webcast_id=webcast_id
     )

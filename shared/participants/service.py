@@ -6,10 +6,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from shared.accounts.models import Permission
 from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal
 from shared.auth.passwords import check_policy, hash_password
 from shared.auth.permissions import require_permission
 from shared.clock import utc_iso
@@ -24,6 +23,7 @@ from shared.participants.models import (
     Participant,
     ParticipantInput,
     ParticipantLogin,
+    ParticipantStatus,
     ParticipantUpdate,
     RegistrationForm,
 )
@@ -636,6 +636,57 @@ def remove_participant(participant: Participant) -> None:
         item_id=participant.id,
     )
     sessions.revoke_participant(participant.id)
+
+
+# Reads and writes for other features' system work (mail jobs, message senders, embedding);
+# their callers have checked access already or act for no principal.
+_MAILABLE = "c.status = @active AND IS_DEFINED(c.email) AND NOT IS_NULL(c.email)"
+
+
+def find_participant(*, tenant_id: str, webcast_id: str, participant_id: str) -> Participant | None:
+    return participants.get(tenant_id=tenant_id, partition_key=webcast_id, item_id=participant_id)
+
+
+def participant_by_login(*, tenant_id: str, webcast_id: str, login: str) -> Participant | None:
+    """The participant a sign-in name names: an e-mail address or else a user name."""
+    kind = "email" if "@" in login else "username"
+    return find_by_login(tenant_id=tenant_id, webcast_id=webcast_id, kind=kind, value=login.strip())
+
+
+def participant_by_external_id(
+    *, tenant_id: str, webcast_id: str, external_id: str
+) -> Participant | None:
+    """The participant a customer's server vouches for (an embed token's `sub`)."""
+    return find_by_login(
+        tenant_id=tenant_id, webcast_id=webcast_id, kind=EXTERNAL, value=external_id
+    )
+
+
+def registration_form(*, tenant_id: str, webcast_id: str) -> RegistrationForm:
+    return get_form(tenant_id=tenant_id, webcast_id=webcast_id)
+
+
+def mailable_participants(
+    *, tenant_id: str, webcast_id: str, created_until: str | None = None
+) -> Iterator[Participant]:
+    """Active participants with an e-mail address (created by `created_until`, when given)."""
+    where = _MAILABLE
+    parameters: dict[str, object] = {"@active": ParticipantStatus.active.value}
+    if created_until is not None:
+        where += " AND c.created_at <= @opened"
+        parameters["@opened"] = created_until
+    return participants.iterate(
+        tenant_id=tenant_id, partition_key=webcast_id, where=where, parameters=parameters
+    )
+
+
+def set_password_by_mail(participant: Participant, *, new_password: str) -> Participant:
+    """A new password from a mailed reset link, which proves the address like a confirmation
+    link does."""
+    participant.password_hash = hash_password(new_password)
+    participant.updated_at = utc_iso()
+    participant.confirmed = True
+    return participants.replace(tenant_id=participant.tenant_id, item=participant)
 
 
 def list_participants(

@@ -3,7 +3,7 @@
 import secrets
 from dataclasses import dataclass
 
-from shared.auth.sessions import keep_alive
+from shared.auth.sessions import keep_alive, purge_stale
 from shared.clock import now
 from shared.config import get_settings
 from shared.ids import new_secret_token, token_hash
@@ -15,6 +15,11 @@ from shared.participants.repository import participant_sessions as sessions
 class IssuedViewerSession:
     token: str
     session: ParticipantSession
+
+
+def purge_expired() -> int:
+    """Delete viewer sessions past their limits (TTL does it in Azure); the count."""
+    return purge_stale(store=sessions, idle_limit=get_settings().participant_session_idle_seconds)
 
 
 def resolve(token: str | None) -> ParticipantSession | None:

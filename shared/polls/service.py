@@ -6,10 +6,9 @@ grant as well); every write is audited with ids and field names only.
 
 from pydantic import ValidationError
 
-from shared.accounts.models import Permission
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal
 from shared.auth.permissions import require_permission
 from shared.clock import now, utc_iso
 from shared.errors import conflict, not_found, validation_error

@@ -14,10 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from shared.accounts.models import Permission
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal
 from shared.auth.permissions import require_member, require_permission
 from shared.clock import now, utc_iso
 from shared.errors import not_found

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared import clock
-from shared.accounts.models import Permission, Role
 from shared.accounts.repository import accounts
+from shared.auth.models import Permission, Role
 from tests import helpers
 
 

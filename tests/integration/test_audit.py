@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from shared import clock
-from shared.accounts.models import Permission
 from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR, Actor, ActorKind, AuditFilter, RequestContext
 from shared.audit.repository import entries as audit_entries
+from shared.auth.models import Permission
 from shared.clock import utc_iso
 from shared.config import get_settings
 from tests import helpers

@@ -13,18 +13,17 @@ from fastapi.testclient import TestClient
 from functions.api.app import create_app
 from functions.api.deps import ADMIN_COOKIE
 from shared import clock
-from shared.accounts.models import Permission
 from shared.accounts.repository import accounts, find_by_email
 from shared.audit import service as audit_service
 from shared.audit.models import AuditFilter
 from shared.auth import throttle
-from shared.auth.maintenance import purge_expired
-from shared.auth.models import Throttle
+from shared.auth.models import Permission, Throttle
 from shared.auth.repository import sessions, throttles
 from shared.clients import cosmos_container, queue_client
+from shared.composition.maintenance import purge_expired
 from shared.config import get_settings
 from shared.mail import service as mail_service
-from shared.mail.models import MailJob
+from shared.mail_queue import MailJob
 from shared.participants.repository import participant_sessions as viewer_sessions
 from tests import helpers
 

@@ -5,10 +5,10 @@ import re
 import pytest
 
 from shared import cli
-from shared.accounts.models import Role
 from shared.accounts.repository import PLATFORM_TENANT, find_by_email
 from shared.audit import service as audit
 from shared.audit.repository import entries as audit_entries
+from shared.auth.models import Role
 from shared.auth.passwords import verify_password
 from shared.clock import utc_iso
 from tests import helpers

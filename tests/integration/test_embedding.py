@@ -13,7 +13,7 @@ import pytest
 
 from functions.api.routers.viewer import EMBED_COOKIE, VIEWER_COOKIE
 from shared import clock
-from shared.accounts.models import Permission
+from shared.auth.models import Permission
 from shared.clients import cosmos_container
 from shared.config import get_settings
 from shared.integrations.embed import ROTATION_GRACE_SECONDS

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 
 from functions.api.app import create_app
 from shared import clock
-from shared.accounts.models import Permission
+from shared.auth.models import Permission
 from shared.clients import blob_container_name, blob_service, cosmos_container, queue_client
 from shared.clock import utc_iso
 from shared.config import get_settings

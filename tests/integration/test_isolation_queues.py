@@ -25,7 +25,7 @@ from media_pipelines import worker
 from shared import malware
 from shared.clients import blob_container_name, blob_service, cosmos_container, queue_client
 from shared.events import service as blob_events
-from shared.mail.models import JobKind
+from shared.mail_queue import JobKind
 from shared.media.models import TRANSCODE_QUEUE, AssetStatus, media_prefix, source_blob_name
 from shared.media.repository import assets
 from shared.participants.import_models import ImportStatus

@@ -15,15 +15,16 @@ from icalendar import Calendar
 from devtools import runner as runner_module
 from devtools.runner import TriggerRunner
 from shared import clock, jobs
-from shared.accounts.models import Permission
+from shared.accounts.signin import PASSWORD_RESET
+from shared.auth.models import Permission
 from shared.auth.repository import tokens
-from shared.auth.service import PASSWORD_RESET
 from shared.clients import queue_client
 from shared.config import get_settings
 from shared.ids import token_hash
-from shared.mail import links, reminders
-from shared.mail.models import MailJob
+from shared.mail import reminders
 from shared.mail.service import PRIVACY
+from shared.mail_queue import MailJob
+from shared.participants import links
 from tests import helpers
 
 TOKEN = re.compile(r"/w/(?P<webcast>[0-9a-f]+)(?P<path>[a-z/-]*)\?token=(?P<token>[A-Za-z0-9_%-]+)")

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from shared.accounts.models import Permission
+from shared.auth.models import Permission
 from shared.clients import cosmos_container
 from shared.messages import feed
 from shared.messages.settings import settings

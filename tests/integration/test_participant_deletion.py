@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from shared.accounts.models import Permission
+from shared.auth.models import Permission
 from shared.participants import access
 from shared.participants.repository import participants
 from shared.privacy.registry import COSMOS_CONTAINERS, DataSubject, NotYet, resolve_handler

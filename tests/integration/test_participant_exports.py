@@ -7,7 +7,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from shared.accounts.models import Permission
+from shared.auth.models import Permission
 from tests import helpers
 
 FORM: dict[str, list[dict[str, Any]]] = {

@@ -13,8 +13,8 @@ import openpyxl
 import pytest
 
 from shared import clock
-from shared.accounts.models import Permission
 from shared.audit import service as audit_service
+from shared.auth.models import Permission
 from shared.clients import blob_container_name, blob_service, cosmos_container, queue_client
 from shared.participants import service as participant_service
 from shared.participants.import_models import ImportMessage

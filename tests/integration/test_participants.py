@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from functions.api.routers.viewer import VIEWER_COOKIE
 from shared import clock
-from shared.accounts.models import Permission
 from shared.audit.models import SYSTEM_ACTOR
+from shared.auth.models import Permission
 from shared.clients import cosmos_container
 from shared.config import get_settings
 from shared.participants import access, service

@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from devtools.runner import TriggerRunner, app_functions
 from functions.api.routers.viewer import VIEWER_COOKIE
 from shared import clock
-from shared.accounts.models import Permission
+from shared.auth.models import Permission
 from shared.clients import cosmos_container, queue_client
 from shared.participants import sessions as viewer_sessions
 from shared.polls import queue as poll_queue

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from shared import clients
-from shared.accounts.models import Permission
 from shared.accounts.repository import find_by_email
+from shared.auth.models import Permission
 from shared.config import get_settings
 from shared.participants import access
 from shared.participants.repository import participants

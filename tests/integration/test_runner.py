@@ -23,7 +23,7 @@ from shared.accounts.service import create_tenant
 from shared.clients import blob_container_name, blob_service, queue_client, queue_service
 from shared.events import service as events_service
 from shared.events.models import BLOB_CREATED, EventGridEvent
-from shared.mail.queue import enqueue
+from shared.mail_queue import enqueue
 from shared.privacy import registry
 from tests.helpers import PASSWORD, unique_email
 

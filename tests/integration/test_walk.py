@@ -28,9 +28,9 @@ from functions.api.deps import ADMIN_COOKIE
 from functions.api.routers.viewer import EMBED_COOKIE, VIEWER_COOKIE
 from shared import clock
 from shared.accounts import service as accounts
+from shared.accounts.signin import issue_reset_token
 from shared.audit import service as audit
 from shared.audit.models import PLATFORM_TENANT, AuditEntry, AuditFilter
-from shared.auth.service import issue_reset_token
 from shared.clients import queue_client
 from shared.config import get_settings
 from shared.mail import participant_reset

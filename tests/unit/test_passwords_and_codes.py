@@ -3,9 +3,8 @@
 import pyotp
 import pytest
 
-from shared.accounts.models import Permission, Role
 from shared.auth import totp
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal, Role
 from shared.auth.passwords import check_policy
 from shared.auth.permissions import (
     require_manager,

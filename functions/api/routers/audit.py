@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import ATTACHMENT, CsvDownload
+from shared.accounts.service import tenant_opened_at
 from shared.audit import service
 from shared.audit.models import AuditEntry, AuditFilter, VerifyReport
 from shared.auth.permissions import require_manager
@@ -32,7 +33,11 @@ def list_entries(
 ) -> AuditPage:
     tenant_id = require_manager(principal, write=False)
     page = service.list_entries(
-        tenant_id=tenant_id, query=filters, max_items=limit, continuation=continuation
+        tenant_id=tenant_id,
+        query=filters,
+        max_items=limit,
+        continuation=continuation,
+        opened_at=tenant_opened_at(tenant_id),
     )
     return AuditPage(items=page.items, continuation=page.continuation)
 
@@ -44,7 +49,11 @@ def export_entries(
     tenant_id = require_manager(principal, write=False)
     return StreamingResponse(
         service.export_csv(
-            tenant_id=tenant_id, query=filters, actor=principal.actor, context=context
+            tenant_id=tenant_id,
+            query=filters,
+            actor=principal.actor,
+            context=context,
+            opened_at=tenant_opened_at(tenant_id),
         ),
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'},
@@ -54,4 +63,9 @@ def export_entries(
 @router.get("/verify")
 def verify(principal: CurrentPrincipal, filters: Filters) -> VerifyReport:
     tenant_id = require_manager(principal, write=False)
-    return service.verify(tenant_id=tenant_id, since=filters.since, until=filters.until)
+    return service.verify(
+        tenant_id=tenant_id,
+        since=filters.since,
+        until=filters.until,
+        opened_at=tenant_opened_at(tenant_id),
+    )

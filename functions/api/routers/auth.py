@@ -14,9 +14,9 @@ from functions.api.deps import (
     clear_session_cookie,
     set_session_cookie,
 )
+from shared.accounts import signin
 from shared.accounts.models import AccountView
 from shared.accounts.service import get_account
-from shared.auth import service
 from shared.auth.models import SessionStage
 from shared.errors import unauthorized
 from shared.text import InputModel
@@ -86,7 +86,7 @@ class SessionInfo(SignInState):
 
 @router.post("/login", responses=problems.responses(401, 429))
 def login(body: LoginRequest, response: Response, context: Context) -> SignInState:
-    issued = service.sign_in(email=str(body.email), password=body.password, context=context)
+    issued = signin.sign_in(email=str(body.email), password=body.password, context=context)
     set_session_cookie(response, issued.token)
     return SignInState(stage=issued.session.stage, csrf_token=issued.session.csrf_token)
 
@@ -95,7 +95,7 @@ def login(body: LoginRequest, response: Response, context: Context) -> SignInSta
 def verify_mfa(
     body: SecondFactor, session: AnySession, response: Response, context: Context
 ) -> SignInState:
-    issued = service.verify_second_factor(
+    issued = signin.verify_second_factor(
         session=session, code=body.code, recovery_code=body.recovery_code, context=context
     )
     set_session_cookie(response, issued.token)
@@ -104,7 +104,7 @@ def verify_mfa(
 
 @router.post("/mfa/enrolment")
 def start_enrolment(session: AnySession, context: Context) -> EnrolmentStart:
-    enrolment = service.begin_enrolment(session=session, context=context)
+    enrolment = signin.begin_enrolment(session=session, context=context)
     return EnrolmentStart(secret=enrolment.secret, otpauth_uri=enrolment.uri)
 
 
@@ -112,7 +112,7 @@ def start_enrolment(session: AnySession, context: Context) -> EnrolmentStart:
 def confirm_enrolment(
     body: EnrolmentConfirm, session: AnySession, response: Response, context: Context
 ) -> EnrolmentDone:
-    issued, codes = service.confirm_enrolment(session=session, code=body.code, context=context)
+    issued, codes = signin.confirm_enrolment(session=session, code=body.code, context=context)
     set_session_cookie(response, issued.token)
     return EnrolmentDone(
         stage=issued.session.stage, csrf_token=issued.session.csrf_token, recovery_codes=codes
@@ -135,7 +135,7 @@ def current_session(session: FullSession, principal: CurrentPrincipal) -> Sessio
 
 @router.post("/logout", status_code=204)
 def logout(session: AnySession, response: Response, context: Context) -> None:
-    service.sign_out(session=session, context=context)
+    signin.sign_out(session=session, context=context)
     clear_session_cookie(response)
 
 
@@ -147,7 +147,7 @@ def change_password(
     response: Response,
     context: Context,
 ) -> SignInState:
-    issued = service.change_password(
+    issued = signin.change_password(
         principal=principal,
         session=session,
         current_password=body.current_password,
@@ -160,12 +160,10 @@ def change_password(
 
 @router.post("/password-reset", status_code=202)
 def request_reset(body: ResetRequest, context: Context) -> dict[str, str]:
-    service.request_password_reset(email=str(body.email), context=context)
+    signin.request_password_reset(email=str(body.email), context=context)
     return {"detail": "If the address belongs to an account, a mail is on its way"}
 
 
 @router.post("/password-reset/confirm", status_code=204)
 def confirm_reset(body: ResetConfirm, context: Context) -> None:
-    service.confirm_password_reset(
-        token=body.token, new_password=body.new_password, context=context
-    )
+    signin.confirm_password_reset(token=body.token, new_password=body.new_password, context=context)

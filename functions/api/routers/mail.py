@@ -5,7 +5,7 @@ from fastapi import APIRouter
 
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.routers.viewer import ViewerSession
-from shared.mail import admin, invitations, links, participant_reset
+from shared.mail import admin, invitations, participant_reset
 from shared.mail.models import (
     InvitationQueued,
     InvitationRequest,
@@ -13,8 +13,9 @@ from shared.mail.models import (
     MailTemplatesView,
     ParticipantResetConfirm,
     ParticipantResetRequest,
-    RegistrationLinks,
 )
+from shared.participants import links
+from shared.participants.models import RegistrationLinks
 
 webcast_router = APIRouter(prefix="/api/webcasts/{webcast_id}", tags=["mail"])
 viewer_router = APIRouter(prefix="/api/w/{webcast_id}", tags=["viewer"])

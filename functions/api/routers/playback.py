@@ -14,7 +14,7 @@ from functions.api.deps import CurrentPrincipal
 from functions.api.etags import UNCHANGED, conditional_json, matches, quoted
 from functions.api.routers.viewer import ViewerSession
 from shared.errors import not_found
-from shared.live.models import LivePlayback
+from shared.live.models import LivePlayback, LiveSummary
 from shared.live.service import current_playback
 from shared.media import playback
 from shared.media.models import Asset
@@ -146,7 +146,7 @@ def _live_base(webcast_id: str, session_id: str) -> str:
 def live_summary(webcast_id: str, session: ViewerSession) -> Response:
     """State and recording notice of the webcast's live stream; 404 before it ever ran."""
     live = _live(session, webcast_id)
-    summary = playback.live_summary(live, base_path=_live_base(webcast_id, live.session_id))
+    summary = LiveSummary.of(live, base_path=_live_base(webcast_id, live.session_id))
     return Response(
         summary.model_dump_json(),
         media_type="application/json",

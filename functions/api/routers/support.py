@@ -4,9 +4,10 @@ from fastapi import APIRouter
 
 from functions.api.deps import Context, CurrentPrincipal, FullSession
 from shared.accounts import service
-from shared.accounts.models import GrantCreate, GrantView, Role
+from shared.accounts.models import GrantCreate, GrantView
 from shared.audit import service as audit
 from shared.auth import sessions
+from shared.auth.models import Role
 from shared.errors import forbidden
 
 router = APIRouter(tags=["support"])

@@ -1,13 +1,15 @@
-"""Sign-in with password and TOTP, enrolment, recovery codes, password change and reset."""
+"""Sign-in of admin-side accounts: password and TOTP, enrolment, recovery codes, password
+change and reset."""
 
 from dataclasses import dataclass
 
-from shared.accounts.models import Account, Role
+from shared import mail_queue
+from shared.accounts.models import Account
 from shared.accounts.repository import accounts, find_by_email
 from shared.audit import service as audit
 from shared.audit.models import PLATFORM_TENANT, Actor, ActorKind, RequestContext
 from shared.auth import sessions, throttle, totp
-from shared.auth.models import Principal, Session, SessionStage
+from shared.auth.models import Principal, Role, Session, SessionStage
 from shared.auth.passwords import check_policy, hash_password, needs_rehash, verify_password
 from shared.auth.repository import tokens
 from shared.auth.tokens import mint
@@ -15,7 +17,6 @@ from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, forbidden, unauthorized, validation_error
 from shared.ids import new_id, token_hash
-from shared.mail import queue as mail_queue
 
 WRONG_CREDENTIALS = "E-mail address or password is wrong"
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name, not a secret

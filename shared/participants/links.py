@@ -1,4 +1,5 @@
-"""Links in mails and the two registration links of a webcast (public and internal).
+"""Links to a webcast's participant page (mails carry them) and its two registration links
+(public and internal).
 
 The internal link carries a per-webcast key: HMAC(lookup key, webcast id + generation). Only
 the generation is stored, so reading the links writes nothing; rotating bumps the generation
@@ -15,8 +16,8 @@ from shared.auth.models import Principal
 from shared.clock import utc_iso
 from shared.config import get_settings
 from shared.ids import lookup_hash
-from shared.mail.models import RegistrationLinks
-from shared.mail.repository import get_link_settings, link_settings
+from shared.participants.models import RegistrationLinks
+from shared.participants.repository import get_link_settings, link_settings
 from shared.participants.service import webcast_for
 from shared.webcasts.repository import find_webcast
 
