@@ -7,7 +7,7 @@ from shared.accounts.repository import accounts, login_key_id, login_keys
 from shared.auth import sessions
 from shared.clock import utc_iso
 from shared.errors import forbidden
-from shared.privacy.registry import DataSubject
+from shared.privacy.models import DataSubject
 
 _SECRET_FIELDS = {
     "password_hash",

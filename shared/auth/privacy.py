@@ -8,7 +8,7 @@ from shared.auth.models import OneTimeToken
 from shared.auth.throttle import throttles
 from shared.auth.tokens import participant_owner, tokens
 from shared.ids import lookup_hash
-from shared.privacy.registry import DataSubject
+from shared.privacy.models import DataSubject
 
 _SESSION_FIELDS = {"created_at", "last_seen_at", "stage", "absolute_expires_at", "acting_tenant_id"}
 

@@ -84,7 +84,7 @@ from shared.participants.tabular import (
     open_table,
     supported_extensions,
 )
-from shared.privacy.registry import DataSubject
+from shared.privacy.models import DataSubject
 from shared.text import text_problem
 from shared.upload_size import size_refusal
 from shared.webcasts.models import Webcast

@@ -32,7 +32,7 @@ from shared.participants.import_models import ImportStatus
 from shared.participants.imports import jobs as import_jobs
 from shared.polls import voting
 from shared.polls.queue import FoldMessage, queue_for
-from shared.privacy.registry import BLOB_CONTAINERS, COSMOS_CONTAINERS
+from shared.stores import BLOB_CONTAINERS, COSMOS_CONTAINERS
 from shared.tracking import settings as tracking_settings
 from shared.tracking.models import HeartbeatMessage, Mode
 from tests import helpers

@@ -19,15 +19,15 @@ from azure.storage.blob import ContentSettings
 
 from devtools import runner as runner_module
 from devtools.runner import TriggerRunner
+from shared import stores
 from shared.accounts.service import create_tenant
 from shared.clients import blob_container_name, blob_service, queue_client, queue_service
 from shared.events import service as events_service
 from shared.events.models import BLOB_CREATED, EventGridEvent
 from shared.mail.queue import enqueue
-from shared.privacy import registry
 from tests.helpers import PASSWORD, unique_email
 
-QUEUES = tuple(spec.name for spec in registry.QUEUES)
+QUEUES = tuple(spec.name for spec in stores.QUEUES)
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,1 @@
+"""What wires the features to the outside: blob-event consumers and privacy handlers."""
