@@ -174,15 +174,14 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(name="transcode-poison", purpose="transcode jobs the worker could not even read"),
     QueueSpec(name="media-results", purpose="media worker results: ids and technical data"),
     QueueSpec(name="media-results-poison", purpose="media results that failed five times"),
-    # messages queues (issue 4)
-    QueueSpec(name="poll-votes-0", purpose="poll fold nudges (ids only), shards n mod 4"),
-    QueueSpec(name="poll-votes-0-poison", purpose="poll fold nudges that failed five times"),
-    QueueSpec(name="poll-votes-1", purpose="poll fold nudges (ids only), shards n mod 4"),
-    QueueSpec(name="poll-votes-1-poison", purpose="poll fold nudges that failed five times"),
-    QueueSpec(name="poll-votes-2", purpose="poll fold nudges (ids only), shards n mod 4"),
-    QueueSpec(name="poll-votes-2-poison", purpose="poll fold nudges that failed five times"),
-    QueueSpec(name="poll-votes-3", purpose="poll fold nudges (ids only), shards n mod 4"),
-    QueueSpec(name="poll-votes-3-poison", purpose="poll fold nudges that failed five times"),
+    *(
+        QueueSpec(name=f"poll-votes-{n}{suffix}", purpose=purpose)
+        for n in range(4)  # the poll vote queues N; shared.polls reads N from here
+        for suffix, purpose in (
+            ("", "poll fold nudges (ids only), shards n mod 4"),
+            ("-poison", "poll fold nudges that failed five times"),
+        )
+    ),
     *(
         QueueSpec(
             name=f"tracking-{shard}{suffix}",
