@@ -26,9 +26,17 @@ class BlobContainerSpec:
 
 @dataclass(frozen=True)
 class QueueSpec:
+    """A queue; `no_trigger_reason` says why no queue trigger of the function app reads it."""
+
     name: str
     purpose: str
     personal_data: bool = False
+    no_trigger_reason: str | None = None
+
+
+# Poison queues are read by people, not by a function: the host (or the media worker) moves a
+# message there after its fifth failed delivery, to be looked at and sent again by hand.
+POISON = "poison queue: kept for inspection, nothing reads it automatically"
 
 
 COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
@@ -164,18 +172,49 @@ BLOB_CONTAINERS: tuple[BlobContainerSpec, ...] = (
 QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(name="mail", purpose="mail jobs: template and account ids, never addresses"),
     QueueSpec(name="blob-events", purpose="Event Grid BlobCreated events for uploads"),
-    QueueSpec(name="blob-events-poison", purpose="blob events that failed five times"),
+    QueueSpec(
+        name="blob-events-poison",
+        purpose="blob events that failed five times",
+        no_trigger_reason=POISON,
+    ),
     QueueSpec(name="malware-scans", purpose="Defender scan result events: blob URL, verdict"),
-    QueueSpec(name="malware-scans-poison", purpose="scan result events that failed five times"),
-    QueueSpec(name="mail-poison", purpose="mail jobs that failed five times"),
+    QueueSpec(
+        name="malware-scans-poison",
+        purpose="scan result events that failed five times",
+        no_trigger_reason=POISON,
+    ),
+    QueueSpec(
+        name="mail-poison", purpose="mail jobs that failed five times", no_trigger_reason=POISON
+    ),
     QueueSpec(name="participant-imports", purpose="participant import jobs: ids only"),
-    QueueSpec(name="participant-imports-poison", purpose="import jobs that failed five times"),
-    QueueSpec(name="transcode", purpose="transcode jobs for the media worker: ids, blob names"),
-    QueueSpec(name="transcode-poison", purpose="transcode jobs the worker could not even read"),
+    QueueSpec(
+        name="participant-imports-poison",
+        purpose="import jobs that failed five times",
+        no_trigger_reason=POISON,
+    ),
+    QueueSpec(
+        name="transcode",
+        purpose="transcode jobs for the media worker: ids, blob names",
+        no_trigger_reason="read by the media worker (media_pipelines.worker, a Container Apps "
+        "job with ffmpeg), not by a function",
+    ),
+    QueueSpec(
+        name="transcode-poison",
+        purpose="transcode jobs the worker could not even read",
+        no_trigger_reason=POISON,
+    ),
     QueueSpec(name="media-results", purpose="media worker results: ids and technical data"),
-    QueueSpec(name="media-results-poison", purpose="media results that failed five times"),
+    QueueSpec(
+        name="media-results-poison",
+        purpose="media results that failed five times",
+        no_trigger_reason=POISON,
+    ),
     *(
-        QueueSpec(name=f"poll-votes-{n}{suffix}", purpose=purpose)
+        QueueSpec(
+            name=f"poll-votes-{n}{suffix}",
+            purpose=purpose,
+            no_trigger_reason=POISON if suffix else None,
+        )
         for n in range(4)  # the poll vote queues N; shared.polls reads N from here
         for suffix, purpose in (
             ("", "poll fold nudges (ids only), shards n mod 4"),
@@ -187,6 +226,7 @@ QUEUES: tuple[QueueSpec, ...] = (
             name=f"tracking-{shard}{suffix}",
             purpose="viewer heartbeats (pseudonymous viewer id; participant id only when tied)",
             personal_data=True,
+            no_trigger_reason=POISON if suffix else None,
         )
         for shard in range(8)  # the tracking queue shards N; shared.tracking reads N from here
         for suffix in ("", "-poison")
