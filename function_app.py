@@ -2,30 +2,9 @@
 
 import azure.functions as func
 
-import functions.triggers.handouts  # noqa: F401 - registers the downloads BlobCreated consumer
 from functions.api.app import create_app
-from functions.triggers import (
-    blob_events,
-    mail,
-    maintenance,
-    malware,
-    media,
-    messages,
-    participant_imports,
-    polls,
-    tracking,
-)
+from functions.triggers import BLUEPRINTS
 
 app = func.AsgiFunctionApp(app=create_app(), http_auth_level=func.AuthLevel.ANONYMOUS)
-for trigger_module in (
-    mail,
-    maintenance,
-    blob_events,
-    participant_imports,
-    messages,
-    polls,
-    tracking,
-    media,
-    malware,
-):
-    app.register_functions(trigger_module.blueprint)
+for blueprint in BLUEPRINTS:
+    app.register_functions(blueprint)

@@ -9,10 +9,11 @@ locally and in tests. It reads the same function objects the host indexes
   makes it visible again after `retry_delay` on failure and moves it to `<queue>-poison` once
   it has been dequeued `max_dequeue_count` times (at-least-once delivery, like the host);
 - calls each `timerTrigger` when its 6-field NCRONTAB schedule is due (`runOnStartup` too);
-- watches blob containers and posts an Event Grid `Microsoft.Storage.BlobCreated` event into
-  the `blob-events` queue for every new blob, as Event Grid does in Azure. A blob index tag
-  (`evented=<etag>`) records what was evented, so a restarted runner does not event old blobs
-  again and an overwritten blob (new etag) is evented once more.
+- watches the blob containers of `shared.composition.blob_consumers` and posts an Event Grid
+  `Microsoft.Storage.BlobCreated` event into the `blob-events` queue for every new blob, as
+  Event Grid does in Azure. A blob index tag (`evented=<etag>`) records what was evented, so
+  a restarted runner does not event old blobs again and an overwritten blob (new etag) is
+  evented once more.
 
 Run it with `python -m devtools.runner` against the emulators named by the WEBCAST_* settings.
 """
@@ -43,11 +44,12 @@ from azure.storage.queue import QueueMessage as StorageQueueMessage
 
 from shared import clock
 from shared.clients import blob_container_name, blob_service, queue_client, queue_name
+from shared.composition.blob_consumers import BLOB_CONSUMERS
 from shared.events.models import BLOB_CREATED, BlobCreatedData, EventGridEvent
 
 log = logging.getLogger("webcast.runner")
 
-DEFAULT_WATCH_CONTAINERS = ("uploads", "imports", "downloads")
+DEFAULT_WATCH_CONTAINERS = tuple(BLOB_CONSUMERS)
 EVENT_QUEUE = "blob-events"
 EVENTED_TAG = "evented"
 POISON_SUFFIX = "-poison"

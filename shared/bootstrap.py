@@ -14,7 +14,7 @@ from shared.clients import (
     queue_service,
 )
 from shared.config import get_settings, runs_in_azure
-from shared.privacy.registry import BLOB_CONTAINERS, COSMOS_CONTAINERS, QUEUES
+from shared.stores import BLOB_CONTAINERS, COSMOS_CONTAINERS, QUEUES
 
 
 class LocalOnlyError(RuntimeError):

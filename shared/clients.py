@@ -103,7 +103,7 @@ def cosmos_database(settings: Settings | None = None) -> DatabaseProxy:
 
 def physical_name(logical: str, settings: Settings | None = None) -> str:
     """The container name in Cosmos for a registered logical name (per-run prefix in tests)."""
-    from shared.privacy.registry import cosmos_container_spec
+    from shared.stores import cosmos_container_spec
 
     s = settings or get_settings()
     cosmos_container_spec(logical)
@@ -134,14 +134,14 @@ def blob_service() -> BlobServiceClient:
 
 
 def blob_container_name(logical: str) -> str:
-    from shared.privacy.registry import blob_container_spec
+    from shared.stores import blob_container_spec
 
     blob_container_spec(logical)
     return f"{get_settings().storage_prefix}{logical}"
 
 
 def queue_name(logical: str) -> str:
-    from shared.privacy.registry import queue_spec
+    from shared.stores import queue_spec
 
     queue_spec(logical)
     return f"{get_settings().storage_prefix}{logical}"

@@ -5,6 +5,7 @@ import logging
 
 import azure.functions as func
 
+from shared.composition import blob_consumers
 from shared.events import service
 from shared.events.models import EventGridEvent
 
@@ -21,7 +22,7 @@ def blob_created(message: func.QueueMessage) -> None:
     # Event Grid may deliver a single event or a batch (array) into the queue.
     for raw in payload if isinstance(payload, list) else [payload]:
         event = EventGridEvent.model_validate(raw)
-        handled = service.handle(event)
+        handled = service.handle(event, blob_consumers.BLOB_CONSUMERS)
         log.info(
             "blob event %s for %s: %s", event.id, event.subject, "handled" if handled else "skipped"
         )

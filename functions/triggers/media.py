@@ -1,17 +1,14 @@
-"""Media: uploaded video sources (BlobCreated) and the transcode worker's results."""
+"""Media: the transcode worker's results."""
 
 import logging
 
 import azure.functions as func
 
-from shared.events import service as blob_events
 from shared.media import service
-from shared.media.models import RESULTS_QUEUE, UPLOADS, MediaResult
+from shared.media.models import RESULTS_QUEUE, MediaResult
 
 blueprint = func.Blueprint()
 log = logging.getLogger("webcast.triggers.media")
-
-blob_events.register_consumer(UPLOADS, service.on_upload_created)
 
 
 @blueprint.function_name("media_result")

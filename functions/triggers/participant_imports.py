@@ -1,20 +1,17 @@
-"""Participant imports: the queue-triggered worker, uploaded files, expiry of kept files."""
+"""Participant imports: the queue-triggered worker and the expiry of kept files."""
 
 import json
 import logging
 
 import azure.functions as func
 
-from shared.events import service as blob_events
 from shared.participants.import_models import ImportMessage
-from shared.participants.imports import files, jobs, worker
+from shared.participants.imports import jobs, worker
 
 blueprint = func.Blueprint()
 log = logging.getLogger("webcast.triggers.participant_imports")
 # The host moves a message to the poison queue after this many deliveries (host.json default).
 MAX_DEQUEUE_COUNT = 5
-
-blob_events.register_consumer(files.CONTAINER, worker.on_source_created)
 
 
 @blueprint.function_name("participant_import")

@@ -3,11 +3,12 @@
 from typing import Any
 
 from shared.accounts.repository import accounts, login_key_id, login_keys
+from shared.auth import privacy as auth_privacy
 from shared.auth import sessions
 from shared.auth.models import Role
 from shared.clock import utc_iso
 from shared.errors import forbidden
-from shared.privacy.registry import DataSubject
+from shared.privacy.models import DataSubject
 
 _SECRET_FIELDS = {
     "password_hash",
@@ -56,3 +57,23 @@ def erase_account(*, subject: DataSubject) -> int:
     account.updated_at = utc_iso()
     accounts.replace(tenant_id=tenant_id, item=account)
     return 1
+
+
+def _email_of(subject: DataSubject) -> str | None:
+    if subject.account_id is None:
+        return None
+    account = accounts.get(
+        tenant_id=subject.tenant_id, item_id=subject.account_id, include_blocked=True
+    )
+    return account.email if account is not None and account.email else None
+
+
+def export_throttles(*, subject: DataSubject) -> list[dict[str, Any]]:
+    """The account's sign-in throttle, keyed by its e-mail address (auth keeps the counters)."""
+    email = _email_of(subject)
+    return auth_privacy.export_throttle_of(email) if email else []
+
+
+def erase_throttles(*, subject: DataSubject) -> int:
+    email = _email_of(subject)
+    return auth_privacy.erase_throttle_of(email) if email else 0

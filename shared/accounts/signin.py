@@ -11,12 +11,11 @@ from shared.audit.models import PLATFORM_TENANT, Actor, ActorKind, RequestContex
 from shared.auth import sessions, throttle, totp
 from shared.auth.models import Principal, Role, Session, SessionStage
 from shared.auth.passwords import check_policy, hash_password, needs_rehash, verify_password
-from shared.auth.repository import tokens
-from shared.auth.tokens import mint
-from shared.clock import now, utc_iso
+from shared.auth.tokens import mint, spend, usable
+from shared.clock import utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, forbidden, unauthorized, validation_error
-from shared.ids import new_id, token_hash
+from shared.ids import new_id
 
 WRONG_CREDENTIALS = "E-mail address or password is wrong"
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name, not a secret
@@ -242,13 +241,8 @@ def issue_reset_token(*, tenant_id: str, account_id: str) -> str:
 
 def confirm_password_reset(*, token: str, new_password: str, context: RequestContext) -> None:
     """Set a new password from a mailed token; it signs nobody in, so MFA still applies."""
-    stored = tokens.get(token_hash(token)) if token else None
-    if (
-        stored is None
-        or stored.purpose != PASSWORD_RESET
-        or stored.used_at is not None
-        or stored.expires_at <= now()
-    ):
+    stored = usable(token, purposes=(PASSWORD_RESET,))
+    if stored is None:
         raise validation_error("token", "is invalid, expired or used already")
     account = accounts.get(tenant_id=stored.tenant_id, item_id=stored.account_id)
     if account is None or account.disabled or account.erased:
@@ -258,11 +252,8 @@ def confirm_password_reset(*, token: str, new_password: str, context: RequestCon
         field="new_password",
         context=(account.display_name, account.email.split("@")[0]),
     )
-    stored.used_at = now()
-    try:
-        tokens.replace(stored)
-    except DomainError as error:
-        raise validation_error("token", "is invalid, expired or used already") from error
+    if not spend(stored):
+        raise validation_error("token", "is invalid, expired or used already")
     account.password_hash = hash_password(new_password)
     account.updated_at = utc_iso()
     account = accounts.replace(tenant_id=account.tenant_id, item=account)

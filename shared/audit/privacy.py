@@ -3,7 +3,7 @@
 from typing import Any
 
 from shared.audit.repository import entries
-from shared.privacy.registry import DataSubject
+from shared.privacy.models import DataSubject
 
 
 def _subject_id(subject: DataSubject) -> str | None:

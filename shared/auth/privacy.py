@@ -2,13 +2,12 @@
 
 from typing import Any
 
-from shared.accounts.repository import accounts
 from shared.auth import sessions as session_store
 from shared.auth.models import OneTimeToken
 from shared.auth.repository import sessions, throttles, tokens
 from shared.auth.tokens import participant_owner
 from shared.ids import lookup_hash
-from shared.privacy.registry import DataSubject
+from shared.privacy.models import DataSubject
 
 _SESSION_FIELDS = {"created_at", "last_seen_at", "stage", "absolute_expires_at", "acting_tenant_id"}
 
@@ -55,25 +54,17 @@ def erase_tokens(*, subject: DataSubject) -> int:
     return sum(tokens.delete(t.id) for t in _tokens_of(subject))
 
 
-def _throttle_id(subject: DataSubject) -> str | None:
-    if subject.account_id is None:
-        return None
-    account = accounts.get(
-        tenant_id=subject.tenant_id, item_id=subject.account_id, include_blocked=True
-    )
-    if account is None or not account.email:
-        return None
-    return f"account:{lookup_hash('email', account.email)}"
+def _throttle_id(email: str) -> str:
+    return f"account:{lookup_hash('email', email)}"
 
 
-def export_throttles(*, subject: DataSubject) -> list[dict[str, Any]]:
-    key = _throttle_id(subject)
-    throttle = throttles.get(key) if key else None
+def export_throttle_of(email: str) -> list[dict[str, Any]]:
+    """The sign-in throttle of an admin e-mail address (accounts resolves the address)."""
+    throttle = throttles.get(_throttle_id(email))
     if throttle is None:
         return []
     return [throttle.model_dump(mode="json", include={"failures", "locked_until"})]
 
 
-def erase_throttles(*, subject: DataSubject) -> int:
-    key = _throttle_id(subject)
-    return int(throttles.delete(key)) if key else 0
+def erase_throttle_of(email: str) -> int:
+    return int(throttles.delete(_throttle_id(email)))

@@ -1,1 +1,2 @@
-"""What wires features to the outside: tables and jobs that span features (decision 0042)."""
+"""What wires features to the outside: blob-event consumers, privacy handlers, and jobs that
+span features (decision 0042)."""

@@ -49,9 +49,9 @@ from shared.errors import (
 from shared.events.models import EventGridEvent
 from shared.ids import new_id
 from shared.malware import REFUSALS, Verdict, require_clean
-from shared.media.privacy import delete_prefix
 from shared.participants.access import require_grant
 from shared.participants.models import ParticipantSession
+from shared.privacy.blobs import delete_prefix
 from shared.upload_size import size_refusal
 from shared.webcasts.models import Webcast
 from shared.webcasts.repository import find_webcast_cached, webcasts

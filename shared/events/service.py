@@ -1,7 +1,7 @@
-"""Route BlobCreated events to the feature that owns the blob container."""
+"""Route BlobCreated events to the consumer a table names for the blob's container."""
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from shared import jobs
 from shared.clients import queue_client
@@ -12,17 +12,6 @@ from shared.malware import ScanPendingError
 EVENT_QUEUE = "blob-events"
 
 BlobConsumer = Callable[[EventGridEvent], None]
-_consumers: dict[str, BlobConsumer] = {}
-
-
-def register_consumer(container: str, consumer: BlobConsumer) -> None:
-    """Features (uploads, imports) register what happens when a blob lands in their container."""
-    _consumers[container] = consumer
-
-
-def consumer_containers() -> list[str]:
-    """The containers whose BlobCreated events some feature consumes."""
-    return sorted(_consumers)
 
 
 def logical_container(physical: str) -> str:
@@ -30,11 +19,12 @@ def logical_container(physical: str) -> str:
     return physical[len(prefix) :] if prefix and physical.startswith(prefix) else physical
 
 
-def handle(event: EventGridEvent) -> bool:
-    """Dispatch once per event id; False when the event was handled before or has no consumer."""
+def handle(event: EventGridEvent, consumers: Mapping[str, BlobConsumer]) -> bool:
+    """Dispatch once per event id to `consumers[container]`; False when the event was handled
+    before or its container has no consumer."""
     if event.event_type != BLOB_CREATED:
         return False
-    consumer = _consumers.get(logical_container(event.container))
+    consumer = consumers.get(logical_container(event.container))
     marker = f"blob-event:{event.id}"
     if consumer is None or jobs.already_done(marker):
         return False

@@ -5,11 +5,11 @@ from typing import Any
 
 from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
-from shared.auth.models import OneTimeToken, Principal
-from shared.auth.repository import tokens
+from shared.auth.models import Principal
+from shared.auth.tokens import remember_spent
 from shared.clock import now, utc_iso
 from shared.errors import DomainError, InvalidField, forbidden, not_found
-from shared.ids import new_id, new_secret_token, token_hash
+from shared.ids import new_id, new_secret_token
 from shared.integrations.models import (
     EmbedKey,
     EmbedKeys,
@@ -251,21 +251,15 @@ def _check_times(claims: dict[str, Any], webcast_id: str) -> float:
 
 def _spend_jti(webcast: Webcast, jti: str, expires: float) -> None:
     """Each token works once: its jti is kept (as a hash) until the token has expired."""
-    keep_until = expires + LEEWAY_SECONDS
-    try:
-        tokens.create(
-            OneTimeToken(
-                id=token_hash(f"embed-jti:{webcast.id}:{jti}"),
-                purpose=JTI_PURPOSE,
-                tenant_id=webcast.tenant_id,
-                account_id=f"{webcast.id}/embed",
-                expires_at=keep_until,
-                used_at=now(),
-                ttl=max(60, int(keep_until - now()) + 60),
-            )
-        )
-    except DomainError as error:
-        raise _refused("was used already", webcast.id) from error
+    spent_first = remember_spent(
+        key=f"embed-jti:{webcast.id}:{jti}",
+        purpose=JTI_PURPOSE,
+        tenant_id=webcast.tenant_id,
+        owner=f"{webcast.id}/embed",
+        until=expires + LEEWAY_SECONDS,
+    )
+    if not spent_first:
+        raise _refused("was used already", webcast.id)
 
 
 def _form_answers(webcast: Webcast, name: str | None) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from shared.live.models import (
     StreamKey,
 )
 from shared.live.repository import channels, sessions, stream_keys
-from shared.media.privacy import delete_prefix
+from shared.privacy.blobs import delete_prefix
 from shared.webcasts.repository import find_webcast_cached, webcasts
 
 # A live channel without a health report (or state change) for this long has lost its

@@ -4,12 +4,10 @@ from shared.audit import service as audit
 from shared.audit.models import RequestContext
 from shared.auth import throttle
 from shared.auth.passwords import check_policy
-from shared.auth.repository import tokens
-from shared.auth.tokens import mint, participant_owner
+from shared.auth.tokens import mint, participant_owner, spend, usable
 from shared.clock import now
 from shared.config import get_settings
-from shared.errors import DomainError, validation_error
-from shared.ids import token_hash
+from shared.errors import validation_error
 from shared.mail_queue import JobKind, MailJob, enqueue_job
 from shared.participants import sessions
 from shared.participants.access import participant_actor, webcast_or_404
@@ -88,14 +86,8 @@ def confirm_reset(
     *, webcast_id: str, token: str, new_password: str, context: RequestContext
 ) -> None:
     """Set the new password from a mailed token; the participant's sessions lose their grants."""
-    stored = tokens.get(token_hash(token)) if token else None
-    if (
-        stored is None
-        or stored.purpose != PURPOSE
-        or stored.used_at is not None
-        or stored.expires_at <= now()
-        or not stored.account_id.startswith(f"{webcast_id}/")
-    ):
+    stored = usable(token, purposes=(PURPOSE,), owner_prefix=f"{webcast_id}/")
+    if stored is None:
         raise validation_error("token", _INVALID)
     participant = find_participant(
         tenant_id=stored.tenant_id,
@@ -114,11 +106,8 @@ def confirm_reset(
             (participant.email or "").split("@")[0],
         ),
     )
-    stored.used_at = now()
-    try:
-        tokens.replace(stored)
-    except DomainError as error:
-        raise validation_error("token", _INVALID) from error
+    if not spend(stored):
+        raise validation_error("token", _INVALID)
     participant = set_password_by_mail(participant, new_password=new_password)
     sessions.revoke_participant(participant.id)
     audit.record(

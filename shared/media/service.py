@@ -56,8 +56,8 @@ from shared.media.models import (
     media_prefix,
     source_blob_name,
 )
-from shared.media.privacy import delete_prefix
 from shared.media.repository import PUBLICATION_ID, assets, forget_published, publications
+from shared.privacy.blobs import delete_prefix
 from shared.text import text_problem
 from shared.upload_size import size_refusal
 from shared.webcasts.models import Webcast

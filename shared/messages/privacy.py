@@ -6,7 +6,7 @@ from typing import Any
 from shared.messages import feed
 from shared.messages.models import Message
 from shared.messages.repository import messages
-from shared.privacy.registry import DataSubject
+from shared.privacy.models import DataSubject
 from shared.webcasts.repository import webcasts
 
 

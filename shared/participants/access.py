@@ -9,12 +9,10 @@ from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth import throttle
 from shared.auth.passwords import verify_password
-from shared.auth.repository import tokens
-from shared.auth.tokens import mint, participant_owner
+from shared.auth.tokens import mint, participant_owner, spend, usable
 from shared.clock import now, utc_iso
 from shared.config import get_settings
-from shared.errors import DomainError, forbidden, not_found, unauthorized, validation_error
-from shared.ids import token_hash
+from shared.errors import forbidden, not_found, unauthorized, validation_error
 from shared.mail_queue import JobKind, MailJob, enqueue_participant_mail
 from shared.participants import links, sessions
 from shared.participants.models import (
@@ -259,15 +257,8 @@ def sign_in_with_link(
     """A personal link: single-use ones are spent on first use, all of them expire. Used to
     confirm a self-registration, it keeps the password chosen there only for whoever shows
     they chose it: the session that registered, or the password itself."""
-    stored = tokens.get(token_hash(token)) if token else None
-    valid = (
-        stored is not None
-        and stored.purpose in (LINK, f"{LINK}_reusable")
-        and stored.used_at is None
-        and stored.expires_at > now()
-        and stored.account_id.startswith(f"{webcast_id}/")
-    )
-    if not valid or stored is None:
+    stored = usable(token, purposes=(LINK, f"{LINK}_reusable"), owner_prefix=f"{webcast_id}/")
+    if stored is None:
         raise validation_error("token", "is invalid, expired or used already")
     participant = participants.get(
         tenant_id=stored.tenant_id,
@@ -276,12 +267,8 @@ def sign_in_with_link(
     )
     if participant is None or participant.status != ParticipantStatus.active:
         raise validation_error("token", "is invalid, expired or used already")
-    if stored.purpose == LINK:
-        stored.used_at = now()
-        try:
-            tokens.replace(stored)
-        except DomainError as error:
-            raise validation_error("token", "is invalid, expired or used already") from error
+    if stored.purpose == LINK and not spend(stored):
+        raise validation_error("token", "is invalid, expired or used already")
     webcast = webcast_or_404(webcast_id)
     if not participant.confirmed:
         # Links are mailed to the participant's address: using one proves it.

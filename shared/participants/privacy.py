@@ -4,7 +4,7 @@ from typing import Any
 
 from shared.participants.repository import participants
 from shared.participants.service import remove_participant
-from shared.privacy.registry import DataSubject
+from shared.privacy.models import DataSubject
 
 
 def _participant(subject: DataSubject) -> Any:

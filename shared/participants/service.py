@@ -1,7 +1,7 @@
 """Participant management (P03): forms, create, read, edit, delete, search; upsert for imports."""
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -36,8 +36,7 @@ from shared.participants.repository import (
     logins,
     participants,
 )
-from shared.privacy.erasure import erase_tied_to_participant
-from shared.privacy.registry import DataSubject
+from shared.privacy.models import DataSubject
 from shared.webcasts.models import PasswordMode, Webcast
 from shared.webcasts.repository import webcasts
 
@@ -595,8 +594,14 @@ def update_participant(
 
 
 def delete_participant(
-    *, principal: Principal, webcast_id: str, participant_id: str, context: RequestContext
+    *,
+    principal: Principal,
+    webcast_id: str,
+    participant_id: str,
+    context: RequestContext,
+    erase_tied_data: Callable[[DataSubject], object],
 ) -> None:
+    """Delete the participant after `erase_tied_data` (every feature's eraser) ran for them."""
     webcast = webcast_for(principal, webcast_id, write=True)
     participant = participants.get(
         tenant_id=webcast.tenant_id,
@@ -608,8 +613,8 @@ def delete_participant(
         raise not_found("Participant")
     # What the switches tied to the person goes with them (P03): messages, poll answers,
     # viewings, personal links.
-    erase_tied_to_participant(
-        subject=DataSubject(
+    erase_tied_data(
+        DataSubject(
             tenant_id=webcast.tenant_id, webcast_id=webcast.id, participant_id=participant.id
         )
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 from shared.polls.models import Vote
 from shared.polls.repository import VOTE_SHARDS, polls, shard_partition, votes
-from shared.privacy.registry import DataSubject
+from shared.privacy.models import DataSubject
 
 
 def _tied_votes(subject: DataSubject) -> Iterator[Vote]:

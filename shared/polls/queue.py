@@ -5,6 +5,7 @@ message only says "shard s of poll p has new votes". Each API instance sends at 
 nudge per shard and second, delayed so that the fold runs after that second's votes.
 """
 
+import re
 import threading
 
 from pydantic import BaseModel
@@ -12,8 +13,10 @@ from pydantic import BaseModel
 from shared.clients import queue_client
 from shared.clock import now
 from shared.polls.repository import VOTE_SHARDS
+from shared.stores import QUEUES
 
-VOTE_QUEUES = 4
+# The vote queues are the `poll-votes-{n}` queues of the store catalogue.
+VOTE_QUEUES = sum(1 for spec in QUEUES if re.fullmatch(r"poll-votes-\d+", spec.name))
 NUDGE_DELAY_SECONDS = 2
 NUDGE_WINDOW_SECONDS = 1
 _sent: dict[tuple[str, int], int] = {}

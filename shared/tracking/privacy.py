@@ -6,7 +6,7 @@ participant; pseudonymous ones cannot be linked to anyone and are not a subject'
 
 from typing import Any
 
-from shared.privacy.registry import DataSubject
+from shared.privacy.models import DataSubject
 from shared.tracking.models import Viewing
 from shared.tracking.repository import shard_of, shard_partition, viewings
 

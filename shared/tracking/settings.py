@@ -5,7 +5,7 @@ import re
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.privacy.registry import QUEUES
+from shared.stores import QUEUES
 
 # Seconds of one time slot: the unit in which watching is stored and counted. Never change it
 # for existing data; the heartbeat interval is a multiple of it.

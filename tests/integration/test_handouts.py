@@ -14,7 +14,6 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-import functions.triggers.handouts  # noqa: F401  (registers the BlobCreated consumer)
 from shared.clients import blob_container_name, blob_service
 from shared.config import Settings
 from shared.malware import record_scan_result

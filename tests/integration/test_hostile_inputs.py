@@ -25,7 +25,7 @@ from functions.api.deps import CSRF_HEADER
 from media_pipelines import worker
 from shared.clients import blob_container_name, blob_service, cosmos_container
 from shared.config import get_settings
-from shared.privacy.registry import BLOB_CONTAINERS, COSMOS_CONTAINERS
+from shared.stores import BLOB_CONTAINERS, COSMOS_CONTAINERS
 from tests import helpers
 from tests.hostile import corpus
 from tests.hostile.corpus import Hostile

@@ -30,7 +30,7 @@ from shared.clock import utc_iso
 from shared.config import get_settings
 from shared.media.models import AssetStatus, Caption, Rendition, media_prefix
 from shared.media.repository import assets
-from shared.privacy.registry import (
+from shared.stores import (
     BLOB_CONTAINERS,
     COSMOS_CONTAINERS,
     QUEUES,

@@ -24,7 +24,7 @@ from devtools.runner import TriggerRunner, app_functions, blob_created_event
 from media_pipelines import worker
 from shared import malware
 from shared.clients import blob_container_name, blob_service, cosmos_container, queue_client
-from shared.events import service as blob_events
+from shared.composition.blob_consumers import BLOB_CONSUMERS
 from shared.mail_queue import JobKind
 from shared.media.models import TRANSCODE_QUEUE, AssetStatus, media_prefix, source_blob_name
 from shared.media.repository import assets
@@ -32,7 +32,7 @@ from shared.participants.import_models import ImportStatus
 from shared.participants.repository import import_jobs
 from shared.polls import voting
 from shared.polls.queue import FoldMessage, queue_for
-from shared.privacy.registry import BLOB_CONTAINERS, COSMOS_CONTAINERS
+from shared.stores import BLOB_CONTAINERS, COSMOS_CONTAINERS
 from shared.tracking import settings as tracking_settings
 from shared.tracking.models import HeartbeatMessage, Mode
 from tests import helpers
@@ -638,8 +638,8 @@ def test_every_queue_handler_has_a_mixed_tenant_case(stack: Any) -> None:
     handled = queues | {TRANSCODE_QUEUE}  # the media worker's own queue
     assert handled - {case.queue for case in CASES} == set(), "add a case for each new queue"
     assert {case.queue for case in CASES} - handled == set(), "cases for queues nobody reads"
-    consumers = set(blob_events.consumer_containers())
-    assert consumers, "the blob consumers register when the function app is indexed"
+    consumers = set(BLOB_CONSUMERS)
+    assert consumers, "the consumer table lists the blob consumers"
     covered = {case.container for case in CASES if case.container}
     assert consumers - covered == set(), "add a blob event case for each new consumer"
 

@@ -12,6 +12,7 @@ import pytest
 
 from shared import malware
 from shared.clients import blob_container_name, blob_service, queue_client
+from shared.composition.privacy_handlers import BLOB_HANDLERS
 from shared.config import get_settings
 from shared.media import service
 from shared.media.models import (
@@ -22,7 +23,7 @@ from shared.media.models import (
     media_prefix,
 )
 from shared.media.repository import assets, published_asset
-from shared.privacy.registry import DataSubject, blob_container_spec, resolve_handler
+from shared.privacy.models import DataSubject, NotYet
 from tests import helpers
 
 VTT = b"WEBVTT\n\n00:00.000 --> 00:01.500\nHallo und willkommen\n"
@@ -430,9 +431,8 @@ def test_media_prefixes_are_exported_and_erased_with_the_webcast(owner: helpers.
     asset_id = _ready(owner, webcast_id)
     owner.request("PUT", f"/api/webcasts/{webcast_id}/media/{asset_id}/captions/de", content=VTT)
     TRIGGERS.drain()
-    spec = blob_container_spec("media")
-    assert isinstance(spec.exporter, str) and isinstance(spec.eraser, str)
-    export, erase = resolve_handler(spec.exporter), resolve_handler(spec.eraser)
+    export, erase = BLOB_HANDLERS["media"].exporter, BLOB_HANDLERS["media"].eraser
+    assert not isinstance(export, NotYet) and not isinstance(erase, NotYet)
     whole = DataSubject(tenant_id=owner.tenant_id, webcast_id=webcast_id)
     person = DataSubject(tenant_id=owner.tenant_id, webcast_id=webcast_id, participant_id="p1")
     files = [item["file"] for item in export(subject=whole)]
@@ -441,7 +441,8 @@ def test_media_prefixes_are_exported_and_erased_with_the_webcast(owner: helpers.
     assert erase(subject=person) == 0, "one viewer's request does not erase the webcast's video"
     assert erase(subject=whole) == 1
     assert _media_blobs(owner.tenant_id, webcast_id, asset_id) == []
-    uploads = resolve_handler(str(blob_container_spec("uploads").eraser))
+    uploads = BLOB_HANDLERS["uploads"].eraser
+    assert not isinstance(uploads, NotYet)
     assert uploads(subject=whole) == 1
     assert not _upload_exists(f"{owner.tenant_id}/{webcast_id}/{asset_id}/source")
 

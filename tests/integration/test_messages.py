@@ -402,7 +402,7 @@ def test_export_csv_and_xlsx_neutralise_formulas(stack):
 @pytest.mark.claim("P19")
 def test_erasure_removes_a_participants_tied_messages(stack):
     from shared.messages.privacy import erase_messages, export_messages
-    from shared.privacy.registry import DataSubject
+    from shared.privacy.models import DataSubject
 
     owner = helpers.new_owner("msg-erase")
     webcast_id = _registration_webcast(owner, "msg-erase", messages_show_sender_to_audience=True)

@@ -5,9 +5,10 @@ from typing import Any
 import pytest
 
 from shared.auth.models import Permission
+from shared.composition.privacy_handlers import COSMOS_HANDLERS
 from shared.participants import access
 from shared.participants.repository import participants
-from shared.privacy.registry import COSMOS_CONTAINERS, DataSubject, NotYet, resolve_handler
+from shared.privacy.models import DataSubject, NotYet
 from shared.tracking.settings import QUEUE_SHARDS
 from tests import helpers
 from tests.integration.test_isolation import _POLL
@@ -18,14 +19,11 @@ KEPT = {"audit"}
 
 
 def _exports(subject: DataSubject) -> dict[str, list[Any]]:
-    """What every registered Cosmos exporter holds about the person, by container."""
+    """What every listed Cosmos exporter holds about the person, by container."""
     return {
-        spec.name: resolve_handler(spec.exporter)(subject=subject)
-        for spec in COSMOS_CONTAINERS
-        if spec.personal_data
-        and spec.exporter is not None
-        and not isinstance(spec.exporter, NotYet)
-        and spec.name not in KEPT
+        name: handlers.exporter(subject=subject)
+        for name, handlers in COSMOS_HANDLERS.items()
+        if not isinstance(handlers.exporter, NotYet) and name not in KEPT
     }
 
 

@@ -16,13 +16,14 @@ from shared import clock
 from shared.audit import service as audit_service
 from shared.auth.models import Permission
 from shared.clients import blob_container_name, blob_service, cosmos_container, queue_client
+from shared.composition.privacy_handlers import BLOB_HANDLERS
 from shared.participants import service as participant_service
 from shared.participants.import_models import ImportMessage
 from shared.participants.imports import jobs, worker
 from shared.participants.imports import rows as import_rows
 from shared.participants.models import ParticipantLogin
 from shared.participants.repository import import_jobs, login_id, logins
-from shared.privacy.registry import DataSubject, blob_container_spec, resolve_handler
+from shared.privacy.models import DataSubject, NotYet
 from tests import helpers
 
 FORM: dict[str, list[dict[str, Any]]] = {
@@ -659,14 +660,14 @@ def test_kept_files_expire_and_the_registry_erases_a_webcasts_import_files(stack
     pending = upload(owner, webcast_id, "pending.csv", content)
     assert _source_exists(pending)
 
-    spec = blob_container_spec("imports")
-    assert spec.exporter and spec.eraser
+    handlers = BLOB_HANDLERS["imports"]
+    assert not isinstance(handlers.exporter, NotYet) and not isinstance(handlers.eraser, NotYet)
     subject = DataSubject(
         tenant_id=owner.tenant_id, webcast_id=webcast_id, participant_id="someone"
     )
-    listed = resolve_handler(spec.exporter)(subject=subject)
+    listed = handlers.exporter(subject=subject)
     assert {item["file"].split("/")[2] for item in listed} == {kept["id"], pending["id"]}
-    assert resolve_handler(spec.eraser)(subject=subject) == 2
+    assert handlers.eraser(subject=subject) == 2
     assert not _source_exists(checked) and not _source_exists(pending)
     erased = job(owner, webcast_id, pending["id"])
     assert erased["status"] == "failed" and erased["failure"]["code"] == "erased"

@@ -21,11 +21,12 @@ from functions.api.routers.viewer import VIEWER_COOKIE
 from shared import clock
 from shared.auth.models import Permission
 from shared.clients import cosmos_container, queue_client
+from shared.composition.privacy_handlers import COSMOS_HANDLERS
 from shared.participants import sessions as viewer_sessions
 from shared.polls import queue as poll_queue
 from shared.polls import repository, tally, worker
 from shared.polls.queue import FoldMessage
-from shared.privacy.registry import DataSubject, cosmos_container_spec, resolve_handler
+from shared.privacy.models import DataSubject, NotYet
 from tests import helpers
 
 QUESTIONS: list[dict[str, Any]] = [
@@ -401,9 +402,9 @@ def test_without_the_switch_no_participant_id_is_stored_with_an_answer(stack: ob
     subject = DataSubject(
         tenant_id=owner.tenant_id, webcast_id=webcast_id, participant_id=voter.participant_id
     )
-    spec = cosmos_container_spec("polls")
-    assert spec.exporter and spec.eraser
-    assert resolve_handler(spec.exporter)(subject=subject) == []
+    handlers = COSMOS_HANDLERS["polls"]
+    assert not isinstance(handlers.exporter, NotYet)
+    assert handlers.exporter(subject=subject) == []
     csv_text = owner.get(f"/api/webcasts/{webcast_id}/polls/{poll_id}/export.csv").text
     assert "Participant" not in csv_text and voter.participant_id not in csv_text
 
@@ -430,16 +431,16 @@ def test_with_the_switch_on_answers_are_tied_exported_and_erased(stack: object) 
     )
     csv_text = owner.get(f"/api/webcasts/{webcast_id}/polls/{poll_id}/export.csv").text
     assert "Participant id" in csv_text and str(voter.participant_id) in csv_text
-    spec = cosmos_container_spec("polls")
-    assert spec.exporter and spec.eraser
+    handlers = COSMOS_HANDLERS["polls"]
+    assert not isinstance(handlers.exporter, NotYet) and not isinstance(handlers.eraser, NotYet)
     subject = DataSubject(
         tenant_id=owner.tenant_id, webcast_id=webcast_id, participant_id=voter.participant_id
     )
-    exported = resolve_handler(spec.exporter)(subject=subject)
+    exported = handlers.exporter(subject=subject)
     assert [e["poll_id"] for e in exported] == [poll_id]
     assert exported[0]["answers"]["colour"] == "blue"
-    assert resolve_handler(spec.eraser)(subject=subject) == 1
-    assert resolve_handler(spec.exporter)(subject=subject) == []
+    assert handlers.eraser(subject=subject) == 1
+    assert handlers.exporter(subject=subject) == []
     left = [d for d in _raw_docs(webcast_id, poll_id) if d["type"] == "poll-vote"]
     assert [d["participant_id"] for d in left] == [other.participant_id]
 

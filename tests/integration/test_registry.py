@@ -1,25 +1,21 @@
-"""Personal-data registry: every store is registered; exporters and erasers work."""
+"""Store catalogue and privacy handlers: every store is listed; exporters and erasers work."""
 
 import json
+from collections.abc import Mapping
 
 import pytest
 
 from shared import clients
+from shared.accounts import privacy as accounts_privacy
 from shared.accounts.repository import find_by_email
+from shared.audit import privacy as audit_privacy
 from shared.auth.models import Permission
+from shared.composition.privacy_handlers import BLOB_HANDLERS, COSMOS_HANDLERS, StoreHandlers
 from shared.config import get_settings
 from shared.participants import access
 from shared.participants.repository import participants
-from shared.privacy.registry import (
-    BLOB_CONTAINERS,
-    COSMOS_CONTAINERS,
-    QUEUES,
-    BlobContainerSpec,
-    CosmosContainerSpec,
-    DataSubject,
-    NotYet,
-    resolve_handler,
-)
+from shared.privacy.models import DataSubject, NotYet
+from shared.stores import BLOB_CONTAINERS, COSMOS_CONTAINERS, QUEUES
 from tests import helpers
 
 
@@ -45,51 +41,48 @@ def test_every_store_that_exists_is_registered(stack):
 
 
 def test_every_personal_store_names_an_exporter_and_an_eraser():
-    specs: list[CosmosContainerSpec | BlobContainerSpec] = [*COSMOS_CONTAINERS, *BLOB_CONTAINERS]
-    for spec in specs:
-        if not spec.personal_data:
-            continue
-        for handler in (spec.exporter, spec.eraser):
-            assert handler is not None, f"{spec.name} holds personal data without a handler"
-            if isinstance(handler, NotYet):
-                assert handler.reason, spec.name
-            else:
-                assert callable(resolve_handler(handler)), handler
+    tables: list[tuple[set[str], Mapping[str, StoreHandlers]]] = [
+        ({s.name for s in COSMOS_CONTAINERS if s.personal_data}, COSMOS_HANDLERS),
+        ({s.name for s in BLOB_CONTAINERS if s.personal_data}, BLOB_HANDLERS),
+    ]
+    for personal, table in tables:
+        assert personal - set(table) == set(), "personal data without an exporter and an eraser"
+        assert set(table) - personal == set(), "handlers for a store the catalogue has no data in"
+        for name in personal:
+            for handler in (table[name].exporter, table[name].eraser):
+                if isinstance(handler, NotYet):
+                    assert handler.reason, name
+                else:
+                    assert callable(handler), name
 
 
 def test_exporters_and_erasers_of_account_data_work(stack):
     owner = helpers.new_owner("dsr")
     sub = helpers.new_subaccount(owner, [Permission.moderation])
     owner.patch(f"/api/accounts/{sub.account_id}", json={"display_name": "Moritz Moderator"})
-    handlers = {
-        (spec.name, kind): getattr(spec, kind)
-        for spec in COSMOS_CONTAINERS
-        for kind in ("exporter", "eraser")
-        if spec.personal_data and not isinstance(getattr(spec, kind), NotYet)
-    }
     subject = DataSubject(tenant_id=owner.tenant_id, account_id=sub.account_id)
     exported = {}
-    for (name, kind), handler in handlers.items():
-        if kind == "exporter":
-            exported[name] = resolve_handler(handler)(subject=subject)
+    for name, handlers in COSMOS_HANDLERS.items():
+        if not isinstance(handlers.exporter, NotYet):
+            exported[name] = handlers.exporter(subject=subject)
     text = json.dumps(exported)
     assert sub.email in text and "Moritz Moderator" in text
     assert "$argon2id$" not in text and sub.secret not in text
     assert exported["sessions"], "the signed-in session is part of the export"
     assert exported["audit"], "entries about the person are part of the export"
 
-    for (_, kind), handler in handlers.items():
-        if kind == "eraser":
-            resolve_handler(handler)(subject=subject)
+    for handlers in COSMOS_HANDLERS.values():
+        if not isinstance(handlers.eraser, NotYet):
+            handlers.eraser(subject=subject)
     assert sub.get("/api/auth/session").status_code == 401
     assert find_by_email(sub.email) is None
     login = helpers.client().post(
         "/api/auth/login", json={"email": sub.email, "password": sub.password}
     )
     assert login.status_code == 401
-    again = resolve_handler("shared.accounts.privacy:export_account")(subject=subject)
+    again = accounts_privacy.export_account(subject=subject)
     assert sub.email not in json.dumps(again) and "Moritz" not in json.dumps(again)
-    audit_after = resolve_handler("shared.audit.privacy:export_actor_entries")(subject=subject)
+    audit_after = audit_privacy.export_actor_entries(subject=subject)
     assert all(
         entry.get("client_ip") is None
         for entry in audit_after
@@ -124,22 +117,18 @@ def test_exporters_and_erasers_of_participant_data_work(stack):
     subject = DataSubject(
         tenant_id=owner.tenant_id, webcast_id=webcast["id"], participant_id=participant.id
     )
-    specs = [s for s in COSMOS_CONTAINERS if s.personal_data]
-    exported = {
-        s.name: resolve_handler(s.exporter)(subject=subject)
-        for s in specs
-        if isinstance(s.exporter, str)
+    exporters = {
+        name: handlers.exporter
+        for name, handlers in COSMOS_HANDLERS.items()
+        if not isinstance(handlers.exporter, NotYet)
     }
+    exported = {name: export(subject=subject) for name, export in exporters.items()}
     assert exported["participants"][0]["email"] == email
     assert "password_hash" not in json.dumps(exported)
     assert exported["tokens"] and exported["audit"]
-    for spec in specs:
-        if isinstance(spec.eraser, str):
-            resolve_handler(spec.eraser)(subject=subject)
+    for handlers in COSMOS_HANDLERS.values():
+        if not isinstance(handlers.eraser, NotYet):
+            handlers.eraser(subject=subject)
     assert viewer.get(f"/api/w/{webcast['id']}/me").status_code == 403
-    after = {
-        s.name: resolve_handler(s.exporter)(subject=subject)
-        for s in specs
-        if isinstance(s.exporter, str) and s.name in ("participants", "tokens")
-    }
+    after = {name: exporters[name](subject=subject) for name in ("participants", "tokens")}
     assert after == {"participants": [], "tokens": []}

@@ -19,15 +19,15 @@ from azure.storage.blob import ContentSettings
 
 from devtools import runner as runner_module
 from devtools.runner import TriggerRunner
+from shared import stores
 from shared.accounts.service import create_tenant
 from shared.clients import blob_container_name, blob_service, queue_client, queue_service
-from shared.events import service as events_service
+from shared.composition import blob_consumers
 from shared.events.models import BLOB_CREATED, EventGridEvent
 from shared.mail_queue import enqueue
-from shared.privacy import registry
 from tests.helpers import PASSWORD, unique_email
 
-QUEUES = tuple(spec.name for spec in registry.QUEUES)
+QUEUES = tuple(spec.name for spec in stores.QUEUES)
 
 
 @pytest.fixture(autouse=True)
@@ -276,9 +276,9 @@ def test_the_lease_is_renewed_while_a_slow_handler_runs():
 
 @pytest.fixture
 def uploads_consumer(monkeypatch):
-    monkeypatch.setattr(events_service, "_consumers", dict(events_service._consumers))
     received: list[EventGridEvent] = []
-    events_service.register_consumer("uploads", received.append)
+    consumers = {**blob_consumers.BLOB_CONSUMERS, "uploads": received.append}
+    monkeypatch.setattr(blob_consumers, "BLOB_CONSUMERS", consumers)
     return received
 
 

@@ -347,7 +347,7 @@ def test_with_the_switch_on_durations_are_per_participant(stack):
     assert durations == {first_id: (60, 30, 90), second_id: (30, 0, 30)}
     assert {r["viewer"] for r in listed["rows"]} == {first_id, second_id}
     # The participant's data is exported and erased with the participant's (registry).
-    from shared.privacy.registry import DataSubject
+    from shared.privacy.models import DataSubject
     from shared.tracking import privacy
 
     subject = DataSubject(

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
+from shared.composition.privacy_handlers import erase_tied_to_participant
 from shared.participants import service
 from shared.participants.models import (
     FormDefinition,
@@ -116,5 +117,9 @@ def delete_participant(
     webcast_id: str, participant_id: str, principal: CurrentPrincipal, context: Context
 ) -> None:
     service.delete_participant(
-        principal=principal, webcast_id=webcast_id, participant_id=participant_id, context=context
+        principal=principal,
+        webcast_id=webcast_id,
+        participant_id=participant_id,
+        context=context,
+        erase_tied_data=erase_tied_to_participant,
     )

@@ -9,7 +9,7 @@ from shared.clients import blob_container_name, blob_service
 from shared.participants.import_models import FINISHED
 from shared.participants.imports.files import CONTAINER, job_of_blob
 from shared.participants.imports.worker import JobRun, LostJobError
-from shared.privacy.registry import DataSubject
+from shared.privacy.models import DataSubject
 
 
 def export_sources(*, subject: DataSubject) -> list[dict[str, Any]]:

@@ -1,37 +1,11 @@
-"""Every Cosmos container, blob container and queue, with its partition key and personal data.
+"""The store catalogue: every Cosmos container, blob container and queue, with its purpose.
 
-A store that is not listed here cannot be reached through `shared.clients`, and a test
-checks that each one holding personal data names a working exporter and eraser (or says
-plainly which issue brings them).
+A store that is not listed here cannot be reached through `shared.clients`. Whoever exports
+and erases a store's personal data is named in `shared.composition.privacy_handlers`, and a
+test checks that every store marked `personal_data` has both there.
 """
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-
-@dataclass(frozen=True)
-class DataSubject:
-    """Whose data an exporter or eraser handles: an admin-side account or a participant.
-
-    Every handler takes `subject=` and returns nothing (or 0) for a kind of subject whose
-    data its store does not hold."""
-
-    tenant_id: str
-    account_id: str | None = None
-    webcast_id: str | None = None
-    participant_id: str | None = None
-
-
-@dataclass(frozen=True)
-class NotYet:
-    """An exporter or eraser that a later issue delivers."""
-
-    reason: str
-
-
-Handler = str | NotYet
 
 
 @dataclass(frozen=True)
@@ -40,8 +14,6 @@ class CosmosContainerSpec:
     partition_key: str
     purpose: str
     personal_data: bool
-    exporter: Handler | None = None
-    eraser: Handler | None = None
     default_ttl: int | None = None
 
 
@@ -50,15 +22,21 @@ class BlobContainerSpec:
     name: str
     purpose: str
     personal_data: bool
-    exporter: Handler | None = None
-    eraser: Handler | None = None
 
 
 @dataclass(frozen=True)
 class QueueSpec:
+    """A queue; `no_trigger_reason` says why no queue trigger of the function app reads it."""
+
     name: str
     purpose: str
     personal_data: bool = False
+    no_trigger_reason: str | None = None
+
+
+# Poison queues are read by people, not by a function: the host (or the media worker) moves a
+# message there after its fifth failed delivery, to be looked at and sent again by hand.
+POISON = "poison queue: kept for inspection, nothing reads it automatically"
 
 
 COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
@@ -67,24 +45,18 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         partition_key="/tenant_id",
         purpose="customer accounts, admin accounts, support grants, slug reservations",
         personal_data=True,
-        exporter="shared.accounts.privacy:export_account",
-        eraser="shared.accounts.privacy:erase_account",
     ),
     CosmosContainerSpec(
         name="logins",
         partition_key="/id",
         purpose="sign-in lookup: keyed hash of the e-mail address to the account",
         personal_data=True,
-        exporter="shared.accounts.privacy:export_account",
-        eraser="shared.accounts.privacy:erase_account",
     ),
     CosmosContainerSpec(
         name="sessions",
         partition_key="/id",
         purpose="server-side sessions, stored under the hash of the cookie value",
         personal_data=True,
-        exporter="shared.auth.privacy:export_sessions",
-        eraser="shared.auth.privacy:erase_sessions",
         default_ttl=24 * 60 * 60,
     ),
     CosmosContainerSpec(
@@ -92,8 +64,6 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         partition_key="/id",
         purpose="one-time tokens (password resets, personal links, data links), under their hash",
         personal_data=True,
-        exporter="shared.auth.privacy:export_tokens",
-        eraser="shared.auth.privacy:erase_tokens",
         default_ttl=24 * 60 * 60,
     ),
     CosmosContainerSpec(
@@ -101,8 +71,6 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         partition_key="/id",
         purpose="failed sign-in counters under keyed hashes of e-mail and client address",
         personal_data=True,
-        exporter="shared.auth.privacy:export_throttles",
-        eraser="shared.auth.privacy:erase_throttles",
         default_ttl=24 * 60 * 60,
     ),
     CosmosContainerSpec(
@@ -122,16 +90,12 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         partition_key="/webcast_id",
         purpose="participants of a webcast with their form answers, consents, login keys",
         personal_data=True,
-        exporter="shared.participants.privacy:export_participant",
-        eraser="shared.participants.privacy:erase_participant",
     ),
     CosmosContainerSpec(
         name="audit",
         partition_key="/partition",
         purpose="hash-chained audit log; ids only, client address for admin-side actors",
         personal_data=True,
-        exporter="shared.audit.privacy:export_actor_entries",
-        eraser="shared.audit.privacy:redact_actor_addresses",
     ),
     CosmosContainerSpec(
         name="messages",
@@ -139,8 +103,6 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         purpose="message box: messages and the published feed ({webcast}), votes and tallies "
         "({webcast}:up:{shard}); a participant id only while a sender switch is on",
         personal_data=True,
-        exporter="shared.messages.privacy:export_messages",
-        eraser="shared.messages.privacy:erase_messages",
     ),
     CosmosContainerSpec(
         name="polls",
@@ -148,8 +110,6 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         purpose="polls and quizzes (by webcast), answers and tallies in vote shards "
         "({webcast}:{poll}:v{n}); a participant id only with poll_results_tied_to_participant",
         personal_data=True,
-        exporter="shared.polls.privacy:export_answers",
-        eraser="shared.polls.privacy:erase_answers",
     ),
     CosmosContainerSpec(
         name="tracking",
@@ -157,8 +117,6 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         purpose="viewing sessions per pseudonymous viewer and mode in {webcast}:t{shard}; the "
         "participant id only while attendance_tied_to_participant is on",
         personal_data=True,
-        exporter="shared.tracking.privacy:export_viewings",
-        eraser="shared.tracking.privacy:erase_viewings",
     ),
     CosmosContainerSpec(
         name="media",
@@ -194,8 +152,6 @@ BLOB_CONTAINERS: tuple[BlobContainerSpec, ...] = (
             name=name,
             purpose=purpose,
             personal_data=True,
-            exporter=f"shared.media.privacy:export_{name}",
-            eraser=f"shared.media.privacy:erase_{name}",
         )
         for name, purpose in (
             ("uploads", "video sources and live recordings, {tenant}/{webcast}/{asset}/source"),
@@ -210,38 +166,67 @@ BLOB_CONTAINERS: tuple[BlobContainerSpec, ...] = (
         purpose="participant import files, {tenant}/{webcast}/{job}/source, kept only while "
         "their import job needs them: deleted when it ends, or after 24 hours unstarted",
         personal_data=True,
-        exporter="shared.participants.imports.privacy:export_sources",
-        eraser="shared.participants.imports.privacy:erase_sources",
     ),
 )
 
 QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(name="mail", purpose="mail jobs: template and account ids, never addresses"),
     QueueSpec(name="blob-events", purpose="Event Grid BlobCreated events for uploads"),
-    QueueSpec(name="blob-events-poison", purpose="blob events that failed five times"),
+    QueueSpec(
+        name="blob-events-poison",
+        purpose="blob events that failed five times",
+        no_trigger_reason=POISON,
+    ),
     QueueSpec(name="malware-scans", purpose="Defender scan result events: blob URL, verdict"),
-    QueueSpec(name="malware-scans-poison", purpose="scan result events that failed five times"),
-    QueueSpec(name="mail-poison", purpose="mail jobs that failed five times"),
+    QueueSpec(
+        name="malware-scans-poison",
+        purpose="scan result events that failed five times",
+        no_trigger_reason=POISON,
+    ),
+    QueueSpec(
+        name="mail-poison", purpose="mail jobs that failed five times", no_trigger_reason=POISON
+    ),
     QueueSpec(name="participant-imports", purpose="participant import jobs: ids only"),
-    QueueSpec(name="participant-imports-poison", purpose="import jobs that failed five times"),
-    QueueSpec(name="transcode", purpose="transcode jobs for the media worker: ids, blob names"),
-    QueueSpec(name="transcode-poison", purpose="transcode jobs the worker could not even read"),
+    QueueSpec(
+        name="participant-imports-poison",
+        purpose="import jobs that failed five times",
+        no_trigger_reason=POISON,
+    ),
+    QueueSpec(
+        name="transcode",
+        purpose="transcode jobs for the media worker: ids, blob names",
+        no_trigger_reason="read by the media worker (media_pipelines.worker, a Container Apps "
+        "job with ffmpeg), not by a function",
+    ),
+    QueueSpec(
+        name="transcode-poison",
+        purpose="transcode jobs the worker could not even read",
+        no_trigger_reason=POISON,
+    ),
     QueueSpec(name="media-results", purpose="media worker results: ids and technical data"),
-    QueueSpec(name="media-results-poison", purpose="media results that failed five times"),
-    # messages queues (issue 4)
-    QueueSpec(name="poll-votes-0", purpose="poll fold nudges (ids only), shards n mod 4"),
-    QueueSpec(name="poll-votes-0-poison", purpose="poll fold nudges that failed five times"),
-    QueueSpec(name="poll-votes-1", purpose="poll fold nudges (ids only), shards n mod 4"),
-    QueueSpec(name="poll-votes-1-poison", purpose="poll fold nudges that failed five times"),
-    QueueSpec(name="poll-votes-2", purpose="poll fold nudges (ids only), shards n mod 4"),
-    QueueSpec(name="poll-votes-2-poison", purpose="poll fold nudges that failed five times"),
-    QueueSpec(name="poll-votes-3", purpose="poll fold nudges (ids only), shards n mod 4"),
-    QueueSpec(name="poll-votes-3-poison", purpose="poll fold nudges that failed five times"),
+    QueueSpec(
+        name="media-results-poison",
+        purpose="media results that failed five times",
+        no_trigger_reason=POISON,
+    ),
+    *(
+        QueueSpec(
+            name=f"poll-votes-{n}{suffix}",
+            purpose=purpose,
+            no_trigger_reason=POISON if suffix else None,
+        )
+        for n in range(4)  # the poll vote queues N; shared.polls reads N from here
+        for suffix, purpose in (
+            ("", "poll fold nudges (ids only), shards n mod 4"),
+            ("-poison", "poll fold nudges that failed five times"),
+        )
+    ),
     *(
         QueueSpec(
             name=f"tracking-{shard}{suffix}",
             purpose="viewer heartbeats (pseudonymous viewer id; participant id only when tied)",
             personal_data=True,
+            no_trigger_reason=POISON if suffix else None,
         )
         for shard in range(8)  # the tracking queue shards N; shared.tracking reads N from here
         for suffix in ("", "-poison")
@@ -253,27 +238,18 @@ def cosmos_container_spec(name: str) -> CosmosContainerSpec:
     for spec in COSMOS_CONTAINERS:
         if spec.name == name:
             return spec
-    raise KeyError(f"Cosmos container {name!r} is not in the personal-data registry")
+    raise KeyError(f"Cosmos container {name!r} is not in the store catalogue")
 
 
 def blob_container_spec(name: str) -> BlobContainerSpec:
     for spec in BLOB_CONTAINERS:
         if spec.name == name:
             return spec
-    raise KeyError(f"blob container {name!r} is not in the personal-data registry")
+    raise KeyError(f"blob container {name!r} is not in the store catalogue")
 
 
 def queue_spec(name: str) -> QueueSpec:
     for spec in QUEUES:
         if spec.name == name:
             return spec
-    raise KeyError(f"queue {name!r} is not registered")
-
-
-def resolve_handler(handler: Handler) -> Callable[..., Any]:
-    """Import an exporter or eraser named 'module:function'."""
-    if isinstance(handler, NotYet):
-        raise LookupError(handler.reason)
-    module_name, _, attribute = handler.partition(":")
-    function: Callable[..., Any] = getattr(importlib.import_module(module_name), attribute)
-    return function
+    raise KeyError(f"queue {name!r} is not in the store catalogue")
