@@ -47,7 +47,7 @@ from shared.live.models import (
 )
 from shared.live.repository import channels, sessions, stream_keys
 from shared.media.privacy import delete_prefix
-from shared.webcasts.repository import find_webcast_cached, webcasts
+from shared.webcasts.service import MANAGER, admin_webcast, find_public
 
 # A live channel without a health report (or state change) for this long has lost its
 # ingest (a crashed container): a new publish may take over instead of being refused.
@@ -150,9 +150,7 @@ def create_channel(
     context: RequestContext,
 ) -> IssuedStreamKey:
     """The webcast's live channel and its first stream key (returned this once)."""
-    tenant_id = require_manager(principal, write=True)
-    if webcasts.get(tenant_id=tenant_id, item_id=webcast_id) is None:
-        raise not_found("Webcast")
+    tenant_id = admin_webcast(principal, webcast_id, needs=MANAGER, write=True).tenant_id
     if _channel(tenant_id, webcast_id) is not None:
         raise conflict("This webcast has a live channel already")
     key, key_hash = _new_key()
@@ -484,7 +482,7 @@ def forget_playback(webcast_id: str) -> None:
 
 
 def _read_playback(webcast_id: str) -> LivePlayback | None:
-    webcast = find_webcast_cached(webcast_id)
+    webcast = find_public(webcast_id)
     if webcast is None:
         return None
     channel = _channel(webcast.tenant_id, webcast_id)

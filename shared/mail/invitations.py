@@ -1,5 +1,6 @@
 """E-mail invitations with a personal link: one queued job per participant, ids only."""
 
+from shared.accounts.models import Permission
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
 from shared.auth.models import Principal
@@ -9,7 +10,7 @@ from shared.mail.models import InvitationQueued, InvitationRequest, JobKind, Mai
 from shared.mail.queue import enqueue_job
 from shared.participants.models import ParticipantStatus
 from shared.participants.repository import participants
-from shared.participants.service import webcast_for
+from shared.webcasts.service import admin_webcast
 
 MAILABLE = "c.status = @active AND IS_DEFINED(c.email) AND NOT IS_NULL(c.email)"
 
@@ -55,7 +56,7 @@ def queue_invitations(
     context: RequestContext,
 ) -> InvitationQueued:
     """Queue invitation mails for the chosen participants or for all of them."""
-    webcast = webcast_for(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     if request.all and request.participant_ids:
         raise validation_error("participant_ids", "must be left out when all is true")
     if not request.all and not request.participant_ids:

@@ -12,11 +12,12 @@ from shared.ids import token_hash
 from shared.mail.models import JobKind, MailJob
 from shared.mail.queue import enqueue_job
 from shared.participants import sessions
-from shared.participants.access import participant_actor, webcast_or_404
+from shared.participants.access import participant_actor
 from shared.participants.models import Participant, ParticipantStatus
 from shared.participants.repository import find_by_login, participants
 from shared.participants.service import PARTICIPANT_PASSWORD_MIN
 from shared.webcasts.models import AccessMode
+from shared.webcasts.service import viewer_webcast
 
 PURPOSE = "participant_password_reset"
 # At most one reset mail per participant in this many seconds (repeated requests in the
@@ -27,7 +28,7 @@ _INVALID = "is invalid, expired or used already"
 
 def request_reset(*, webcast_id: str, login: str, context: RequestContext) -> None:
     """Queue a reset mail when the login belongs to an active participant with an address."""
-    webcast = webcast_or_404(webcast_id)
+    webcast = viewer_webcast(webcast_id, cached=False)
     participant = None
     if webcast.access_mode in (AccessMode.registration, AccessMode.login):
         participant = find_by_login(

@@ -13,9 +13,9 @@ from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import ATTACHMENT, CsvDownload, XlsxDownload, download
 from functions.api.etags import UNCHANGED, conditional_json
-from functions.api.routers.viewer import ViewerSession
+from functions.api.viewer_deps import ViewerSession
 from shared.errors import forbidden
-from shared.messages import exports, feed, service
+from shared.messages import exports, service
 from shared.messages.models import (
     BulkRequest,
     BulkResult,
@@ -32,7 +32,6 @@ from shared.messages.models import (
 from shared.messages.settings import settings
 from shared.participants.access import require_grant
 from shared.participants.models import ParticipantSession
-from shared.webcasts.models import AccessMode
 
 router = APIRouter(tags=["messages"])
 VIEWER = "/api/w/{webcast_id}/messages"
@@ -74,10 +73,9 @@ async def published_messages(
 ) -> Response:
     """The published feed; answers 304 when If-None-Match carries the current ETag."""
     _granted(session, webcast_id)
-    webcast = await run_in_threadpool(service.viewer_webcast, webcast_id)
-    rendered = await run_in_threadpool(feed.published, webcast)
-    # Only a public webcast's feed may sit in shared caches: others need a grant to read.
-    scope = "public" if webcast.access_mode == AccessMode.public else "private"
+    published = await run_in_threadpool(service.published_feed, webcast_id=webcast_id)
+    rendered = published.rendered
+    scope = "public" if published.public else "private"
     headers = {
         "ETag": rendered.etag,
         "Cache-Control": f"{scope}, max-age={settings.feed_max_age}",

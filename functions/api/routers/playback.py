@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Response
 from functions.api import problems
 from functions.api.deps import CurrentPrincipal
 from functions.api.etags import UNCHANGED, conditional_json, matches, quoted
-from functions.api.routers.viewer import ViewerSession
+from functions.api.viewer_deps import ViewerSession
 from shared.errors import not_found
 from shared.live.models import LivePlayback
 from shared.live.service import current_playback

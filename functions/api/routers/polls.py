@@ -9,7 +9,7 @@ from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import ATTACHMENT, CsvDownload, XlsxDownload, download
 from functions.api.etags import UNCHANGED, conditional_json
-from functions.api.routers.viewer import ViewerSession
+from functions.api.viewer_deps import ViewerSession
 from shared.polls import exports, service, voting
 from shared.polls.models import (
     AnswerInput,

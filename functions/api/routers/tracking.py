@@ -13,7 +13,7 @@ from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import OR_XLSX, CsvDownload, download
 from functions.api.etags import UNCHANGED, matches, quoted
-from functions.api.routers.viewer import ViewerSession
+from functions.api.viewer_deps import ViewerSession
 from shared.participants.access import require_grant
 from shared.tracking import reports, service
 from shared.tracking.models import AttendanceReport, Heartbeat, HeartbeatAccepted, ViewerList
