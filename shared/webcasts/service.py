@@ -47,7 +47,7 @@ MANAGER: Level = "manager"
 def module_off(module: Module) -> DomainError:
     """The one answer of every route whose webcast has the module it needs switched off."""
     return DomainError(
-        detail=f"The {module.label} is switched off for this webcast",
+        detail=f"The {module.label} module is switched off for this webcast",
         status=409,
         code="module-off",
         title="Module off",

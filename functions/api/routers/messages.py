@@ -48,7 +48,7 @@ def _granted(session: ParticipantSession | None, webcast_id: str) -> Participant
 # ---- viewer side ----
 
 
-@router.post(VIEWER, status_code=201, responses=problems.responses(429))
+@router.post(VIEWER, status_code=201, responses=problems.needs_module(429))
 def send_message(webcast_id: str, body: MessageCreate, session: ViewerSession) -> OwnMessage:
     participant_id = require_grant(session, webcast_id)
     message = service.send(
@@ -60,12 +60,12 @@ def send_message(webcast_id: str, body: MessageCreate, session: ViewerSession) -
     return service.own_view(message)
 
 
-@router.get(f"{VIEWER}/mine")
+@router.get(f"{VIEWER}/mine", responses=problems.needs_module())
 def my_messages(webcast_id: str, session: ViewerSession) -> list[OwnMessage]:
     return service.mine(webcast_id=webcast_id, session=_granted(session, webcast_id))
 
 
-@router.get(f"{VIEWER}/published")
+@router.get(f"{VIEWER}/published", responses=problems.needs_module())
 async def published_messages(
     webcast_id: str,
     session: ViewerSession,
@@ -86,7 +86,7 @@ async def published_messages(
     return Response(content=rendered.body, media_type="application/json", headers=headers)
 
 
-@router.post(f"{VIEWER}/{{message_id}}/votes")
+@router.post(f"{VIEWER}/{{message_id}}/votes", responses=problems.needs_module())
 def upvote(webcast_id: str, message_id: str, session: ViewerSession) -> VoteResult:
     """Idempotent: a second vote of the same session changes nothing."""
     new_vote = service.vote(

@@ -21,7 +21,7 @@ from shared.tracking.models import AttendanceReport, Heartbeat, HeartbeatAccepte
 router = APIRouter(tags=["tracking"])
 
 
-@router.post("/api/w/{webcast_id}/heartbeat", status_code=202, responses=problems.responses(409))
+@router.post("/api/w/{webcast_id}/heartbeat", status_code=202, responses=problems.needs_module())
 def heartbeat(webcast_id: str, body: Heartbeat, session: ViewerSession) -> HeartbeatAccepted:
     """Send the next one after `interval_seconds`; the server may lengthen it under load."""
     participant_id = require_grant(session, webcast_id)
