@@ -505,3 +505,12 @@ def _read_playback(webcast_id: str) -> LivePlayback | None:
 def current_playback(*, webcast_id: str) -> LivePlayback | None:
     """The live output of the webcast's current (or last) session, if it ever went live."""
     return _playback_cache.get(webcast_id, lambda: _read_playback(webcast_id))
+
+
+def viewer_playback(*, webcast_id: str, session_id: str | None = None) -> LivePlayback:
+    """`current_playback` for viewers; 404 before the webcast ever went live, and for a
+    session other than the current (or last) one."""
+    live = current_playback(webcast_id=webcast_id)
+    if live is None or (session_id is not None and live.session_id != session_id):
+        raise not_found("Live stream")
+    return live

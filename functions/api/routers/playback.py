@@ -13,9 +13,8 @@ from functions.api import problems
 from functions.api.deps import CurrentPrincipal
 from functions.api.etags import UNCHANGED, conditional_json, matches, quoted
 from functions.api.viewer_deps import ViewerSession
-from shared.errors import not_found
 from shared.live.models import LivePlayback
-from shared.live.service import current_playback
+from shared.live.service import viewer_playback
 from shared.media import playback
 from shared.media.models import Asset
 from shared.participants.access import require_grant
@@ -132,10 +131,7 @@ def media_playlist(
 
 def _live(session: ViewerSession, webcast_id: str, session_id: str | None = None) -> LivePlayback:
     require_grant(session, webcast_id)
-    live = current_playback(webcast_id=webcast_id)
-    if live is None or (session_id is not None and live.session_id != session_id):
-        raise not_found("Live stream")
-    return live
+    return viewer_playback(webcast_id=webcast_id, session_id=session_id)
 
 
 def _live_base(webcast_id: str, session_id: str) -> str:
