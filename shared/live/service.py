@@ -47,6 +47,8 @@ from shared.live.models import (
 )
 from shared.live.repository import channels, sessions, stream_keys
 from shared.media.privacy import delete_prefix
+from shared.participants.access import require_grant
+from shared.participants.models import ParticipantSession
 from shared.webcasts.service import MANAGER, admin_webcast, find_public
 
 # A live channel without a health report (or state change) for this long has lost its
@@ -507,9 +509,12 @@ def current_playback(*, webcast_id: str) -> LivePlayback | None:
     return _playback_cache.get(webcast_id, lambda: _read_playback(webcast_id))
 
 
-def viewer_playback(*, webcast_id: str, session_id: str | None = None) -> LivePlayback:
-    """`current_playback` for viewers; 404 before the webcast ever went live, and for a
-    session other than the current (or last) one."""
+def viewer_playback(
+    *, session: ParticipantSession | None, webcast_id: str, session_id: str | None = None
+) -> LivePlayback:
+    """`current_playback` for a viewer with a grant; 404 before the webcast ever went live,
+    and for a live session other than the current (or last) one."""
+    require_grant(session, webcast_id)
     live = current_playback(webcast_id=webcast_id)
     if live is None or (session_id is not None and live.session_id != session_id):
         raise not_found("Live stream")

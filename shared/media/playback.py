@@ -37,6 +37,8 @@ from shared.errors import conflict, not_found
 from shared.live.models import ChannelState, LivePlayback
 from shared.media.models import MEDIA, Asset, AssetStatus, Caption, Rendition, media_prefix
 from shared.media.repository import assets, published_asset_cached
+from shared.participants.access import require_grant
+from shared.participants.models import ParticipantSession
 from shared.webcasts.service import viewer_webcast
 
 MPEGURL = "application/vnd.apple.mpegurl"
@@ -205,9 +207,12 @@ def signed_media_playlist(
 # ---- which asset ----
 
 
-def published_vod(*, webcast_id: str, asset_id: str | None = None) -> Asset:
-    """The webcast's published, ready VOD asset (and, when named, only that one); callers
-    check the viewer's grant first. A republish changes the asset id and so every URL."""
+def published_vod(
+    *, session: ParticipantSession | None, webcast_id: str, asset_id: str | None = None
+) -> Asset:
+    """The webcast's published, ready VOD asset (and, when named, only that one), for a
+    viewer with a grant. A republish changes the asset id and so every URL."""
+    require_grant(session, webcast_id)
     webcast = viewer_webcast(webcast_id)
     asset = published_asset_cached(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
     if asset is None or (asset_id is not None and asset.id != asset_id):

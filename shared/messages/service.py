@@ -13,7 +13,7 @@ from shared.audit.models import RequestContext
 from shared.auth.models import Principal
 from shared.clock import now, utc_iso
 from shared.cosmos.repository import Page
-from shared.errors import DomainError, not_found
+from shared.errors import DomainError, forbidden, not_found
 from shared.ids import lookup_hash, new_id
 from shared.messages import feed
 from shared.messages.models import (
@@ -34,6 +34,7 @@ from shared.messages.models import (
 )
 from shared.messages.repository import messages
 from shared.messages.settings import settings
+from shared.participants.access import require_grant
 from shared.participants.models import ParticipantSession
 from shared.participants.repository import participants
 from shared.webcasts.models import AccessMode, Module, Webcast
@@ -85,14 +86,19 @@ def _check_rate(webcast: Webcast, sender: str) -> None:
         )
 
 
-def send(
-    *,
-    webcast_id: str,
-    session: ParticipantSession,
-    participant_id: str | None,
-    data: MessageCreate,
-) -> Message:
-    """A viewer's message; `participant_id` is what the session's grant holds (or None)."""
+def _granted(
+    session: ParticipantSession | None, webcast_id: str
+) -> tuple[ParticipantSession, str | None]:
+    """The session and the participant id (or None) its grant for the webcast holds."""
+    participant_id = require_grant(session, webcast_id)
+    if session is None:  # require_grant refused already; this narrows the type
+        raise forbidden("Register or sign in for this webcast first")
+    return session, participant_id
+
+
+def send(*, webcast_id: str, session: ParticipantSession | None, data: MessageCreate) -> Message:
+    """A viewer's message, tied to the grant's participant only as the privacy switches say."""
+    session, participant_id = _granted(session, webcast_id)
     webcast = viewer_webcast(webcast_id, Module.message_box)
     sender = sender_hash(session)
     _check_rate(webcast, sender)
@@ -129,8 +135,9 @@ def own_view(message: Message) -> OwnMessage:
     )
 
 
-def mine(*, webcast_id: str, session: ParticipantSession) -> list[OwnMessage]:
+def mine(*, webcast_id: str, session: ParticipantSession | None) -> list[OwnMessage]:
     """The session's own messages with every reply to them, newest first."""
+    session, _ = _granted(session, webcast_id)
     webcast = viewer_webcast(webcast_id, Module.message_box)
     return [
         own_view(m)
@@ -151,16 +158,18 @@ class PublishedFeed:
     public: bool
 
 
-def published_feed(*, webcast_id: str) -> PublishedFeed:
-    """The rendered feed of published messages; callers check the viewer's grant first."""
+def published_feed(*, webcast_id: str, session: ParticipantSession | None) -> PublishedFeed:
+    """The rendered feed of published messages, for a viewer with a grant."""
+    _granted(session, webcast_id)
     webcast = viewer_webcast(webcast_id, Module.message_box)
     return PublishedFeed(
         rendered=feed.published(webcast), public=webcast.access_mode == AccessMode.public
     )
 
 
-def vote(*, webcast_id: str, session: ParticipantSession, message_id: str) -> bool:
+def vote(*, webcast_id: str, session: ParticipantSession | None, message_id: str) -> bool:
     """One upvote per session and published message; True when this call counted it."""
+    session, _ = _granted(session, webcast_id)
     webcast = viewer_webcast(webcast_id, Module.message_box)
     if message_id not in feed.published(webcast).items:
         raise not_found("Published message")

@@ -5,8 +5,10 @@ import math
 
 from shared.clients import queue_client
 from shared.clock import now
-from shared.errors import DomainError
+from shared.errors import DomainError, forbidden
 from shared.ids import lookup_hash
+from shared.participants.access import require_grant
+from shared.participants.models import ParticipantSession
 from shared.tracking import slots
 from shared.tracking.models import Heartbeat, HeartbeatAccepted, HeartbeatMessage, Mode, Viewing
 from shared.tracking.repository import shard_of, shard_partition, viewing_id, viewings
@@ -26,12 +28,15 @@ def pseudonymous_viewer(*, webcast_id: str, session_id: str) -> str:
 
 
 def accept_heartbeat(
-    *, webcast_id: str, session_id: str, participant_id: str | None, heartbeat: Heartbeat
+    *, webcast_id: str, session: ParticipantSession | None, heartbeat: Heartbeat
 ) -> HeartbeatAccepted:
-    """Check the webcast and queue the heartbeat (no database write on this path)."""
+    """Check the grant and the webcast and queue the heartbeat (no database write here)."""
+    participant_id = require_grant(session, webcast_id)
+    if session is None:  # require_grant refused already; this narrows the type
+        raise forbidden("Register or sign in for this webcast first")
     webcast = viewer_webcast(webcast_id, Module.tracking)
     interval = tracking_settings().heartbeat_seconds
-    viewer_id = pseudonymous_viewer(webcast_id=webcast.id, session_id=session_id)
+    viewer_id = pseudonymous_viewer(webcast_id=webcast.id, session_id=session.id)
     # P19: the participant id travels and is stored only while the customer ties attendance
     # to participants (P17); otherwise the per-session pseudonym is all there is.
     tied = participant_id if webcast.privacy.attendance_tied_to_participant else None

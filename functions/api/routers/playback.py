@@ -17,7 +17,6 @@ from shared.live.models import LivePlayback
 from shared.live.service import viewer_playback
 from shared.media import playback
 from shared.media.models import Asset
-from shared.participants.access import require_grant
 
 router = APIRouter(tags=["playback"])
 VIEWER = "/api/w/{webcast_id}/vod"
@@ -59,8 +58,7 @@ def _playlist(rendered: playback.Playlist, moment: datetime, if_none_match: str 
 
 
 def _published(session: ViewerSession, webcast_id: str, asset_id: str | None = None) -> Asset:
-    require_grant(session, webcast_id)
-    return playback.published_vod(webcast_id=webcast_id, asset_id=asset_id)
+    return playback.published_vod(session=session, webcast_id=webcast_id, asset_id=asset_id)
 
 
 # ---- viewer side ----
@@ -130,8 +128,7 @@ def media_playlist(
 
 
 def _live(session: ViewerSession, webcast_id: str, session_id: str | None = None) -> LivePlayback:
-    require_grant(session, webcast_id)
-    return viewer_playback(webcast_id=webcast_id, session_id=session_id)
+    return viewer_playback(session=session, webcast_id=webcast_id, session_id=session_id)
 
 
 def _live_base(webcast_id: str, session_id: str) -> str:
