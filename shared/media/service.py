@@ -76,12 +76,6 @@ _CUE_TIMING = re.compile(
 _MIN_KEPT_SECONDS = 0.5
 
 
-def _webcast(principal: Principal, webcast_id: str, *, write: bool) -> Webcast:
-    """Any account of the tenant sees the media; the owner (or support) changes it."""
-    needs = MANAGER if write else MEMBER
-    return admin_webcast(principal, webcast_id, needs=needs, write=write)
-
-
 def _asset(webcast: Webcast, asset_id: str) -> Asset:
     asset = assets.get(tenant_id=webcast.tenant_id, item_id=asset_id, partition_key=webcast.id)
     if asset is None:
@@ -118,7 +112,7 @@ def start_upload(
     *, principal: Principal, webcast_id: str, data: UploadCreate, context: RequestContext
 ) -> CreatedUpload:
     """Register an asset awaiting its file and hand out the write-only upload URL."""
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     settings = get_settings()
     if PurePosixPath(data.filename).suffix.lower() not in VIDEO_EXTENSIONS:
         allowed = ", ".join(sorted(VIDEO_EXTENSIONS))
@@ -161,7 +155,7 @@ def start_upload(
 
 def renew_upload(*, principal: Principal, webcast_id: str, asset_id: str) -> UploadTicket:
     """A fresh upload URL for an upload that is not finished (resuming after expiry)."""
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     asset = _asset(webcast, asset_id)
     if asset.status != AssetStatus.awaiting_upload:
         raise conflict("The file of this asset has arrived already")
@@ -170,7 +164,7 @@ def renew_upload(*, principal: Principal, webcast_id: str, asset_id: str) -> Upl
 
 def upload_progress(*, principal: Principal, webcast_id: str, asset_id: str) -> UploadProgress:
     """The blocks that arrived (uncommitted until Put Block List), so a client can resume."""
-    webcast = _webcast(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=MEMBER, write=False)
     asset = _asset(webcast, asset_id)
     if asset.source_container != UPLOADS or asset.kind == AssetKind.edit:
         raise conflict("This asset has no upload")
@@ -438,7 +432,7 @@ def send_result(result: MediaResult) -> None:
 
 
 def list_assets(*, principal: Principal, webcast_id: str) -> list[AssetView]:
-    webcast = _webcast(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=MEMBER, write=False)
     published_id = _published_id(webcast)
     found = assets.query(
         tenant_id=webcast.tenant_id,
@@ -451,7 +445,7 @@ def list_assets(*, principal: Principal, webcast_id: str) -> list[AssetView]:
 
 
 def get_asset(*, principal: Principal, webcast_id: str, asset_id: str) -> AssetView:
-    webcast = _webcast(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=MEMBER, write=False)
     return view(_asset(webcast, asset_id), published_id=_published_id(webcast))
 
 
@@ -463,7 +457,7 @@ def update_asset(
     data: AssetUpdate,
     context: RequestContext,
 ) -> AssetView:
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     asset = _asset(webcast, asset_id)
     asset.title = data.title
     asset.updated_at = utc_iso()
@@ -484,7 +478,7 @@ def delete_asset(
     *, principal: Principal, webcast_id: str, asset_id: str, context: RequestContext
 ) -> None:
     """Delete an asset's ladder, captions and (when no other version uses it) its source."""
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     asset = _asset(webcast, asset_id)
     if _published_id(webcast) == asset.id:
         raise conflict("This asset is the webcast's published VOD: unpublish it first")
@@ -551,7 +545,7 @@ def create_edit(
     context: RequestContext,
 ) -> AssetView:
     """A new version of a ready asset, cut from the original source; the parent stays."""
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     parent = _asset(webcast, asset_id)
     if parent.status != AssetStatus.ready or not parent.duration_seconds:
         raise conflict("Only a ready asset can be edited")
@@ -649,7 +643,7 @@ def put_caption(
     context: RequestContext,
 ) -> AssetView:
     """Store (or replace) the WebVTT captions of one language."""
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     asset = _asset(webcast, asset_id)
     if asset.status in (AssetStatus.failed, AssetStatus.rejected):
         raise conflict("This asset has no video to caption")
@@ -695,7 +689,7 @@ def delete_caption(
     language: str,
     context: RequestContext,
 ) -> AssetView:
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     asset = _asset(webcast, asset_id)
     caption = next((c for c in asset.captions if c.language == language), None)
     if caption is None:
@@ -729,7 +723,7 @@ def publish(
     *, principal: Principal, webcast_id: str, asset_id: str, context: RequestContext
 ) -> AssetView:
     """Offer a ready asset as the webcast's VOD (replacing the one offered before)."""
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     asset = _asset(webcast, asset_id)
     if asset.status != AssetStatus.ready:
         raise conflict("Only a ready asset can be published")
@@ -757,7 +751,7 @@ def publish(
 
 
 def unpublish(*, principal: Principal, webcast_id: str, context: RequestContext) -> None:
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     published_id = _published_id(webcast)
     if published_id is None:
         raise not_found("Publication")
