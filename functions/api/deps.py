@@ -8,10 +8,7 @@ from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from functions.api import problems
-from shared.accounts.models import GrantScope
-from shared.accounts.repository import grants
-from shared.accounts.service import grant_is_active
-from shared.audit import service as audit
+from shared.accounts.service import support_principal
 from shared.audit.models import RequestContext
 from shared.auth import sessions
 from shared.auth.models import Principal, Role, Session, SessionStage
@@ -115,49 +112,18 @@ async def full_session(session: AnySession) -> Session:
 FullSession = Annotated[Session, Depends(full_session)]
 
 
-def _support_principal(session: Session, request: Request) -> Principal:
-    """A support session acts in a tenant only under an active grant, read on every request
-    (P07); what support reads there is logged like what it writes."""
-    tenant_id: str | None = None
-    read_only = False
-    if session.acting_tenant_id and session.grant_id:
-        grant = grants.get(tenant_id=session.acting_tenant_id, item_id=session.grant_id)
-        if grant and grant_is_active(grant, support_account_id=session.account_id):
-            tenant_id = grant.tenant_id
-            read_only = grant.scope == GrantScope.read_only
-    principal = _principal(session, tenant_id=tenant_id, read_only=read_only)
-    if tenant_id is not None and request.method == "GET":
-        audit.record(
-            tenant_id=tenant_id,
-            actor=principal.actor,
-            action="support.read",
-            entity_type="route",
-            entity_id=request.url.path,
-            context=context_of(request),
-        )
-    return principal
-
-
-def _principal(session: Session, *, tenant_id: str | None, read_only: bool) -> Principal:
-    return Principal(
-        account_id=session.account_id,
-        role=session.role,
-        home_tenant_id=session.home_tenant_id,
-        tenant_id=tenant_id,
-        permissions=session.permissions,
-        read_only=read_only,
-        session_id=session.id,
-        grant_id=session.grant_id,
-    )
-
-
 # A principal may lack the permission or hold a read-only grant.
 @problems.refuses(403)
 async def current_principal(session: FullSession, request: Request) -> Principal:
     """Who acts: owners and sub-accounts in their own tenant, support under a grant."""
     if session.role == Role.support:
-        return await run_in_threadpool(_support_principal, session, request)
-    return _principal(session, tenant_id=session.home_tenant_id, read_only=False)
+        return await run_in_threadpool(
+            support_principal,
+            session,
+            read_path=request.url.path if request.method == "GET" else None,
+            context=context_of(request),
+        )
+    return Principal.of(session, tenant_id=session.home_tenant_id, read_only=False)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -13,6 +13,8 @@ from pydantic.json_schema import SkipJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import DomainError
+from shared.webcasts.models import Module
+from shared.webcasts.service import module_off
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://webcast.invalid/problems/"
@@ -112,6 +114,25 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """A route's own problem answers, for its `responses=`: the statuses beyond the common
     ones and those of its dependencies."""
     return {status: _problem_response(status) for status in statuses}
+
+
+def needs_module(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` of a route whose webcast module must be on: its 409 names the one
+    problem type of a switched-off module (ADR 0045), besides the route's own statuses."""
+    answers = responses(409, *statuses)
+    example = module_off(Module.polls)
+    off = answers[409]
+    off["description"] = (
+        f"{_DESCRIPTIONS[409]}; type `{TYPE_BASE}{example.code}` when the webcast's module "
+        "this route needs is switched off"
+    )
+    off["content"][PROBLEM_JSON]["example"] = {
+        "type": TYPE_BASE + example.code,
+        "title": example.title,
+        "status": example.status,
+        "detail": example.detail,
+    }
+    return answers
 
 
 def refuses(*statuses: int) -> Callable[[Dependency], Dependency]:

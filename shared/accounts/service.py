@@ -27,7 +27,7 @@ from shared.accounts.repository import (
 from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR, Actor, RequestContext
 from shared.auth import sessions
-from shared.auth.models import Permission, Principal, Role
+from shared.auth.models import Permission, Principal, Role, Session
 from shared.auth.passwords import check_policy, hash_password
 from shared.auth.permissions import require_owner
 from shared.clock import now, utc_iso
@@ -37,6 +37,7 @@ from shared.errors import (
     forbidden,
     invalid_input,
     not_found,
+    unauthorized,
     validation_error,
 )
 from shared.ids import new_id, normalize_email
@@ -169,6 +170,23 @@ def tenant_opened_at(tenant_id: str) -> str | None:
 
 def get_account(*, tenant_id: str, account_id: str) -> Account | None:
     return accounts.get(tenant_id=tenant_id, item_id=account_id)
+
+
+def read_account(*, principal: Principal, account_id: str) -> Account:
+    """An account of the owner's tenant (the owner alone reads them)."""
+    tenant_id = require_owner(principal)
+    account = get_account(tenant_id=tenant_id, account_id=account_id)
+    if account is None:
+        raise not_found("Account")
+    return account
+
+
+def session_account(session: Session) -> Account:
+    """The account a full session is signed in as; refused once it is gone."""
+    account = get_account(tenant_id=session.home_tenant_id, account_id=session.account_id)
+    if account is None:
+        raise unauthorized("This account is not available")
+    return account
 
 
 def list_accounts(*, principal: Principal) -> list[Account]:
@@ -393,3 +411,66 @@ def find_active_grant(*, tenant_id: str, support_account_id: str) -> SupportGran
     ]
     candidates.sort(key=lambda g: (g.scope != GrantScope.full, g.expires_at))
     return candidates[0] if candidates else None
+
+
+def support_principal(
+    session: Session, *, read_path: str | None, context: RequestContext
+) -> Principal:
+    """A support session acts in a tenant only under an active grant, read on every request
+    (P07); what support reads there (`read_path`, the route of a read) is logged like what
+    it writes."""
+    tenant_id: str | None = None
+    read_only = False
+    if session.acting_tenant_id and session.grant_id:
+        grant = grants.get(tenant_id=session.acting_tenant_id, item_id=session.grant_id)
+        if grant and grant_is_active(grant, support_account_id=session.account_id):
+            tenant_id = grant.tenant_id
+            read_only = grant.scope == GrantScope.read_only
+    principal = Principal.of(session, tenant_id=tenant_id, read_only=read_only)
+    if tenant_id is not None and read_path is not None:
+        audit.record(
+            tenant_id=tenant_id,
+            actor=principal.actor,
+            action="support.read",
+            entity_type="route",
+            entity_id=read_path,
+            context=context,
+        )
+    return principal
+
+
+def enter_tenant(
+    *, principal: Principal, session: Session, tenant_id: str, context: RequestContext
+) -> SupportGrant:
+    """Vendor support acts in a customer's tenant under its active grant; refused without."""
+    if principal.role != Role.support:
+        raise forbidden("Only vendor support enters other tenants")
+    grant = find_active_grant(tenant_id=tenant_id, support_account_id=principal.account_id)
+    if grant is None:
+        raise forbidden("This customer has not granted support access")
+    sessions.set_acting_tenant(session=session, tenant_id=tenant_id, grant_id=grant.id)
+    audit.record(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="support.enter",
+        entity_type="support_grant",
+        entity_id=grant.id,
+        context=context,
+    )
+    return grant
+
+
+def leave_tenant(*, principal: Principal, session: Session, context: RequestContext) -> None:
+    """Vendor support returns to acting in no tenant."""
+    if principal.role != Role.support:
+        raise forbidden("Only vendor support enters other tenants")
+    if principal.tenant_id:
+        audit.record(
+            tenant_id=principal.tenant_id,
+            actor=principal.actor,
+            action="support.leave",
+            entity_type="support_grant",
+            entity_id=principal.grant_id,
+            context=context,
+        )
+    sessions.set_acting_tenant(session=session, tenant_id=None, grant_id=None)

@@ -91,6 +91,20 @@ class Principal(BaseModel):
     session_id: str
     grant_id: str | None = None
 
+    @classmethod
+    def of(cls, session: Session, *, tenant_id: str | None, read_only: bool) -> "Principal":
+        """The session's account acting in `tenant_id` (None: support without a grant)."""
+        return cls(
+            account_id=session.account_id,
+            role=session.role,
+            home_tenant_id=session.home_tenant_id,
+            tenant_id=tenant_id,
+            permissions=session.permissions,
+            read_only=read_only,
+            session_id=session.id,
+            grant_id=session.grant_id,
+        )
+
     @property
     def actor(self) -> Actor:
         kind = {

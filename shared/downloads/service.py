@@ -21,7 +21,6 @@ from azure.storage.blob import BlobClient, BlobProperties
 from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
-from shared.auth.permissions import require_manager
 from shared.blob_sas import UploadTicket, read_url, upload_ticket
 from shared.cache import ShortCache
 from shared.clients import blob_container_name, blob_service
@@ -54,7 +53,7 @@ from shared.participants.models import ParticipantSession
 from shared.privacy.blobs import delete_prefix
 from shared.upload_size import size_refusal
 from shared.webcasts.models import Webcast
-from shared.webcasts.repository import find_webcast_cached, webcasts
+from shared.webcasts.service import MANAGER, admin_webcast, viewer_webcast
 
 UPLOAD_SECONDS = 30 * 60
 # Viewers of a webcast get the same read URL within one window (cacheable); it stays valid for
@@ -108,14 +107,6 @@ def _raise_all(errors: list[InvalidField]) -> None:
 # -------------------------------------------------------------------------------------------
 
 
-def _managed_webcast(principal: Principal, webcast_id: str, *, write: bool) -> Webcast:
-    tenant_id = require_manager(principal, write=write)
-    webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
-    if webcast is None:
-        raise not_found("Webcast")
-    return webcast
-
-
 def _handout_or_404(webcast: Webcast, handout_id: str) -> Handout:
     handout = handouts.get(
         tenant_id=webcast.tenant_id, partition_key=webcast.id, item_id=handout_id
@@ -153,7 +144,7 @@ def create_handout(
     *, principal: Principal, webcast_id: str, data: HandoutCreate, context: RequestContext
 ) -> tuple[Handout, UploadTicket]:
     """A new handout and a short-lived write-only URL for exactly its file."""
-    webcast = _managed_webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     filename, kind = _checked_file(data)
     existing = _all(webcast)
     if len(existing) >= MAX_HANDOUTS:
@@ -199,11 +190,11 @@ def create_handout(
 
 def list_handouts(*, principal: Principal, webcast_id: str) -> list[Handout]:
     """Every handout of the webcast in the viewers' order, with its status."""
-    return _all(_managed_webcast(principal, webcast_id, write=False))
+    return _all(admin_webcast(principal, webcast_id, needs=MANAGER, write=False))
 
 
 def get_handout(*, principal: Principal, webcast_id: str, handout_id: str) -> Handout:
-    webcast = _managed_webcast(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=False)
     return _handout_or_404(webcast, handout_id)
 
 
@@ -216,7 +207,7 @@ def update_handout(
     context: RequestContext,
 ) -> Handout:
     """Rename the handout or the file name viewers download it as (same kind of file)."""
-    webcast = _managed_webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     handout = _handout_or_404(webcast, handout_id)
     changed: list[str] = []
     if data.title is not None and data.title != handout.title:
@@ -250,7 +241,7 @@ def reorder_handouts(
     *, principal: Principal, webcast_id: str, data: HandoutOrder, context: RequestContext
 ) -> list[Handout]:
     """The named handouts first, in the given order; the others follow in theirs."""
-    webcast = _managed_webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     current = _all(webcast)
     by_id = {h.id: h for h in current}
     errors: list[InvalidField] = []
@@ -287,7 +278,7 @@ def delete_handout(
     *, principal: Principal, webcast_id: str, handout_id: str, context: RequestContext
 ) -> None:
     """The handout and its file; a file uploaded later finds no handout and is deleted too."""
-    webcast = _managed_webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     handout = _handout_or_404(webcast, handout_id)
     delete_prefix(CONTAINER, f"{webcast.tenant_id}/{webcast.id}/{handout.id}/")
     handouts.delete(tenant_id=webcast.tenant_id, item_id=handout.id, partition_key=webcast.id)
@@ -312,9 +303,7 @@ def _offered_handouts(webcast_id: str) -> list[Handout]:
 
 
 def _load_offered(webcast_id: str) -> list[Handout]:
-    webcast = find_webcast_cached(webcast_id)
-    if webcast is None:
-        raise not_found("Webcast")
+    webcast = viewer_webcast(webcast_id)
     return _ordered(
         handouts.query(
             tenant_id=webcast.tenant_id,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth import throttle
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal
 from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.errors import DomainError, forbidden, not_found
@@ -16,9 +16,9 @@ from shared.integrations.models import ServerCredential
 from shared.integrations.repository import credential_doc_id, credentials
 from shared.participants.access import issue_link
 from shared.participants.models import ParticipantInput, ParticipantStatus
-from shared.participants.service import Saved, save_participant, webcast_for
+from shared.participants.service import Saved, save_participant
 from shared.webcasts.models import Webcast
-from shared.webcasts.repository import find_webcast
+from shared.webcasts.service import admin_webcast, find_public
 
 LINK_SECONDS = 10 * 60
 _WRONG = "The server credential is missing, wrong or revoked"
@@ -41,7 +41,7 @@ def create_credential(
     *, principal: Principal, webcast_id: str, label: str, context: RequestContext
 ) -> tuple[ServerCredential, str]:
     """A new credential for the webcast; the secret is returned once and stored as a hash."""
-    webcast = webcast_for(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     credential_id = new_id()
     secret = new_secret_token()
     credential = credentials.create(
@@ -71,7 +71,7 @@ def create_credential(
 
 def list_credentials(*, principal: Principal, webcast_id: str) -> list[ServerCredential]:
     """The webcast's credentials, revoked ones included (without their secrets)."""
-    webcast = webcast_for(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=False)
     return credentials.query(
         tenant_id=webcast.tenant_id,
         where="c.webcast_id = @w",
@@ -84,7 +84,7 @@ def revoke_credential(
     *, principal: Principal, webcast_id: str, credential_id: str, context: RequestContext
 ) -> ServerCredential:
     """Revoke at once; the record stays (without a usable secret) so the list shows it."""
-    webcast = webcast_for(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     credential = credentials.get(
         tenant_id=webcast.tenant_id, item_id=credential_doc_id(credential_id)
     )
@@ -136,7 +136,7 @@ def authenticate(
     credential_id, secret = parsed
     counters = throttle.keys(email=f"server-credential:{credential_id}", client_ip=client_ip)
     throttle.attempt(counters)
-    webcast = find_webcast(webcast_id)
+    webcast = find_public(webcast_id, cached=False)
     credential = (
         credentials.get(tenant_id=webcast.tenant_id, item_id=credential_doc_id(credential_id))
         if webcast is not None

@@ -5,7 +5,7 @@ from typing import Any
 
 from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal
 from shared.auth.tokens import remember_spent
 from shared.clock import now, utc_iso
 from shared.errors import DomainError, InvalidField, forbidden, not_found
@@ -26,15 +26,15 @@ from shared.integrations.repository import (
     store_keys,
 )
 from shared.participants import sessions
-from shared.participants.access import participant_actor, webcast_or_404
+from shared.participants.access import participant_actor
 from shared.participants.models import ParticipantInput, ParticipantStatus
 from shared.participants.service import (
     participant_by_external_id,
     registration_form,
     save_participant,
-    webcast_for,
 )
 from shared.webcasts.models import Webcast
+from shared.webcasts.service import admin_webcast, viewer_webcast
 
 ALGORITHM = "HS256"
 LEEWAY_SECONDS = 30
@@ -61,7 +61,7 @@ def _view(settings: EmbedSettings, keys: EmbedKeys | None) -> EmbedSettingsView:
 
 def read_settings(*, principal: Principal, webcast_id: str) -> EmbedSettingsView:
     """The webcast's embed settings and whether it has a signing secret (never the secret)."""
-    webcast = webcast_for(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=False)
     return _view(
         get_settings_of(tenant_id=webcast.tenant_id, webcast_id=webcast.id),
         load_keys(tenant_id=webcast.tenant_id, webcast_id=webcast.id),
@@ -76,7 +76,7 @@ def save_settings(
     context: RequestContext,
 ) -> EmbedSettingsView:
     """Turn embedding on or off and set the sites that may frame the webcast."""
-    webcast = webcast_for(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     origins = list(dict.fromkeys(data.allowed_origins))
     if data.enabled and not origins:
         raise DomainError(
@@ -112,7 +112,7 @@ def rotate_secret(
     *, principal: Principal, webcast_id: str, context: RequestContext
 ) -> RotatedSecret:
     """A new signing secret, returned once; the one it replaces verifies for a grace period."""
-    webcast = webcast_for(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     moment = now()
     fresh = EmbedKey(kid=new_id(), secret=new_secret_token(), created_at=moment)
     keys = load_keys(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
@@ -147,7 +147,7 @@ def rotate_secret(
 
 def frame_ancestors(*, webcast_id: str) -> tuple[Webcast, list[str]]:
     """The webcast and the sites that may frame it; 404 unless embedding is on."""
-    webcast = webcast_or_404(webcast_id)
+    webcast = viewer_webcast(webcast_id, cached=False)
     settings = get_settings_of(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
     if not settings.enabled or not settings.allowed_origins:
         raise not_found("Embeddable webcast")
@@ -319,7 +319,7 @@ def exchange(
 ) -> sessions.IssuedViewerSession:
     """Verify a customer server's embed token once and grant the embedded session; a token
     without identity claims grants anonymous viewing."""
-    webcast = webcast_or_404(webcast_id)
+    webcast = viewer_webcast(webcast_id, cached=False)
     settings = get_settings_of(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
     if not settings.enabled:
         raise forbidden("Embedding is not enabled for this webcast")

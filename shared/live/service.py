@@ -46,8 +46,10 @@ from shared.live.models import (
     StreamKey,
 )
 from shared.live.repository import channels, sessions, stream_keys
+from shared.participants.access import require_grant
+from shared.participants.models import ParticipantSession
 from shared.privacy.blobs import delete_prefix
-from shared.webcasts.repository import find_webcast_cached, webcasts
+from shared.webcasts.service import MANAGER, admin_webcast, find_public
 
 # A live channel without a health report (or state change) for this long has lost its
 # ingest (a crashed container): a new publish may take over instead of being refused.
@@ -150,9 +152,7 @@ def create_channel(
     context: RequestContext,
 ) -> IssuedStreamKey:
     """The webcast's live channel and its first stream key (returned this once)."""
-    tenant_id = require_manager(principal, write=True)
-    if webcasts.get(tenant_id=tenant_id, item_id=webcast_id) is None:
-        raise not_found("Webcast")
+    tenant_id = admin_webcast(principal, webcast_id, needs=MANAGER, write=True).tenant_id
     if _channel(tenant_id, webcast_id) is not None:
         raise conflict("This webcast has a live channel already")
     key, key_hash = _new_key()
@@ -483,7 +483,7 @@ def forget_playback(webcast_id: str) -> None:
 
 
 def _read_playback(webcast_id: str) -> LivePlayback | None:
-    webcast = find_webcast_cached(webcast_id)
+    webcast = find_public(webcast_id)
     if webcast is None:
         return None
     channel = _channel(webcast.tenant_id, webcast_id)
@@ -506,3 +506,15 @@ def _read_playback(webcast_id: str) -> LivePlayback | None:
 def current_playback(*, webcast_id: str) -> LivePlayback | None:
     """The live output of the webcast's current (or last) session, if it ever went live."""
     return _playback_cache.get(webcast_id, lambda: _read_playback(webcast_id))
+
+
+def viewer_playback(
+    *, session: ParticipantSession | None, webcast_id: str, session_id: str | None = None
+) -> LivePlayback:
+    """`current_playback` for a viewer with a grant; 404 before the webcast ever went live,
+    and for a live session other than the current (or last) one."""
+    require_grant(session, webcast_id)
+    live = current_playback(webcast_id=webcast_id)
+    if live is None or (session_id is not None and live.session_id != session_id):
+        raise not_found("Live stream")
+    return live

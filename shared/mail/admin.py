@@ -2,7 +2,7 @@
 
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal
 from shared.clock import utc_iso
 from shared.mail import templates as mail_templates
 from shared.mail.models import (
@@ -12,8 +12,8 @@ from shared.mail.models import (
     TemplateKind,
 )
 from shared.mail.repository import get_templates, templates, templates_id
-from shared.participants.service import webcast_for
 from shared.webcasts.models import Language, Webcast
+from shared.webcasts.service import admin_webcast
 
 
 def _view(webcast: Webcast, stored: MailTemplates) -> MailTemplatesView:
@@ -38,7 +38,7 @@ def _view(webcast: Webcast, stored: MailTemplates) -> MailTemplatesView:
 
 def read_templates(*, principal: Principal, webcast_id: str) -> MailTemplatesView:
     """The texts in effect for every mail kind and language, and the variables they may use."""
-    webcast = webcast_for(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=False)
     return _view(webcast, get_templates(tenant_id=webcast.tenant_id, webcast_id=webcast.id))
 
 
@@ -50,7 +50,7 @@ def save_templates(
     context: RequestContext,
 ) -> MailTemplatesView:
     """Replace the webcast's own texts after checking that each one renders."""
-    webcast = webcast_for(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     mail_templates.validate(update.templates)
     stored = templates.upsert(
         tenant_id=webcast.tenant_id,

@@ -2,13 +2,14 @@
 
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal
 from shared.errors import InvalidField, invalid_fields, validation_error
 from shared.ids import new_id
 from shared.mail.models import InvitationQueued, InvitationRequest
 from shared.mail_queue import JobKind, MailJob, enqueue_job
 from shared.participants.models import ParticipantStatus
-from shared.participants.service import find_participant, mailable_participants, webcast_for
+from shared.participants.service import find_participant, mailable_participants
+from shared.webcasts.service import admin_webcast
 
 
 def participant_job(*, batch: MailJob, participant_id: str) -> MailJob:
@@ -52,7 +53,7 @@ def queue_invitations(
     context: RequestContext,
 ) -> InvitationQueued:
     """Queue invitation mails for the chosen participants or for all of them."""
-    webcast = webcast_for(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     if request.all and request.participant_ids:
         raise validation_error("participant_ids", "must be left out when all is true")
     if not request.all and not request.participant_ids:

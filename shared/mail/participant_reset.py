@@ -10,7 +10,7 @@ from shared.config import get_settings
 from shared.errors import validation_error
 from shared.mail_queue import JobKind, MailJob, enqueue_job
 from shared.participants import sessions
-from shared.participants.access import participant_actor, webcast_or_404
+from shared.participants.access import participant_actor
 from shared.participants.models import Participant, ParticipantStatus
 from shared.participants.service import (
     PARTICIPANT_PASSWORD_MIN,
@@ -19,6 +19,7 @@ from shared.participants.service import (
     set_password_by_mail,
 )
 from shared.webcasts.models import AccessMode
+from shared.webcasts.service import viewer_webcast
 
 PURPOSE = "participant_password_reset"
 # At most one reset mail per participant in this many seconds (repeated requests in the
@@ -29,7 +30,7 @@ _INVALID = "is invalid, expired or used already"
 
 def request_reset(*, webcast_id: str, login: str, context: RequestContext) -> None:
     """Queue a reset mail when the login belongs to an active participant with an address."""
-    webcast = webcast_or_404(webcast_id)
+    webcast = viewer_webcast(webcast_id, cached=False)
     participant = None
     if webcast.access_mode in (AccessMode.registration, AccessMode.login):
         participant = participant_by_login(

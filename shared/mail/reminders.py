@@ -9,31 +9,13 @@ reminder's window opened get no such reminder: their confirmation came moments a
 """
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from shared import jobs
 from shared.clock import now, utc_iso
 from shared.config import get_settings
 from shared.mail_queue import JobKind, MailJob, enqueue_job
 from shared.participants.service import mailable_participants
-from shared.webcasts.models import Schedule
-from shared.webcasts.repository import scheduled_between, webcasts
-
-# Stored start times carry their own UTC offset (at most -12 h to +14 h); the query compares
-# the text, so its window is widened by this much and the exact check happens in code.
-_OFFSET_SLACK = timedelta(hours=15)
-
-
-def _text(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _candidates(moment: float, longest: int) -> list[dict[str, Any]]:
-    """Webcasts of every tenant whose start may lie within the longest lead time."""
-    at = datetime.fromtimestamp(moment, tz=UTC)
-    return scheduled_between(
-        _text(at - _OFFSET_SLACK), _text(at + timedelta(seconds=longest) + _OFFSET_SLACK)
-    )
+from shared.webcasts.service import find_in_tenant, scheduled_between
 
 
 def lead_for(remaining: float, leads: list[int]) -> int | None:
@@ -54,20 +36,21 @@ def schedule_due(*, moment: float | None = None) -> int:
     if not leads:
         return 0
     queued = 0
-    for item in _candidates(moment, leads[-1]):
-        schedule = Schedule.model_validate(item["schedule"])
+    at = datetime.fromtimestamp(moment, tz=UTC)
+    for webcast in scheduled_between(at, at + timedelta(seconds=leads[-1])):
+        schedule = webcast.schedule
         lead = lead_for(schedule.starts_at.timestamp() - moment, leads)
         if lead is None:
             continue
-        key = batch_key(webcast_id=item["id"], lead=lead, starts_at=schedule.starts_at)
+        key = batch_key(webcast_id=webcast.id, lead=lead, starts_at=schedule.starts_at)
         planned = f"planned:{key}"
         if jobs.already_done(planned):
             continue
         enqueue_job(
             MailJob(
                 kind=JobKind.reminder_batch,
-                tenant_id=item["tenant_id"],
-                webcast_id=item["id"],
+                tenant_id=webcast.tenant_id,
+                webcast_id=webcast.id,
                 idempotency_key=key,
                 reminder_lead=lead,
                 starts_at=schedule.starts_at.isoformat(),
@@ -82,7 +65,7 @@ def planned_start(job: MailJob) -> datetime | None:
     """The start the reminder was planned for, if the webcast still starts then."""
     if job.webcast_id is None or job.starts_at is None:
         return None
-    webcast = webcasts.get(tenant_id=job.tenant_id, item_id=job.webcast_id)
+    webcast = find_in_tenant(tenant_id=job.tenant_id, webcast_id=job.webcast_id)
     if webcast is None or webcast.schedule is None:
         return None
     planned = datetime.fromisoformat(job.starts_at)

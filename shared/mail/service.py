@@ -33,7 +33,7 @@ from shared.participants.links import page_url, with_token
 from shared.participants.models import Participant, ParticipantStatus
 from shared.participants.service import find_participant
 from shared.webcasts.models import Webcast
-from shared.webcasts.repository import webcasts
+from shared.webcasts.service import find_in_tenant
 
 PRIVACY = "participant_privacy"
 
@@ -82,7 +82,7 @@ def _recipient(job: MailJob, *, confirmed_only: bool = False) -> tuple[Webcast, 
     address's owner confirm a record someone else may have made (ADR 0020)."""
     if job.webcast_id is None or job.participant_id is None:
         raise PermanentMailError(f"a {job.kind} job needs a webcast and a participant id")
-    webcast = webcasts.get(tenant_id=job.tenant_id, item_id=job.webcast_id)
+    webcast = find_in_tenant(tenant_id=job.tenant_id, webcast_id=job.webcast_id)
     participant = find_participant(
         tenant_id=job.tenant_id, webcast_id=job.webcast_id, participant_id=job.participant_id
     )

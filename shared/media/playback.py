@@ -37,7 +37,9 @@ from shared.config import get_settings
 from shared.errors import conflict, not_found
 from shared.media.models import MEDIA, Asset, AssetStatus, Caption, Rendition, media_prefix
 from shared.media.repository import assets, published_asset_cached
-from shared.webcasts.repository import find_webcast_cached
+from shared.participants.access import require_grant
+from shared.participants.models import ParticipantSession
+from shared.webcasts.service import viewer_webcast
 
 MPEGURL = "application/vnd.apple.mpegurl"
 SUBTITLE_GROUP = "subs"
@@ -205,12 +207,13 @@ def signed_media_playlist(
 # ---- which asset ----
 
 
-def published_vod(*, webcast_id: str, asset_id: str | None = None) -> Asset:
-    """The webcast's published, ready VOD asset (and, when named, only that one); callers
-    check the viewer's grant first. A republish changes the asset id and so every URL."""
-    webcast = find_webcast_cached(webcast_id)
-    if webcast is None:
-        raise not_found("Webcast")
+def published_vod(
+    *, session: ParticipantSession | None, webcast_id: str, asset_id: str | None = None
+) -> Asset:
+    """The webcast's published, ready VOD asset (and, when named, only that one), for a
+    viewer with a grant. A republish changes the asset id and so every URL."""
+    require_grant(session, webcast_id)
+    webcast = viewer_webcast(webcast_id)
     asset = published_asset_cached(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
     if asset is None or (asset_id is not None and asset.id != asset_id):
         raise not_found("Video")

@@ -19,7 +19,6 @@ from shared import malware
 from shared.audit import service as audit
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
-from shared.auth.permissions import require_manager, require_member
 from shared.blob_sas import UploadTicket, upload_ticket
 from shared.clients import blob_container_name, blob_service, queue_client
 from shared.clock import utc_iso
@@ -61,7 +60,7 @@ from shared.privacy.blobs import delete_prefix
 from shared.text import text_problem
 from shared.upload_size import size_refusal
 from shared.webcasts.models import Webcast
-from shared.webcasts.repository import webcasts
+from shared.webcasts.service import MANAGER, MEMBER, admin_webcast, find_in_tenant
 
 log = logging.getLogger("webcast.media")
 
@@ -74,16 +73,6 @@ _CUE_TIMING = re.compile(
     r"^(\d{2,}:)?\d{2}:\d{2}\.\d{3}\s+-->\s+(\d{2,}:)?\d{2}:\d{2}\.\d{3}(\s+.*)?$"
 )
 _MIN_KEPT_SECONDS = 0.5
-
-
-def _webcast(principal: Principal, webcast_id: str, *, write: bool) -> Webcast:
-    tenant_id = (
-        require_manager(principal, write=True) if write else require_member(principal, write=False)
-    )
-    webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
-    if webcast is None:
-        raise not_found("Webcast")
-    return webcast
 
 
 def _asset(webcast: Webcast, asset_id: str) -> Asset:
@@ -122,7 +111,7 @@ def start_upload(
     *, principal: Principal, webcast_id: str, data: UploadCreate, context: RequestContext
 ) -> CreatedUpload:
     """Register an asset awaiting its file and hand out the write-only upload URL."""
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     settings = get_settings()
     if PurePosixPath(data.filename).suffix.lower() not in VIDEO_EXTENSIONS:
         allowed = ", ".join(sorted(VIDEO_EXTENSIONS))
@@ -165,7 +154,7 @@ def start_upload(
 
 def renew_upload(*, principal: Principal, webcast_id: str, asset_id: str) -> UploadTicket:
     """A fresh upload URL for an upload that is not finished (resuming after expiry)."""
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     asset = _asset(webcast, asset_id)
     if asset.status != AssetStatus.awaiting_upload:
         raise conflict("The file of this asset has arrived already")
@@ -174,7 +163,7 @@ def renew_upload(*, principal: Principal, webcast_id: str, asset_id: str) -> Upl
 
 def upload_progress(*, principal: Principal, webcast_id: str, asset_id: str) -> UploadProgress:
     """The blocks that arrived (uncommitted until Put Block List), so a client can resume."""
-    webcast = _webcast(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=MEMBER, write=False)
     asset = _asset(webcast, asset_id)
     if asset.source_container != UPLOADS or asset.kind == AssetKind.edit:
         raise conflict("This asset has no upload")
@@ -262,7 +251,7 @@ def _end(asset: Asset, status: AssetStatus, code: str, reason: str) -> Asset:
 
 
 def _queue_job(asset: Asset, *, source_blob: str, edit: EditSpec | None) -> None:
-    webcast = webcasts.get(tenant_id=asset.tenant_id, item_id=asset.webcast_id)
+    webcast = find_in_tenant(tenant_id=asset.tenant_id, webcast_id=asset.webcast_id)
     job = TranscodeJob(
         tenant_id=asset.tenant_id,
         webcast_id=asset.webcast_id,
@@ -442,7 +431,7 @@ def apply_result(result: MediaResult) -> bool:
 
 
 def list_assets(*, principal: Principal, webcast_id: str) -> list[AssetView]:
-    webcast = _webcast(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=MEMBER, write=False)
     published_id = _published_id(webcast)
     found = assets.query(
         tenant_id=webcast.tenant_id,
@@ -455,7 +444,7 @@ def list_assets(*, principal: Principal, webcast_id: str) -> list[AssetView]:
 
 
 def get_asset(*, principal: Principal, webcast_id: str, asset_id: str) -> AssetView:
-    webcast = _webcast(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=MEMBER, write=False)
     return view(_asset(webcast, asset_id), published_id=_published_id(webcast))
 
 
@@ -467,7 +456,7 @@ def update_asset(
     data: AssetUpdate,
     context: RequestContext,
 ) -> AssetView:
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     asset = _asset(webcast, asset_id)
     asset.title = data.title
     asset.updated_at = utc_iso()
@@ -488,7 +477,7 @@ def delete_asset(
     *, principal: Principal, webcast_id: str, asset_id: str, context: RequestContext
 ) -> None:
     """Delete an asset's ladder, captions and (when no other version uses it) its source."""
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     asset = _asset(webcast, asset_id)
     if _published_id(webcast) == asset.id:
         raise conflict("This asset is the webcast's published VOD: unpublish it first")
@@ -555,7 +544,7 @@ def create_edit(
     context: RequestContext,
 ) -> AssetView:
     """A new version of a ready asset, cut from the original source; the parent stays."""
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     parent = _asset(webcast, asset_id)
     if parent.status != AssetStatus.ready or not parent.duration_seconds:
         raise conflict("Only a ready asset can be edited")
@@ -653,7 +642,7 @@ def put_caption(
     context: RequestContext,
 ) -> AssetView:
     """Store (or replace) the WebVTT captions of one language."""
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     asset = _asset(webcast, asset_id)
     if asset.status in (AssetStatus.failed, AssetStatus.rejected):
         raise conflict("This asset has no video to caption")
@@ -699,7 +688,7 @@ def delete_caption(
     language: str,
     context: RequestContext,
 ) -> AssetView:
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     asset = _asset(webcast, asset_id)
     caption = next((c for c in asset.captions if c.language == language), None)
     if caption is None:
@@ -733,7 +722,7 @@ def publish(
     *, principal: Principal, webcast_id: str, asset_id: str, context: RequestContext
 ) -> AssetView:
     """Offer a ready asset as the webcast's VOD (replacing the one offered before)."""
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     asset = _asset(webcast, asset_id)
     if asset.status != AssetStatus.ready:
         raise conflict("Only a ready asset can be published")
@@ -761,7 +750,7 @@ def publish(
 
 
 def unpublish(*, principal: Principal, webcast_id: str, context: RequestContext) -> None:
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     published_id = _published_id(webcast)
     if published_id is None:
         raise not_found("Publication")

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal
 from shared.messages.models import Message
 from shared.messages.repository import messages
-from shared.messages.service import moderated_webcast, moderator_views
+from shared.messages.service import moderator_views
 from shared.spreadsheet import ExportFile, ExportFormat, export_file, safe_cell
 from shared.webcasts.models import Webcast
+from shared.webcasts.service import admin_webcast
 
 _COLUMNS = ["Id", "Sent at", "Message", "Status", "Priority", "Starred", "Published", "Replies"]
 _SENDER_COLUMNS = ["Anonymous", "Sender name", "Sender e-mail"]
@@ -57,7 +58,7 @@ def export_messages(
     context: RequestContext,
 ) -> ExportFile:
     """The export as a stream; permission checked and the export audited before it starts."""
-    webcast = moderated_webcast(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.moderation, write=False)
     with_sender = webcast.privacy.messages_show_sender_to_moderators
     header = _COLUMNS + (_SENDER_COLUMNS if with_sender else [])
     audit.record(

@@ -7,7 +7,7 @@ from shared.messages import feed
 from shared.messages.models import Message
 from shared.messages.repository import messages
 from shared.privacy.models import DataSubject
-from shared.webcasts.repository import webcasts
+from shared.webcasts.service import find_in_tenant
 
 
 def _messages(subject: DataSubject) -> list[Message]:
@@ -38,7 +38,7 @@ def erase_messages(*, subject: DataSubject) -> int:
             tenant_id=message.tenant_id, item_id=message.id, partition_key=message.partition
         )
     if any(m.published for m in found) and subject.webcast_id:
-        webcast = webcasts.get(tenant_id=subject.tenant_id, item_id=subject.webcast_id)
+        webcast = find_in_tenant(tenant_id=subject.tenant_id, webcast_id=subject.webcast_id)
         if webcast is not None:
             feed.rebuild(webcast)
     return len(found)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
 from shared.auth.models import Permission, Principal
-from shared.auth.permissions import require_permission
 from shared.clock import now, utc_iso
 from shared.cosmos.repository import Page
 from shared.errors import DomainError, forbidden, not_found
@@ -34,10 +33,11 @@ from shared.messages.models import (
 )
 from shared.messages.repository import messages
 from shared.messages.settings import settings
+from shared.participants.access import require_grant
 from shared.participants.models import ParticipantSession
 from shared.participants.service import find_participant
-from shared.webcasts.models import Webcast
-from shared.webcasts.repository import find_webcast_cached, webcasts
+from shared.webcasts.models import AccessMode, Module, Webcast
+from shared.webcasts.service import admin_webcast, viewer_webcast
 
 _FILTERS: dict[str, str] = {
     "all": "",
@@ -60,15 +60,6 @@ def voter_hash(session: ParticipantSession, webcast_id: str) -> str:
 
 
 # ---- viewer side ----
-
-
-def viewer_webcast(webcast_id: str) -> Webcast:
-    webcast = find_webcast_cached(webcast_id)
-    if webcast is None:
-        raise not_found("Webcast")
-    if not webcast.modules.message_box:
-        raise forbidden("This webcast has no message box")
-    return webcast
 
 
 def _check_rate(webcast: Webcast, sender: str) -> None:
@@ -94,15 +85,20 @@ def _check_rate(webcast: Webcast, sender: str) -> None:
         )
 
 
-def send(
-    *,
-    webcast_id: str,
-    session: ParticipantSession,
-    participant_id: str | None,
-    data: MessageCreate,
-) -> Message:
-    """A viewer's message; `participant_id` is what the session's grant holds (or None)."""
-    webcast = viewer_webcast(webcast_id)
+def _granted(
+    session: ParticipantSession | None, webcast_id: str
+) -> tuple[ParticipantSession, str | None]:
+    """The session and the participant id (or None) its grant for the webcast holds."""
+    participant_id = require_grant(session, webcast_id)
+    if session is None:  # require_grant refused already; this narrows the type
+        raise forbidden("Register or sign in for this webcast first")
+    return session, participant_id
+
+
+def send(*, webcast_id: str, session: ParticipantSession | None, data: MessageCreate) -> Message:
+    """A viewer's message, tied to the grant's participant only as the privacy switches say."""
+    session, participant_id = _granted(session, webcast_id)
+    webcast = viewer_webcast(webcast_id, Module.message_box)
     sender = sender_hash(session)
     _check_rate(webcast, sender)
     privacy = webcast.privacy
@@ -138,9 +134,10 @@ def own_view(message: Message) -> OwnMessage:
     )
 
 
-def mine(*, webcast_id: str, session: ParticipantSession) -> list[OwnMessage]:
+def mine(*, webcast_id: str, session: ParticipantSession | None) -> list[OwnMessage]:
     """The session's own messages with every reply to them, newest first."""
-    webcast = viewer_webcast(webcast_id)
+    session, _ = _granted(session, webcast_id)
+    webcast = viewer_webcast(webcast_id, Module.message_box)
     return [
         own_view(m)
         for m in messages.iterate(
@@ -153,9 +150,26 @@ def mine(*, webcast_id: str, session: ParticipantSession) -> list[OwnMessage]:
     ]
 
 
-def vote(*, webcast_id: str, session: ParticipantSession, message_id: str) -> bool:
+@dataclass
+class PublishedFeed:
+    rendered: feed.RenderedFeed
+    # Only a public webcast's feed may sit in shared caches: others need a grant to read.
+    public: bool
+
+
+def published_feed(*, webcast_id: str, session: ParticipantSession | None) -> PublishedFeed:
+    """The rendered feed of published messages, for a viewer with a grant."""
+    _granted(session, webcast_id)
+    webcast = viewer_webcast(webcast_id, Module.message_box)
+    return PublishedFeed(
+        rendered=feed.published(webcast), public=webcast.access_mode == AccessMode.public
+    )
+
+
+def vote(*, webcast_id: str, session: ParticipantSession | None, message_id: str) -> bool:
     """One upvote per session and published message; True when this call counted it."""
-    webcast = viewer_webcast(webcast_id)
+    session, _ = _granted(session, webcast_id)
+    webcast = viewer_webcast(webcast_id, Module.message_box)
     if message_id not in feed.published(webcast).items:
         raise not_found("Published message")
     return feed.cast_vote(
@@ -164,14 +178,6 @@ def vote(*, webcast_id: str, session: ParticipantSession, message_id: str) -> bo
 
 
 # ---- moderator side ----
-
-
-def moderated_webcast(principal: Principal, webcast_id: str, *, write: bool) -> Webcast:
-    tenant_id = require_permission(principal, Permission.moderation, write=write)
-    webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
-    if webcast is None:
-        raise not_found("Webcast")
-    return webcast
 
 
 def _reply_view(reply: Reply) -> ReplyView:
@@ -230,7 +236,7 @@ def list_queue(
     max_items: int,
     continuation: str | None,
 ) -> tuple[Webcast, Page[Message]]:
-    webcast = moderated_webcast(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.moderation, write=False)
     page = messages.page(
         tenant_id=webcast.tenant_id,
         partition_key=webcast.id,
@@ -290,7 +296,7 @@ def update_message(
     data: MessageUpdate,
     context: RequestContext,
 ) -> MessageView:
-    webcast = moderated_webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.moderation, write=True)
     outcome = _update_one(webcast, message_id, data)
     if outcome.touches_feed:
         feed.rebuild(webcast)
@@ -316,7 +322,7 @@ def reply(
     context: RequestContext,
 ) -> MessageView:
     """A private reply reaches only the sender (GET mine); a public one shows in the feed."""
-    webcast = moderated_webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.moderation, write=True)
     message = _message(webcast, message_id)
     message.replies.append(
         Reply(
@@ -350,7 +356,7 @@ def reply(
 def delete_message(
     *, principal: Principal, webcast_id: str, message_id: str, context: RequestContext
 ) -> None:
-    webcast = moderated_webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.moderation, write=True)
     message = _message(webcast, message_id)
     messages.delete(tenant_id=webcast.tenant_id, item_id=message.id, partition_key=webcast.id)
     if message.published:
@@ -386,7 +392,7 @@ def bulk(
     context: RequestContext,
 ) -> BulkResult:
     """One action on many messages; the feed is rebuilt once at the end."""
-    webcast = moderated_webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.moderation, write=True)
     done: list[str] = []
     missing: list[str] = []
     touches_feed = False

@@ -12,7 +12,7 @@ from shared.auth.passwords import verify_password
 from shared.auth.tokens import mint, participant_owner, spend, usable
 from shared.clock import now, utc_iso
 from shared.config import get_settings
-from shared.errors import forbidden, not_found, unauthorized, validation_error
+from shared.errors import forbidden, unauthorized, validation_error
 from shared.mail_queue import JobKind, MailJob, enqueue_participant_mail
 from shared.participants import links, sessions
 from shared.participants.models import (
@@ -25,7 +25,7 @@ from shared.participants.models import (
 from shared.participants.repository import get_form, participants
 from shared.participants.service import confirm_address, participant_by_login, register_self
 from shared.webcasts.models import AccessMode, Schedule, Webcast
-from shared.webcasts.repository import find_webcast, find_webcast_cached
+from shared.webcasts.service import find_public, viewer_webcast
 
 LINK = "participant_link"
 WRONG_CREDENTIALS = "User name or password is wrong"
@@ -47,15 +47,8 @@ def participant_actor(participant_id: str | None) -> Actor:
     return Actor(kind=ActorKind.participant, id=participant_id, role="participant")
 
 
-def webcast_or_404(webcast_id: str) -> Webcast:
-    webcast = find_webcast(webcast_id)
-    if webcast is None:
-        raise not_found("Webcast")
-    return webcast
-
-
 def public_view(webcast_id: str) -> PublicWebcast:
-    webcast = webcast_or_404(webcast_id)
+    webcast = viewer_webcast(webcast_id, cached=False)
     fields: list[FormField] = []
     if webcast.access_mode == AccessMode.registration:
         form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
@@ -75,7 +68,7 @@ def public_view(webcast_id: str) -> PublicWebcast:
 
 def enter_public(*, webcast_id: str, current_token: str | None) -> sessions.IssuedViewerSession:
     """A public webcast needs no participant data at all (P13): an anonymous grant."""
-    webcast = webcast_or_404(webcast_id)
+    webcast = viewer_webcast(webcast_id, cached=False)
     if webcast.access_mode != AccessMode.public:
         raise forbidden("This webcast needs registration or sign-in")
     return sessions.grant(current_token=current_token, webcast_id=webcast.id, participant_id=None)
@@ -131,7 +124,7 @@ def register(
     required; a mailed link confirms the address. Whether the address was registered
     already changes only which mail the address gets, never the answer. A registration
     through the internal link (P08) carries its key, which must be the current one."""
-    webcast = webcast_or_404(webcast_id)
+    webcast = viewer_webcast(webcast_id, cached=False)
     if webcast.access_mode != AccessMode.registration:
         raise forbidden("This webcast has no self-registration")
     if internal_key is not None and not links.check_internal_key(
@@ -205,7 +198,7 @@ def sign_in(
     context: RequestContext,
 ) -> sessions.IssuedViewerSession:
     """User name (or e-mail) and password against the stored participant data (P12, P14)."""
-    webcast = webcast_or_404(webcast_id)
+    webcast = viewer_webcast(webcast_id, cached=False)
     if webcast.access_mode not in (AccessMode.registration, AccessMode.login):
         raise forbidden("This webcast has no password sign-in")
     counters = throttle.keys(
@@ -269,7 +262,7 @@ def sign_in_with_link(
         raise validation_error("token", "is invalid, expired or used already")
     if stored.purpose == LINK and not spend(stored):
         raise validation_error("token", "is invalid, expired or used already")
-    webcast = webcast_or_404(webcast_id)
+    webcast = viewer_webcast(webcast_id, cached=False)
     if not participant.confirmed:
         # Links are mailed to the participant's address: using one proves it.
         registering = sessions.resolve(current_token)
@@ -296,7 +289,22 @@ def require_grant(session: ParticipantSession | None, webcast_id: str) -> str | 
     if participant_id is None and not session.embedded:
         # An anonymous grant from entering a public webcast ends when the webcast stops
         # being public; an embedded one stands on the customer server's token instead.
-        webcast = find_webcast_cached(webcast_id)
+        webcast = find_public(webcast_id)
         if webcast is None or webcast.access_mode != AccessMode.public:
             raise forbidden("Register or sign in for this webcast first")
     return participant_id
+
+
+def granted_participant(session: ParticipantSession | None, webcast_id: str) -> Participant | None:
+    """The participant the session's grant for the webcast names (None for an anonymous
+    grant); refuses without a grant, or when the participant is gone."""
+    participant_id = require_grant(session, webcast_id)
+    if participant_id is None:
+        return None
+    webcast = viewer_webcast(webcast_id, cached=False)
+    participant = participants.get(
+        tenant_id=webcast.tenant_id, partition_key=webcast_id, item_id=participant_id
+    )
+    if participant is None:
+        raise forbidden("Register or sign in for this webcast first")
+    return participant

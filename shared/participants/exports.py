@@ -11,12 +11,12 @@ from typing import Any
 
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal
 from shared.participants.models import Consent, FieldType, FormField, Participant
 from shared.participants.repository import get_form, participants
-from shared.participants.service import webcast_for
 from shared.spreadsheet import ExportFile, ExportFormat, export_file, safe_cell
 from shared.webcasts.models import Webcast
+from shared.webcasts.service import admin_webcast
 
 CSV_DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
 _FIXED = (
@@ -91,7 +91,7 @@ def export_participants(
     delimiter: str = ",",
 ) -> ExportFile:
     """The export as a stream; permission checked and the export audited before it starts."""
-    webcast = webcast_for(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=False)
     form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
     answer_fields = _answer_fields(form.fields)
     audit.record(

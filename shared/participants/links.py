@@ -12,14 +12,13 @@ from urllib.parse import quote
 
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal
 from shared.clock import utc_iso
 from shared.config import get_settings
 from shared.ids import lookup_hash
 from shared.participants.models import RegistrationLinks
 from shared.participants.repository import get_link_settings, link_settings
-from shared.participants.service import webcast_for
-from shared.webcasts.repository import find_webcast
+from shared.webcasts.service import admin_webcast, find_public
 
 _KEY_LENGTH = 32  # hex characters: 128 bits
 
@@ -49,7 +48,7 @@ def _links(tenant_id: str, webcast_id: str) -> RegistrationLinks:
 
 def registration_links(*, principal: Principal, webcast_id: str) -> RegistrationLinks:
     """The public link and the internal link with the webcast's current key."""
-    webcast = webcast_for(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=False)
     return _links(webcast.tenant_id, webcast.id)
 
 
@@ -57,7 +56,7 @@ def rotate_internal_key(
     *, principal: Principal, webcast_id: str, context: RequestContext
 ) -> RegistrationLinks:
     """A new internal key; internal links sent earlier stop working."""
-    webcast = webcast_for(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     stored = get_link_settings(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
     stored.generation += 1
     stored.rotated_at = utc_iso()
@@ -76,7 +75,7 @@ def rotate_internal_key(
 
 def check_internal_key(*, webcast_id: str, key: str) -> bool:
     """True when `key` is the webcast's current internal key (constant-time comparison)."""
-    webcast = find_webcast(webcast_id)
+    webcast = find_public(webcast_id, cached=False)
     if webcast is None or not key:
         return False
     stored = get_link_settings(tenant_id=webcast.tenant_id, webcast_id=webcast.id)

@@ -10,7 +10,6 @@ from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth.models import Permission, Principal
 from shared.auth.passwords import check_policy, hash_password
-from shared.auth.permissions import require_permission
 from shared.clock import utc_iso
 from shared.cosmos.repository import MAX_BATCH_OPERATIONS, Document, Page
 from shared.emails import EmailNotValidError, checked_email
@@ -38,7 +37,7 @@ from shared.participants.repository import (
 )
 from shared.privacy.models import DataSubject
 from shared.webcasts.models import PasswordMode, Webcast
-from shared.webcasts.repository import webcasts
+from shared.webcasts.service import admin_webcast
 
 PARTICIPANT_PASSWORD_MIN = 8
 # No 0/O or 1/l/I: generated passwords are read off paper and screens.
@@ -58,16 +57,8 @@ def generate_password() -> str:
     return "-".join("".join(secrets.choice(_READABLE) for _ in range(4)) for _ in range(4))
 
 
-def webcast_for(principal: Principal, webcast_id: str, *, write: bool) -> Webcast:
-    tenant_id = require_permission(principal, Permission.participants, write=write)
-    webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
-    if webcast is None:
-        raise not_found("Webcast")
-    return webcast
-
-
 def read_form(*, principal: Principal, webcast_id: str) -> RegistrationForm:
-    webcast = webcast_for(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=False)
     return get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
 
 
@@ -75,7 +66,7 @@ def save_form(
     *, principal: Principal, webcast_id: str, definition: FormDefinition, context: RequestContext
 ) -> RegistrationForm:
     """Replace the form; fields left out stay as removed, so their answers remain readable."""
-    webcast = webcast_for(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     current = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
     new_ids = {f.id for f in definition.fields}
     kept = [f.model_copy(update={"removed": True}) for f in current.fields if f.id not in new_ids]
@@ -537,7 +528,7 @@ def _apply_update(
 def create_participant(
     *, principal: Principal, webcast_id: str, data: ParticipantInput, context: RequestContext
 ) -> Saved:
-    webcast = webcast_for(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     holder = data.email and find_by_login(
         tenant_id=webcast.tenant_id,
         webcast_id=webcast.id,
@@ -552,7 +543,7 @@ def create_participant(
 
 
 def get_participant(*, principal: Principal, webcast_id: str, participant_id: str) -> Participant:
-    webcast = webcast_for(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=False)
     participant = participants.get(
         tenant_id=webcast.tenant_id, partition_key=webcast.id, item_id=participant_id
     )
@@ -569,7 +560,7 @@ def update_participant(
     data: ParticipantUpdate,
     context: RequestContext,
 ) -> Participant:
-    webcast = webcast_for(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     participant = participants.get(
         tenant_id=webcast.tenant_id, partition_key=webcast.id, item_id=participant_id
     )
@@ -602,7 +593,7 @@ def delete_participant(
     erase_tied_data: Callable[[DataSubject], object],
 ) -> None:
     """Delete the participant after `erase_tied_data` (every feature's eraser) ran for them."""
-    webcast = webcast_for(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     participant = participants.get(
         tenant_id=webcast.tenant_id,
         partition_key=webcast.id,
@@ -702,7 +693,7 @@ def list_participants(
     max_items: int,
     continuation: str | None,
 ) -> Page[Participant]:
-    webcast = webcast_for(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=False)
     where, params = "", {}
     if search:
         where, params = "CONTAINS(c.search_text, @q)", {"@q": search.strip().lower()}

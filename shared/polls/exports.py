@@ -14,7 +14,7 @@ from shared.polls.models import CHOICE_TYPES, Poll, PollKind, Question
 from shared.polls.repository import VOTE_SHARDS, shard_partition, votes
 from shared.polls.service import get as get_poll
 from shared.spreadsheet import ExportFile, ExportFormat, export_file, safe_cell
-from shared.webcasts.repository import webcasts
+from shared.webcasts.service import find_in_tenant
 
 
 def _cell(question: Question, value: Any) -> str:
@@ -56,7 +56,7 @@ def export_answers(
 ) -> ExportFile:
     """The answers as a stream; permission checked and the export audited before it starts."""
     poll = get_poll(principal=principal, webcast_id=webcast_id, poll_id=poll_id)
-    webcast = webcasts.get(tenant_id=poll.tenant_id, item_id=poll.webcast_id)
+    webcast = find_in_tenant(tenant_id=poll.tenant_id, webcast_id=poll.webcast_id)
     tied = bool(webcast and webcast.privacy.poll_results_tied_to_participant)
     audit.record(
         tenant_id=poll.tenant_id,

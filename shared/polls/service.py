@@ -9,7 +9,6 @@ from pydantic import ValidationError
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
 from shared.auth.models import Permission, Principal
-from shared.auth.permissions import require_permission
 from shared.clock import now, utc_iso
 from shared.errors import conflict, not_found, validation_error
 from shared.ids import new_id
@@ -41,22 +40,13 @@ from shared.polls.repository import (
     tallies,
     votes,
 )
-from shared.webcasts.models import Webcast
-from shared.webcasts.repository import webcasts
+from shared.webcasts.service import admin_webcast
 
 TEXT_ANSWER_LIMIT = 200
 
 
-def _webcast(principal: Principal, webcast_id: str, *, write: bool) -> Webcast:
-    tenant_id = require_permission(principal, Permission.polls, write=write)
-    webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
-    if webcast is None:
-        raise not_found("Webcast")
-    return webcast
-
-
 def _poll(principal: Principal, webcast_id: str, poll_id: str, *, write: bool) -> Poll:
-    webcast = _webcast(principal, webcast_id, write=write)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.polls, write=write)
     poll = get_poll(tenant_id=webcast.tenant_id, webcast_id=webcast.id, poll_id=poll_id)
     if poll is None:
         raise not_found("Poll")
@@ -130,7 +120,7 @@ def _record(
 def create_poll(
     *, principal: Principal, webcast_id: str, data: PollInput, context: RequestContext
 ) -> Poll:
-    webcast = _webcast(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.polls, write=True)
     at = utc_iso()
     poll = Poll(
         id=new_id(),
@@ -150,7 +140,7 @@ def create_poll(
 
 
 def list_polls(*, principal: Principal, webcast_id: str) -> list[Poll]:
-    webcast = _webcast(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.polls, write=False)
     return polls.query(
         tenant_id=webcast.tenant_id, partition_key=webcast.id, order_by="c.created_at"
     )

@@ -32,17 +32,10 @@ from shared.polls.models import (
 from shared.polls.queue import FoldMessage, nudge
 from shared.polls.repository import get_poll, polls, shard_of, shard_partition, vote_id, votes
 from shared.polls.service import effective_status, max_score, summarize, view
-from shared.webcasts.models import Webcast
-from shared.webcasts.repository import find_webcast_cached
+from shared.webcasts.models import Module, Webcast
+from shared.webcasts.service import viewer_webcast
 
 _WORD_SPLIT = re.compile(r"[\s,;]+")
-
-
-def _webcast(webcast_id: str) -> Webcast:
-    webcast = find_webcast_cached(webcast_id)
-    if webcast is None or not webcast.modules.polls:
-        raise not_found("Polls of this webcast")
-    return webcast
 
 
 def _visible_poll(webcast: Webcast, poll_id: str) -> Poll:
@@ -60,7 +53,7 @@ def _session_id(session: ParticipantSession | None) -> str:
 
 def list_polls(*, session: ParticipantSession | None, webcast_id: str) -> list[PollView]:
     """Open polls, and closed ones whose results the moderators show."""
-    webcast = _webcast(webcast_id)
+    webcast = viewer_webcast(webcast_id, Module.polls)
     require_grant(session, webcast.id)
     found = polls.query(
         tenant_id=webcast.tenant_id,
@@ -77,7 +70,7 @@ def list_polls(*, session: ParticipantSession | None, webcast_id: str) -> list[P
 
 
 def get_poll_view(*, session: ParticipantSession | None, webcast_id: str, poll_id: str) -> PollView:
-    webcast = _webcast(webcast_id)
+    webcast = viewer_webcast(webcast_id, Module.polls)
     require_grant(session, webcast.id)
     poll = _visible_poll(webcast, poll_id)
     return view(poll, reveal=poll.results_shown)
@@ -181,7 +174,7 @@ def answer(
     *, session: ParticipantSession | None, webcast_id: str, poll_id: str, data: AnswerInput
 ) -> MyAnswer:
     """Store the session's answer once; answering again returns the first answer."""
-    webcast = _webcast(webcast_id)
+    webcast = viewer_webcast(webcast_id, Module.polls)
     participant_id = require_grant(session, webcast.id)
     session_id = _session_id(session)
     poll = _visible_poll(webcast, poll_id)
@@ -226,7 +219,7 @@ def answer(
 
 def my_answer(*, session: ParticipantSession | None, webcast_id: str, poll_id: str) -> MyAnswer:
     """The session's own answer and quiz score; no one else can read a score by session."""
-    webcast = _webcast(webcast_id)
+    webcast = viewer_webcast(webcast_id, Module.polls)
     require_grant(session, webcast.id)
     poll = _visible_poll(webcast, poll_id)
     existing = _own_vote(poll, _session_id(session))
@@ -237,7 +230,7 @@ def my_answer(*, session: ParticipantSession | None, webcast_id: str, poll_id: s
 
 def results(*, session: ParticipantSession | None, webcast_id: str, poll_id: str) -> PollResults:
     """Live results for viewers once the moderators show them: cached sums of shard tallies."""
-    webcast = _webcast(webcast_id)
+    webcast = viewer_webcast(webcast_id, Module.polls)
     require_grant(session, webcast.id)
     poll = _visible_poll(webcast, poll_id)
     if not poll.results_shown:

@@ -17,9 +17,7 @@ from datetime import UTC, datetime
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
 from shared.auth.models import Permission, Principal
-from shared.auth.permissions import require_member, require_permission
 from shared.clock import now, utc_iso
-from shared.errors import not_found
 from shared.spreadsheet import ExportFile, ExportFormat, export_file, safe_cell
 from shared.tracking import slots
 from shared.tracking.models import (
@@ -35,7 +33,7 @@ from shared.tracking.models import (
 from shared.tracking.repository import report_partition, shard_partitions, snapshots, viewings
 from shared.tracking.settings import SLOT_SECONDS, tracking_settings
 from shared.webcasts.models import Webcast
-from shared.webcasts.repository import webcasts
+from shared.webcasts.service import MEMBER, admin_webcast
 
 SLOTS_PER_MINUTE = 60 // SLOT_SECONDS
 SNAPSHOT_ID = "report"
@@ -58,13 +56,6 @@ class _Viewer:
 
     def all_slots(self) -> list[SlotRange]:
         return slots.merge(r for ranges in self.modes.values() for r in ranges)
-
-
-def _webcast(tenant_id: str, webcast_id: str) -> Webcast:
-    webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
-    if webcast is None:
-        raise not_found("Webcast")
-    return webcast
 
 
 def _partition_viewers(
@@ -160,8 +151,8 @@ def _tag(report: AttendanceReport) -> str:
 
 def read_report(*, principal: Principal, webcast_id: str) -> tuple[AttendanceReport, str]:
     """The report and its entity tag; recomputed when the cached one is older than the limit."""
-    tenant_id = require_member(principal)
-    webcast = _webcast(tenant_id, webcast_id)
+    webcast = admin_webcast(principal, webcast_id, needs=MEMBER, write=False)
+    tenant_id = webcast.tenant_id
     partition = report_partition(webcast.id)
     cached = snapshots.get(tenant_id=tenant_id, item_id=SNAPSHOT_ID, partition_key=partition)
     max_age = tracking_settings().report_max_age_seconds
@@ -208,8 +199,7 @@ def _rows(webcast: Webcast) -> Iterator[ViewerRow]:
 
 
 def list_viewers(*, principal: Principal, webcast_id: str) -> ViewerList:
-    tenant_id = require_permission(principal, Permission.participants, write=False)
-    webcast = _webcast(tenant_id, webcast_id)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=False)
     return ViewerList(
         webcast_id=webcast.id,
         tied_to_participant=webcast.privacy.attendance_tied_to_participant,
@@ -245,8 +235,8 @@ def export_viewers(
     *, principal: Principal, webcast_id: str, file_format: ExportFormat, context: RequestContext
 ) -> ExportFile:
     """Per-viewer rows as a stream; permission checked and the export audited first."""
-    tenant_id = require_permission(principal, Permission.participants, write=False)
-    webcast = _webcast(tenant_id, webcast_id)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=False)
+    tenant_id = webcast.tenant_id
     tied = webcast.privacy.attendance_tied_to_participant
     audit.record(
         tenant_id=tenant_id,

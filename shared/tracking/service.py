@@ -5,13 +5,16 @@ import math
 
 from shared.clients import queue_client
 from shared.clock import now
-from shared.errors import DomainError, not_found
+from shared.errors import DomainError, forbidden
 from shared.ids import lookup_hash
+from shared.participants.access import require_grant
+from shared.participants.models import ParticipantSession
 from shared.tracking import slots
 from shared.tracking.models import Heartbeat, HeartbeatAccepted, HeartbeatMessage, Mode, Viewing
 from shared.tracking.repository import shard_of, shard_partition, viewing_id, viewings
 from shared.tracking.settings import SLOT_SECONDS, queue_for, tracking_settings
-from shared.webcasts.repository import find_webcast_cached
+from shared.webcasts.models import Module
+from shared.webcasts.service import find_public, viewer_webcast
 
 log = logging.getLogger("webcast.tracking")
 # Replace conflicts are rare (one viewer's heartbeats are 30 s apart); past this many the
@@ -24,26 +27,16 @@ def pseudonymous_viewer(*, webcast_id: str, session_id: str) -> str:
     return lookup_hash("tracking-viewer", f"{webcast_id}:{session_id}")
 
 
-def module_off() -> DomainError:
-    return DomainError(
-        detail="Attendance tracking is off for this webcast",
-        status=409,
-        code="module-off",
-        title="Module off",
-    )
-
-
 def accept_heartbeat(
-    *, webcast_id: str, session_id: str, participant_id: str | None, heartbeat: Heartbeat
+    *, webcast_id: str, session: ParticipantSession | None, heartbeat: Heartbeat
 ) -> HeartbeatAccepted:
-    """Check the webcast and queue the heartbeat (no database write on this path)."""
-    webcast = find_webcast_cached(webcast_id)
-    if webcast is None:
-        raise not_found("Webcast")
-    if not webcast.modules.tracking:
-        raise module_off()
+    """Check the grant and the webcast and queue the heartbeat (no database write here)."""
+    participant_id = require_grant(session, webcast_id)
+    if session is None:  # require_grant refused already; this narrows the type
+        raise forbidden("Register or sign in for this webcast first")
+    webcast = viewer_webcast(webcast_id, Module.tracking)
     interval = tracking_settings().heartbeat_seconds
-    viewer_id = pseudonymous_viewer(webcast_id=webcast.id, session_id=session_id)
+    viewer_id = pseudonymous_viewer(webcast_id=webcast.id, session_id=session.id)
     # P19: the participant id travels and is stored only while the customer ties attendance
     # to participants (P17); otherwise the per-session pseudonym is all there is.
     tied = participant_id if webcast.privacy.attendance_tied_to_participant else None
@@ -94,7 +87,7 @@ def record_heartbeat(*, message: HeartbeatMessage) -> bool:
     A message whose webcast is gone or is not the tenant's writes nothing (P30)."""
     # The cached lookup (as on the API side) keeps the hot path off the tenant's partition;
     # the webcast's own tenant must be the message's, or its partition would get a stranger.
-    webcast = find_webcast_cached(message.webcast_id)
+    webcast = find_public(message.webcast_id)
     if webcast is None or webcast.tenant_id != message.tenant_id:
         log.warning("heartbeat for webcast %s outside its tenant: dropped", message.webcast_id)
         return False

@@ -45,6 +45,27 @@ class Modules(InputModel):
     tracking: bool = False
     meeting: bool = False
 
+    def is_on(self, module: "Module") -> bool:
+        return bool(getattr(self, module.value))
+
+
+class Module(StrEnum):
+    """A switch of `Modules`, named by its field; `label` is how a problem names it."""
+
+    message_box = "message_box"
+    polls = "polls"
+    tracking = "tracking"
+    meeting = "meeting"
+
+    @property
+    def label(self) -> str:
+        return {
+            Module.message_box: "message box",
+            Module.polls: "polls",
+            Module.tracking: "attendance tracking",
+            Module.meeting: "meeting",
+        }[self]
+
 
 class PrivacySwitches(InputModel):
     """Each switch ties participant data to a module; all off until the customer turns one on."""

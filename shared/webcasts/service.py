@@ -1,21 +1,124 @@
-"""Create, read, change and delete webcast projects, with permission checks and audit."""
+"""Create, read, change and delete webcast projects, with permission checks and audit.
+
+Every other feature loads a webcast through this module: `admin_webcast` for a signed-in
+principal (tenant, permission, 404), `viewer_webcast` for the participant side (by id alone,
+cached, the module that must be on), and the plain lookups for workers (ADR 0045)."""
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
 
 from shared.audit import service as audit
 from shared.audit.models import RequestContext
-from shared.auth.models import Principal
-from shared.auth.permissions import require_manager, require_member
+from shared.auth.models import Permission, Principal
+from shared.auth.permissions import require_manager, require_member, require_permission
 from shared.clock import utc_iso
 from shared.cosmos.repository import Page
 from shared.errors import DomainError, conflict, not_found, precondition_failed
 from shared.ids import new_id
+from shared.webcasts import repository
 from shared.webcasts.models import (
+    Module,
+    Schedule,
     SlugReservation,
     Webcast,
     WebcastCreate,
     WebcastKey,
     WebcastUpdate,
 )
-from shared.webcasts.repository import forget_webcast, slugs, webcast_keys, webcasts
+from shared.webcasts.repository import (
+    find_webcast,
+    find_webcast_cached,
+    forget_webcast,
+    slugs,
+    webcast_keys,
+    webcasts,
+)
+
+# Who may load a webcast on the admin side: any account of the tenant, the owner (or support
+# under a grant), or a sub-account with a module permission.
+Level = Literal["member", "manager"]
+MEMBER: Level = "member"
+MANAGER: Level = "manager"
+
+
+def module_off(module: Module) -> DomainError:
+    """The one answer of every route whose webcast has the module it needs switched off."""
+    return DomainError(
+        detail=f"The {module.label} module is switched off for this webcast",
+        status=409,
+        code="module-off",
+        title="Module off",
+    )
+
+
+def _tenant_for(principal: Principal, needs: Permission | Level, *, write: bool) -> str:
+    if isinstance(needs, Permission):
+        return require_permission(principal, needs, write=write)
+    if needs == MANAGER:
+        return require_manager(principal, write=write)
+    return require_member(principal, write=write)
+
+
+def admin_webcast(
+    principal: Principal, webcast_id: str, *, needs: Permission | Level, write: bool
+) -> Webcast:
+    """The webcast of the principal's tenant, for a read or a write that `needs` allows;
+    404 when there is none there (another tenant's webcast is not found either)."""
+    tenant_id = _tenant_for(principal, needs, write=write)
+    webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
+    if webcast is None:
+        raise not_found("Webcast")
+    return webcast
+
+
+def find_public(webcast_id: str, *, cached: bool = True) -> Webcast | None:
+    """The webcast found by its id alone, for callers that refuse a missing one themselves;
+    `cached` keeps it for a few seconds per process (viewer hot paths)."""
+    return find_webcast_cached(webcast_id) if cached else find_webcast(webcast_id)
+
+
+def viewer_webcast(
+    webcast_id: str, module: Module | None = None, *, cached: bool = True
+) -> Webcast:
+    """The webcast for the participant side; 404 when there is none, 409 `module-off` when
+    `module` is switched off."""
+    webcast = find_public(webcast_id, cached=cached)
+    if webcast is None:
+        raise not_found("Webcast")
+    if module is not None and not webcast.modules.is_on(module):
+        raise module_off(module)
+    return webcast
+
+
+def find_in_tenant(*, tenant_id: str, webcast_id: str) -> Webcast | None:
+    """The webcast for a worker that carries its tenant (queued jobs, exports)."""
+    return webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
+
+
+class ScheduledWebcast(BaseModel):
+    id: str
+    tenant_id: str
+    schedule: Schedule
+
+
+# Stored start times carry their own UTC offset (at most -12 h to +14 h); the query compares
+# the text, so its window is widened by this much and the exact check happens in code.
+_OFFSET_SLACK = timedelta(hours=15)
+
+
+def _text(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def scheduled_between(earliest: datetime, latest: datetime) -> list[ScheduledWebcast]:
+    """Webcasts of every tenant (not blocked) whose start lies within the two times."""
+    found = repository.scheduled_between(
+        _text(earliest - _OFFSET_SLACK), _text(latest + _OFFSET_SLACK)
+    )
+    candidates = [ScheduledWebcast.model_validate(item) for item in found]
+    return [w for w in candidates if earliest <= w.schedule.starts_at <= latest]
 
 
 def _reserve_slug(tenant_id: str, slug: str, webcast_id: str) -> None:
@@ -60,11 +163,7 @@ def create_webcast(
 
 
 def get_webcast(*, principal: Principal, webcast_id: str) -> Webcast:
-    tenant_id = require_member(principal)
-    webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
-    if webcast is None:
-        raise not_found("Webcast")
-    return webcast
+    return admin_webcast(principal, webcast_id, needs=MEMBER, write=False)
 
 
 def list_webcasts(
@@ -87,10 +186,8 @@ def update_webcast(
     if_match: str | None,
     context: RequestContext,
 ) -> Webcast:
-    tenant_id = require_manager(principal, write=True)
-    webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
-    if webcast is None:
-        raise not_found("Webcast")
+    webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
+    tenant_id = webcast.tenant_id
     if if_match is not None and if_match.strip('"') != (webcast.etag or "").strip('"'):
         raise precondition_failed()
     changes = data.model_dump(exclude_unset=True)

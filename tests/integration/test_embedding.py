@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 
-from functions.api.routers.viewer import EMBED_COOKIE, VIEWER_COOKIE
+from functions.api.viewer_deps import EMBED_COOKIE, VIEWER_COOKIE
 from shared import clock
 from shared.auth.models import Permission
 from shared.clients import cosmos_container

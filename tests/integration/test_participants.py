@@ -7,7 +7,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from functions.api.routers.viewer import VIEWER_COOKIE
+from functions.api.viewer_deps import VIEWER_COOKIE
 from shared import clock
 from shared.audit.models import SYSTEM_ACTOR
 from shared.auth.models import Permission

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from devtools.runner import TriggerRunner, app_functions
-from functions.api.routers.viewer import VIEWER_COOKIE
+from functions.api.viewer_deps import VIEWER_COOKIE
 from shared import clock
 from shared.auth.models import Permission
 from shared.clients import cosmos_container, queue_client

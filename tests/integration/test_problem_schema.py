@@ -24,6 +24,9 @@ UNSAFE = {"post", "put", "patch", "delete"}
 # Signed-in areas: the session dependencies refuse with 401, the CSRF check with 403.
 ADMIN_AREAS = ("/api/auth/", "/api/webcasts", "/api/accounts", "/api/audit", "/api/support")
 SIGN_IN = {"/api/auth/login", "/api/auth/password-reset", "/api/auth/password-reset/confirm"}
+# Viewer routes that need a webcast module switched on: a switched-off one answers 409
+# module-off (ADR 0045).
+NEEDS_MODULE = tuple(f"/api/w/{{webcast_id}}/{area}" for area in ("messages", "polls", "heartbeat"))
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +57,11 @@ def _expected(method: str, path: str) -> set[str]:
     return expected
 
 
+def _example_type(operation: dict[str, Any], status: str) -> Any:
+    answer = operation["responses"].get(status, {})
+    return answer.get("content", {}).get(PROBLEM_JSON, {}).get("example", {}).get("type")
+
+
 @pytest.mark.claim("P39")
 def test_every_operation_documents_its_problems_as_problem_json(app):
     schema = app.openapi()
@@ -68,6 +76,18 @@ def test_every_operation_documents_its_problems_as_problem_json(app):
             if status.startswith(("4", "5")):
                 assert set(answer["content"]) == {PROBLEM_JSON}, (method, path, status)
     assert missing == []
+    needing = [
+        (method, path, op)
+        for method, path, op in _operations(schema)
+        if path.startswith(NEEDS_MODULE)
+    ]
+    assert len(needing) >= 3
+    undocumented = [
+        f"{method.upper()} {path}"
+        for method, path, operation in needing
+        if _example_type(operation, "409") != "https://webcast.invalid/problems/module-off"
+    ]
+    assert undocumented == []
     components = schema["components"]["schemas"]
     assert "HTTPValidationError" not in components and "ValidationError" not in components
     problem = components["Problem"]

@@ -12,7 +12,7 @@ from azure.functions.queue import QueueMessage
 from openpyxl import load_workbook
 
 from devtools.runner import TriggerRunner, app_functions
-from functions.api.routers.viewer import VIEWER_COOKIE
+from functions.api.viewer_deps import VIEWER_COOKIE
 from functions.triggers import tracking as tracking_triggers
 from shared import clock
 from shared.clients import cosmos_container, queue_client

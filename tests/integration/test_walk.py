@@ -25,7 +25,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from functions.api.deps import ADMIN_COOKIE
-from functions.api.routers.viewer import EMBED_COOKIE, VIEWER_COOKIE
+from functions.api.viewer_deps import EMBED_COOKIE, VIEWER_COOKIE
 from shared import clock
 from shared.accounts import service as accounts
 from shared.accounts.signin import issue_reset_token

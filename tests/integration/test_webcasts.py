@@ -93,3 +93,29 @@ def test_webcast_list_pages_with_continuation_tokens(stack):
         params["continuation"] = page["continuation"]
     assert sorted(seen) == [f"w-{i}" for i in range(7)]
     assert len(seen) == 7
+
+
+def test_a_switched_off_module_answers_the_same_409_in_messages_polls_and_tracking(stack):
+    owner = helpers.new_owner("modules-off")
+    created = owner.post("/api/webcasts", json={"title": "Plain", "slug": "plain"})
+    assert created.status_code == 201, created.text
+    webcast_id = created.json()["id"]
+    viewer = helpers.client()
+    entered = viewer.post(f"/api/w/{webcast_id}/enter")
+    assert entered.status_code == 200, entered.text
+    csrf = {"X-CSRF-Token": entered.json()["csrf_token"]}
+    answers = {
+        "message box": viewer.post(
+            f"/api/w/{webcast_id}/messages", json={"text": "Hello"}, headers=csrf
+        ),
+        "polls": viewer.get(f"/api/w/{webcast_id}/polls"),
+        "attendance tracking": viewer.post(
+            f"/api/w/{webcast_id}/heartbeat", json={"mode": "live"}, headers=csrf
+        ),
+    }
+    for module, answer in answers.items():
+        assert answer.status_code == 409, (module, answer.text)
+        problem = answer.json()
+        assert problem["type"] == "https://webcast.invalid/problems/module-off", problem
+        assert problem["title"] == "Module off"
+        assert problem["detail"] == f"The {module} module is switched off for this webcast"

@@ -6,8 +6,6 @@ from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from shared.accounts import service
 from shared.accounts.models import AccountView, SubAccountCreate, SubAccountUpdate
-from shared.auth.permissions import require_owner
-from shared.errors import not_found
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 
@@ -28,11 +26,7 @@ def create_account(
 
 @router.get("/{account_id}")
 def get_account(account_id: str, principal: CurrentPrincipal) -> AccountView:
-    tenant_id = require_owner(principal)
-    account = service.get_account(tenant_id=tenant_id, account_id=account_id)
-    if account is None:
-        raise not_found("Account")
-    return AccountView.of(account)
+    return AccountView.of(service.read_account(principal=principal, account_id=account_id))
 
 
 @router.patch("/{account_id}")

@@ -16,9 +16,8 @@ from functions.api.deps import (
 )
 from shared.accounts import signin
 from shared.accounts.models import AccountView
-from shared.accounts.service import get_account
+from shared.accounts.service import session_account
 from shared.auth.models import SessionStage
-from shared.errors import unauthorized
 from shared.text import InputModel
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -121,9 +120,7 @@ def confirm_enrolment(
 
 @router.get("/session")
 def current_session(session: FullSession, principal: CurrentPrincipal) -> SessionInfo:
-    account = get_account(tenant_id=session.home_tenant_id, account_id=session.account_id)
-    if account is None:
-        raise unauthorized("This account is not available")
+    account = session_account(session)
     return SessionInfo(
         stage=session.stage,
         csrf_token=session.csrf_token,

@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
-from functions.api.routers.viewer import ViewerSession
+from functions.api.viewer_deps import ViewerSession
 from shared.downloads import service
 from shared.downloads.models import (
     CreatedHandout,

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
-from functions.api.routers.viewer import EMBED_COOKIE, Entered, set_session_cookie
+from functions.api.routers.viewer import Entered
+from functions.api.viewer_deps import EMBED_COOKIE, set_session_cookie
 from shared.integrations import credentials, embed
 from shared.integrations.models import (
     CredentialCreate,

@@ -4,7 +4,7 @@ participant's password reset by mail."""
 from fastapi import APIRouter
 
 from functions.api.deps import Context, CurrentPrincipal
-from functions.api.routers.viewer import ViewerSession
+from functions.api.viewer_deps import ViewerSession
 from shared.mail import admin, invitations, participant_reset
 from shared.mail.models import (
     InvitationQueued,

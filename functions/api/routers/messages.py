@@ -13,9 +13,8 @@ from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import ATTACHMENT, CsvDownload, XlsxDownload, download
 from functions.api.etags import UNCHANGED, conditional_json
-from functions.api.routers.viewer import ViewerSession
-from shared.errors import forbidden
-from shared.messages import exports, feed, service
+from functions.api.viewer_deps import ViewerSession
+from shared.messages import exports, service
 from shared.messages.models import (
     BulkRequest,
     BulkResult,
@@ -30,54 +29,38 @@ from shared.messages.models import (
     VoteResult,
 )
 from shared.messages.settings import settings
-from shared.participants.access import require_grant
-from shared.participants.models import ParticipantSession
-from shared.webcasts.models import AccessMode
 
 router = APIRouter(tags=["messages"])
 VIEWER = "/api/w/{webcast_id}/messages"
 ADMIN = "/api/webcasts/{webcast_id}/messages"
 
 
-def _granted(session: ParticipantSession | None, webcast_id: str) -> ParticipantSession:
-    require_grant(session, webcast_id)
-    if session is None:  # require_grant refused already; this narrows the type
-        raise forbidden("Register or sign in for this webcast first")
-    return session
-
-
 # ---- viewer side ----
 
 
-@router.post(VIEWER, status_code=201, responses=problems.responses(429))
+@router.post(VIEWER, status_code=201, responses=problems.needs_module(429))
 def send_message(webcast_id: str, body: MessageCreate, session: ViewerSession) -> OwnMessage:
-    participant_id = require_grant(session, webcast_id)
-    message = service.send(
-        webcast_id=webcast_id,
-        session=_granted(session, webcast_id),
-        participant_id=participant_id,
-        data=body,
-    )
+    message = service.send(webcast_id=webcast_id, session=session, data=body)
     return service.own_view(message)
 
 
-@router.get(f"{VIEWER}/mine")
+@router.get(f"{VIEWER}/mine", responses=problems.needs_module())
 def my_messages(webcast_id: str, session: ViewerSession) -> list[OwnMessage]:
-    return service.mine(webcast_id=webcast_id, session=_granted(session, webcast_id))
+    return service.mine(webcast_id=webcast_id, session=session)
 
 
-@router.get(f"{VIEWER}/published")
+@router.get(f"{VIEWER}/published", responses=problems.needs_module())
 async def published_messages(
     webcast_id: str,
     session: ViewerSession,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The published feed; answers 304 when If-None-Match carries the current ETag."""
-    _granted(session, webcast_id)
-    webcast = await run_in_threadpool(service.viewer_webcast, webcast_id)
-    rendered = await run_in_threadpool(feed.published, webcast)
-    # Only a public webcast's feed may sit in shared caches: others need a grant to read.
-    scope = "public" if webcast.access_mode == AccessMode.public else "private"
+    published = await run_in_threadpool(
+        service.published_feed, webcast_id=webcast_id, session=session
+    )
+    rendered = published.rendered
+    scope = "public" if published.public else "private"
     headers = {
         "ETag": rendered.etag,
         "Cache-Control": f"{scope}, max-age={settings.feed_max_age}",
@@ -88,12 +71,10 @@ async def published_messages(
     return Response(content=rendered.body, media_type="application/json", headers=headers)
 
 
-@router.post(f"{VIEWER}/{{message_id}}/votes")
+@router.post(f"{VIEWER}/{{message_id}}/votes", responses=problems.needs_module())
 def upvote(webcast_id: str, message_id: str, session: ViewerSession) -> VoteResult:
     """Idempotent: a second vote of the same session changes nothing."""
-    new_vote = service.vote(
-        webcast_id=webcast_id, session=_granted(session, webcast_id), message_id=message_id
-    )
+    new_vote = service.vote(webcast_id=webcast_id, session=session, message_id=message_id)
     return VoteResult(message_id=message_id, voted=True, new_vote=new_vote)
 
 

@@ -12,13 +12,11 @@ from fastapi import APIRouter, Header, Response
 from functions.api import problems
 from functions.api.deps import CurrentPrincipal
 from functions.api.etags import UNCHANGED, conditional_json, matches, quoted
-from functions.api.routers.viewer import ViewerSession
-from shared.errors import not_found
+from functions.api.viewer_deps import ViewerSession
 from shared.live.models import LivePlayback, LiveSummary
-from shared.live.service import current_playback
+from shared.live.service import viewer_playback
 from shared.media import playback
 from shared.media.models import Asset
-from shared.participants.access import require_grant
 
 router = APIRouter(tags=["playback"])
 VIEWER = "/api/w/{webcast_id}/vod"
@@ -60,8 +58,7 @@ def _playlist(rendered: playback.Playlist, moment: datetime, if_none_match: str 
 
 
 def _published(session: ViewerSession, webcast_id: str, asset_id: str | None = None) -> Asset:
-    require_grant(session, webcast_id)
-    return playback.published_vod(webcast_id=webcast_id, asset_id=asset_id)
+    return playback.published_vod(session=session, webcast_id=webcast_id, asset_id=asset_id)
 
 
 # ---- viewer side ----
@@ -131,11 +128,7 @@ def media_playlist(
 
 
 def _live(session: ViewerSession, webcast_id: str, session_id: str | None = None) -> LivePlayback:
-    require_grant(session, webcast_id)
-    live = current_playback(webcast_id=webcast_id)
-    if live is None or (session_id is not None and live.session_id != session_id):
-        raise not_found("Live stream")
-    return live
+    return viewer_playback(session=session, webcast_id=webcast_id, session_id=session_id)
 
 
 def _live_base(webcast_id: str, session_id: str) -> str:

@@ -9,7 +9,7 @@ from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import ATTACHMENT, CsvDownload, XlsxDownload, download
 from functions.api.etags import UNCHANGED, conditional_json
-from functions.api.routers.viewer import ViewerSession
+from functions.api.viewer_deps import ViewerSession
 from shared.polls import exports, service, voting
 from shared.polls.models import (
     AnswerInput,
@@ -198,12 +198,12 @@ def export_xlsx(
 # -- viewers (a session with a grant for the webcast) -------------------------------------------
 
 
-@router.get(viewer, tags=["viewer"])
+@router.get(viewer, tags=["viewer"], responses=problems.needs_module())
 def viewer_polls(webcast_id: str, session: ViewerSession) -> list[PollView]:
     return voting.list_polls(session=session, webcast_id=webcast_id)
 
 
-@router.get(viewer + "/{poll_id}", tags=["viewer"])
+@router.get(viewer + "/{poll_id}", tags=["viewer"], responses=problems.needs_module())
 def viewer_poll(webcast_id: str, poll_id: str, session: ViewerSession) -> PollView:
     return voting.get_poll_view(session=session, webcast_id=webcast_id, poll_id=poll_id)
 
@@ -212,7 +212,7 @@ def viewer_poll(webcast_id: str, poll_id: str, session: ViewerSession) -> PollVi
     viewer + "/{poll_id}/answer",
     status_code=201,
     tags=["viewer"],
-    responses=problems.responses(409),
+    responses=problems.needs_module(),
 )
 def answer(
     webcast_id: str, poll_id: str, body: AnswerInput, session: ViewerSession, response: Response
@@ -224,13 +224,16 @@ def answer(
     return mine
 
 
-@router.get(viewer + "/{poll_id}/answer", tags=["viewer"])
+@router.get(viewer + "/{poll_id}/answer", tags=["viewer"], responses=problems.needs_module())
 def my_answer(webcast_id: str, poll_id: str, session: ViewerSession) -> MyAnswer:
     return voting.my_answer(session=session, webcast_id=webcast_id, poll_id=poll_id)
 
 
 @router.get(
-    viewer + "/{poll_id}/results", tags=["viewer"], response_model=PollResults, responses=UNCHANGED
+    viewer + "/{poll_id}/results",
+    tags=["viewer"],
+    response_model=PollResults,
+    responses=UNCHANGED | problems.needs_module(),
 )
 def viewer_results(
     webcast_id: str,

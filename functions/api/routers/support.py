@@ -5,10 +5,6 @@ from fastapi import APIRouter
 from functions.api.deps import Context, CurrentPrincipal, FullSession
 from shared.accounts import service
 from shared.accounts.models import GrantCreate, GrantView
-from shared.audit import service as audit
-from shared.auth import sessions
-from shared.auth.models import Role
-from shared.errors import forbidden
 
 router = APIRouter(tags=["support"])
 
@@ -35,34 +31,12 @@ def enter_tenant(
     tenant_id: str, session: FullSession, principal: CurrentPrincipal, context: Context
 ) -> GrantView:
     """Act in a customer's tenant under its active grant; refused without one."""
-    if principal.role != Role.support:
-        raise forbidden("Only vendor support enters other tenants")
-    grant = service.find_active_grant(tenant_id=tenant_id, support_account_id=principal.account_id)
-    if grant is None:
-        raise forbidden("This customer has not granted support access")
-    sessions.set_acting_tenant(session=session, tenant_id=tenant_id, grant_id=grant.id)
-    audit.record(
-        tenant_id=tenant_id,
-        actor=principal.actor,
-        action="support.enter",
-        entity_type="support_grant",
-        entity_id=grant.id,
-        context=context,
+    grant = service.enter_tenant(
+        principal=principal, session=session, tenant_id=tenant_id, context=context
     )
     return service.grant_view(grant)
 
 
 @router.post("/api/support/leave", status_code=204)
 def leave_tenant(session: FullSession, principal: CurrentPrincipal, context: Context) -> None:
-    if principal.role != Role.support:
-        raise forbidden("Only vendor support enters other tenants")
-    if principal.tenant_id:
-        audit.record(
-            tenant_id=principal.tenant_id,
-            actor=principal.actor,
-            action="support.leave",
-            entity_type="support_grant",
-            entity_id=principal.grant_id,
-            context=context,
-        )
-    sessions.set_acting_tenant(session=session, tenant_id=None, grant_id=None)
+    service.leave_tenant(principal=principal, session=session, context=context)

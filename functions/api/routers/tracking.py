@@ -13,25 +13,17 @@ from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import OR_XLSX, CsvDownload, download
 from functions.api.etags import UNCHANGED, matches, quoted
-from functions.api.routers.viewer import ViewerSession
-from shared.participants.access import require_grant
+from functions.api.viewer_deps import ViewerSession
 from shared.tracking import reports, service
 from shared.tracking.models import AttendanceReport, Heartbeat, HeartbeatAccepted, ViewerList
 
 router = APIRouter(tags=["tracking"])
 
 
-@router.post("/api/w/{webcast_id}/heartbeat", status_code=202, responses=problems.responses(409))
+@router.post("/api/w/{webcast_id}/heartbeat", status_code=202, responses=problems.needs_module())
 def heartbeat(webcast_id: str, body: Heartbeat, session: ViewerSession) -> HeartbeatAccepted:
     """Send the next one after `interval_seconds`; the server may lengthen it under load."""
-    participant_id = require_grant(session, webcast_id)
-    assert session is not None  # require_grant refuses a missing session
-    return service.accept_heartbeat(
-        webcast_id=webcast_id,
-        session_id=session.id,
-        participant_id=participant_id,
-        heartbeat=body,
-    )
+    return service.accept_heartbeat(webcast_id=webcast_id, session=session, heartbeat=body)
 
 
 @router.get(

@@ -2,7 +2,7 @@
 
 from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
-from shared.auth.models import Principal
+from shared.auth.models import Permission, Principal
 from shared.blob_sas import UploadTicket, upload_ticket
 from shared.clients import queue_client
 from shared.clock import utc_iso
@@ -23,9 +23,9 @@ from shared.participants.import_models import (
 from shared.participants.imports.files import CONTAINER, MAX_BYTES, blob_client, source_blob
 from shared.participants.imports.rows import mapping_errors
 from shared.participants.repository import get_form, import_jobs
-from shared.participants.service import webcast_for
 from shared.participants.tabular import kind_of_name, supported_extensions
 from shared.webcasts.models import Webcast
+from shared.webcasts.service import admin_webcast
 
 QUEUE = "participant-imports"
 UPLOAD_SECONDS = 15 * 60
@@ -45,7 +45,7 @@ def create_import(
     *, principal: Principal, webcast_id: str, data: ImportCreate, context: RequestContext
 ) -> tuple[ImportJob, UploadTicket]:
     """A new import job and a short-lived write-only URL for its file."""
-    webcast = webcast_for(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     filename = _clean_filename(data.filename)
     if not filename or kind_of_name(filename) is None:
         raise validation_error(
@@ -95,7 +95,7 @@ def _job_or_404(webcast: Webcast, job_id: str) -> ImportJob:
 
 def get_import(*, principal: Principal, webcast_id: str, job_id: str) -> ImportJob:
     """One import job with its status, progress and report."""
-    webcast = webcast_for(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=False)
     return _job_or_404(webcast, job_id)
 
 
@@ -103,7 +103,7 @@ def list_imports(
     *, principal: Principal, webcast_id: str, max_items: int, continuation: str | None
 ) -> Page[ImportJob]:
     """The webcast's import jobs, newest first."""
-    webcast = webcast_for(principal, webcast_id, write=False)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=False)
     return import_jobs.page(
         tenant_id=webcast.tenant_id,
         partition_key=webcast.id,
@@ -122,7 +122,7 @@ def start_import(
     context: RequestContext,
 ) -> ImportJob:
     """Queue the job with its column mapping (again after a dry run, for the real run)."""
-    webcast = webcast_for(principal, webcast_id, write=True)
+    webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     job = _job_or_404(webcast, job_id)
     if job.status in RUNNING:
         raise conflict("This import is running already")

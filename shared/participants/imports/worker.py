@@ -48,7 +48,7 @@ from shared.participants.repository import get_form, import_jobs
 from shared.participants.service import Saved, import_participants
 from shared.participants.tabular import BadFileError, Source, Table, detect, open_table
 from shared.webcasts.models import Webcast
-from shared.webcasts.repository import webcasts
+from shared.webcasts.service import find_in_tenant
 
 log = logging.getLogger("webcast.participants.imports")
 
@@ -116,7 +116,7 @@ class JobRun:
 
     def execute(self) -> None:
         job = self.job
-        webcast = webcasts.get(tenant_id=job.tenant_id, item_id=job.webcast_id)
+        webcast = find_in_tenant(tenant_id=job.tenant_id, webcast_id=job.webcast_id)
         if webcast is None:
             self.fail("webcast-missing", "the webcast no longer exists")
             return
