@@ -1,6 +1,7 @@
 """Participant import jobs (P09): CSV, XLSX and XLS through the real emulators and the runner."""
 
 import csv
+import functools
 import io
 import json
 import random
@@ -52,13 +53,7 @@ MAPPING = {
 TRIGGERS = helpers.Triggers({"participant_import", "blob_created"}, watch=("imports",))
 
 
-def _webcast(owner: helpers.Admin, slug: str, **settings: object) -> str:
-    body = {"title": f"Import {slug}", "slug": slug, "participant_passwords": "predefined"}
-    response = owner.post("/api/webcasts", json=body | settings)
-    assert response.status_code == 201, response.text
-    webcast_id = str(response.json()["id"])
-    assert owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=FORM).status_code == 200
-    return webcast_id
+_webcast = functools.partial(helpers.new_webcast, participant_passwords="predefined", form=FORM)
 
 
 def _participants(webcast_id: str) -> list[dict[str, Any]]:
