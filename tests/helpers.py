@@ -21,6 +21,7 @@ from shared.accounts.repository import find_by_email
 from shared.audit import service as audit_service
 from shared.audit.models import AuditEntry, AuditFilter
 from shared.auth.totp import STEP_SECONDS
+from shared.clients import cosmos_container
 from shared.config import Settings, get_settings
 
 PASSWORD = "correct horse battery staple"
@@ -250,6 +251,17 @@ def new_webcast(
         saved = owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=form)
         assert saved.status_code == 200, saved.text
     return webcast_id
+
+
+def stored_participants(webcast_id: str) -> list[dict[str, Any]]:
+    """The webcast's participants as stored."""
+    return list(
+        cosmos_container("participants").query_items(
+            "SELECT * FROM c WHERE c.webcast_id = @w AND c.type = 'participant'",
+            parameters=[{"name": "@w", "value": webcast_id}],
+            partition_key=webcast_id,
+        )
+    )
 
 
 @dataclass

@@ -640,7 +640,7 @@ def test_import_bombs_of_gibibytes_and_nested_archives_fail_the_job_unread(stack
             json={"mapping": {"E-Mail": "email"}},
         )
         assert started.status_code == 409, started.text
-    assert imports_test._participants(webcast_id) == []
+    assert helpers.stored_participants(webcast_id) == []
     assert owner.get(f"/api/webcasts/{webcast_id}/imports").status_code == 200
 
 
