@@ -5,7 +5,6 @@ import io
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -14,7 +13,6 @@ import pytest
 
 import functions.triggers.handouts  # noqa: F401  (registers the BlobCreated consumer)
 from shared.clients import blob_container_name, blob_service
-from shared.config import Settings
 from shared.malware import record_scan_result
 from tests import helpers
 
@@ -22,11 +20,7 @@ CONTAINER = "downloads"
 TRIGGERS = helpers.Triggers({"blob_created"}, watch=(CONTAINER,))
 
 
-@pytest.fixture(autouse=True)
-def defender_gate(stack: Any) -> Iterator[Settings]:
-    """The gate waits for Defender's result; a re-queued event comes back at once."""
-    with helpers.changed_settings(malware_gate="defender", malware_recheck_seconds=0) as settings:
-        yield settings
+pytestmark = pytest.mark.usefixtures("defender_gate")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """What every upload passes before anything reads it (P38): the size the browser declared,
 the limits, and the malware gate; a file that fails is deleted and its item says why."""
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -27,10 +26,7 @@ CSV = b"E-Mail;Vorname\nerika@example.org;Erika\n"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
-@pytest.fixture(autouse=True)
-def defender_gate(stack: Any) -> Iterator[None]:
-    with helpers.changed_settings(malware_gate="defender", malware_recheck_seconds=0):
-        yield
+pytestmark = pytest.mark.usefixtures("defender_gate")
 
 
 @pytest.fixture(scope="module")
