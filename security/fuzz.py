@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 
 from functions.api.deps import ADMIN_COOKIE, CSRF_HEADER
 from tests import helpers
-from tests.integration.test_fuzzing import SESSION_CHANGING, _owner_with_data
+from tests.owner_data import SESSION_CHANGING, owner_with_data
 
 SERVER_ERROR = "not_a_server_error"
 CONFORMANCE_CHECKS: dict[str, Callable[..., Any]] = {
@@ -82,7 +82,7 @@ class SignedIn:
 
     @classmethod
     def fresh(cls) -> "SignedIn":
-        owner, ids = _owner_with_data()
+        owner, ids = owner_with_data()
         return cls(owner=owner, ids=ids)
 
     @property

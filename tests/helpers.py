@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import pyotp
@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from devtools.runner import TriggerRunner, app_functions
 from functions.api.app import create_app
+from functions.api.viewer_deps import VIEWER_COOKIE
 from shared import clock
 from shared.accounts import service as accounts
 from shared.accounts.models import Account
@@ -21,6 +22,7 @@ from shared.audit import service as audit_service
 from shared.audit.models import AuditEntry, AuditFilter
 from shared.auth.models import Permission, Role
 from shared.auth.totp import STEP_SECONDS
+from shared.clients import cosmos_container
 from shared.config import Settings, get_settings
 
 PASSWORD = "correct horse battery staple"
@@ -48,27 +50,20 @@ def next_code(secret: str) -> str:
     return pyotp.TOTP(secret).at(int(clock.now()))
 
 
-@dataclass
-class Admin:
-    client: TestClient
-    account_id: str
-    tenant_id: str
-    email: str
-    password: str
-    secret: str
-    csrf: str
-    recovery_codes: list[str]
+class SessionClient:
+    """A signed-in client: its session's headers go with every request."""
 
-    def headers(self) -> dict[str, str]:
-        return {"X-CSRF-Token": self.csrf}
+    client: TestClient
+    csrf: str
+
+    def session_headers(self, method: str) -> dict[str, str]:
+        return {"X-CSRF-Token": self.csrf} if method != "GET" else {}
 
     def request(
         self, method: str, url: str, *, headers: dict[str, str] | None = None, **kwargs: Any
     ) -> httpx.Response:
-        merged = self.headers() if method != "GET" else {}
-        response: httpx.Response = self.client.request(
-            method, url, headers=merged | (headers or {}), **kwargs
-        )
+        merged = self.session_headers(method) | (headers or {})
+        response: httpx.Response = self.client.request(method, url, headers=merged, **kwargs)
         return response
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
@@ -82,6 +77,21 @@ class Admin:
 
     def delete(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("DELETE", url, **kwargs)
+
+
+@dataclass
+class Admin(SessionClient):
+    client: TestClient
+    account_id: str
+    tenant_id: str
+    email: str
+    password: str
+    secret: str
+    csrf: str
+    recovery_codes: list[str]
+
+    def headers(self) -> dict[str, str]:
+        return {"X-CSRF-Token": self.csrf}
 
 
 def enrol(email: str, password: str) -> Admin:
@@ -101,18 +111,7 @@ def enrol(email: str, password: str) -> Admin:
     )
     assert done.status_code == 200, done.text
     body = done.json()
-    account = find_by_email(email)
-    assert account is not None
-    return Admin(
-        client=http,
-        account_id=account.id,
-        tenant_id=account.tenant_id,
-        email=email,
-        password=password,
-        secret=secret,
-        csrf=body["csrf_token"],
-        recovery_codes=body["recovery_codes"],
-    )
+    return _signed_in(http, email, password, secret, body["csrf_token"], body["recovery_codes"])
 
 
 def sign_in(email: str, password: str, secret: str) -> Admin:
@@ -126,6 +125,13 @@ def sign_in(email: str, password: str, secret: str) -> Admin:
         "/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf}, json={"code": next_code(secret)}
     )
     assert verified.status_code == 200, verified.text
+    return _signed_in(http, email, password, secret, verified.json()["csrf_token"], [])
+
+
+def _signed_in(
+    http: TestClient, email: str, password: str, secret: str, csrf: str, recovery_codes: list[str]
+) -> Admin:
+    """The account of `email`, signed in on `http`."""
     account = find_by_email(email)
     assert account is not None
     return Admin(
@@ -135,8 +141,8 @@ def sign_in(email: str, password: str, secret: str) -> Admin:
         email=email,
         password=password,
         secret=secret,
-        csrf=verified.json()["csrf_token"],
-        recovery_codes=[],
+        csrf=csrf,
+        recovery_codes=recovery_codes,
     )
 
 
@@ -226,3 +232,81 @@ def changed_settings(**values: Any) -> Iterator[Settings]:
     finally:
         for name, value in saved.items():
             setattr(settings, name, value)
+
+
+def new_webcast(
+    owner: Admin,
+    slug: str | None = None,
+    *,
+    title: str = "Webcast",
+    form: dict[str, Any] | None = None,
+    **fields: Any,
+) -> str:
+    """A new webcast of the owner's tenant with these fields (a fresh slug unless one is
+    given) and, if given, its registration form; the webcast's id."""
+    body = {"title": title, "slug": slug or f"w-{uuid.uuid4().hex[:10]}", **fields}
+    response = owner.post("/api/webcasts", json=body)
+    assert response.status_code == 201, response.text
+    webcast_id = str(response.json()["id"])
+    if form is not None:
+        saved = owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=form)
+        assert saved.status_code == 200, saved.text
+    return webcast_id
+
+
+def stored_participants(webcast_id: str) -> list[dict[str, Any]]:
+    """The webcast's participants as stored."""
+    return list(
+        cosmos_container("participants").query_items(
+            "SELECT * FROM c WHERE c.webcast_id = @w AND c.type = 'participant'",
+            parameters=[{"name": "@w", "value": webcast_id}],
+            partition_key=webcast_id,
+        )
+    )
+
+
+@dataclass
+class Viewer(SessionClient):
+    """A viewer's session on one webcast: its client, session token, CSRF token and, once
+    registered or signed in, its participant. The token goes explicitly with every request,
+    so that many viewers can share one client."""
+
+    client: TestClient
+    webcast_id: str
+    token: str
+    csrf: str
+    participant_id: str | None = None
+
+    @classmethod
+    def from_answer(cls, http: TestClient, webcast_id: str, answer: httpx.Response) -> Self:
+        """The session that the viewer API's answer (enter, register, sign in) set on `http`."""
+        body = answer.json()
+        return cls(
+            http,
+            webcast_id,
+            http.cookies[VIEWER_COOKIE],
+            body["csrf_token"],
+            body.get("participant_id"),
+        )
+
+    @classmethod
+    def enter(cls, webcast_id: str) -> Self:
+        """An anonymous viewer of a public webcast, entered through the API on its own client."""
+        http = client()
+        entered = http.post(f"/api/w/{webcast_id}/enter")
+        assert entered.status_code == 200, entered.text
+        return cls.from_answer(http, webcast_id, entered)
+
+    @classmethod
+    def register(cls, webcast_id: str, **body: Any) -> Self:
+        """A viewer registered through the API on its own client (with a fresh e-mail address
+        unless `body` names one)."""
+        http = client()
+        registered = http.post(
+            f"/api/w/{webcast_id}/registrations", json={"email": unique_email("viewer"), **body}
+        )
+        assert registered.status_code == 202, registered.text
+        return cls.from_answer(http, webcast_id, registered)
+
+    def session_headers(self, method: str) -> dict[str, str]:
+        return super().session_headers(method) | {"Cookie": f"{VIEWER_COOKIE}={self.token}"}

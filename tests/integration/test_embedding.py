@@ -28,19 +28,11 @@ def owner(stack):
     return helpers.new_owner("embed")
 
 
-def _webcast(owner: helpers.Admin, **extra: Any) -> str:
-    body = {"title": "Embedded", "slug": f"e-{uuid.uuid4().hex[:12]}", **extra}
-    response = owner.post("/api/webcasts", json=body)
-    assert response.status_code == 201, response.text
-    webcast_id: str = response.json()["id"]
-    return webcast_id
-
-
 def _embeddable(
     owner: helpers.Admin, origins: list[str] = ORIGINS, **extra: Any
 ) -> tuple[str, str]:
     """A webcast with embedding on for `origins` and its signing secret."""
-    webcast_id = _webcast(owner, **extra)
+    webcast_id = helpers.new_webcast(owner, title="Embedded", **extra)
     settings = owner.request(
         "PUT",
         f"/api/webcasts/{webcast_id}/embed",
@@ -281,7 +273,7 @@ def test_embed_page_names_exactly_the_allowed_sites_as_frame_ancestors(owner):
 
 @pytest.mark.claim("P35")
 def test_allowed_origins_must_be_https_origins(owner):
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     url = f"/api/webcasts/{webcast_id}/embed"
     assert owner.get(url).json() == {
         "webcast_id": webcast_id,
@@ -325,7 +317,9 @@ def test_allowed_origins_must_be_https_origins(owner):
 
 @pytest.mark.claim("P25")
 def test_viewer_cookie_from_registration_and_login_is_a_lax_host_session_cookie(owner):
-    webcast_id = _webcast(owner, access_mode="registration", admit_before_confirmation=True)
+    webcast_id = helpers.new_webcast(
+        owner, access_mode="registration", admit_before_confirmation=True
+    )
     http = helpers.client()
     email = helpers.unique_email("viewer")
     password = "Viewer-Pass-2026"
@@ -371,7 +365,7 @@ def _register(http, webcast_id: str, bearer: str | None, **body: Any):
 
 @pytest.mark.claim("P35")
 def test_server_credential_registers_once_and_its_link_signs_in_once(owner):
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     credential = _credential(owner, webcast_id)
     assert credential["token"] == f"{credential['id']}.{credential['secret']}"
     stored = json.dumps(list(cosmos_container("webcasts").read_all_items()))
@@ -416,7 +410,7 @@ def test_server_credential_registers_once_and_its_link_signs_in_once(owner):
 
 @pytest.mark.claim("P35")
 def test_wrong_missing_and_revoked_credentials_get_401_and_guessing_is_throttled(owner):
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     credential = _credential(owner, webcast_id)
     server = helpers.client()
     body = {"email": helpers.unique_email("crm")}
@@ -450,11 +444,11 @@ def test_wrong_missing_and_revoked_credentials_get_401_and_guessing_is_throttled
 @pytest.mark.claim("P29")
 @pytest.mark.claim("P30")
 def test_a_credential_or_token_of_one_webcast_cannot_register_into_another(owner):
-    webcast_a = _webcast(owner)
+    webcast_a = helpers.new_webcast(owner)
     webcast_b, secret_b = _embeddable(owner)
     credential_a = _credential(owner, webcast_a)
     other_owner = helpers.new_owner("embed-other")
-    webcast_c = _webcast(other_owner)
+    webcast_c = helpers.new_webcast(other_owner)
     server = helpers.client()
     email = helpers.unique_email("cross")
     same_tenant = _register(server, webcast_b, credential_a["token"], email=email)
@@ -472,7 +466,7 @@ def test_a_credential_or_token_of_one_webcast_cannot_register_into_another(owner
 @pytest.mark.claim("P35")
 @pytest.mark.claim("P29")
 def test_admin_routes_need_the_participants_permission(owner):
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     credential = _credential(owner, webcast_id)
     without = helpers.new_subaccount(owner, [p for p in Permission if p != Permission.participants])
     with_permission = helpers.new_subaccount(owner, [Permission.participants])

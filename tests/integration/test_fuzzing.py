@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from functions.api.app import create_app
 from functions.api.deps import ADMIN_COOKIE, CSRF_HEADER
-from tests import helpers
+from tests.owner_data import SESSION_CHANGING, owner_with_data
 
 # Invalid requests must be refused (negative_data_rejection). Not positive_data_acceptance:
 # whether a valid request succeeds depends on stored state as much as on its shape (a random
@@ -41,27 +41,6 @@ CHECKS = [
     negative_data_rejection,
 ]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
-# These end or change the owner's own session; the anonymous phase still runs them.
-POLL = {
-    "title": "Fuzz poll",
-    "questions": [
-        {
-            "id": "q1",
-            "type": "single_choice",
-            "text": "Yes or no?",
-            "options": [{"id": "yes", "label": "Yes"}, {"id": "no", "label": "No"}],
-        }
-    ],
-}
-SESSION_CHANGING = {
-    ("POST", "/api/auth/logout"),
-    ("POST", "/api/auth/password"),
-    ("POST", "/api/auth/mfa/verify"),
-    ("POST", "/api/auth/mfa/enrolment"),
-    ("POST", "/api/auth/mfa/enrolment/confirm"),
-    ("POST", "/api/accounts/{account_id}/mfa-reset"),
-    ("POST", "/api/support/leave"),
-}
 
 
 def _owner_may_run(method: str, path: str) -> bool:
@@ -118,71 +97,12 @@ def _fuzz(
     return sent
 
 
-def _created(owner: helpers.Admin, path: str, body: dict[str, Any], *key: str) -> str:
-    response = owner.post(path, json=body)
-    assert response.status_code == 201, response.text
-    found: Any = response.json()
-    for part in (*key, "id"):
-        found = found[part]
-    return str(found)
-
-
-def _owner_with_data() -> tuple[helpers.Admin, dict[str, str]]:
-    """An owner with a webcast and one of each thing in it, so the owner phase goes deep."""
-    owner = helpers.new_owner("fuzz")
-    webcast_body = {
-        "title": "Fuzz",
-        "slug": "fuzz",
-        "access_mode": "registration",
-        "admit_before_confirmation": True,
-        "modules": {"message_box": True, "polls": True, "tracking": True},
-    }
-    webcast_id = _created(owner, "/api/webcasts", webcast_body)
-    base = f"/api/webcasts/{webcast_id}"
-    viewer = helpers.client()
-    entered = viewer.post(
-        f"/api/w/{webcast_id}/registrations", json={"email": helpers.unique_email("viewer")}
-    )
-    assert entered.status_code == 202, entered.text
-    message = viewer.post(
-        f"/api/w/{webcast_id}/messages",
-        json={"text": "A question"},
-        headers={CSRF_HEADER: entered.json()["csrf_token"]},
-    )
-    assert message.status_code == 201, message.text
-    media = {"title": "Video", "filename": "video.mp4", "size": 1000}
-    handout = {
-        "title": "Slides",
-        "filename": "slides.pdf",
-        "content_type": "application/pdf",
-        "size": 1000,
-    }
-    subaccount = {
-        "email": helpers.unique_email("fuzz-sub"),
-        "display_name": "Sub",
-        "password": helpers.PASSWORD,
-    }
-    ids = {
-        "webcast_id": webcast_id,
-        "participant_id": _created(
-            owner, f"{base}/participants", {"email": helpers.unique_email("fuzz")}
-        ),
-        "poll_id": _created(owner, f"{base}/polls", POLL),
-        "message_id": message.json()["id"],
-        "asset_id": _created(owner, f"{base}/media", media, "asset"),
-        "handout_id": _created(owner, f"{base}/handouts", handout, "handout"),
-        "job_id": _created(owner, f"{base}/imports", {"filename": "list.csv", "size": 100}, "job"),
-        "account_id": _created(owner, "/api/accounts", subaccount),
-    }
-    return owner, ids
-
-
 @pytest.mark.claim("P39")
 def test_every_operation_answers_as_documented_anonymous_or_as_an_owner(stack):
     started = time.monotonic()
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app())
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
-    owner, ids = _owner_with_data()
+    owner, ids = owner_with_data()
     signed_in = {
         "Cookie": f"{ADMIN_COOKIE}={owner.client.cookies[ADMIN_COOKIE]}",
         CSRF_HEADER: owner.csrf,

@@ -3,19 +3,15 @@ emulator and the trigger runner, with Defender's scan result simulated as a blob
 
 import io
 import struct
-import uuid
 import zipfile
 import zlib
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from shared.clients import blob_container_name, blob_service
-from shared.config import Settings
 from shared.malware import record_scan_result
 from tests import helpers
 
@@ -23,31 +19,13 @@ CONTAINER = "downloads"
 TRIGGERS = helpers.Triggers({"blob_created"}, watch=(CONTAINER,))
 
 
-@pytest.fixture(autouse=True)
-def defender_gate(stack: Any) -> Iterator[Settings]:
-    """The gate waits for Defender's result; a re-queued event comes back at once."""
-    with helpers.changed_settings(malware_gate="defender", malware_recheck_seconds=0) as settings:
-        yield settings
+pytestmark = pytest.mark.usefixtures("defender_gate")
 
 
 @pytest.fixture(scope="module")
 def owner(stack: Any) -> helpers.Admin:
     admin = helpers.new_owner("handouts")
     return admin
-
-
-def _webcast(owner: helpers.Admin) -> str:
-    slug = f"h-{uuid.uuid4().hex[:10]}"
-    response = owner.post("/api/webcasts", json={"title": "Handouts", "slug": slug})
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-def _viewer(webcast_id: str) -> TestClient:
-    http = helpers.client()
-    entered = http.post(f"/api/w/{webcast_id}/enter")
-    assert entered.status_code == 200, entered.text
-    return http
 
 
 def pdf_bytes() -> bytes:
@@ -133,7 +111,7 @@ def scanned(owner: helpers.Admin, created: dict[str, Any], *, clean: bool) -> di
 
 @pytest.mark.claim("P37")
 def test_file_name_type_and_size_are_checked_before_any_upload(owner, defender_gate):
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     defender_gate.downloads_max_bytes = 10_000
     cases = [
         (("setup.exe", "application/octet-stream", 100), "filename"),
@@ -162,8 +140,8 @@ def test_file_name_type_and_size_are_checked_before_any_upload(owner, defender_g
 @pytest.mark.claim("P37")
 @pytest.mark.claim("P38")
 def test_a_handout_is_offered_only_after_a_clean_scan_and_downloads_as_attachment(owner):
-    webcast_id = _webcast(owner)
-    viewer = _viewer(webcast_id)
+    webcast_id = helpers.new_webcast(owner)
+    viewer = helpers.Viewer.enter(webcast_id)
     content = pdf_bytes()
     created = upload(owner, webcast_id, "Präsentation Über „Q3“.pdf", "application/pdf", content)
     handout_id = created["handout"]["id"]
@@ -207,8 +185,8 @@ def test_a_handout_is_offered_only_after_a_clean_scan_and_downloads_as_attachmen
 
 @pytest.mark.claim("P38")
 def test_a_malicious_file_is_rejected_deleted_and_never_offered(owner):
-    webcast_id = _webcast(owner)
-    viewer = _viewer(webcast_id)
+    webcast_id = helpers.new_webcast(owner)
+    viewer = helpers.Viewer.enter(webcast_id)
     created = upload(owner, webcast_id, "bild.png", "image/png", png_bytes())
     handout_id = created["handout"]["id"]
     rejected = scanned(owner, created, clean=False)
@@ -228,7 +206,7 @@ def test_a_malicious_file_is_rejected_deleted_and_never_offered(owner):
 
 @pytest.mark.claim("P38")
 def test_a_file_without_a_scan_result_in_time_is_rejected(owner, defender_gate):
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     created = upload(owner, webcast_id, "bild.png", "image/png", png_bytes())
     TRIGGERS.passes(2)
     assert handout(owner, webcast_id, created["handout"]["id"])["status"] == "scanning"
@@ -241,7 +219,7 @@ def test_a_file_without_a_scan_result_in_time_is_rejected(owner, defender_gate):
 
 @pytest.mark.claim("P37")
 def test_content_that_is_not_the_declared_kind_is_rejected(owner):
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 2000
     renamed = scanned(
         owner, upload(owner, webcast_id, "agenda.pdf", "application/pdf", exe), clean=True
@@ -268,7 +246,7 @@ def test_content_that_is_not_the_declared_kind_is_rejected(owner):
 
 @pytest.mark.claim("P37")
 def test_a_file_larger_than_the_limit_is_rejected(owner, defender_gate):
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     defender_gate.downloads_max_bytes = 1000
     created = create(owner, webcast_id, "plan.png", "image/png", 500)
     assert created.status_code == 201
@@ -287,14 +265,14 @@ def test_a_file_larger_than_the_limit_is_rejected(owner, defender_gate):
 
 @pytest.mark.claim("P37")
 def test_only_viewers_with_a_grant_and_the_tenants_managers_reach_handouts(owner):
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     created = upload(owner, webcast_id, "plan.png", "image/png", png_bytes())
     handout_id = created["handout"]["id"]
     assert scanned(owner, created, clean=True)["status"] == "available"
-    assert _viewer(webcast_id).get(f"/api/w/{webcast_id}/handouts").status_code == 200
+    assert helpers.Viewer.enter(webcast_id).get(f"/api/w/{webcast_id}/handouts").status_code == 200
 
     stranger = helpers.client()
-    elsewhere = _viewer(_webcast(owner))  # a grant for another webcast
+    elsewhere = helpers.Viewer.enter(helpers.new_webcast(owner))  # a grant for another webcast
     for http in (stranger, elsewhere):
         for url in (f"/api/w/{webcast_id}/handouts", f"/api/w/{webcast_id}/handouts/{handout_id}"):
             response = http.get(url, follow_redirects=False)
@@ -323,7 +301,7 @@ def test_only_viewers_with_a_grant_and_the_tenants_managers_reach_handouts(owner
 
 @pytest.mark.claim("P37")
 def test_rename_reorder_and_delete(owner):
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     ids = []
     for name in ("eins.pdf", "zwei.pdf", "drei.pdf"):
         response = create(owner, webcast_id, name, "application/pdf", 100)

@@ -30,7 +30,7 @@ from tests import helpers
 from tests.hostile import corpus
 from tests.hostile.corpus import Hostile
 from tests.integration import test_participant_imports as imports_test
-from tests.integration.test_fuzzing import SESSION_CHANGING, _owner_with_data
+from tests.owner_data import SESSION_CHANGING, owner_with_data
 
 PLACEHOLDER = "hostile-value-placeholder"
 # The kinds take turns over the operations; each round shifts them by one, so that about
@@ -252,7 +252,7 @@ def _snapshot() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def caller(stack: Any) -> Caller:
-    owner, ids = _owner_with_data()
+    owner, ids = owner_with_data()
     viewer = helpers.client()
     entered = viewer.post(
         f"/api/w/{ids['webcast_id']}/registrations", json={"email": helpers.unique_email("v")}
@@ -640,7 +640,7 @@ def test_import_bombs_of_gibibytes_and_nested_archives_fail_the_job_unread(stack
             json={"mapping": {"E-Mail": "email"}},
         )
         assert started.status_code == 409, started.text
-    assert imports_test._participants(webcast_id) == []
+    assert helpers.stored_participants(webcast_id) == []
     assert owner.get(f"/api/webcasts/{webcast_id}/imports").status_code == 200
 
 

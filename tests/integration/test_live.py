@@ -112,13 +112,6 @@ def _admin(live_app: FastAPI, name: str) -> helpers.Admin:
     return dataclasses.replace(owner, client=http)
 
 
-def _webcast(owner: helpers.Admin, slug: str) -> str:
-    created = owner.post("/api/webcasts", json={"title": "Live town hall", "slug": slug})
-    assert created.status_code == 201, created.text
-    webcast_id: str = created.json()["id"]
-    return webcast_id
-
-
 def _push(url: str, *, seconds: float) -> "subprocess.Popen[bytes]":
     """A generated 640x360 source with sound, pushed in real time."""
     return subprocess.Popen(
@@ -225,7 +218,7 @@ def _recording(owner: helpers.Admin, webcast_id: str, session: dict[str, Any]) -
 
 def test_channel_admin_and_ingest_hooks_guard_the_key(live_app: FastAPI):
     owner = _admin(live_app, "live-admin")
-    webcast_id = _webcast(owner, "live-admin")
+    webcast_id = helpers.new_webcast(owner, "live-admin")
     url = f"/api/webcasts/{webcast_id}/live"
     assert owner.get(url).status_code == 404
 
@@ -279,7 +272,7 @@ def test_channel_admin_and_ingest_hooks_guard_the_key(live_app: FastAPI):
 
 def test_wrong_and_rotated_keys_are_refused(live_app: FastAPI, ingest: Ingest):
     owner = _admin(live_app, "live-keys")
-    webcast_id = _webcast(owner, "live-keys")
+    webcast_id = helpers.new_webcast(owner, "live-keys")
     old_key = owner.post(f"/api/webcasts/{webcast_id}/live").json()["stream_key"]
     assert owner.post(f"/api/webcasts/{webcast_id}/live/key").status_code == 200
 
@@ -297,7 +290,7 @@ def test_live_push_makes_a_growing_playlist_health_and_a_recording(
     live_app: FastAPI, ingest: Ingest
 ):
     owner = _admin(live_app, "live-push")
-    webcast_id = _webcast(owner, "live-push")
+    webcast_id = helpers.new_webcast(owner, "live-push")
     key = owner.post(f"/api/webcasts/{webcast_id}/live").json()["stream_key"]
     pushed = 9
     pusher = _push(ingest.url(key), seconds=pushed)
@@ -397,7 +390,7 @@ def test_dropped_connection_ends_the_session_and_keeps_the_recording(
     live_app: FastAPI, ingest: Ingest
 ):
     owner = _admin(live_app, "live-drop")
-    webcast_id = _webcast(owner, "live-drop")
+    webcast_id = helpers.new_webcast(owner, "live-drop")
     key = owner.post(f"/api/webcasts/{webcast_id}/live").json()["stream_key"]
     pusher = _push(ingest.url(key), seconds=60)
     started = time.monotonic()
@@ -434,7 +427,7 @@ def test_dropped_connection_ends_the_session_and_keeps_the_recording(
 @pytest.mark.claim("P20")
 def test_no_recording_when_the_channel_does_not_record(live_app: FastAPI, ingest: Ingest):
     owner = _admin(live_app, "live-norec")
-    webcast_id = _webcast(owner, "live-norec")
+    webcast_id = helpers.new_webcast(owner, "live-norec")
     url = f"/api/webcasts/{webcast_id}/live"
     key = owner.post(url, json={"record": False}).json()["stream_key"]
     pusher = _push(ingest.url(key), seconds=4)

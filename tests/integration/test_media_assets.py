@@ -53,12 +53,6 @@ def gate() -> Iterator[None]:
         yield
 
 
-def _webcast(owner: helpers.Admin, slug: str = "media") -> str:
-    response = owner.post("/api/webcasts", json={"title": "Media", "slug": slug})
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
 def _create(owner: helpers.Admin, webcast_id: str, size: int, name: str = "talk.mp4") -> Any:
     response = owner.post(
         f"/api/webcasts/{webcast_id}/media",
@@ -123,7 +117,7 @@ def _upload_exists(name: str) -> bool:
 
 
 def test_bad_uploads_are_refused_with_the_field(owner: helpers.Admin) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     wrong = owner.post(
         f"/api/webcasts/{webcast_id}/media",
         json={"title": "Slides", "filename": "slides.pdf", "size": 10},
@@ -139,7 +133,7 @@ def test_bad_uploads_are_refused_with_the_field(owner: helpers.Admin) -> None:
 
 
 def test_a_large_upload_goes_in_blocks_and_resumes(owner: helpers.Admin) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     parts = [bytes([n]) * 1000 for n in range(3)]
     created = _create(owner, webcast_id, 3000)
     asset_id = created["asset"]["id"]
@@ -187,7 +181,7 @@ def test_a_large_upload_goes_in_blocks_and_resumes(owner: helpers.Admin) -> None
 
 @pytest.mark.claim("P38")
 def test_a_video_is_transcoded_only_after_a_clean_scan(owner: helpers.Admin, gate: None) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     clean, infected = _create(owner, webcast_id, 10), _create(owner, webcast_id, 10)
     for created in (clean, infected):
         _put(created["upload"], b"0123456789")
@@ -219,7 +213,7 @@ def test_a_video_is_transcoded_only_after_a_clean_scan(owner: helpers.Admin, gat
 @pytest.mark.claim("P38")
 def test_a_video_never_scanned_is_refused(owner: helpers.Admin, gate: None) -> None:
     with helpers.changed_settings(malware_scan_wait_seconds=1):
-        webcast_id = _webcast(owner)
+        webcast_id = helpers.new_webcast(owner)
         created = _create(owner, webcast_id, 10)
         _put(created["upload"], b"0123456789")
         TRIGGERS.drain()
@@ -231,7 +225,7 @@ def test_a_video_never_scanned_is_refused(owner: helpers.Admin, gate: None) -> N
 
 
 def test_a_file_nobody_asked_for_is_removed(owner: helpers.Admin) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     name = f"{owner.tenant_id}/{webcast_id}/unknown/source"
     blob_service().get_blob_client(blob_container_name("uploads"), name).upload_blob(b"x")
     TRIGGERS.drain()
@@ -239,7 +233,7 @@ def test_a_file_nobody_asked_for_is_removed(owner: helpers.Admin) -> None:
 
 
 def test_worker_results_apply_once_and_never_downgrade(owner: helpers.Admin) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     asset_id = _ready(owner, webcast_id)
 
     def result(outcome: str) -> MediaResult:
@@ -275,7 +269,7 @@ def test_worker_results_apply_once_and_never_downgrade(owner: helpers.Admin) -> 
 
 @pytest.mark.claim("P20")
 def test_edits_are_new_versions_cut_from_the_source(owner: helpers.Admin) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     asset_id = _ready(owner, webcast_id, duration=10.0)
     url = f"/api/webcasts/{webcast_id}/media/{asset_id}/edits"
     beyond = owner.post(url, json={"edit": {"trim_start": 12}})
@@ -324,7 +318,7 @@ def test_edits_are_new_versions_cut_from_the_source(owner: helpers.Admin) -> Non
 
 
 def test_captions_are_checked_stored_and_removed(owner: helpers.Admin) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     asset_id = _ready(owner, webcast_id)
     url = f"/api/webcasts/{webcast_id}/media/{asset_id}/captions"
     bad = owner.request("PUT", f"{url}/de", content=b"1\n00:00 --> 00:01\nHallo\n")
@@ -359,7 +353,7 @@ def test_captions_are_checked_stored_and_removed(owner: helpers.Admin) -> None:
 
 @pytest.mark.claim("P38")
 def test_captions_pass_the_malware_gate_before_they_are_offered(owner: helpers.Admin) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     asset_id = _ready(owner, webcast_id)
     url = f"/api/webcasts/{webcast_id}/media/{asset_id}/captions/de"
     waiting = f"{owner.tenant_id}/{webcast_id}/{asset_id}/captions/de.vtt"
@@ -388,7 +382,7 @@ def test_captions_pass_the_malware_gate_before_they_are_offered(owner: helpers.A
 
 @pytest.mark.claim("P20")
 def test_publishing_offers_one_ready_asset_and_guards_deletion(owner: helpers.Admin) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     asset_id = _ready(owner, webcast_id)
     pending = _create(owner, webcast_id, 5)
     base = f"/api/webcasts/{webcast_id}/media"
@@ -408,7 +402,7 @@ def test_publishing_offers_one_ready_asset_and_guards_deletion(owner: helpers.Ad
 def test_deleting_an_asset_removes_its_files_but_not_a_source_still_used(
     owner: helpers.Admin,
 ) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     asset_id = _ready(owner, webcast_id)
     owner.request("PUT", f"/api/webcasts/{webcast_id}/media/{asset_id}/captions/de", content=VTT)
     TRIGGERS.drain()
@@ -427,7 +421,7 @@ def test_deleting_an_asset_removes_its_files_but_not_a_source_still_used(
 
 
 def test_media_prefixes_are_exported_and_erased_with_the_webcast(owner: helpers.Admin) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     asset_id = _ready(owner, webcast_id)
     owner.request("PUT", f"/api/webcasts/{webcast_id}/media/{asset_id}/captions/de", content=VTT)
     TRIGGERS.drain()
@@ -448,7 +442,7 @@ def test_media_prefixes_are_exported_and_erased_with_the_webcast(owner: helpers.
 
 
 def test_the_mp4_download_rendition_follows_the_webcast_setting(owner: helpers.Admin) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     switched = owner.patch(f"/api/webcasts/{webcast_id}", json={"vod_download": True})
     assert switched.status_code == 200 and switched.json()["vod_download"] is True
     created = _create(owner, webcast_id, 5)

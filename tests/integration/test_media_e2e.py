@@ -57,16 +57,9 @@ def _asset(owner: helpers.Admin, webcast_id: str, asset_id: str) -> dict[str, An
 def test_an_uploaded_video_becomes_a_published_vod(stack: Any, clip: bytes) -> None:
     owner = helpers.new_owner("vod-e2e")
     with helpers.changed_settings(malware_gate="defender", malware_recheck_seconds=0):
-        webcast = owner.post(
-            "/api/webcasts",
-            json={
-                "title": "VOD",
-                "slug": "vod",
-                "access_mode": "registration",
-                "admit_before_confirmation": True,
-            },
+        webcast_id = helpers.new_webcast(
+            owner, "vod", title="VOD", access_mode="registration", admit_before_confirmation=True
         )
-        webcast_id = webcast.json()["id"]
         created = owner.post(
             f"/api/webcasts/{webcast_id}/media",
             json={"title": "Keynote", "filename": "talk.mp4", "size": len(clip)},
@@ -119,11 +112,7 @@ def test_an_uploaded_video_becomes_a_published_vod(stack: Any, clip: bytes) -> N
     published = owner.post(f"/api/webcasts/{webcast_id}/media/{version['id']}/publish")
     assert published.status_code == 200, published.text
 
-    viewer = helpers.client()
-    registered = viewer.post(
-        f"/api/w/{webcast_id}/registrations", json={"email": helpers.unique_email("viewer")}
-    )
-    assert registered.status_code == 202, registered.text
+    viewer = helpers.Viewer.register(webcast_id).client
     summary = viewer.get(f"/api/w/{webcast_id}/vod")
     assert summary.status_code == 200, summary.text
     master = viewer.get(summary.json()["master_playlist"])

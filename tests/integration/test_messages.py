@@ -1,11 +1,12 @@
 """Message box (P05) with privacy by default (P15, P19): viewers, moderators, feed, votes."""
 
 import csv
+import functools
 import io
 from typing import Any
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from shared.auth.models import Permission
@@ -22,64 +23,32 @@ NAME_FORM: dict[str, list[dict[str, Any]]] = {
 }
 
 
-class Viewer:
-    """A viewer client with its CSRF token for one webcast."""
+class Viewer(helpers.Viewer):
+    """A viewer with the message box's calls on its webcast."""
 
-    def __init__(self, webcast_id: str, http: TestClient, csrf: str) -> None:
-        self.webcast_id = webcast_id
-        self.http = http
-        self.csrf = csrf
+    def send(self, text: str, **extra: object) -> httpx.Response:
+        return self.post(f"/api/w/{self.webcast_id}/messages", json={"text": text, **extra})
 
-    def send(self, text: str, **extra: object) -> Any:
-        return self.http.post(
-            f"/api/w/{self.webcast_id}/messages",
-            headers={"X-CSRF-Token": self.csrf},
-            json={"text": text, **extra},
-        )
-
-    def vote(self, message_id: str) -> Any:
-        return self.http.post(
-            f"/api/w/{self.webcast_id}/messages/{message_id}/votes",
-            headers={"X-CSRF-Token": self.csrf},
-        )
+    def vote(self, message_id: str) -> httpx.Response:
+        return self.post(f"/api/w/{self.webcast_id}/messages/{message_id}/votes")
 
     def mine(self) -> list[dict[str, Any]]:
-        response = self.http.get(f"/api/w/{self.webcast_id}/messages/mine")
+        response = self.get(f"/api/w/{self.webcast_id}/messages/mine")
         assert response.status_code == 200, response.text
         result: list[dict[str, Any]] = response.json()
         return result
 
-    def published(self, etag: str | None = None) -> Any:
+    def published(self, etag: str | None = None) -> httpx.Response:
         headers = {"If-None-Match": etag} if etag else {}
-        return self.http.get(f"/api/w/{self.webcast_id}/messages/published", headers=headers)
+        return self.get(f"/api/w/{self.webcast_id}/messages/published", headers=headers)
 
 
-def _webcast(owner: helpers.Admin, slug: str, **settings_: object) -> str:
-    body = {"title": f"W {slug}", "slug": slug, "modules": {"message_box": True}, **settings_}
-    response = owner.post("/api/webcasts", json=body)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-def _public_viewer(webcast_id: str) -> Viewer:
-    http = helpers.client()
-    entered = http.post(f"/api/w/{webcast_id}/enter")
-    assert entered.status_code == 200, entered.text
-    return Viewer(webcast_id, http, entered.json()["csrf_token"])
+_webcast = functools.partial(helpers.new_webcast, modules={"message_box": True})
 
 
 def _registered_viewer(webcast_id: str, first: str, last: str) -> tuple[Viewer, str]:
-    http = helpers.client()
-    registered = http.post(
-        f"/api/w/{webcast_id}/registrations",
-        json={
-            "email": helpers.unique_email(first.lower()),
-            "answers": {"first_name": first, "last_name": last},
-        },
-    )
-    assert registered.status_code == 202, registered.text
-    body = registered.json()
-    return Viewer(webcast_id, http, body["csrf_token"]), str(body["participant_id"])
+    viewer = Viewer.register(webcast_id, answers={"first_name": first, "last_name": last})
+    return viewer, str(viewer.participant_id)
 
 
 def _stored(webcast_id: str) -> list[dict[str, Any]]:
@@ -108,19 +77,21 @@ def _fresh_feed(viewer: Viewer) -> dict[str, Any]:
 
 
 def _registration_webcast(owner: helpers.Admin, slug: str, **privacy: bool) -> str:
-    webcast_id = _webcast(
-        owner, slug, access_mode="registration", privacy=privacy, admit_before_confirmation=True
+    return _webcast(
+        owner,
+        slug,
+        access_mode="registration",
+        privacy=privacy,
+        admit_before_confirmation=True,
+        form=NAME_FORM,
     )
-    saved = owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=NAME_FORM)
-    assert saved.status_code == 200, saved.text
-    return webcast_id
 
 
 @pytest.mark.claim("P05")
 def test_viewers_send_and_see_their_own_messages_and_replies(stack):
     owner = helpers.new_owner("msg-own")
     webcast_id = _webcast(owner, "msg-own")
-    alice, bob = _public_viewer(webcast_id), _public_viewer(webcast_id)
+    alice, bob = Viewer.enter(webcast_id), Viewer.enter(webcast_id)
     sent = alice.send("  How long is the break?  ")
     assert sent.status_code == 201, sent.text
     assert sent.json()["text"] == "How long is the break?"
@@ -146,7 +117,7 @@ def test_viewers_send_and_see_their_own_messages_and_replies(stack):
 def test_bad_input_is_a_problem_naming_the_field_and_the_rate_is_limited(stack, monkeypatch):
     owner = helpers.new_owner("msg-rate")
     webcast_id = _webcast(owner, "msg-rate")
-    viewer = _public_viewer(webcast_id)
+    viewer = Viewer.enter(webcast_id)
     for text in ("", "   ", "x" * 2001):
         refused = viewer.send(text)
         assert refused.status_code == 422, refused.text
@@ -163,7 +134,7 @@ def test_bad_input_is_a_problem_naming_the_field_and_the_rate_is_limited(stack, 
     assert limited.headers["content-type"].startswith("application/problem+json")
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
     # The limit is per viewer session: another viewer is not held back.
-    assert _public_viewer(webcast_id).send("other").status_code == 201
+    assert Viewer.enter(webcast_id).send("other").status_code == 201
     assert len(viewer.mine()) == 3
 
 
@@ -171,7 +142,7 @@ def test_bad_input_is_a_problem_naming_the_field_and_the_rate_is_limited(stack, 
 def test_moderation_needs_the_permission_and_the_own_tenant(stack):
     owner = helpers.new_owner("msg-perm")
     webcast_id = _webcast(owner, "msg-perm")
-    message_id = _public_viewer(webcast_id).send("Question").json()["id"]
+    message_id = Viewer.enter(webcast_id).send("Question").json()["id"]
     without = helpers.new_subaccount(owner, [Permission.participants])
     base = f"/api/webcasts/{webcast_id}/messages"
     assert without.get(base).status_code == 403
@@ -194,7 +165,7 @@ def test_moderation_needs_the_permission_and_the_own_tenant(stack):
 def test_a_moderation_only_subaccount_sorts_prioritises_bulk_acts_replies_and_exports(stack):
     owner = helpers.new_owner("msg-queue")
     webcast_id = _webcast(owner, "msg-queue")
-    viewer = _public_viewer(webcast_id)
+    viewer = Viewer.enter(webcast_id)
     ids = [viewer.send(f"Question {n}").json()["id"] for n in range(4)]
     # Every moderator action by a sub-account that has the moderation permission only.
     moderator = helpers.new_subaccount(owner, [Permission.moderation])
@@ -311,7 +282,7 @@ def test_only_the_moderator_switch_shows_names_to_moderators_but_not_the_audienc
 def test_the_published_feed_answers_304_and_counts_one_vote_per_session(stack, monkeypatch):
     owner = helpers.new_owner("msg-feed")
     webcast_id = _webcast(owner, "msg-feed")
-    asker, voter, other = (_public_viewer(webcast_id) for _ in range(3))
+    asker, voter, other = (Viewer.enter(webcast_id) for _ in range(3))
     message_id = asker.send("Vote for me").json()["id"]
     assert voter.vote(message_id).status_code == 404  # not published yet
     base = f"/api/webcasts/{webcast_id}/messages"
@@ -349,7 +320,7 @@ def test_the_published_feed_answers_304_and_counts_one_vote_per_session(stack, m
 def test_a_fold_cut_short_is_finished_without_counting_twice(stack):
     owner = helpers.new_owner("msg-fold")
     webcast_id = _webcast(owner, "msg-fold")
-    message_id = _public_viewer(webcast_id).send("Fold me").json()["id"]
+    message_id = Viewer.enter(webcast_id).send("Fold me").json()["id"]
     owner.patch(f"/api/webcasts/{webcast_id}/messages/{message_id}", json={"published": True})
     from shared.messages.repository import tallies, vote_partition, votes
     from shared.webcasts.repository import find_webcast
@@ -379,7 +350,7 @@ def test_a_fold_cut_short_is_finished_without_counting_twice(stack):
 def test_export_csv_and_xlsx_neutralise_formulas(stack):
     owner = helpers.new_owner("msg-export")
     webcast_id = _webcast(owner, "msg-export")
-    viewer = _public_viewer(webcast_id)
+    viewer = Viewer.enter(webcast_id)
     viewer.send('=HYPERLINK("http://evil.example","click")')
     viewer.send("Plain question")
     csv_response = owner.get(f"/api/webcasts/{webcast_id}/messages/export.csv")
@@ -424,7 +395,7 @@ def test_erasure_removes_a_participants_tied_messages(stack):
 def test_the_moderators_queue_answers_304_while_nothing_changed(stack):
     owner = helpers.new_owner("msg-etag")
     webcast_id = _webcast(owner, "etag")
-    viewer = _public_viewer(webcast_id)
+    viewer = Viewer.enter(webcast_id)
     assert viewer.send("First question").status_code == 201
     first = owner.get(f"/api/webcasts/{webcast_id}/messages")
     assert first.status_code == 200 and len(first.json()["items"]) == 1

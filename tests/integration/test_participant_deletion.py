@@ -52,16 +52,14 @@ def test_a_participant_managers_delete_removes_messages_answers_viewings_and_lin
         "poll_results_tied_to_participant": True,
         "attendance_tied_to_participant": True,
     }
-    webcast_id = owner.post(
-        "/api/webcasts",
-        json={
-            "title": "Tied",
-            "slug": "tied",
-            "access_mode": "login",
-            "modules": {"message_box": True, "polls": True, "tracking": True},
-            "privacy": tied,
-        },
-    ).json()["id"]
+    webcast_id = helpers.new_webcast(
+        owner,
+        "tied",
+        title="Tied",
+        access_mode="login",
+        modules={"message_box": True, "polls": True, "tracking": True},
+        privacy=tied,
+    )
     poll_id = owner.post(f"/api/webcasts/{webcast_id}/polls", json=_POLL).json()["id"]
     assert (
         owner.post(f"/api/webcasts/{webcast_id}/polls/{poll_id}/open", json={}).status_code == 200

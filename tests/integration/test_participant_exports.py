@@ -44,17 +44,14 @@ HEADER = [
 @pytest.fixture(scope="module")
 def exported_webcast(stack: Any) -> tuple[helpers.Admin, str]:
     owner = helpers.new_owner("exporter")
-    created = owner.post(
-        "/api/webcasts",
-        json={
-            "title": "Export",
-            "slug": "export",
-            "access_mode": "registration",
-            "admit_before_confirmation": True,
-        },
+    webcast_id = helpers.new_webcast(
+        owner,
+        "export",
+        title="Export",
+        access_mode="registration",
+        admit_before_confirmation=True,
+        form=FORM,
     )
-    webcast_id = created.json()["id"]
-    assert owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=FORM).status_code == 200
     registered = helpers.client().post(
         f"/api/w/{webcast_id}/registrations",
         json={

@@ -1,6 +1,7 @@
 """Participant import jobs (P09): CSV, XLSX and XLS through the real emulators and the runner."""
 
 import csv
+import functools
 import io
 import json
 import random
@@ -15,7 +16,7 @@ import pytest
 from shared import clock
 from shared.audit import service as audit_service
 from shared.auth.models import Permission
-from shared.clients import blob_container_name, blob_service, cosmos_container, queue_client
+from shared.clients import blob_container_name, blob_service, queue_client
 from shared.composition.privacy_handlers import BLOB_HANDLERS
 from shared.participants import service as participant_service
 from shared.participants.import_models import ImportMessage
@@ -54,23 +55,7 @@ MAPPING = {
 TRIGGERS = helpers.Triggers({"participant_import", "blob_created"}, watch=("imports",))
 
 
-def _webcast(owner: helpers.Admin, slug: str, **settings: object) -> str:
-    body = {"title": f"Import {slug}", "slug": slug, "participant_passwords": "predefined"}
-    response = owner.post("/api/webcasts", json=body | settings)
-    assert response.status_code == 201, response.text
-    webcast_id = str(response.json()["id"])
-    assert owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=FORM).status_code == 200
-    return webcast_id
-
-
-def _participants(webcast_id: str) -> list[dict[str, Any]]:
-    return list(
-        cosmos_container("participants").query_items(
-            "SELECT * FROM c WHERE c.webcast_id = @w AND c.type = 'participant'",
-            parameters=[{"name": "@w", "value": webcast_id}],
-            partition_key=webcast_id,
-        )
-    )
+_webcast = functools.partial(helpers.new_webcast, participant_passwords="predefined", form=FORM)
 
 
 def _source_exists(job: dict[str, Any]) -> bool:
@@ -178,7 +163,7 @@ def test_csv_with_bom_semicolons_umlauts_empty_rows_case_duplicates_and_reimport
         }
     ]
     _no_values_in(done["report"], ["joerg@example.org", "Doppelt"])
-    stored = {p["email"]: p for p in _participants(webcast_id)}
+    stored = {p["email"]: p for p in helpers.stored_participants(webcast_id)}
     assert set(stored) == {"joerg@example.org", "zoe@example.org", "ana@example.org"}
     assert stored["zoe@example.org"]["name"] == "Zoë Straße"
     assert stored["zoe@example.org"]["answers"]["last_name"] == "Straße"
@@ -205,7 +190,7 @@ def test_csv_with_bom_semicolons_umlauts_empty_rows_case_duplicates_and_reimport
     redone = start(owner, webcast_id, again["id"], mapping=MAPPING)
     assert redone["status"] == "done"
     assert (redone["counts"]["created"], redone["counts"]["updated"]) == (0, 3)
-    assert len(_participants(webcast_id)) == 3, "upserted by e-mail: nobody twice"
+    assert len(helpers.stored_participants(webcast_id)) == 3, "upserted by e-mail: nobody twice"
 
 
 @pytest.mark.claim("P09")
@@ -226,7 +211,7 @@ def test_windows_1252_and_utf8_with_comma_semicolon_or_tab(owner, encoding, deli
     assert found["columns"] == rows[0]
     done = start(owner, webcast_id, found["id"], mapping=MAPPING)
     assert done["status"] == "done" and done["counts"]["created"] == 2, done
-    stored = {p["email"]: p["answers"] for p in _participants(webcast_id)}
+    stored = {p["email"]: p["answers"] for p in helpers.stored_participants(webcast_id)}
     assert stored["juergen@example.org"]["last_name"] == "Müller"
     assert stored["juergen@example.org"]["company"] == "Café, Größe & Co"
     assert stored["francoise@example.org"] == {
@@ -278,7 +263,7 @@ def test_a_malformed_row_among_1000_is_reported_and_the_others_imported(owner):
         }
     ]
     assert done["progress"] == 1001
-    stored = _participants(webcast_id)
+    stored = helpers.stored_participants(webcast_id)
     assert len(stored) == 999
     sample = next(p for p in stored if p["email"] == "person0007@example.org")
     assert sample["answers"] == {
@@ -307,7 +292,7 @@ def test_strict_mode_and_dry_runs_write_nothing(owner):
         (3, "Vorname", "is required"),
         (4, "Plätze", "must be at most 10"),
     ]
-    assert _participants(webcast_id) == [] and not _source_exists(failed)
+    assert helpers.stored_participants(webcast_id) == [] and not _source_exists(failed)
     again = owner.post(
         f"/api/webcasts/{webcast_id}/imports/{strict['id']}/start", json={"mapping": mapping}
     )
@@ -317,11 +302,11 @@ def test_strict_mode_and_dry_runs_write_nothing(owner):
     checked = start(owner, webcast_id, dry["id"], mapping=mapping, dry_run=True)
     assert checked["status"] == "validated"
     assert (checked["counts"]["valid"], checked["counts"]["invalid"]) == (1, 2)
-    assert _participants(webcast_id) == []
+    assert helpers.stored_participants(webcast_id) == []
     assert _source_exists(checked), "kept after a dry run, for the real run"
     real = start(owner, webcast_id, dry["id"], mapping=mapping)
     assert real["status"] == "done" and real["counts"]["created"] == 1
-    assert [p["email"] for p in _participants(webcast_id)] == ["one@example.org"]
+    assert [p["email"] for p in helpers.stored_participants(webcast_id)] == ["one@example.org"]
 
 
 @pytest.mark.claim("P09")
@@ -345,7 +330,7 @@ def test_xlsx_formulas_arrive_as_text_and_exports_neutralise_them(owner):
     }
     done = start(owner, webcast_id, found["id"], mapping=mapping)
     assert done["status"] == "done" and done["counts"]["created"] == 3, done
-    stored = {p["email"]: p["answers"] for p in _participants(webcast_id)}
+    stored = {p["email"]: p["answers"] for p in helpers.stored_participants(webcast_id)}
     assert stored["calc@example.org"] == {
         "first_name": "Cälc",
         "company": "=1+1",
@@ -402,7 +387,7 @@ def test_legacy_xls(owner):
     }
     done = start(owner, webcast_id, found["id"], mapping=mapping)
     assert done["status"] == "done" and done["counts"]["created"] == 2, done
-    stored = {p["email"]: p["answers"] for p in _participants(webcast_id)}
+    stored = {p["email"]: p["answers"] for p in helpers.stored_participants(webcast_id)}
     assert stored["oeoe@example.org"] == {
         "first_name": "Ödön",
         "last_name": "Ärmel",
@@ -466,7 +451,7 @@ def test_files_bad_as_a_whole_are_refused_and_write_nothing(owner, filename, con
     assert found["status"] == "failed", found
     assert found["failure"]["code"] == code, found["failure"]
     assert found["source_deleted"] and not _source_exists(found)
-    assert _participants(webcast_id) == []
+    assert helpers.stored_participants(webcast_id) == []
     refused = owner.post(
         f"/api/webcasts/{webcast_id}/imports/{found['id']}/start",
         json={"mapping": {"E-Mail": "email"}},
@@ -482,7 +467,7 @@ def test_size_and_row_limits_refuse_the_whole_file(owner, monkeypatch):
     many = upload(owner, webcast_id, "many.csv", csv_bytes(rows))
     refused = start(owner, webcast_id, many["id"], mapping={"E-Mail": "email"})
     assert refused["status"] == "failed" and refused["failure"]["code"] == "too-many-rows"
-    assert _participants(webcast_id) == [] and not _source_exists(refused)
+    assert helpers.stored_participants(webcast_id) == [] and not _source_exists(refused)
     monkeypatch.setattr(jobs, "MAX_BYTES", 100)
     large = owner.post(
         f"/api/webcasts/{webcast_id}/imports",
@@ -510,7 +495,7 @@ def test_predefined_passwords_are_hashed_and_weak_ones_reported_without_values(o
     assert done["status"] == "done" and done["counts"]["created"] == 1, done
     assert [(e["row"], e["column"]) for e in done["report"]["errors"]] == [(3, "Passwort")]
     _no_values_in(done["report"], ["password1", "bert.l"])
-    stored = _participants(webcast_id)
+    stored = helpers.stored_participants(webcast_id)
     assert [p["username"] for p in stored] == ["anna.k"]
     assert stored[0]["password_hash"].startswith("$argon2id$")
     signed_in = helpers.client().post(
@@ -555,13 +540,13 @@ def test_an_interrupted_job_resumes_and_a_redelivered_message_does_nothing(owner
     assert halfway["status"] == "importing"
     assert halfway["progress"] == 101, "the last row of the last finished chunk"
     assert _source_exists(halfway)
-    assert len(_participants(webcast_id)) == 125
+    assert len(helpers.stored_participants(webcast_id)) == 125
     monkeypatch.setattr(worker, "import_participants", real_import)
     assert worker.handle_message(message=_message(found)) is True
     done = job(owner, webcast_id, found["id"])
     assert done["status"] == "done" and done["progress"] == 251
     assert (done["counts"]["created"], done["counts"]["updated"]) == (225, 25)
-    stored = _participants(webcast_id)
+    stored = helpers.stored_participants(webcast_id)
     assert len(stored) == 250 and len({p["email"] for p in stored}) == 250
     before = len(helpers.audit_entries(owner.tenant_id, entity_id=found["id"]))
     assert worker.handle_message(message=_message(found)) is False, "a finished job is done"
@@ -592,7 +577,7 @@ def test_a_key_left_by_a_dead_run_sends_its_batch_row_by_row(owner):
         0,
         0,
     )
-    stored = {p["email"]: p for p in _participants(webcast_id)}
+    stored = {p["email"]: p for p in helpers.stored_participants(webcast_id)}
     assert sorted(stored) == [f"{c}@example.org" for c in "abcd"]
     key = logins.get(tenant_id=owner.tenant_id, partition_key=webcast_id, item_id=left_behind.id)
     assert key is not None and key.participant_id == stored["b@example.org"]["id"]
@@ -641,12 +626,12 @@ def test_only_participant_managers_import_and_export(owner):
     ]
     for method, url, body in calls:
         assert outsider.request(method, url, json=body).status_code == 403, (method, url)
-    assert _participants(webcast_id) == []
+    assert helpers.stored_participants(webcast_id) == []
     for method, url, body in calls:
         expected = {"POST": 202 if url.endswith("/start") else 201}.get(method, 200)
         assert manager.request(method, url, json=body).status_code == expected, (method, url)
     TRIGGERS.drain()
-    assert [p["email"] for p in _participants(webcast_id)] == ["m@example.org"]
+    assert [p["email"] for p in helpers.stored_participants(webcast_id)] == ["m@example.org"]
 
 
 @pytest.mark.claim("P09")

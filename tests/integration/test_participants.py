@@ -37,12 +37,6 @@ FORM: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def _webcast(owner: helpers.Admin, slug: str, **settings: object) -> str:
-    response = owner.post("/api/webcasts", json={"title": f"W {slug}", "slug": slug, **settings})
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
 def _participant_count(webcast_id: str) -> int:
     return len(
         list(
@@ -59,7 +53,7 @@ def _participant_count(webcast_id: str) -> int:
 @pytest.mark.claim("P33")
 def test_a_new_webcast_collects_and_ties_nothing_until_the_customer_says_so(stack):
     owner = helpers.new_owner("defaults")
-    webcast_id = _webcast(owner, "defaults")
+    webcast_id = helpers.new_webcast(owner, "defaults")
     webcast = owner.get(f"/api/webcasts/{webcast_id}").json()
     assert webcast["access_mode"] == "public"
     assert webcast["admit_before_confirmation"] is False, "confirm the address first"
@@ -73,7 +67,7 @@ def test_a_new_webcast_collects_and_ties_nothing_until_the_customer_says_so(stac
 @pytest.mark.claim("P13")
 def test_a_public_webcast_runs_without_any_participant_record(stack):
     owner = helpers.new_owner("public")
-    webcast_id = _webcast(owner, "open-house")
+    webcast_id = helpers.new_webcast(owner, "open-house")
     viewer = helpers.client()
     info = viewer.get(f"/api/w/{webcast_id}")
     assert info.status_code == 200 and info.json()["access_mode"] == "public"
@@ -96,7 +90,7 @@ def test_a_public_webcast_runs_without_any_participant_record(stack):
 @pytest.mark.claim("P10")
 def test_the_form_builder_keeps_answers_of_removed_fields_readable(stack):
     owner = helpers.new_owner("forms")
-    webcast_id = _webcast(
+    webcast_id = helpers.new_webcast(
         owner, "forms", access_mode="registration", admit_before_confirmation=True
     )
     saved = owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=FORM)
@@ -186,7 +180,7 @@ CHECK_YOUR_MAIL = {"status": "check-your-mail", "participant_id": None, "csrf_to
 @pytest.mark.claim("P12")
 @pytest.mark.claim("P14")
 def test_self_registration_with_required_fields_and_consent_is_confirmed_by_mail(owner, mail_sink):
-    webcast_id = _webcast(owner, "launch", access_mode="registration")
+    webcast_id = helpers.new_webcast(owner, "launch", access_mode="registration")
     owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=FORM)
     viewer = helpers.client()
     email = helpers.unique_email("anna")
@@ -230,7 +224,7 @@ def test_self_registration_with_required_fields_and_consent_is_confirmed_by_mail
     )
     assert signed_in.status_code == 200
     assert returning.get(f"/api/w/{webcast_id}/me").json()["id"] == me["id"]
-    other_webcast = _webcast(owner, "other", access_mode="registration")
+    other_webcast = helpers.new_webcast(owner, "other", access_mode="registration")
     assert returning.get(f"/api/w/{other_webcast}/me").status_code == 403
 
 
@@ -242,7 +236,7 @@ def test_registering_an_address_that_exists_answers_like_a_new_one_and_takes_not
     owner, mail_sink
 ):
     for admit in (False, True):
-        webcast_id = _webcast(
+        webcast_id = helpers.new_webcast(
             owner,
             f"known-{admit}".lower(),
             access_mode="registration",
@@ -313,7 +307,7 @@ def test_registering_an_address_that_exists_answers_like_a_new_one_and_takes_not
 def test_a_trusted_write_replaces_an_unconfirmed_self_registration_and_ends_its_sessions(
     owner, mail_sink
 ):
-    webcast_id = _webcast(
+    webcast_id = helpers.new_webcast(
         owner, "replace", access_mode="registration", admit_before_confirmation=True
     )
     credential = owner.post(
@@ -373,7 +367,7 @@ def test_a_trusted_write_replaces_an_unconfirmed_self_registration_and_ends_its_
 @pytest.mark.claim("P10")
 @pytest.mark.claim("P29")
 def test_confirming_ones_own_registration_pushes_out_an_earlier_unconfirmed_one(owner, mail_sink):
-    webcast_id = _webcast(
+    webcast_id = helpers.new_webcast(
         owner, "first", access_mode="registration", admit_before_confirmation=True
     )
     email = helpers.unique_email("late")
@@ -409,7 +403,9 @@ def test_confirming_ones_own_registration_pushes_out_an_earlier_unconfirmed_one(
 @pytest.mark.claim("P14")
 def test_login_mode_admits_only_pre_registered_people_with_predefined_passwords(stack):
     owner = helpers.new_owner("login")
-    webcast_id = _webcast(owner, "board", access_mode="login", participant_passwords="predefined")
+    webcast_id = helpers.new_webcast(
+        owner, "board", access_mode="login", participant_passwords="predefined"
+    )
     short = owner.post(
         f"/api/webcasts/{webcast_id}/participants",
         json={"username": "b.meier", "password": "short"},
@@ -462,7 +458,7 @@ def test_login_mode_admits_only_pre_registered_people_with_predefined_passwords(
 @pytest.mark.claim("P11")
 def test_generated_passwords_are_shown_once_and_stored_as_argon2id(stack):
     owner = helpers.new_owner("generated")
-    webcast_id = _webcast(owner, "generated", access_mode="login")
+    webcast_id = helpers.new_webcast(owner, "generated", access_mode="login")
     created = owner.post(
         f"/api/webcasts/{webcast_id}/participants", json={"email": helpers.unique_email("gen")}
     ).json()
@@ -483,7 +479,7 @@ def test_generated_passwords_are_shown_once_and_stored_as_argon2id(stack):
 @pytest.mark.claim("P03")
 def test_participant_managers_create_edit_search_page_and_delete(stack):
     owner = helpers.new_owner("manage")
-    webcast_id = _webcast(owner, "manage", access_mode="registration")
+    webcast_id = helpers.new_webcast(owner, "manage", access_mode="registration")
     owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=FORM)
     manager = helpers.new_subaccount(owner, [Permission.participants])
     base = f"/api/webcasts/{webcast_id}/participants"
@@ -534,7 +530,7 @@ def test_participant_managers_create_edit_search_page_and_delete(stack):
 @pytest.mark.claim("P14")
 def test_personal_links_sign_in_once_and_deleting_a_participant_ends_its_access(stack):
     owner = helpers.new_owner("links")
-    webcast_id = _webcast(owner, "invite-only", access_mode="invitation")
+    webcast_id = helpers.new_webcast(owner, "invite-only", access_mode="invitation")
     created = owner.post(
         f"/api/webcasts/{webcast_id}/participants", json={"email": helpers.unique_email("invitee")}
     ).json()
@@ -549,7 +545,7 @@ def test_personal_links_sign_in_once_and_deleting_a_participant_ends_its_access(
     assert viewer.get(f"/api/w/{webcast_id}/me").status_code == 200
     reused = helpers.client().post(f"/api/w/{webcast_id}/link", json={"token": token})
     assert reused.status_code == 422 and reused.json()["errors"][0]["field"] == "token"
-    elsewhere = _webcast(owner, "elsewhere", access_mode="invitation")
+    elsewhere = helpers.new_webcast(owner, "elsewhere", access_mode="invitation")
     other_token = access.issue_link(participant=participant, single_use=True)
     assert (
         helpers.client().post(f"/api/w/{elsewhere}/link", json={"token": other_token}).status_code
@@ -564,8 +560,8 @@ def test_personal_links_sign_in_once_and_deleting_a_participant_ends_its_access(
 @pytest.mark.claim("P25")
 def test_one_viewer_session_holds_grants_for_several_webcasts_with_a_new_id_each_time(stack):
     owner = helpers.new_owner("multi")
-    first = _webcast(owner, "first")
-    second = _webcast(owner, "second")
+    first = helpers.new_webcast(owner, "first")
+    second = helpers.new_webcast(owner, "second")
     viewer = helpers.client()
     viewer.post(f"/api/w/{first}/enter")
     first_cookie = viewer.cookies.get(VIEWER_COOKIE)
@@ -586,7 +582,7 @@ def test_one_viewer_session_holds_grants_for_several_webcasts_with_a_new_id_each
 
 def test_a_login_key_left_by_an_interrupted_write_is_taken_over(stack):
     owner = helpers.new_owner("orphan")
-    webcast_id = _webcast(owner, "orphan", access_mode="login")
+    webcast_id = helpers.new_webcast(owner, "orphan", access_mode="login")
     email = helpers.unique_email("orphan")
     orphan = ParticipantLogin(
         id=login_id(webcast_id=webcast_id, kind="email", value=email),
@@ -604,7 +600,7 @@ def test_a_login_key_left_by_an_interrupted_write_is_taken_over(stack):
 @pytest.mark.claim("P10")
 @pytest.mark.claim("P29")
 def test_a_password_chosen_by_a_stranger_dies_when_the_address_owner_confirms(owner, mail_sink):
-    webcast_id = _webcast(owner, "stranger", access_mode="registration")
+    webcast_id = helpers.new_webcast(owner, "stranger", access_mode="registration")
     email = helpers.unique_email("owner-of-address")
     assert (
         _register(helpers.client(), webcast_id, email, password="Stranger-Pass-41").status_code

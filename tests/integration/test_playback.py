@@ -3,6 +3,7 @@
 A real two-rung fMP4 ladder made by ffmpeg goes into the private `media` container; viewers
 with a grant read playlists from the API and fetch every segment straight from Azurite."""
 
+import functools
 import re
 import subprocess
 import uuid
@@ -159,27 +160,9 @@ def _publish(asset: Asset) -> None:
     forget_published(asset.webcast_id)
 
 
-def _webcast(owner: helpers.Admin, slug: str) -> str:
-    response = owner.post(
-        "/api/webcasts",
-        json={
-            "title": f"W {slug}",
-            "slug": slug,
-            "access_mode": "registration",
-            "admit_before_confirmation": True,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-def _viewer(webcast_id: str) -> TestClient:
-    http = helpers.client()
-    registered = http.post(
-        f"/api/w/{webcast_id}/registrations", json={"email": helpers.unique_email("viewer")}
-    )
-    assert registered.status_code == 202, registered.text
-    return http
+_webcast = functools.partial(
+    helpers.new_webcast, access_mode="registration", admit_before_confirmation=True
+)
 
 
 def _uris(playlist: str) -> list[str]:
@@ -212,7 +195,7 @@ def published(stack, ladder):
 @pytest.mark.claim("P20")
 def test_a_viewer_plays_the_published_vod_through_playlists_and_signed_segments(published, ladder):
     _owner, webcast_id, asset = published
-    viewer = _viewer(webcast_id)
+    viewer = helpers.Viewer.register(webcast_id).client
     base = f"/api/w/{webcast_id}/vod/{asset.id}"
 
     summary = viewer.get(f"/api/w/{webcast_id}/vod")
@@ -262,7 +245,7 @@ def test_a_viewer_plays_the_published_vod_through_playlists_and_signed_segments(
 def test_viewers_share_segment_urls_and_nothing_plays_without_grant_or_signature(published):
     owner, webcast_id, asset = published
     base = f"/api/w/{webcast_id}/vod/{asset.id}"
-    first, second = _viewer(webcast_id), _viewer(webcast_id)
+    first, second = (helpers.Viewer.register(webcast_id).client for _ in range(2))
     # The two reads of the first viewer bracket the second's: were a window boundary crossed
     # in between, the second viewer's URLs equal one of them; per-viewer URLs equal neither.
     before = _playlist(first, f"{base}/180p/index.m3u8").text
@@ -281,7 +264,7 @@ def test_viewers_share_segment_urls_and_nothing_plays_without_grant_or_signature
         refused = stranger.get(path)
         assert refused.status_code in (401, 403), path
         assert refused.headers["content-type"].startswith("application/problem+json")
-    elsewhere = _viewer(_webcast(owner, "elsewhere"))
+    elsewhere = helpers.Viewer.register(_webcast(owner, "elsewhere")).client
     assert elsewhere.get(f"{base}/master.m3u8").status_code == 403
 
     segment_url = _uris(other)[0]
@@ -302,7 +285,7 @@ def test_viewers_share_segment_urls_and_nothing_plays_without_grant_or_signature
 @pytest.mark.claim("P20")
 def test_only_the_published_asset_plays_and_a_republish_changes_the_urls(published, ladder):
     owner, webcast_id, asset = published
-    viewer = _viewer(webcast_id)
+    viewer = helpers.Viewer.register(webcast_id).client
     other = _ready_asset(ladder, tenant_id=owner.tenant_id, webcast_id=webcast_id)
     unpublished = viewer.get(f"/api/w/{webcast_id}/vod/{other.id}/master.m3u8")
     assert unpublished.status_code == 404

@@ -1,6 +1,7 @@
 """Polls and quizzes (P04) with privacy by default (P16, P19), through the emulators and API."""
 
 import csv
+import functools
 import io
 import json
 import threading
@@ -8,10 +9,8 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
@@ -28,6 +27,7 @@ from shared.polls import repository, tally, worker
 from shared.polls.queue import FoldMessage
 from shared.privacy.models import DataSubject, NotYet
 from tests import helpers
+from tests.helpers import Viewer
 
 QUESTIONS: list[dict[str, Any]] = [
     {
@@ -95,39 +95,7 @@ def _fast_nudges(monkeypatch: pytest.MonkeyPatch) -> None:
     poll_queue.reset()
 
 
-@dataclass
-class Viewer:
-    client: TestClient
-    csrf: str
-    participant_id: str | None
-
-    def post(self, url: str, body: dict[str, Any]) -> httpx.Response:
-        return self.client.post(url, json=body, headers={"X-CSRF-Token": self.csrf})
-
-
-def _webcast(owner: helpers.Admin, slug: str, **settings: Any) -> str:
-    body = {"title": f"Polls {slug}", "slug": slug, "modules": {"polls": True}} | settings
-    response = owner.post("/api/webcasts", json=body)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-def _enter(webcast_id: str) -> Viewer:
-    http = helpers.client()
-    entered = http.post(f"/api/w/{webcast_id}/enter")
-    assert entered.status_code == 200, entered.text
-    return Viewer(http, entered.json()["csrf_token"], None)
-
-
-def _register(webcast_id: str) -> Viewer:
-    http = helpers.client()
-    registered = http.post(
-        f"/api/w/{webcast_id}/registrations",
-        json={"email": helpers.unique_email("voter"), "answers": {}},
-    )
-    assert registered.status_code == 202, registered.text
-    body = registered.json()
-    return Viewer(http, body["csrf_token"], body["participant_id"])
+_webcast = functools.partial(helpers.new_webcast, modules={"polls": True})
 
 
 def _poll(owner: helpers.Admin, webcast_id: str, body: dict[str, Any] | None = None) -> str:
@@ -256,11 +224,11 @@ def test_lifecycle_with_every_question_type(stack: object) -> None:
     webcast_id = _webcast(owner, "life")
     poll_id = _poll(owner, webcast_id)
     base = f"/api/webcasts/{webcast_id}/polls/{poll_id}"
-    first, second = _enter(webcast_id), _enter(webcast_id)
+    first, second = Viewer.enter(webcast_id), Viewer.enter(webcast_id)
     vbase = f"/api/w/{webcast_id}/polls/{poll_id}"
     assert first.client.get(f"/api/w/{webcast_id}/polls").json() == []
     assert first.client.get(vbase).status_code == 404, "drafts are not shown to viewers"
-    assert first.post(f"{vbase}/answer", {"answers": ANSWER}).status_code == 404
+    assert first.post(f"{vbase}/answer", json={"answers": ANSWER}).status_code == 404
     # a draft changes freely
     more = [*QUESTIONS, {"id": "extra", "type": "free_text", "text": "More?", "required": False}]
     assert owner.patch(base, json={"questions": more}).status_code == 200
@@ -277,10 +245,10 @@ def test_lifecycle_with_every_question_type(stack: object) -> None:
         {**ANSWER, "nope": "x"},
         {k: v for k, v in ANSWER.items() if k != "colour"},
     ):
-        assert first.post(f"{vbase}/answer", {"answers": wrong}).status_code == 422, wrong
-    assert first.post(f"{vbase}/answer", {"answers": ANSWER}).status_code == 201
+        assert first.post(f"{vbase}/answer", json={"answers": wrong}).status_code == 422, wrong
+    assert first.post(f"{vbase}/answer", json={"answers": ANSWER}).status_code == 201
     other = {"colour": "red", "tools": ["b"], "stars": 2, "mood": "happy, calm"}
-    assert second.post(f"{vbase}/answer", {"answers": other}).status_code == 201
+    assert second.post(f"{vbase}/answer", json={"answers": other}).status_code == 201
 
     # once open only wording may change
     reworded = [dict(q) for q in more]
@@ -301,10 +269,12 @@ def test_lifecycle_with_every_question_type(stack: object) -> None:
     assert first.client.get(f"{vbase}/results").status_code == 403, "results not shown yet"
     closed = owner.post(f"{base}/close")
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
-    late = _enter(webcast_id)
-    assert late.post(f"{vbase}/answer", {"answers": ANSWER}).status_code == 409
+    late = Viewer.enter(webcast_id)
+    assert late.post(f"{vbase}/answer", json={"answers": ANSWER}).status_code == 409
     # an answer given before closing is still returned to its session
-    assert first.post(f"{vbase}/answer", {"answers": other}).json()["answers"]["colour"] == "blue"
+    assert (
+        first.post(f"{vbase}/answer", json={"answers": other}).json()["answers"]["colour"] == "blue"
+    )
 
     results = owner.get(f"{base}/results").json()
     assert results["responses"] == 2 and results["failed_shards"] == []
@@ -335,12 +305,12 @@ def test_a_timer_closes_the_poll_on_read_and_answer(stack: object) -> None:
     webcast_id = _webcast(owner, "timer")
     poll_id = _poll(owner, webcast_id)
     _open(owner, webcast_id, poll_id, duration_seconds=30)
-    viewer = _enter(webcast_id)
+    viewer = Viewer.enter(webcast_id)
     vbase = f"/api/w/{webcast_id}/polls/{poll_id}"
     assert viewer.client.get(vbase).json()["closes_at"]
     clock.advance(31)
     assert viewer.client.get(vbase).json()["status"] == "closed"
-    assert viewer.post(f"{vbase}/answer", {"answers": ANSWER}).status_code == 409
+    assert viewer.post(f"{vbase}/answer", json={"answers": ANSWER}).status_code == 409
     assert owner.get(f"/api/webcasts/{webcast_id}/polls/{poll_id}").json()["status"] == "closed"
     assert viewer.client.get(f"/api/w/{webcast_id}/polls").json() == []
 
@@ -353,14 +323,14 @@ def test_a_quiz_score_is_shown_to_its_own_session_only(stack: object) -> None:
     poll_id = _poll(owner, webcast_id, QUIZ)
     _open(owner, webcast_id, poll_id)
     vbase = f"/api/w/{webcast_id}/polls/{poll_id}"
-    good, half, idle = _enter(webcast_id), _enter(webcast_id), _enter(webcast_id)
+    good, half, idle = (Viewer.enter(webcast_id) for _ in range(3))
     assert all(q["correct"] is None for q in good.client.get(vbase).json()["questions"])
     answered = good.post(
-        f"{vbase}/answer", {"answers": {"capital": "paris", "primes": ["five", "two"]}}
+        f"{vbase}/answer", json={"answers": {"capital": "paris", "primes": ["five", "two"]}}
     )
     assert answered.status_code == 201
     assert (answered.json()["score"], answered.json()["max_score"]) == (5, 5)
-    half.post(f"{vbase}/answer", {"answers": {"capital": "paris", "primes": ["two"]}})
+    half.post(f"{vbase}/answer", json={"answers": {"capital": "paris", "primes": ["two"]}})
     assert good.client.get(f"{vbase}/answer").json()["score"] == 5
     assert half.client.get(f"{vbase}/answer").json()["score"] == 3
     assert idle.client.get(f"{vbase}/answer").status_code == 404
@@ -383,12 +353,12 @@ def test_without_the_switch_no_participant_id_is_stored_with_an_answer(stack: ob
     webcast_id = _webcast(owner, "anon", access_mode="registration", admit_before_confirmation=True)
     poll_id = _poll(owner, webcast_id, QUIZ)
     _open(owner, webcast_id, poll_id)
-    voter = _register(webcast_id)
+    voter = Viewer.register(webcast_id)
     assert voter.participant_id
     vbase = f"/api/w/{webcast_id}/polls/{poll_id}"
     assert (
         voter.post(
-            f"{vbase}/answer", {"answers": {"capital": "rome", "primes": ["two"]}}
+            f"{vbase}/answer", json={"answers": {"capital": "rome", "primes": ["two"]}}
         ).status_code
         == 201
     )
@@ -421,10 +391,10 @@ def test_with_the_switch_on_answers_are_tied_exported_and_erased(stack: object) 
     )
     poll_id = _poll(owner, webcast_id)
     _open(owner, webcast_id, poll_id)
-    voter, other = _register(webcast_id), _register(webcast_id)
+    voter, other = Viewer.register(webcast_id), Viewer.register(webcast_id)
     vbase = f"/api/w/{webcast_id}/polls/{poll_id}"
-    assert voter.post(f"{vbase}/answer", {"answers": ANSWER}).status_code == 201
-    assert other.post(f"{vbase}/answer", {"answers": ANSWER}).status_code == 201
+    assert voter.post(f"{vbase}/answer", json={"answers": ANSWER}).status_code == 201
+    assert other.post(f"{vbase}/answer", json={"answers": ANSWER}).status_code == 201
     votes = [d for d in _raw_docs(webcast_id, poll_id) if d["type"] == "poll-vote"]
     assert sorted(d["participant_id"] for d in votes) == sorted(
         [str(voter.participant_id), str(other.participant_id)]
@@ -451,17 +421,17 @@ def test_one_answer_per_session_even_when_sent_at_once(stack: object) -> None:
     webcast_id = _webcast(owner, "once")
     poll_id = _poll(owner, webcast_id)
     _open(owner, webcast_id, poll_id)
-    viewer = _enter(webcast_id)
+    viewer = Viewer.enter(webcast_id)
     url = f"/api/w/{webcast_id}/polls/{poll_id}/answer"
     choices = ["red", "blue"] * 5
     with ThreadPoolExecutor(10) as pool:
         responses = list(
-            pool.map(lambda c: viewer.post(url, {"answers": {**ANSWER, "colour": c}}), choices)
+            pool.map(lambda c: viewer.post(url, json={"answers": {**ANSWER, "colour": c}}), choices)
         )
     assert sorted(r.status_code for r in responses) == [200] * 9 + [201]
     first = next(r.json() for r in responses if r.status_code == 201)
     assert all(r.json()["answers"] == first["answers"] for r in responses)
-    again = viewer.post(url, {"answers": {**ANSWER, "colour": "red"}})
+    again = viewer.post(url, json={"answers": {**ANSWER, "colour": "red"}})
     assert again.status_code == 200 and again.json()["answers"] == first["answers"]
     drain()
     assert _live(owner, webcast_id, poll_id)["responses"] == 1
@@ -475,9 +445,9 @@ def test_every_fold_delivered_twice_or_cut_short_counts_each_vote_once(
     webcast_id = _webcast(owner, "twice")
     poll_id = _poll(owner, webcast_id)
     _open(owner, webcast_id, poll_id)
-    viewers = [_enter(webcast_id) for _ in range(12)]
+    viewers = [Viewer.enter(webcast_id) for _ in range(12)]
     for viewer in viewers:
-        viewer.post(f"/api/w/{webcast_id}/polls/{poll_id}/answer", {"answers": ANSWER})
+        viewer.post(f"/api/w/{webcast_id}/polls/{poll_id}/answer", json={"answers": ANSWER})
     for name in poll_queue.queue_names():
         queue_client(name).clear_messages()  # the handler is driven by hand below
     shards = sorted({d["shard"] for d in _raw_docs(webcast_id, poll_id)})
@@ -508,8 +478,8 @@ def test_every_fold_delivered_twice_or_cut_short_counts_each_vote_once(
     assert all(d["counted"] for d in _raw_docs(webcast_id, poll_id) if d["type"] == "poll-vote")
 
     # the last delivery of a failing fold leaves a marker the moderators see
-    late = _enter(webcast_id)
-    late.post(f"/api/w/{webcast_id}/polls/{poll_id}/answer", {"answers": ANSWER})
+    late = Viewer.enter(webcast_id)
+    late.post(f"/api/w/{webcast_id}/polls/{poll_id}/answer", json={"answers": ANSWER})
     shard = next(
         d["shard"]
         for d in _raw_docs(webcast_id, poll_id)
@@ -590,9 +560,9 @@ def test_answers_export_as_csv_and_xlsx_without_formulas(stack: object) -> None:
     poll_id = _poll(owner, webcast_id)
     _open(owner, webcast_id, poll_id)
     for colour in ("red", "blue", "blue"):
-        _enter(webcast_id).post(
+        Viewer.enter(webcast_id).post(
             f"/api/w/{webcast_id}/polls/{poll_id}/answer",
-            {"answers": {**ANSWER, "colour": colour}},
+            json={"answers": {**ANSWER, "colour": colour}},
         )
     base = f"/api/webcasts/{webcast_id}/polls/{poll_id}"
     response = owner.get(f"{base}/export.csv")
@@ -622,10 +592,10 @@ def test_results_views_poll_with_etags(stack: object) -> None:
     assert first.status_code == 200
     etag = first.headers["ETag"]
     assert owner.get(url, headers={"If-None-Match": etag}).status_code == 304
-    viewer = _enter(webcast_id)
+    viewer = Viewer.enter(webcast_id)
     answered = viewer.post(
         f"/api/w/{webcast_id}/polls/{poll_id}/answer",
-        {"answers": {"colour": "red", "tools": ["a"], "stars": 4, "mood": "happy"}},
+        json={"answers": {"colour": "red", "tools": ["a"], "stars": 4, "mood": "happy"}},
     )
     assert answered.status_code == 201, answered.text
     changed = owner.get(url, headers={"If-None-Match": etag})

@@ -1,6 +1,7 @@
 """Attendance tracking through the API, the queues and the worker (P17, P19, issue 4)."""
 
 import csv
+import functools
 import io
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -9,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from azure.functions.queue import QueueMessage
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from devtools.runner import TriggerRunner, app_functions
@@ -57,53 +59,27 @@ def drain() -> int:
     raise AssertionError("the runner kept finding work")
 
 
-def _webcast(owner: helpers.Admin, slug: str, **settings: Any) -> str:
-    body = {"title": f"Tracking {slug}", "slug": slug, "modules": {"tracking": True}}
-    response = owner.post("/api/webcasts", json=body | settings)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+_webcast = functools.partial(helpers.new_webcast, modules={"tracking": True})
 
 
-class Viewer:
-    """A viewer session: its cookie and CSRF token, sent explicitly on a shared client."""
-
-    def __init__(self, http: httpx.Client | Any, token: str, csrf: str) -> None:
-        self.http = http
-        self.token = token
-        self.csrf = csrf
+class Viewer(helpers.Viewer):
+    """A viewer who sends heartbeats."""
 
     def beat(self, webcast_id: str, **body: Any) -> httpx.Response:
-        response: httpx.Response = self.http.post(
-            f"/api/w/{webcast_id}/heartbeat",
-            headers={"Cookie": f"{VIEWER_COOKIE}={self.token}", "X-CSRF-Token": self.csrf},
-            json=body,
-        )
-        return response
+        return self.post(f"/api/w/{webcast_id}/heartbeat", json=body)
 
 
-def _viewer(http: Any, webcast_id: str, participant_id: str | None = None) -> Viewer:
+def _viewer(http: TestClient, webcast_id: str, participant_id: str | None = None) -> Viewer:
+    """A session granted by the service, its cookie sent explicitly on a shared client."""
     issued = viewer_sessions.grant(
         current_token=None, webcast_id=webcast_id, participant_id=participant_id
     )
-    return Viewer(http, issued.token, issued.session.csrf_token)
-
-
-def _entered(webcast_id: str) -> Viewer:
-    """A public viewer who entered through the API."""
-    http = helpers.client()
-    entered = http.post(f"/api/w/{webcast_id}/enter")
-    assert entered.status_code == 200, entered.text
-    return Viewer(http, http.cookies[VIEWER_COOKIE], entered.json()["csrf_token"])
+    return Viewer(http, webcast_id, issued.token, issued.session.csrf_token, participant_id)
 
 
 def _registered(webcast_id: str) -> tuple[Viewer, str]:
-    http = helpers.client()
-    response = http.post(
-        f"/api/w/{webcast_id}/registrations", json={"email": helpers.unique_email("v")}
-    )
-    assert response.status_code == 202, response.text
-    body = response.json()
-    return Viewer(http, http.cookies[VIEWER_COOKIE], body["csrf_token"]), body["participant_id"]
+    viewer = Viewer.register(webcast_id)
+    return viewer, str(viewer.participant_id)
 
 
 def _align(seconds: int) -> None:
@@ -147,7 +123,7 @@ def test_slot_sets_merge_and_scale_to_minutes():
 def test_heartbeats_are_accepted_with_202_and_validated(stack):
     owner = helpers.new_owner("track-valid")
     webcast_id = _webcast(owner, "track-valid")
-    viewer = _entered(webcast_id)
+    viewer = Viewer.enter(webcast_id)
     accepted = viewer.beat(webcast_id, mode="live")
     assert accepted.status_code == 202, accepted.text
     assert accepted.json() == {"interval_seconds": 30}
@@ -174,16 +150,16 @@ def test_heartbeats_need_a_grant_csrf_and_the_module(stack):
     off_id = _webcast(owner, "track-off", modules={"tracking": False})
     anonymous = helpers.client().post(f"/api/w/{webcast_id}/heartbeat", json={"mode": "live"})
     assert anonymous.status_code == 403
-    elsewhere = _entered(other_id)
+    elsewhere = Viewer.enter(other_id)
     assert elsewhere.beat(webcast_id, mode="live").status_code == 403
-    viewer = _entered(webcast_id)
-    no_csrf = viewer.http.post(
+    viewer = Viewer.enter(webcast_id)
+    no_csrf = viewer.client.post(
         f"/api/w/{webcast_id}/heartbeat",
         headers={"Cookie": f"{VIEWER_COOKIE}={viewer.token}"},
         json={"mode": "live"},
     )
     assert no_csrf.status_code == 403 and no_csrf.json()["type"].endswith("/csrf")
-    switched_off = _entered(off_id)
+    switched_off = Viewer.enter(off_id)
     refused = switched_off.beat(off_id, mode="live")
     assert refused.status_code == 409 and refused.json()["type"].endswith("/module-off")
     assert drain() == 0
@@ -192,7 +168,7 @@ def test_heartbeats_need_a_grant_csrf_and_the_module(stack):
 def test_handling_the_same_message_twice_changes_nothing(stack):
     owner = helpers.new_owner("track-idem")
     webcast_id = _webcast(owner, "track-idem")
-    _entered(webcast_id).beat(webcast_id, mode="vod", position=42.0)
+    Viewer.enter(webcast_id).beat(webcast_id, mode="vod", position=42.0)
     body: bytes | None = None  # taken from whichever shard holds it
     for shard in range(QUEUE_SHARDS):
         received = queue_client(queue_for(shard))
@@ -235,7 +211,7 @@ def test_a_poison_heartbeat_ends_visible_in_the_poison_queue(stack):
 def test_reports_figures_for_a_constructed_scenario_and_etags(stack):
     owner = helpers.new_owner("track-report")
     webcast_id = _webcast(owner, "track-report")
-    a, b, c = (_entered(webcast_id) for _ in range(3))
+    a, b, c = (Viewer.enter(webcast_id) for _ in range(3))
     _align(60)  # t0 = the first second of a minute; every step below is one 30 s slot
     start_minute = int(clock.now() // 60)
     steps: list[list[tuple[Viewer, dict[str, Any]]]] = [
@@ -325,7 +301,7 @@ def test_with_the_switch_on_durations_are_per_participant(stack):
     )
     first, first_id = _registered(webcast_id)
     second, second_id = _registered(webcast_id)
-    other_device = _viewer(first.http, webcast_id, first_id)  # the same person, a 2nd session
+    other_device = _viewer(first.client, webcast_id, first_id)  # the same person, a 2nd session
     _align(SLOT_SECONDS)
     for viewer in (first, other_device, second):
         assert viewer.beat(webcast_id, mode="live").status_code == 202

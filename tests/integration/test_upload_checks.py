@@ -1,8 +1,6 @@
 """What every upload passes before anything reads it (P38): the size the browser declared,
 the limits, and the malware gate; a file that fails is deleted and its item says why."""
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -28,22 +26,12 @@ CSV = b"E-Mail;Vorname\nerika@example.org;Erika\n"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
-@pytest.fixture(autouse=True)
-def defender_gate(stack: Any) -> Iterator[None]:
-    with helpers.changed_settings(malware_gate="defender", malware_recheck_seconds=0):
-        yield
+pytestmark = pytest.mark.usefixtures("defender_gate")
 
 
 @pytest.fixture(scope="module")
 def owner(stack: Any) -> helpers.Admin:
     return helpers.new_owner("uploads")
-
-
-def _webcast(owner: helpers.Admin) -> str:
-    slug = f"u-{uuid.uuid4().hex[:10]}"
-    response = owner.post("/api/webcasts", json={"title": "Uploads", "slug": slug})
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 def _put(ticket: dict[str, Any], content: bytes) -> None:
@@ -62,7 +50,7 @@ def _scanned_clean(container: str, name: str) -> None:
 
 @pytest.mark.claim("P38")
 def test_a_file_larger_or_smaller_than_declared_is_refused_unread(owner: helpers.Admin) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     base = f"/api/webcasts/{webcast_id}"
     video = owner.post(
         f"{base}/media", json={"title": "Talk", "filename": "talk.mp4", "size": 100}
@@ -124,7 +112,7 @@ def test_a_file_larger_or_smaller_than_declared_is_refused_unread(owner: helpers
 
 
 def test_an_import_announces_its_size(owner: helpers.Admin) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     refused = owner.post(f"/api/webcasts/{webcast_id}/imports", json={"filename": "liste.csv"})
     assert refused.status_code == 422, refused.text
     [error] = refused.json()["errors"]
@@ -148,7 +136,7 @@ def _video(owner: helpers.Admin, webcast_id: str, size: int) -> tuple[dict[str, 
 def test_upload_urls_may_create_and_write_their_blob_and_nothing_else(
     owner: helpers.Admin,
 ) -> None:
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     base = f"/api/webcasts/{webcast_id}"
     tickets = [
         _video(owner, webcast_id, 10)[0]["upload"],
@@ -182,7 +170,7 @@ def test_a_file_that_arrives_carrying_a_scan_result_is_not_taken_as_scanned(
     """Azurite lets the upload set index tags (Azure wants the SAS `t` permission for it):
     Defender's tags, even with the gate's own tag guessed, do not make the file clean. Only
     Defender's scan result event for this version, through the queue trigger, does."""
-    webcast_id = _webcast(owner)
+    webcast_id = helpers.new_webcast(owner)
     created, blob_name = _video(owner, webcast_id, 64)
     forged = {RESULT_TAG: CLEAN_RESULT, TIME_TAG: "2026-12-01 10:00:00", SEAL_TAG: "clean 00"}
     response = httpx.put(

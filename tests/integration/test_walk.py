@@ -148,15 +148,6 @@ def _ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json() if response.content else None
 
 
-class Viewer:
-    def __init__(self, http: TestClient, answer: httpx.Response) -> None:
-        self.http = http
-        self.csrf = _ok(answer)["csrf_token"]
-
-    def post(self, url: str, status: int, **kwargs: Any) -> Any:
-        return _ok(self.http.post(url, headers={"X-CSRF-Token": self.csrf}, **kwargs), status)
-
-
 def _admin_flows(owner: helpers.Admin, recorder: Recorder) -> None:
     """Accounts, MFA, passwords and vendor support."""
     sub = helpers.new_subaccount(owner, [])
@@ -227,17 +218,18 @@ def _participant_flows(owner: helpers.Admin, recorder: Recorder, webcast_id: str
         f"/api/w/{webcast_id}/login",
         json={"login": "walker", "password": member["generated_password"]},
     )
-    viewer = Viewer(http, signed_in)
+    _ok(signed_in)
+    viewer = helpers.Viewer.from_answer(http, webcast_id, signed_in)
     stored = participants.get(
         tenant_id=owner.tenant_id, partition_key=webcast_id, item_id=member["id"]
     )
     assert stored is not None
-    viewer.post(f"/api/w/{webcast_id}/password-reset", 202, json={"login": "walker"})
+    _ok(viewer.post(f"/api/w/{webcast_id}/password-reset", json={"login": "walker"}), 202)
     reset = {
         "token": participant_reset.issue_token(participant=stored),
         "new_password": "an entirely fresh passphrase",
     }
-    viewer.post(f"/api/w/{webcast_id}/password-reset/confirm", 204, json=reset)
+    _ok(viewer.post(f"/api/w/{webcast_id}/password-reset/confirm", json=reset), 204)
     link = access.issue_link(participant=stored, single_use=True)
     _ok(recorder.client().post(f"/api/w/{webcast_id}/link", json={"token": link}))
     registered = recorder.client().post(
@@ -315,12 +307,14 @@ def _webcast_flows(owner: helpers.Admin, recorder: Recorder) -> None:
     )["id"]
     pbase = f"/api/webcasts/{public_id}"
     http = recorder.client()
-    viewer = Viewer(http, http.post(f"/api/w/{public_id}/enter"))
-    first = viewer.post(f"/api/w/{public_id}/messages", 201, json={"text": "First"})["id"]
-    second = viewer.post(f"/api/w/{public_id}/messages", 201, json={"text": "Second"})["id"]
+    entered = http.post(f"/api/w/{public_id}/enter")
+    _ok(entered)
+    viewer = helpers.Viewer.from_answer(http, public_id, entered)
+    first = _ok(viewer.post(f"/api/w/{public_id}/messages", json={"text": "First"}), 201)["id"]
+    second = _ok(viewer.post(f"/api/w/{public_id}/messages", json={"text": "Second"}), 201)["id"]
     _ok(owner.patch(f"{pbase}/messages/{first}", json={"published": True}))
     _ok(owner.post(f"{pbase}/messages/{first}/replies", json={"text": "Soon", "public": True}), 201)
-    viewer.post(f"/api/w/{public_id}/messages/{first}/votes", 200)
+    _ok(viewer.post(f"/api/w/{public_id}/messages/{first}/votes"))
     _ok(owner.post(f"{pbase}/messages/bulk", json={"ids": [second], "action": "archive"}))
     _ok(owner.delete(f"{pbase}/messages/{second}"), 204)
     poll_id = _ok(owner.post(f"{pbase}/polls", json=_POLL), 201)["id"]
@@ -328,10 +322,13 @@ def _webcast_flows(owner: helpers.Admin, recorder: Recorder) -> None:
     copy_id = _ok(owner.post(f"{pbase}/polls/{poll_id}/duplicate"), 201)["id"]
     _ok(owner.delete(f"{pbase}/polls/{copy_id}"), 204)
     _ok(owner.post(f"{pbase}/polls/{poll_id}/open", json={}))
-    viewer.post(f"/api/w/{public_id}/polls/{poll_id}/answer", 201, json={"answers": {"q1": "yes"}})
+    _ok(
+        viewer.post(f"/api/w/{public_id}/polls/{poll_id}/answer", json={"answers": {"q1": "yes"}}),
+        201,
+    )
     _ok(owner.request("PUT", f"{pbase}/polls/{poll_id}/results-visibility", json={"shown": True}))
     _ok(owner.post(f"{pbase}/polls/{poll_id}/close", json={}))
-    viewer.post(f"/api/w/{public_id}/heartbeat", 202, json={"mode": "live"})
+    _ok(viewer.post(f"/api/w/{public_id}/heartbeat", json={"mode": "live"}), 202)
     TRIGGERS.drain()
     # Media, handouts and live, with the viewer watching.
     asset = _ok(
