@@ -3,7 +3,7 @@
 import logging
 from typing import Any
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth.models import OneTimeToken, Principal
 from shared.auth.tokens import tokens
@@ -91,9 +91,10 @@ def save_settings(
     settings.enabled = data.enabled
     settings.allowed_origins = origins
     settings.updated_at = utc_iso()
-    settings = embed_settings.upsert(tenant_id=webcast.tenant_id, item=settings)
-    audit.record(
+    settings = operations.upsert(
+        embed_settings,
         tenant_id=webcast.tenant_id,
+        item=settings,
         actor=principal.actor,
         action="embed.update",
         entity_type="webcast",
@@ -124,7 +125,7 @@ def rotate_secret(
         keys.previous_valid_until = moment + ROTATION_GRACE_SECONDS
         keys.current = fresh
     keys = store_keys(keys=keys)
-    audit.record(
+    operations.record_write(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="embed.secret_rotate",
@@ -305,7 +306,7 @@ def _participant_for(
         ).participant
     if participant.status != ParticipantStatus.active:
         raise forbidden("This participant is disabled for the webcast")
-    audit.record(
+    operations.record_event(
         tenant_id=webcast.tenant_id,
         actor=participant_actor(participant.id),
         action="participant.sign_in_embed",

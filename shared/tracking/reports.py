@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from shared.accounts.models import Permission
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import RequestContext
 from shared.auth.models import Principal
 from shared.auth.permissions import require_member, require_permission
@@ -249,7 +249,7 @@ def export_viewers(
     tenant_id = require_permission(principal, Permission.participants, write=False)
     webcast = _webcast(tenant_id, webcast_id)
     tied = webcast.privacy.attendance_tied_to_participant
-    audit.record(
+    operations.record_event(
         tenant_id=tenant_id,
         actor=principal.actor,
         action="attendance.export",

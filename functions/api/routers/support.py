@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from functions.api.deps import Context, CurrentPrincipal, FullSession
 from shared.accounts import service
 from shared.accounts.models import GrantCreate, GrantView, Role
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.auth import sessions
 from shared.errors import forbidden
 
@@ -40,7 +40,7 @@ def enter_tenant(
     if grant is None:
         raise forbidden("This customer has not granted support access")
     sessions.set_acting_tenant(session=session, tenant_id=tenant_id, grant_id=grant.id)
-    audit.record(
+    operations.record_event(
         tenant_id=tenant_id,
         actor=principal.actor,
         action="support.enter",
@@ -56,7 +56,7 @@ def leave_tenant(session: FullSession, principal: CurrentPrincipal, context: Con
     if principal.role != Role.support:
         raise forbidden("Only vendor support enters other tenants")
     if principal.tenant_id:
-        audit.record(
+        operations.record_event(
             tenant_id=principal.tenant_id,
             actor=principal.actor,
             action="support.leave",
