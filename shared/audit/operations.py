@@ -67,11 +67,11 @@ def _append(entry: PendingEntry) -> None:
     try:
         pending.create(tenant_id=entry.tenant_id, item=entry)
     except (AzureError, DomainError) as parking_error:
-        # Neither the log nor the outbox took it: the log line keeps it (ids and field names
-        # only, as in the entry) and the caller's request fails.
+        # Neither the log nor the outbox took it: this line keeps it (ids and field names, as
+        # in the entry; not the client address) and the caller's request fails.
         log.error(
-            "audit entry lost to storage, kept here: %s",
-            entry.model_dump_json(exclude={"context"}),
+            "audit entry neither appended nor parked: %s",
+            entry.model_dump_json(exclude={"context": {"client_ip"}}),
         )
         raise parking_error from failure
     log.warning("audit append failed (%s); entry %s parked for replay", entry.failure, entry.id)
