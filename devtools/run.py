@@ -193,7 +193,7 @@ def _seed() -> Demo:
     refuse_in_azure("Seeding demo data")
     from shared.accounts import service as accounts
     from shared.accounts.repository import accounts as account_store
-    from shared.audit import service as audit
+    from shared.audit import operations
     from shared.audit.models import SYSTEM_ACTOR, RequestContext
     from shared.auth import totp
     from shared.auth.models import Principal, Role
@@ -214,13 +214,13 @@ def _seed() -> Demo:
         context=context,
     )
     owner.mfa_secret = totp.new_secret()
-    owner = account_store.replace(tenant_id=tenant.tenant_id, item=owner)
-    audit.record(
+    owner = operations.replace(
+        account_store,
         tenant_id=tenant.tenant_id,
+        item=owner,
         actor=SYSTEM_ACTOR,
         action="account.mfa_seed",
         entity_type="account",
-        entity_id=owner.id,
         changed_fields=["mfa_secret"],
         context=context,
     )

@@ -1,9 +1,11 @@
-"""Timer trigger: remove expired sessions and tokens (TTL does the same in Azure, not locally)."""
+"""Timer triggers: remove expired sessions and tokens (TTL does the same in Azure, not
+locally) and append audit entries parked after a failed append (decision 0043)."""
 
 import logging
 
 import azure.functions as func
 
+from shared.audit import operations
 from shared.composition import maintenance
 
 blueprint = func.Blueprint()
@@ -15,3 +17,11 @@ log = logging.getLogger("webcast.triggers.maintenance")
 def purge_expired_sessions(timer: func.TimerRequest) -> None:
     removed = maintenance.purge_expired()
     log.info("purged %d expired sessions and tokens", removed)
+
+
+@blueprint.function_name("replay_pending_audit_entries")
+@blueprint.timer_trigger(arg_name="timer", schedule="15 */5 * * * *", run_on_startup=False)
+def replay_pending_audit_entries(timer: func.TimerRequest) -> None:
+    appended = operations.replay_pending()
+    if appended:
+        log.warning("appended %d audit entries parked after failed appends", appended)

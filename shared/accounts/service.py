@@ -24,7 +24,7 @@ from shared.accounts.repository import (
     reserve_email,
     tenants,
 )
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR, Actor, RequestContext
 from shared.auth import sessions
 from shared.auth.models import Permission, Principal, Role, Session
@@ -100,7 +100,8 @@ def create_tenant(
         permissions=list(Permission),
     )
     owner = accounts.create(tenant_id=tenant_id, item=owner)
-    tenant = tenants.create(
+    tenant = operations.create(
+        tenants,
         tenant_id=tenant_id,
         item=Tenant(
             id=f"tenant:{tenant_id}",
@@ -109,9 +110,6 @@ def create_tenant(
             owner_account_id=owner.id,
             created_at=utc_iso(),
         ),
-    )
-    audit.record(
-        tenant_id=tenant_id,
         actor=actor,
         action="tenant.create",
         entity_type="tenant",
@@ -119,7 +117,8 @@ def create_tenant(
         changed_fields=["name"],
         context=context,
     )
-    audit.record(
+    # The owner was written before the tenant that names it; its entry follows the tenant's.
+    operations.record_write(
         tenant_id=tenant_id,
         actor=actor,
         action="account.create",
@@ -139,7 +138,8 @@ def create_support_account(
         data = SupportAccountCreate(email=email, display_name=display_name, password=password)
     except ValidationError as error:
         raise invalid_input(error) from None
-    account = accounts.create(
+    return operations.create(
+        accounts,
         tenant_id=PLATFORM_TENANT,
         item=_new_account(
             tenant_id=PLATFORM_TENANT,
@@ -149,17 +149,12 @@ def create_support_account(
             password=data.password,
             permissions=[],
         ),
-    )
-    audit.record(
-        tenant_id=PLATFORM_TENANT,
         actor=SYSTEM_ACTOR,
         action="account.create",
         entity_type="account",
-        entity_id=account.id,
         changed_fields=["email", "display_name", "password", "role"],
         context=context,
     )
-    return account
 
 
 def tenant_opened_at(tenant_id: str) -> str | None:
@@ -208,7 +203,8 @@ def create_subaccount(
 ) -> Account:
     """A password-protected sub-account with any combination of permissions (P02)."""
     tenant_id = require_owner(principal)
-    account = accounts.create(
+    return operations.create(
+        accounts,
         tenant_id=tenant_id,
         item=_new_account(
             tenant_id=tenant_id,
@@ -218,17 +214,12 @@ def create_subaccount(
             password=data.password,
             permissions=data.permissions,
         ),
-    )
-    audit.record(
-        tenant_id=tenant_id,
         actor=principal.actor,
         action="account.create",
         entity_type="account",
-        entity_id=account.id,
         changed_fields=["email", "display_name", "password", "permissions"],
         context=context,
     )
-    return account
 
 
 def update_subaccount(
@@ -236,11 +227,7 @@ def update_subaccount(
 ) -> Account:
     tenant_id = require_owner(principal)
     account = _subaccount(tenant_id, account_id)
-    changed = [
-        name
-        for name, value in data.model_dump(exclude_unset=True).items()
-        if value is not None and getattr(account, name) != value
-    ]
+    changed = operations.changed_fields(data, account)
     if data.display_name is not None:
         account.display_name = data.display_name
     if data.permissions is not None:
@@ -248,20 +235,20 @@ def update_subaccount(
     if data.disabled is not None:
         account.disabled = data.disabled
     account.updated_at = utc_iso()
-    account = accounts.replace(tenant_id=tenant_id, item=account)
+    account = operations.replace(
+        accounts,
+        tenant_id=tenant_id,
+        item=account,
+        actor=principal.actor,
+        action="account.update",
+        entity_type="account",
+        changed_fields=changed,
+        context=context,
+    )
     if account.disabled:
         sessions.end_all(account_id=account.id)
     elif "permissions" in changed:
         sessions.update_permissions(account_id=account.id, permissions=account.permissions)
-    audit.record(
-        tenant_id=tenant_id,
-        actor=principal.actor,
-        action="account.update",
-        entity_type="account",
-        entity_id=account.id,
-        changed_fields=changed,
-        context=context,
-    )
     return account
 
 
@@ -270,13 +257,13 @@ def delete_subaccount(*, principal: Principal, account_id: str, context: Request
     account = _subaccount(tenant_id, account_id)
     sessions.end_all(account_id=account.id)
     release_email(account.email)
-    accounts.delete(tenant_id=tenant_id, item_id=account.id)
-    audit.record(
+    operations.delete(
+        accounts,
         tenant_id=tenant_id,
+        item_id=account.id,
         actor=principal.actor,
         action="account.delete",
         entity_type="account",
-        entity_id=account.id,
         context=context,
     )
 
@@ -289,17 +276,17 @@ def reset_mfa(*, principal: Principal, account_id: str, context: RequestContext)
     account.mfa_pending_secret = None
     account.recovery_code_hashes = []
     account.updated_at = utc_iso()
-    account = accounts.replace(tenant_id=tenant_id, item=account)
-    sessions.end_all(account_id=account.id)
-    audit.record(
+    account = operations.replace(
+        accounts,
         tenant_id=tenant_id,
+        item=account,
         actor=principal.actor,
         action="account.mfa_reset",
         entity_type="account",
-        entity_id=account.id,
         changed_fields=["mfa_secret", "recovery_codes"],
         context=context,
     )
+    sessions.end_all(account_id=account.id)
     return account
 
 
@@ -352,7 +339,8 @@ def create_grant(
         support = accounts.get(tenant_id=PLATFORM_TENANT, item_id=data.support_account_id)
         if support is None or support.role != Role.support:
             raise validation_error("support_account_id", "is not a support account")
-    grant = grants.create(
+    return operations.create(
+        grants,
         tenant_id=tenant_id,
         item=SupportGrant(
             id=f"grant:{new_id()}",
@@ -363,17 +351,12 @@ def create_grant(
             created_at=utc_iso(),
             created_by=principal.account_id,
         ),
-    )
-    audit.record(
-        tenant_id=tenant_id,
         actor=principal.actor,
         action="support_grant.create",
         entity_type="support_grant",
-        entity_id=grant.id,
         changed_fields=["scope", "expires_at", "support_account_id"],
         context=context,
     )
-    return grant
 
 
 def list_grants(*, principal: Principal) -> list[SupportGrant]:
@@ -389,13 +372,13 @@ def revoke_grant(*, principal: Principal, grant_id: str, context: RequestContext
         raise not_found("Support grant")
     if grant.revoked_at is None:
         grant.revoked_at = utc_iso()
-        grant = grants.replace(tenant_id=tenant_id, item=grant)
-        audit.record(
+        grant = operations.replace(
+            grants,
             tenant_id=tenant_id,
+            item=grant,
             actor=principal.actor,
             action="support_grant.revoke",
             entity_type="support_grant",
-            entity_id=grant.id,
             changed_fields=["revoked_at"],
             context=context,
         )
@@ -428,7 +411,7 @@ def support_principal(
             read_only = grant.scope == GrantScope.read_only
     principal = Principal.of(session, tenant_id=tenant_id, read_only=read_only)
     if tenant_id is not None and read_path is not None:
-        audit.record(
+        operations.record_event(
             tenant_id=tenant_id,
             actor=principal.actor,
             action="support.read",
@@ -449,7 +432,7 @@ def enter_tenant(
     if grant is None:
         raise forbidden("This customer has not granted support access")
     sessions.set_acting_tenant(session=session, tenant_id=tenant_id, grant_id=grant.id)
-    audit.record(
+    operations.record_event(
         tenant_id=tenant_id,
         actor=principal.actor,
         action="support.enter",
@@ -465,7 +448,7 @@ def leave_tenant(*, principal: Principal, session: Session, context: RequestCont
     if principal.role != Role.support:
         raise forbidden("Only vendor support enters other tenants")
     if principal.tenant_id:
-        audit.record(
+        operations.record_event(
             tenant_id=principal.tenant_id,
             actor=principal.actor,
             action="support.leave",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from shared import mail_queue
 from shared.accounts.models import Account
 from shared.accounts.repository import accounts, find_by_email
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import PLATFORM_TENANT, Actor, ActorKind, RequestContext
 from shared.auth import sessions, throttle, totp
 from shared.auth.models import Principal, Role, Session, SessionStage
@@ -47,7 +47,7 @@ def _audit_sign_in(
     context: RequestContext,
     changed_fields: list[str] | None = None,
 ) -> None:
-    audit.record(
+    operations.record_event(
         tenant_id=account.tenant_id if account else PLATFORM_TENANT,
         actor=_actor(account),
         action=action,
@@ -197,7 +197,7 @@ def change_password(
     account.updated_at = utc_iso()
     account = accounts.replace(tenant_id=account.tenant_id, item=account)
     sessions.end_all(account_id=account.id)
-    audit.record(
+    operations.record_write(
         tenant_id=account.tenant_id,
         actor=principal.actor,
         action="account.password_change",

@@ -81,6 +81,27 @@ class ChainHead(Document):
     hash: str
 
 
+class PendingEntry(Document):
+    """An entry whose append failed after its write succeeded, kept until a later pass
+    appends it with the write's time (decision 0043); never part of a chain."""
+
+    doc_type = "audit-pending"
+
+    partition: str
+    tenant_id: str
+    at: str
+    actor: Actor
+    action: str
+    entity_type: str
+    entity_id: str | None = None
+    entity_ids: list[str] | None = None
+    changed_fields: list[str] = []
+    outcome: str = "success"
+    context: RequestContext = RequestContext()
+    failure: str
+    claimed_at: str | None = None
+
+
 class VerifyReport(BaseModel):
     ok: bool
     entries_checked: int

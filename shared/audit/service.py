@@ -126,10 +126,13 @@ def record(
     changed_fields: list[str] | None = None,
     outcome: str = "success",
     context: RequestContext | None = None,
+    at: str | None = None,
 ) -> AuditEntry:
-    """Append one entry to the tenant's audit log (`entity_ids` for a write of many)."""
+    """Append one entry to the tenant's audit log (`entity_ids` for a write of many).
+
+    `at` is the time of the write when a later pass appends an entry that failed then."""
     context = context or RequestContext()
-    at = utc_iso()
+    at = at or utc_iso()
     partition = partition_for(tenant_id, at)
     shard = random.randrange(get_settings().audit_shards)  # noqa: S311 - spreads load, guards nothing
     chain = f"{tenant_id}:{at[:10]}:{shard}"

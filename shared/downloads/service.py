@@ -18,7 +18,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobClient, BlobProperties
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
 from shared.blob_sas import UploadTicket, read_url, upload_ticket
@@ -151,7 +151,8 @@ def create_handout(
         raise conflict(f"A webcast offers at most {MAX_HANDOUTS} handouts")
     handout_id = new_id()
     moment = utc_iso()
-    handout = handouts.create(
+    handout = operations.create(
+        handouts,
         tenant_id=webcast.tenant_id,
         item=Handout(
             id=handout_id,
@@ -168,6 +169,11 @@ def create_handout(
             created_at=moment,
             updated_at=moment,
         ),
+        actor=principal.actor,
+        action="handout.create",
+        entity_type="handout",
+        changed_fields=["content_type", "filename", "size", "title"],
+        context=context,
     )
     ticket = upload_ticket(
         container=CONTAINER,
@@ -175,15 +181,6 @@ def create_handout(
         lifetime_seconds=UPLOAD_SECONDS,
         max_bytes=get_settings().downloads_max_bytes,
         content_type=kind.content_type,
-    )
-    audit.record(
-        tenant_id=webcast.tenant_id,
-        actor=principal.actor,
-        action="handout.create",
-        entity_type="handout",
-        entity_id=handout.id,
-        changed_fields=["content_type", "filename", "size", "title"],
-        context=context,
     )
     return handout, ticket
 
@@ -225,7 +222,7 @@ def update_handout(
     if not changed:
         return handout
     handout = _save(handout)
-    audit.record(
+    operations.record_write(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="handout.update",
@@ -262,7 +259,7 @@ def reorder_handouts(
             ordered[position] = _save(handout)
             moved.append(handout.id)
     if moved:
-        audit.record(
+        operations.record_bulk(
             tenant_id=webcast.tenant_id,
             actor=principal.actor,
             action="handout.reorder",
@@ -281,16 +278,17 @@ def delete_handout(
     webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     handout = _handout_or_404(webcast, handout_id)
     delete_prefix(CONTAINER, f"{webcast.tenant_id}/{webcast.id}/{handout.id}/")
-    handouts.delete(tenant_id=webcast.tenant_id, item_id=handout.id, partition_key=webcast.id)
-    _forget(webcast.id)
-    audit.record(
+    operations.delete(
+        handouts,
         tenant_id=webcast.tenant_id,
+        item_id=handout.id,
+        partition_key=webcast.id,
         actor=principal.actor,
         action="handout.delete",
         entity_type="handout",
-        entity_id=handout.id,
         context=context,
     )
+    _forget(webcast.id)
 
 
 # -------------------------------------------------------------------------------------------
@@ -438,7 +436,7 @@ def _refusal(
 
 
 def _audit_scan(handout: Handout, outcome: str) -> None:
-    audit.record(
+    operations.record_write(
         tenant_id=handout.tenant_id,
         actor=SYSTEM_ACTOR,
         action="handout.scan",

@@ -4,7 +4,7 @@ import hmac
 import logging
 from dataclasses import dataclass
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth import throttle
 from shared.auth.models import Permission, Principal
@@ -44,7 +44,8 @@ def create_credential(
     webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     credential_id = new_id()
     secret = new_secret_token()
-    credential = credentials.create(
+    credential = operations.create(
+        credentials,
         tenant_id=webcast.tenant_id,
         item=ServerCredential(
             id=credential_doc_id(credential_id),
@@ -56,9 +57,6 @@ def create_credential(
             created_at=utc_iso(),
             created_by=principal.account_id,
         ),
-    )
-    audit.record(
-        tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="server_credential.create",
         entity_type="server_credential",
@@ -92,9 +90,10 @@ def revoke_credential(
         raise not_found("Server credential")
     if credential.revoked_at is None:
         credential.revoked_at = utc_iso()
-        credential = credentials.replace(tenant_id=webcast.tenant_id, item=credential)
-        audit.record(
+        credential = operations.replace(
+            credentials,
             tenant_id=webcast.tenant_id,
+            item=credential,
             actor=principal.actor,
             action="server_credential.revoke",
             entity_type="server_credential",
@@ -178,7 +177,7 @@ def register_participant(
         raise forbidden("This participant is disabled for the webcast")
     issued_at = now()
     token = issue_link(participant=saved.participant, single_use=True, lifetime=LINK_SECONDS)
-    audit.record(
+    operations.record_write(
         tenant_id=webcast.tenant_id,
         actor=actor,
         action="participant.link_issue",

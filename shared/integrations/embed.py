@@ -3,7 +3,7 @@
 import logging
 from typing import Any
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth.models import Permission, Principal
 from shared.auth.tokens import remember_spent
@@ -95,9 +95,10 @@ def save_settings(
     settings.enabled = data.enabled
     settings.allowed_origins = origins
     settings.updated_at = utc_iso()
-    settings = embed_settings.upsert(tenant_id=webcast.tenant_id, item=settings)
-    audit.record(
+    settings = operations.upsert(
+        embed_settings,
         tenant_id=webcast.tenant_id,
+        item=settings,
         actor=principal.actor,
         action="embed.update",
         entity_type="webcast",
@@ -128,7 +129,7 @@ def rotate_secret(
         keys.previous_valid_until = moment + ROTATION_GRACE_SECONDS
         keys.current = fresh
     keys = store_keys(keys=keys)
-    audit.record(
+    operations.record_write(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="embed.secret_rotate",
@@ -303,7 +304,7 @@ def _participant_for(
         ).participant
     if participant.status != ParticipantStatus.active:
         raise forbidden("This participant is disabled for the webcast")
-    audit.record(
+    operations.record_event(
         tenant_id=webcast.tenant_id,
         actor=participant_actor(participant.id),
         action="participant.sign_in_embed",

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
 from shared.auth.permissions import require_manager
@@ -184,7 +184,7 @@ def create_channel(
     except DomainError:
         stream_keys.delete(key_hash)
         raise conflict("This webcast has a live channel already") from None
-    audit.record(
+    operations.record_write(
         tenant_id=tenant_id,
         actor=principal.actor,
         action="live.channel.create",
@@ -222,7 +222,7 @@ def update_channel(
     channel = _change_channel(tenant_id, webcast_id, change)
     if channel is None:
         raise not_found("Live channel")
-    audit.record(
+    operations.record_write(
         tenant_id=tenant_id,
         actor=principal.actor,
         action="live.channel.update",
@@ -260,7 +260,7 @@ def rotate_key(
         raise
     # The channel names its key too, so a lookup left behind by a crash here is refused.
     stream_keys.delete(old_hash)
-    audit.record(
+    operations.record_write(
         tenant_id=tenant_id,
         actor=principal.actor,
         action="live.key.rotate",
@@ -283,7 +283,7 @@ def delete_channel(*, principal: Principal, webcast_id: str, context: RequestCon
     channels.delete(tenant_id=tenant_id, item_id=channel.id, partition_key=webcast_id)
     delete_prefix(LIVE_CONTAINER, f"{tenant_id}/{webcast_id}/")
     forget_playback(webcast_id)
-    audit.record(
+    operations.record_write(
         tenant_id=tenant_id,
         actor=principal.actor,
         action="live.channel.delete",
@@ -307,13 +307,13 @@ def _end(session: LiveSession, reason: SessionEnd, segments_uploaded: int) -> Li
     session.ended_at = utc_iso()
     session.end_reason = reason
     session.segments_uploaded = max(session.segments_uploaded, segments_uploaded)
-    saved = sessions.replace(tenant_id=session.tenant_id, item=session)
-    audit.record(
+    saved = operations.replace(
+        sessions,
         tenant_id=session.tenant_id,
+        item=session,
         actor=SYSTEM_ACTOR,
         action=f"live.session.{reason.value}",
         entity_type="live-session",
-        entity_id=session.id,
         changed_fields=["ended_at", "end_reason"],
     )
     return saved
@@ -371,7 +371,7 @@ def start_session(*, stream_key: str, app: str) -> IngestGrant:
         )
         raise forbidden("This channel is live already") from error
     forget_playback(channel.webcast_id)
-    audit.record(
+    operations.record_write(
         tenant_id=channel.tenant_id,
         actor=SYSTEM_ACTOR,
         action="live.session.start",

@@ -1,6 +1,6 @@
 """Mail texts of a webcast, read and changed by admins with the participants permission."""
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import RequestContext
 from shared.auth.models import Permission, Principal
 from shared.clock import utc_iso
@@ -52,7 +52,14 @@ def save_templates(
     """Replace the webcast's own texts after checking that each one renders."""
     webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=True)
     mail_templates.validate(update.templates)
-    stored = templates.upsert(
+    changed = [
+        f"templates.{kind.value}.{language.value}"
+        for kind in TemplateKind
+        for language in Language
+        if update.templates.get(kind, language) is not None
+    ]
+    stored = operations.upsert(
+        templates,
         tenant_id=webcast.tenant_id,
         item=MailTemplates(
             id=templates_id(webcast.id),
@@ -61,15 +68,6 @@ def save_templates(
             templates=update.templates,
             updated_at=utc_iso(),
         ),
-    )
-    changed = [
-        f"templates.{kind.value}.{language.value}"
-        for kind in TemplateKind
-        for language in Language
-        if update.templates.get(kind, language) is not None
-    ]
-    audit.record(
-        tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="mail.templates.update",
         entity_type="webcast",

@@ -1,6 +1,6 @@
 """E-mail invitations with a personal link: one queued job per participant, ids only."""
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import RequestContext
 from shared.auth.models import Permission, Principal
 from shared.errors import InvalidField, invalid_fields, validation_error
@@ -77,7 +77,7 @@ def queue_invitations(
         for participant_id in selected:
             enqueue_job(participant_job(batch=batch, participant_id=participant_id))
         queued = len(selected)
-    audit.record(
+    operations.record_write(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="mail.invitations.queue",

@@ -1,6 +1,6 @@
 """Participants set a new password by mail; the request never tells whether the login exists."""
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import RequestContext
 from shared.auth import throttle
 from shared.auth.passwords import check_policy
@@ -50,7 +50,7 @@ def request_reset(*, webcast_id: str, login: str, context: RequestContext) -> No
             client_ip=context.client_ip,
         )
     )
-    audit.record(
+    operations.record_event(
         tenant_id=webcast.tenant_id,
         actor=participant_actor(participant.id if usable and participant else None),
         action="participant.password_reset.request",
@@ -111,7 +111,7 @@ def confirm_reset(
         raise validation_error("token", _INVALID)
     participant = set_password_by_mail(participant, new_password=new_password)
     sessions.revoke_participant(participant.id)
-    audit.record(
+    operations.record_write(
         tenant_id=participant.tenant_id,
         actor=participant_actor(participant.id),
         action="participant.password_reset.confirm",

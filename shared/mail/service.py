@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from shared import jobs
 from shared.accounts.service import get_account
 from shared.accounts.signin import issue_reset_token
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR
 from shared.auth.tokens import mint, participant_owner
 from shared.clock import now
@@ -271,7 +271,7 @@ def handle(job: MailJob) -> bool:
         deliver(mail)
     jobs.mark_done(marker)
     if mail is not None and job.participant_id is not None:
-        audit.record(
+        operations.record_event(
             tenant_id=job.tenant_id,
             actor=SYSTEM_ACTOR,
             action=f"mail.{job.kind}",

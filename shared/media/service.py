@@ -16,7 +16,7 @@ from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 
 from shared import malware
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
 from shared.blob_sas import UploadTicket, upload_ticket
@@ -120,7 +120,8 @@ def start_upload(
         raise validation_error("body.size", f"At most {settings.media_upload_max_bytes} bytes")
     asset_id = new_id()
     moment = utc_iso()
-    asset = assets.create(
+    asset = operations.create(
+        assets,
         tenant_id=webcast.tenant_id,
         item=Asset(
             id=asset_id,
@@ -139,13 +140,9 @@ def start_upload(
             created_at=moment,
             updated_at=moment,
         ),
-    )
-    audit.record(
-        tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="media.asset.create",
         entity_type="media-asset",
-        entity_id=asset.id,
         changed_fields=["title", "source_filename"],
         context=context,
     )
@@ -196,7 +193,8 @@ def create_recording_asset(
     """An asset for a live recording; the ingest puts the file at its `source_blob`."""
     asset_id = new_id()
     moment = utc_iso()
-    asset = assets.create(
+    asset = operations.create(
+        assets,
         tenant_id=tenant_id,
         item=Asset(
             id=asset_id,
@@ -214,13 +212,9 @@ def create_recording_asset(
             created_at=moment,
             updated_at=moment,
         ),
-    )
-    audit.record(
-        tenant_id=tenant_id,
         actor=SYSTEM_ACTOR,
         action="media.recording.create",
         entity_type="media-asset",
-        entity_id=asset.id,
         changed_fields=["live_session_id"],
     )
     return asset
@@ -238,7 +232,7 @@ def _end(asset: Asset, status: AssetStatus, code: str, reason: str) -> Asset:
     asset.status, asset.failure_code, asset.failure_reason = status, code, reason
     asset.updated_at = utc_iso()
     saved = assets.replace(tenant_id=asset.tenant_id, item=asset)
-    audit.record(
+    operations.record_write(
         tenant_id=asset.tenant_id,
         actor=SYSTEM_ACTOR,
         action=f"media.asset.{status.value}",
@@ -416,7 +410,7 @@ def apply_result(result: MediaResult) -> bool:
     asset.updated_at = moment
     assets.replace(tenant_id=asset.tenant_id, item=asset)
     if first:
-        audit.record(
+        operations.record_write(
             tenant_id=asset.tenant_id,
             actor=SYSTEM_ACTOR,
             action="media.asset.ready",
@@ -460,13 +454,13 @@ def update_asset(
     asset = _asset(webcast, asset_id)
     asset.title = data.title
     asset.updated_at = utc_iso()
-    asset = assets.replace(tenant_id=webcast.tenant_id, item=asset)
-    audit.record(
+    asset = operations.replace(
+        assets,
         tenant_id=webcast.tenant_id,
+        item=asset,
         actor=principal.actor,
         action="media.asset.update",
         entity_type="media-asset",
-        entity_id=asset.id,
         changed_fields=["title"],
         context=context,
     )
@@ -492,13 +486,14 @@ def delete_asset(
     )
     if not sharing:
         _delete_upload(asset.source_blob)
-    assets.delete(tenant_id=webcast.tenant_id, item_id=asset.id, partition_key=webcast.id)
-    audit.record(
+    operations.delete(
+        assets,
         tenant_id=webcast.tenant_id,
+        item_id=asset.id,
+        partition_key=webcast.id,
         actor=principal.actor,
         action="media.asset.delete",
         entity_type="media-asset",
-        entity_id=asset.id,
         context=context,
     )
 
@@ -590,7 +585,7 @@ def create_edit(
         ),
     )
     _queue_job(asset, source_blob=asset.source_blob, edit=asset.edit)
-    audit.record(
+    operations.record_bulk(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="media.asset.edit",
@@ -667,13 +662,13 @@ def put_caption(
     )
     asset.captions = [c for c in asset.captions if c.language != language] + [caption]
     asset.updated_at = utc_iso()
-    asset = assets.replace(tenant_id=webcast.tenant_id, item=asset)
-    audit.record(
+    asset = operations.replace(
+        assets,
         tenant_id=webcast.tenant_id,
+        item=asset,
         actor=principal.actor,
         action="media.caption.put",
         entity_type="media-asset",
-        entity_id=asset.id,
         changed_fields=["captions"],
         context=context,
     )
@@ -702,13 +697,13 @@ def delete_caption(
     )
     asset.captions = [c for c in asset.captions if c.language != language]
     asset.updated_at = utc_iso()
-    asset = assets.replace(tenant_id=webcast.tenant_id, item=asset)
-    audit.record(
+    asset = operations.replace(
+        assets,
         tenant_id=webcast.tenant_id,
+        item=asset,
         actor=principal.actor,
         action="media.caption.delete",
         entity_type="media-asset",
-        entity_id=asset.id,
         changed_fields=["captions"],
         context=context,
     )
@@ -738,7 +733,7 @@ def publish(
         ),
     )
     forget_published(webcast.id)
-    audit.record(
+    operations.record_write(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="media.publish",
@@ -758,7 +753,7 @@ def unpublish(*, principal: Principal, webcast_id: str, context: RequestContext)
         tenant_id=webcast.tenant_id, item_id=PUBLICATION_ID, partition_key=webcast.id
     )
     forget_published(webcast.id)
-    audit.record(
+    operations.record_write(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="media.unpublish",

@@ -4,7 +4,7 @@ Sender columns appear only while the moderators switch is on (P15, P19)."""
 
 from collections.abc import Iterator
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import RequestContext
 from shared.auth.models import Permission, Principal
 from shared.messages.models import Message
@@ -61,7 +61,7 @@ def export_messages(
     webcast = admin_webcast(principal, webcast_id, needs=Permission.moderation, write=False)
     with_sender = webcast.privacy.messages_show_sender_to_moderators
     header = _COLUMNS + (_SENDER_COLUMNS if with_sender else [])
-    audit.record(
+    operations.record_event(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="message.export",

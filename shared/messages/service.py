@@ -7,7 +7,7 @@ is on when the message is sent, and never for a message sent anonymously.
 
 from dataclasses import dataclass
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import RequestContext
 from shared.auth.models import Permission, Principal
 from shared.clock import now, utc_iso
@@ -300,7 +300,7 @@ def update_message(
     outcome = _update_one(webcast, message_id, data)
     if outcome.touches_feed:
         feed.rebuild(webcast)
-    audit.record(
+    operations.record_write(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="message.update",
@@ -338,18 +338,18 @@ def reply(
         message.status = MessageStatus.answered
         changed.append("status")
     message.updated_at = utc_iso()
-    message = messages.replace(tenant_id=webcast.tenant_id, item=message)
-    if message.published and data.public:
-        feed.rebuild(webcast)
-    audit.record(
+    message = operations.replace(
+        messages,
         tenant_id=webcast.tenant_id,
+        item=message,
         actor=principal.actor,
         action="message.reply",
         entity_type="message",
-        entity_id=message_id,
         changed_fields=changed,
         context=context,
     )
+    if message.published and data.public:
+        feed.rebuild(webcast)
     return moderator_views(webcast, [message])[0]
 
 
@@ -358,17 +358,18 @@ def delete_message(
 ) -> None:
     webcast = admin_webcast(principal, webcast_id, needs=Permission.moderation, write=True)
     message = _message(webcast, message_id)
-    messages.delete(tenant_id=webcast.tenant_id, item_id=message.id, partition_key=webcast.id)
-    if message.published:
-        feed.rebuild(webcast)
-    audit.record(
+    operations.delete(
+        messages,
         tenant_id=webcast.tenant_id,
+        item_id=message.id,
+        partition_key=webcast.id,
         actor=principal.actor,
         action="message.delete",
         entity_type="message",
-        entity_id=message_id,
         context=context,
     )
+    if message.published:
+        feed.rebuild(webcast)
 
 
 _BULK: dict[str, MessageUpdate] = {
@@ -422,7 +423,7 @@ def bulk(
         done.append(message_id)
     if touches_feed:
         feed.rebuild(webcast)
-    audit.record(
+    operations.record_bulk(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action=f"message.bulk_{action}",

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth import throttle
 from shared.auth.passwords import verify_password
@@ -137,7 +137,7 @@ def register(
         via_internal_link=internal_key is not None,
     )
     stored, holder = outcome.participant, outcome.registered_already
-    audit.record(
+    operations.record_write(
         tenant_id=webcast.tenant_id,
         actor=participant_actor(stored.id),
         action="participant.register",
@@ -147,7 +147,7 @@ def register(
         context=context,
     )
     if holder is not None:
-        audit.record(
+        operations.record_event(
             tenant_id=webcast.tenant_id,
             actor=participant_actor(None),
             action="participant.register",
@@ -178,7 +178,7 @@ def _audit_sign_in(
     action: str,
     context: RequestContext,
 ) -> None:
-    audit.record(
+    operations.record_event(
         tenant_id=webcast.tenant_id,
         actor=participant_actor(participant.id if participant else None),
         action=action,

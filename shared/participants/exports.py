@@ -9,7 +9,7 @@ then streamed, so neither holds all participants in memory.
 from collections.abc import Iterator
 from typing import Any
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import RequestContext
 from shared.auth.models import Permission, Principal
 from shared.participants.models import Consent, FieldType, FormField, Participant
@@ -94,7 +94,7 @@ def export_participants(
     webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=False)
     form = get_form(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
     answer_fields = _answer_fields(form.fields)
-    audit.record(
+    operations.record_event(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="participant.export",

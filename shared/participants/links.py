@@ -10,7 +10,7 @@ with `check_internal_key` and marks such registrations `via_internal_link` (ADR 
 import hmac
 from urllib.parse import quote
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import RequestContext
 from shared.auth.models import Permission, Principal
 from shared.clock import utc_iso
@@ -60,9 +60,10 @@ def rotate_internal_key(
     stored = get_link_settings(tenant_id=webcast.tenant_id, webcast_id=webcast.id)
     stored.generation += 1
     stored.rotated_at = utc_iso()
-    link_settings.upsert(tenant_id=webcast.tenant_id, item=stored)
-    audit.record(
+    operations.upsert(
+        link_settings,
         tenant_id=webcast.tenant_id,
+        item=stored,
         actor=principal.actor,
         action="webcast.links.rotate",
         entity_type="webcast",

@@ -6,7 +6,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth.models import Permission, Principal
 from shared.auth.passwords import check_policy, hash_password
@@ -78,9 +78,10 @@ def save_form(
             )
     current.fields = [*definition.fields, *kept]
     current.updated_at = utc_iso()
-    saved = forms.upsert(tenant_id=webcast.tenant_id, item=current)
-    audit.record(
+    saved = operations.upsert(
+        forms,
         tenant_id=webcast.tenant_id,
+        item=current,
         actor=principal.actor,
         action="form.update",
         entity_type="webcast",
@@ -334,7 +335,7 @@ def _audit_replaced(
     webcast: Webcast, actor: Actor, replaced: list[str], context: RequestContext | None
 ) -> None:
     if replaced:
-        audit.record(
+        operations.record_bulk(
             tenant_id=webcast.tenant_id,
             actor=actor,
             action="participant.replace",
@@ -361,7 +362,7 @@ def save_participant(
     checked = _check(data, form, partial=partial, external_id=external_id)
     saved, changed = _upsert_one(webcast, checked, source, hashed_password)
     _audit_replaced(webcast, actor, [saved.replaced_id] if saved.replaced_id else [], context)
-    audit.record(
+    operations.record_write(
         tenant_id=webcast.tenant_id,
         actor=actor,
         action="participant.create" if saved.created else "participant.update",
@@ -480,7 +481,7 @@ def import_participants(
     for created in (True, False):
         saved = [(o, f) for _, o, f in written if isinstance(o, Saved) and o.created == created]
         if saved:
-            audit.record(
+            operations.record_bulk(
                 tenant_id=webcast.tenant_id,
                 actor=actor,
                 action="participant.create" if created else "participant.update",
@@ -572,7 +573,7 @@ def update_participant(
         answers, consents = check_answers(form.fields, data.answers, partial=True)
         data = data.model_copy(update={"answers": answers})
     updated = _apply_update(webcast, participant, data, consents)
-    audit.record(
+    operations.record_write(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="participant.update",
@@ -610,7 +611,7 @@ def delete_participant(
         )
     )
     remove_participant(participant)
-    audit.record(
+    operations.record_write(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="participant.delete",
@@ -809,7 +810,7 @@ def confirm_address(participant: Participant, *, by_registrant: bool) -> Partici
                 value=participant.email,
             )
         remove_participant(holder)
-        audit.record(
+        operations.record_write(
             tenant_id=participant.tenant_id,
             actor=Actor(kind=ActorKind.participant, id=participant.id, role="participant"),
             action="participant.replace",

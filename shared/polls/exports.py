@@ -7,7 +7,7 @@ participant column exists only when the webcast ties poll results to participant
 from collections.abc import Iterator
 from typing import Any
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import RequestContext
 from shared.auth.models import Principal
 from shared.polls.models import CHOICE_TYPES, Poll, PollKind, Question
@@ -58,7 +58,7 @@ def export_answers(
     poll = get_poll(principal=principal, webcast_id=webcast_id, poll_id=poll_id)
     webcast = find_in_tenant(tenant_id=poll.tenant_id, webcast_id=poll.webcast_id)
     tied = bool(webcast and webcast.privacy.poll_results_tied_to_participant)
-    audit.record(
+    operations.record_event(
         tenant_id=poll.tenant_id,
         actor=principal.actor,
         action="poll.export",

@@ -6,7 +6,7 @@ grant as well); every write is audited with ids and field names only.
 
 from pydantic import ValidationError
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import RequestContext
 from shared.auth.models import Permission, Principal
 from shared.clock import now, utc_iso
@@ -99,19 +99,20 @@ def view(poll: Poll, *, reveal: bool = True) -> PollView:
     )
 
 
-def _record(
+def _replace(
     principal: Principal,
     poll: Poll,
     action: str,
     context: RequestContext,
-    changed_fields: list[str] | None = None,
-) -> None:
-    audit.record(
+    changed_fields: list[str],
+) -> Poll:
+    return operations.replace(
+        polls,
         tenant_id=poll.tenant_id,
+        item=poll,
         actor=principal.actor,
         action=action,
         entity_type="poll",
-        entity_id=poll.id,
         changed_fields=changed_fields,
         context=context,
     )
@@ -134,8 +135,16 @@ def create_poll(
         updated_at=at,
         created_by=principal.account_id,
     )
-    saved = polls.create(tenant_id=webcast.tenant_id, item=poll)
-    _record(principal, saved, "poll.create", context, ["title", "kind", "questions"])
+    saved = operations.create(
+        polls,
+        tenant_id=webcast.tenant_id,
+        item=poll,
+        actor=principal.actor,
+        action="poll.create",
+        entity_type="poll",
+        changed_fields=["title", "kind", "questions"],
+        context=context,
+    )
     return saved
 
 
@@ -203,8 +212,7 @@ def update_poll(
     if not changed:
         return poll
     poll.updated_at = utc_iso()
-    saved = polls.replace(tenant_id=poll.tenant_id, item=poll)
-    _record(principal, saved, "poll.update", context, changed)
+    saved = _replace(principal, poll, "poll.update", context, changed)
     return saved
 
 
@@ -227,7 +235,8 @@ def duplicate_poll(
         created_by=principal.account_id,
     )
     saved = polls.create(tenant_id=copy.tenant_id, item=copy)
-    audit.record(
+    # One entry names both the source and the copy.
+    operations.record_bulk(
         tenant_id=saved.tenant_id,
         actor=principal.actor,
         action="poll.duplicate",
@@ -266,10 +275,18 @@ def delete_poll(
 ) -> None:
     """The poll goes first (no one can answer any more), then its votes and tallies."""
     poll = _poll(principal, webcast_id, poll_id, write=True)
-    polls.delete(tenant_id=poll.tenant_id, partition_key=poll.partition, item_id=poll.id)
+    operations.delete(
+        polls,
+        tenant_id=poll.tenant_id,
+        partition_key=poll.partition,
+        item_id=poll.id,
+        actor=principal.actor,
+        action="poll.delete",
+        entity_type="poll",
+        context=context,
+    )
     remove_votes(poll)
     tally.forget(poll.id)
-    _record(principal, poll, "poll.delete", context)
 
 
 def open_poll(
@@ -289,8 +306,7 @@ def open_poll(
     poll.closes_at = now() + data.duration_seconds if data.duration_seconds else None
     poll.closed_at = None
     poll.updated_at = utc_iso()
-    saved = polls.replace(tenant_id=poll.tenant_id, item=poll)
-    _record(principal, saved, "poll.open", context, ["status", "closes_at"])
+    saved = _replace(principal, poll, "poll.open", context, ["status", "closes_at"])
     return saved
 
 
@@ -307,8 +323,7 @@ def close_poll(
         poll.closed_at = utc_iso(ended)
         poll.closes_at = None
         poll.updated_at = utc_iso()
-        poll = polls.replace(tenant_id=poll.tenant_id, item=poll)
-        _record(principal, poll, "poll.close", context, ["status"])
+        poll = _replace(principal, poll, "poll.close", context, ["status"])
     tally.fold_all(poll=poll)
     return poll
 
@@ -322,8 +337,7 @@ def show_results(
     if poll.results_shown != shown:
         poll.results_shown = shown
         poll.updated_at = utc_iso()
-        poll = polls.replace(tenant_id=poll.tenant_id, item=poll)
-        _record(principal, poll, "poll.results_shown", context, ["results_shown"])
+        poll = _replace(principal, poll, "poll.results_shown", context, ["results_shown"])
         tally.fold_all(poll=poll)
     return poll
 

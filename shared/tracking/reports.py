@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import RequestContext
 from shared.auth.models import Permission, Principal
 from shared.clock import now, utc_iso
@@ -238,7 +238,7 @@ def export_viewers(
     webcast = admin_webcast(principal, webcast_id, needs=Permission.participants, write=False)
     tenant_id = webcast.tenant_id
     tied = webcast.privacy.attendance_tied_to_participant
-    audit.record(
+    operations.record_event(
         tenant_id=tenant_id,
         actor=principal.actor,
         action="attendance.export",

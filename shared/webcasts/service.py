@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import RequestContext
 from shared.auth.models import Permission, Principal
 from shared.auth.permissions import require_manager, require_member, require_permission
@@ -139,7 +139,8 @@ def create_webcast(
     _reserve_slug(tenant_id, data.slug, webcast_id)
     webcast_keys.create(WebcastKey(id=webcast_id, tenant_id=tenant_id))
     moment = utc_iso()
-    webcast = webcasts.create(
+    return operations.create(
+        webcasts,
         tenant_id=tenant_id,
         item=Webcast(
             id=webcast_id,
@@ -149,17 +150,12 @@ def create_webcast(
             created_by=principal.account_id,
             **data.model_dump(),
         ),
-    )
-    audit.record(
-        tenant_id=tenant_id,
         actor=principal.actor,
         action="webcast.create",
         entity_type="webcast",
-        entity_id=webcast.id,
         changed_fields=sorted(data.model_fields_set | {"title", "slug"}),
         context=context,
     )
-    return webcast
 
 
 def get_webcast(*, principal: Principal, webcast_id: str) -> Webcast:
@@ -190,12 +186,7 @@ def update_webcast(
     tenant_id = webcast.tenant_id
     if if_match is not None and if_match.strip('"') != (webcast.etag or "").strip('"'):
         raise precondition_failed()
-    changes = data.model_dump(exclude_unset=True)
-    changed = sorted(
-        name
-        for name, value in changes.items()
-        if value is not None and getattr(webcast, name) != getattr(data, name)
-    )
+    changed = operations.changed_fields(data, webcast)
     old_slug = webcast.slug
     if data.slug is not None and data.slug != old_slug:
         _reserve_slug(tenant_id, data.slug, webcast.id)
@@ -203,7 +194,16 @@ def update_webcast(
         setattr(webcast, name, getattr(data, name))
     webcast.updated_at = utc_iso()
     try:
-        webcast = webcasts.replace(tenant_id=tenant_id, item=webcast)
+        webcast = operations.replace(
+            webcasts,
+            tenant_id=tenant_id,
+            item=webcast,
+            actor=principal.actor,
+            action="webcast.update",
+            entity_type="webcast",
+            changed_fields=changed,
+            context=context,
+        )
         forget_webcast(webcast.id)
     except DomainError:
         if "slug" in changed:
@@ -211,15 +211,6 @@ def update_webcast(
         raise
     if "slug" in changed:
         slugs.delete(tenant_id=tenant_id, item_id=f"slug:{old_slug}")
-    audit.record(
-        tenant_id=tenant_id,
-        actor=principal.actor,
-        action="webcast.update",
-        entity_type="webcast",
-        entity_id=webcast.id,
-        changed_fields=changed,
-        context=context,
-    )
     return webcast
 
 
@@ -229,15 +220,15 @@ def delete_webcast(*, principal: Principal, webcast_id: str, context: RequestCon
     webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id, include_blocked=True)
     if webcast is None:
         raise not_found("Webcast")
-    webcasts.delete(tenant_id=tenant_id, item_id=webcast.id)
-    forget_webcast(webcast.id)
-    webcast_keys.delete(webcast.id)
-    slugs.delete(tenant_id=tenant_id, item_id=f"slug:{webcast.slug}")
-    audit.record(
+    operations.delete(
+        webcasts,
         tenant_id=tenant_id,
+        item_id=webcast.id,
         actor=principal.actor,
         action="webcast.delete",
         entity_type="webcast",
-        entity_id=webcast.id,
         context=context,
     )
+    forget_webcast(webcast.id)
+    webcast_keys.delete(webcast.id)
+    slugs.delete(tenant_id=tenant_id, item_id=f"slug:{webcast.slug}")

@@ -1,6 +1,6 @@
 """The import job API: create a job with an upload URL, read jobs, start a run."""
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth.models import Permission, Principal
 from shared.blob_sas import UploadTicket, upload_ticket
@@ -74,7 +74,7 @@ def create_import(
         lifetime_seconds=UPLOAD_SECONDS,
         max_bytes=MAX_BYTES,
     )
-    audit.record(
+    operations.record_write(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="participant.import.create",
@@ -157,7 +157,7 @@ def start_import(
         tenant_id=job.tenant_id, webcast_id=job.webcast_id, job_id=job.id, run=job.run
     )
     queue_client(QUEUE).send_message(message.model_dump_json().encode())
-    audit.record(
+    operations.record_write(
         tenant_id=webcast.tenant_id,
         actor=principal.actor,
         action="participant.import.start",

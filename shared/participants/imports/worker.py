@@ -9,7 +9,7 @@ from pathlib import Path
 from azure.core.exceptions import AzureError
 from azure.cosmos import exceptions as cosmos_errors
 
-from shared.audit import service as audit
+from shared.audit import operations
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.clients import blob_container_name, blob_service, queue_client
 from shared.clock import now, utc_iso
@@ -104,7 +104,7 @@ class JobRun:
         self._audit_end(outcome)
 
     def _audit_end(self, outcome: str) -> None:
-        audit.record(
+        operations.record_write(
             tenant_id=self.job.tenant_id,
             actor=self.job.started_by or Actor(kind=ActorKind.system, id="system", role="import"),
             action="participant.import.finish",
