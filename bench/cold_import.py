@@ -50,8 +50,15 @@ request = func.HttpRequest(
     headers={{"Cookie": sys.argv[2]}},
     body=b"",
 )
-response = asyncio.run(http.get_user_function()(request, None))
-print(response.status_code, response.get_body().decode(), flush=True)
+
+async def first_answer():
+    response = await http.get_user_function()(request, None)
+    print(response.status_code, response.get_body().decode(), flush=True)
+    # The app's lifespan runs in this event loop: end it here, not at interpreter exit.
+    await app.middleware.notify_shutdown()
+    app.startup_task_done = False
+
+asyncio.run(first_answer())
 """
 FIRST_ANSWER = {
     "function_app": _ANSWER.format(entry="from function_app import app"),
