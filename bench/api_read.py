@@ -7,7 +7,6 @@ for ROUNDS rounds; the medians are reported, and as ratio the median of the per-
 """
 
 import subprocess
-import uuid
 from typing import Any
 
 import httpx
@@ -19,6 +18,7 @@ from bench.common import (
     median,
     paired_ratio,
     run_loadgen,
+    seed_signed_in_owner_and_webcast,
     serve_app,
     stack,
     stop_server,
@@ -35,40 +35,6 @@ SERVERS = {
 }
 
 
-def _seed() -> tuple[str, str]:
-    """A tenant with its owner, a full session and a webcast: (cookie value, webcast id)."""
-    from shared.accounts.service import create_tenant
-    from shared.audit.models import RequestContext
-    from shared.auth import sessions
-    from shared.auth.models import Principal, SessionStage
-    from shared.webcasts.models import WebcastCreate
-    from shared.webcasts.service import create_webcast
-
-    email = f"bench-{uuid.uuid4().hex[:10]}@example.org"
-    _, owner = create_tenant(
-        name="Bench customer",
-        owner_email=email,
-        owner_name="Bench Owner",
-        owner_password="correct horse battery staple",
-    )
-    issued = sessions.start(account=owner, stage=SessionStage.full)
-    session = issued.session
-    principal = Principal(
-        account_id=session.account_id,
-        role=session.role,
-        home_tenant_id=session.home_tenant_id,
-        tenant_id=session.home_tenant_id,
-        permissions=session.permissions,
-        session_id=session.id,
-    )
-    webcast = create_webcast(
-        principal=principal,
-        data=WebcastCreate.model_validate({"title": "Benchmark webcast", "slug": "bench"}),
-        context=RequestContext(client_ip="127.0.0.1"),
-    )
-    return issued.token, webcast.id
-
-
 def _check(url: str, cookie: str, webcast_id: str) -> None:
     response = httpx.get(url, headers={"Cookie": cookie}, timeout=30.0)
     if response.status_code != 200 or response.json().get("id") != webcast_id:
@@ -78,7 +44,7 @@ def _check(url: str, cookie: str, webcast_id: str) -> None:
 def run() -> Result:
     watch = Stopwatch()
     with stack("api_read") as environment:
-        token, webcast_id = _seed()
+        token, webcast_id = seed_signed_in_owner_and_webcast()
         cookie = f"__Host-wcadmin={token}"
         cosmos_pid = int(environment["BENCH_COSMOS_PID"])
         processes: dict[str, subprocess.Popen[bytes]] = {}

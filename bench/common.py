@@ -200,6 +200,42 @@ def seed_owner_and_webcast(webcast: dict[str, Any]) -> tuple[Any, Any, Any]:
     return principal, context, created
 
 
+def seed_signed_in_owner_and_webcast() -> tuple[str, str]:
+    """A tenant with its owner, a full session and a webcast: (cookie value, webcast id)."""
+    import uuid
+
+    from shared.accounts.service import create_tenant
+    from shared.audit.models import RequestContext
+    from shared.auth import sessions
+    from shared.auth.models import Principal, SessionStage
+    from shared.webcasts.models import WebcastCreate
+    from shared.webcasts.service import create_webcast
+
+    email = f"bench-{uuid.uuid4().hex[:10]}@example.org"
+    _, owner = create_tenant(
+        name="Bench customer",
+        owner_email=email,
+        owner_name="Bench Owner",
+        owner_password="correct horse battery staple",
+    )
+    issued = sessions.start(account=owner, stage=SessionStage.full)
+    session = issued.session
+    principal = Principal(
+        account_id=session.account_id,
+        role=session.role,
+        home_tenant_id=session.home_tenant_id,
+        tenant_id=session.home_tenant_id,
+        permissions=session.permissions,
+        session_id=session.id,
+    )
+    webcast = create_webcast(
+        principal=principal,
+        data=WebcastCreate.model_validate({"title": "Benchmark webcast", "slug": "bench"}),
+        context=RequestContext(client_ip="127.0.0.1"),
+    )
+    return issued.token, webcast.id
+
+
 def run_loadgen(
     url: str,
     *,

@@ -12,11 +12,10 @@ import io
 import time
 from contextlib import suppress
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.blob import BlobClient, BlobProperties
 
 from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
@@ -55,6 +54,10 @@ from shared.upload_size import size_refusal
 from shared.webcasts.models import Webcast
 from shared.webcasts.service import MANAGER, admin_webcast, viewer_webcast
 
+# The blob SDK is imported by shared.clients when first used: a cold start need not load it.
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobClient, BlobProperties
+
 UPLOAD_SECONDS = 30 * 60
 # Viewers of a webcast get the same read URL within one window (cacheable); it stays valid for
 # one to two windows after it is handed out.
@@ -73,7 +76,7 @@ _GATE_CODES = {
 _offered: ShortCache[list[Handout]] = ShortCache(seconds=OFFERED_CACHE_SECONDS)
 
 
-def _blob(name: str) -> BlobClient:
+def _blob(name: str) -> "BlobClient":
     return blob_service().get_blob_client(blob_container_name(CONTAINER), name)
 
 
@@ -351,7 +354,7 @@ def download_url(*, session: ParticipantSession | None, webcast_id: str, handout
 class _BlobReader(io.RawIOBase):
     """One version of a blob as a seekable file, read by range requests (a ZIP directory)."""
 
-    def __init__(self, blob: BlobClient, properties: BlobProperties) -> None:
+    def __init__(self, blob: "BlobClient", properties: "BlobProperties") -> None:
         super().__init__()
         self._blob = blob
         self._size: int = properties.size
@@ -396,7 +399,7 @@ class _BlobReader(io.RawIOBase):
         return len(data)
 
 
-def _head(blob: BlobClient, properties: BlobProperties) -> bytes:
+def _head(blob: "BlobClient", properties: "BlobProperties") -> bytes:
     if not properties.size:
         return b""
     head: bytes = blob.download_blob(
@@ -409,7 +412,7 @@ def _head(blob: BlobClient, properties: BlobProperties) -> bytes:
 
 
 def _refusal(
-    handout: Handout, blob: BlobClient, properties: BlobProperties, uploaded_at: datetime
+    handout: Handout, blob: "BlobClient", properties: "BlobProperties", uploaded_at: datetime
 ) -> HandoutRejection | None:
     """Why the file is not offered (None: it may be); `ScanPendingError` until the scan result
     is there. Nothing of the content is read before the scan found it clean."""

@@ -13,7 +13,6 @@ from pathlib import PurePosixPath
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
-from azure.storage.blob import ContentSettings
 
 from shared import malware
 from shared.audit import operations
@@ -265,6 +264,8 @@ def _queue_job(asset: Asset, *, source_blob: str, edit: EditSpec | None) -> None
 
 def on_caption_created(event: EventGridEvent, match: re.Match[str]) -> None:
     """A caption the API stored: offered once the malware gate found it clean, else refused."""
+    from azure.storage.blob import ContentSettings  # imported late: cold start (cold_import)
+
     asset = assets.get(
         tenant_id=match["tenant"], item_id=match["asset"], partition_key=match["webcast"]
     )
@@ -637,6 +638,8 @@ def put_caption(
     context: RequestContext,
 ) -> AssetView:
     """Store (or replace) the WebVTT captions of one language."""
+    from azure.storage.blob import ContentSettings  # imported late: cold start (cold_import)
+
     webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     asset = _asset(webcast, asset_id)
     if asset.status in (AssetStatus.failed, AssetStatus.rejected):
