@@ -99,6 +99,30 @@ def _published_id(webcast: Webcast) -> str | None:
     return publication.asset_id if publication is not None else None
 
 
+def _saved_view(
+    webcast: Webcast,
+    asset: Asset,
+    principal: Principal,
+    *,
+    action: str,
+    changed: str,
+    context: RequestContext,
+) -> AssetView:
+    """An admin's edit of an asset: stored with its audit entry, shown as the admin sees it."""
+    asset.updated_at = utc_iso()
+    asset = operations.replace(
+        assets,
+        tenant_id=webcast.tenant_id,
+        item=asset,
+        actor=principal.actor,
+        action=action,
+        entity_type="media-asset",
+        changed_fields=[changed],
+        context=context,
+    )
+    return view(asset, published_id=_published_id(webcast))
+
+
 def view(asset: Asset, *, published_id: str | None) -> AssetView:
     return AssetView.of(asset, published=asset.id == published_id)
 
@@ -454,18 +478,9 @@ def update_asset(
     webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     asset = _asset(webcast, asset_id)
     asset.title = data.title
-    asset.updated_at = utc_iso()
-    asset = operations.replace(
-        assets,
-        tenant_id=webcast.tenant_id,
-        item=asset,
-        actor=principal.actor,
-        action="media.asset.update",
-        entity_type="media-asset",
-        changed_fields=["title"],
-        context=context,
+    return _saved_view(
+        webcast, asset, principal, action="media.asset.update", changed="title", context=context
     )
-    return view(asset, published_id=_published_id(webcast))
 
 
 def delete_asset(
@@ -664,18 +679,9 @@ def put_caption(
         status=CaptionStatus.scanning,
     )
     asset.captions = [c for c in asset.captions if c.language != language] + [caption]
-    asset.updated_at = utc_iso()
-    asset = operations.replace(
-        assets,
-        tenant_id=webcast.tenant_id,
-        item=asset,
-        actor=principal.actor,
-        action="media.caption.put",
-        entity_type="media-asset",
-        changed_fields=["captions"],
-        context=context,
+    return _saved_view(
+        webcast, asset, principal, action="media.caption.put", changed="captions", context=context
     )
-    return view(asset, published_id=_published_id(webcast))
 
 
 def delete_caption(
@@ -699,18 +705,14 @@ def delete_caption(
         )
     )
     asset.captions = [c for c in asset.captions if c.language != language]
-    asset.updated_at = utc_iso()
-    asset = operations.replace(
-        assets,
-        tenant_id=webcast.tenant_id,
-        item=asset,
-        actor=principal.actor,
+    return _saved_view(
+        webcast,
+        asset,
+        principal,
         action="media.caption.delete",
-        entity_type="media-asset",
-        changed_fields=["captions"],
+        changed="captions",
         context=context,
     )
-    return view(asset, published_id=_published_id(webcast))
 
 
 # ---- publishing ----
