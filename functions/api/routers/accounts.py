@@ -4,10 +4,11 @@ from fastapi import APIRouter
 
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
+from functions.api.routing import DeferredAPIRoute
 from shared.accounts import service
 from shared.accounts.models import AccountView, SubAccountCreate, SubAccountUpdate
 
-router = APIRouter(prefix="/api/accounts", tags=["accounts"])
+router = APIRouter(prefix="/api/accounts", tags=["accounts"], route_class=DeferredAPIRoute)
 
 
 @router.get("")

@@ -8,12 +8,13 @@ from pydantic import BaseModel
 
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import ATTACHMENT, CsvDownload
+from functions.api.routing import DeferredAPIRoute
 from shared.accounts.service import tenant_opened_at
 from shared.audit import service
 from shared.audit.models import AuditEntry, AuditFilter, VerifyReport
 from shared.auth.permissions import require_manager
 
-router = APIRouter(prefix="/api/audit", tags=["audit"])
+router = APIRouter(prefix="/api/audit", tags=["audit"], route_class=DeferredAPIRoute)
 
 
 class AuditPage(BaseModel):

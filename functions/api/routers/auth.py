@@ -14,13 +14,14 @@ from functions.api.deps import (
     clear_session_cookie,
     set_session_cookie,
 )
+from functions.api.routing import DeferredAPIRoute
 from shared.accounts import signin
 from shared.accounts.models import AccountView
 from shared.accounts.service import session_account
 from shared.auth.models import SessionStage
 from shared.text import InputModel
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=DeferredAPIRoute)
 
 Secret = Annotated[str, Field(min_length=1, max_length=1024)]
 

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
+from functions.api.routing import DeferredAPIRoute
 from functions.api.viewer_deps import ViewerSession
 from shared.downloads import service
 from shared.downloads.models import (
@@ -18,7 +19,7 @@ from shared.downloads.models import (
     ViewerHandout,
 )
 
-router = APIRouter(tags=["handouts"])
+router = APIRouter(tags=["handouts"], route_class=DeferredAPIRoute)
 ADMIN = "/api/webcasts/{webcast_id}/handouts"
 VIEWER = "/api/w/{webcast_id}/handouts"
 

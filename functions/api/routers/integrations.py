@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.routers.viewer import Entered
+from functions.api.routing import DeferredAPIRoute
 from functions.api.viewer_deps import EMBED_COOKIE, set_session_cookie
 from shared.integrations import credentials, embed
 from shared.integrations.models import (
@@ -25,7 +26,7 @@ from shared.integrations.models import (
 from shared.participants.models import ParticipantInput, ParticipantView
 from shared.text import InputModel
 
-router = APIRouter(tags=["integrations"])
+router = APIRouter(tags=["integrations"], route_class=DeferredAPIRoute)
 
 
 class EmbedExchange(InputModel):

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, Header, Response
 
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
+from functions.api.routing import DeferredAPIRoute
 from shared.live import service
 from shared.live.models import (
     IngestDone,
@@ -26,7 +27,7 @@ from shared.live.models import (
 )
 from shared.text import Text
 
-router = APIRouter(tags=["live"])
+router = APIRouter(tags=["live"], route_class=DeferredAPIRoute)
 
 CHANNEL = "/api/webcasts/{webcast_id}/live"
 

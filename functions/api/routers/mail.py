@@ -4,6 +4,7 @@ participant's password reset by mail."""
 from fastapi import APIRouter
 
 from functions.api.deps import Context, CurrentPrincipal
+from functions.api.routing import DeferredAPIRoute
 from functions.api.viewer_deps import ViewerSession
 from shared.mail import admin, invitations, participant_reset
 from shared.mail.models import (
@@ -17,8 +18,12 @@ from shared.mail.models import (
 from shared.participants import links
 from shared.participants.models import RegistrationLinks
 
-webcast_router = APIRouter(prefix="/api/webcasts/{webcast_id}", tags=["mail"])
-viewer_router = APIRouter(prefix="/api/w/{webcast_id}", tags=["viewer"])
+webcast_router = APIRouter(
+    prefix="/api/webcasts/{webcast_id}", tags=["mail"], route_class=DeferredAPIRoute
+)
+viewer_router = APIRouter(
+    prefix="/api/w/{webcast_id}", tags=["viewer"], route_class=DeferredAPIRoute
+)
 
 
 @webcast_router.post("/invitations", status_code=202)
@@ -75,6 +80,6 @@ def confirm_password_reset(
     )
 
 
-router = APIRouter()
+router = APIRouter(route_class=DeferredAPIRoute)
 router.include_router(webcast_router)
 router.include_router(viewer_router)

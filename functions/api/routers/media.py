@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
+from functions.api.routing import DeferredAPIRoute
 from shared.blob_sas import UploadTicket
 from shared.media import service
 from shared.media.models import (
@@ -19,7 +20,9 @@ from shared.media.models import (
     UploadProgress,
 )
 
-router = APIRouter(prefix="/api/webcasts/{webcast_id}/media", tags=["media"])
+router = APIRouter(
+    prefix="/api/webcasts/{webcast_id}/media", tags=["media"], route_class=DeferredAPIRoute
+)
 CaptionLabel = Annotated[str | None, Query(min_length=1, max_length=80)]
 
 

@@ -13,6 +13,7 @@ from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import ATTACHMENT, CsvDownload, XlsxDownload, download
 from functions.api.etags import UNCHANGED, conditional_json
+from functions.api.routing import DeferredAPIRoute
 from functions.api.viewer_deps import ViewerSession
 from shared.messages import exports, service
 from shared.messages.models import (
@@ -30,7 +31,7 @@ from shared.messages.models import (
 )
 from shared.messages.settings import settings
 
-router = APIRouter(tags=["messages"])
+router = APIRouter(tags=["messages"], route_class=DeferredAPIRoute)
 VIEWER = "/api/w/{webcast_id}/messages"
 ADMIN = "/api/webcasts/{webcast_id}/messages"
 

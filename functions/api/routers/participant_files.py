@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import ATTACHMENT, CsvDownload, XlsxDownload, download
+from functions.api.routing import DeferredAPIRoute
 from shared.participants import exports
 from shared.participants.import_models import (
     CreatedImport,
@@ -22,7 +23,9 @@ from shared.participants.import_models import (
 )
 from shared.participants.imports import jobs
 
-router = APIRouter(prefix="/api/webcasts/{webcast_id}", tags=["participants"])
+router = APIRouter(
+    prefix="/api/webcasts/{webcast_id}", tags=["participants"], route_class=DeferredAPIRoute
+)
 
 
 class ImportPage(BaseModel):

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
+from functions.api.routing import DeferredAPIRoute
 from shared.composition.privacy_handlers import erase_tied_to_participant
 from shared.participants import service
 from shared.participants.models import (
@@ -17,7 +18,9 @@ from shared.participants.models import (
     ParticipantView,
 )
 
-router = APIRouter(prefix="/api/webcasts/{webcast_id}", tags=["participants"])
+router = APIRouter(
+    prefix="/api/webcasts/{webcast_id}", tags=["participants"], route_class=DeferredAPIRoute
+)
 
 
 class FormView(BaseModel):

@@ -12,13 +12,14 @@ from fastapi import APIRouter, Header, Response
 from functions.api import problems
 from functions.api.deps import CurrentPrincipal
 from functions.api.etags import UNCHANGED, conditional_json, matches, quoted
+from functions.api.routing import DeferredAPIRoute
 from functions.api.viewer_deps import ViewerSession
 from shared.live.models import LivePlayback, LiveSummary
 from shared.live.service import viewer_playback
 from shared.media import playback
 from shared.media.models import Asset
 
-router = APIRouter(tags=["playback"])
+router = APIRouter(tags=["playback"], route_class=DeferredAPIRoute)
 VIEWER = "/api/w/{webcast_id}/vod"
 PREVIEW = "/api/webcasts/{webcast_id}/media/{asset_id}/preview"
 LIVE = "/api/w/{webcast_id}/live"

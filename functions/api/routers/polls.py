@@ -9,6 +9,7 @@ from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import ATTACHMENT, CsvDownload, XlsxDownload, download
 from functions.api.etags import UNCHANGED, conditional_json
+from functions.api.routing import DeferredAPIRoute
 from functions.api.viewer_deps import ViewerSession
 from shared.polls import exports, service, voting
 from shared.polls.models import (
@@ -22,7 +23,7 @@ from shared.polls.models import (
     ShowResults,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=DeferredAPIRoute)
 admin = "/api/webcasts/{webcast_id}/polls"
 viewer = "/api/w/{webcast_id}/polls"
 _NO_TIMER = OpenPoll()

@@ -3,10 +3,11 @@
 from fastapi import APIRouter
 
 from functions.api.deps import Context, CurrentPrincipal, FullSession
+from functions.api.routing import DeferredAPIRoute
 from shared.accounts import service
 from shared.accounts.models import GrantCreate, GrantView
 
-router = APIRouter(tags=["support"])
+router = APIRouter(tags=["support"], route_class=DeferredAPIRoute)
 
 
 @router.get("/api/support-grants")

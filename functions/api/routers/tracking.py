@@ -13,11 +13,12 @@ from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import OR_XLSX, CsvDownload, download
 from functions.api.etags import UNCHANGED, matches, quoted
+from functions.api.routing import DeferredAPIRoute
 from functions.api.viewer_deps import ViewerSession
 from shared.tracking import reports, service
 from shared.tracking.models import AttendanceReport, Heartbeat, HeartbeatAccepted, ViewerList
 
-router = APIRouter(tags=["tracking"])
+router = APIRouter(tags=["tracking"], route_class=DeferredAPIRoute)
 
 
 @router.post("/api/w/{webcast_id}/heartbeat", status_code=202, responses=problems.needs_module())

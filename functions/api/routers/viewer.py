@@ -7,13 +7,14 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from functions.api import problems
 from functions.api.deps import Context
+from functions.api.routing import DeferredAPIRoute
 from functions.api.viewer_deps import ViewerSession, set_session_cookie, viewer_token
 from shared.participants import access
 from shared.participants import sessions as viewer_sessions
 from shared.participants.models import ParticipantView
 from shared.text import LINE_BREAKS, InputModel
 
-router = APIRouter(prefix="/api/w/{webcast_id}", tags=["viewer"])
+router = APIRouter(prefix="/api/w/{webcast_id}", tags=["viewer"], route_class=DeferredAPIRoute)
 
 
 class Strict(InputModel):

@@ -8,10 +8,11 @@ from pydantic import BaseModel
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.etags import tagged
+from functions.api.routing import DeferredAPIRoute
 from shared.webcasts import service
 from shared.webcasts.models import WebcastCreate, WebcastUpdate, WebcastView
 
-router = APIRouter(prefix="/api/webcasts", tags=["webcasts"])
+router = APIRouter(prefix="/api/webcasts", tags=["webcasts"], route_class=DeferredAPIRoute)
 
 
 class WebcastPage(BaseModel):
