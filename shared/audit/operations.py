@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from shared.audit import service as audit
 from shared.audit.models import Actor, PendingEntry, RequestContext
+from shared.audit.repository import pending
 from shared.clock import now, utc_iso
 from shared.cosmos.repository import Document, TenantRepository
 from shared.errors import DomainError
@@ -33,7 +34,6 @@ _RETRY_PAUSE_SECONDS = 0.05
 # A pass that claimed an entry and died leaves the claim; another pass may take it after this.
 CLAIM_SECONDS = 10 * 60
 
-pending = TenantRepository(container="audit", model=PendingEntry, partition_field="partition")
 log = logging.getLogger("webcast.audit.operations")
 
 

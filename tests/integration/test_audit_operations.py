@@ -10,6 +10,7 @@ from shared import clock
 from shared.accounts.models import GrantScope, SupportGrant
 from shared.accounts.repository import grants
 from shared.audit import operations
+from shared.audit import repository as audit_repository
 from shared.audit import service as audit
 from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.clock import utc_iso
@@ -45,7 +46,7 @@ def _create(tenant_id: str) -> SupportGrant:
 def _pending(tenant_id: str) -> list[str]:
     return [
         p.entity_id or ""
-        for p in operations.pending.iterate(
+        for p in audit_repository.pending.iterate(
             tenant_id=tenant_id, partition_key=operations.pending_partition(tenant_id)
         )
     ]
@@ -117,7 +118,7 @@ def test_an_entry_neither_log_nor_outbox_takes_fails_the_call_and_stays_in_the_l
     def refuse(**_: object) -> None:
         raise ServiceRequestError("the audit container is unreachable")
 
-    monkeypatch.setattr(operations.pending, "create", refuse)
+    monkeypatch.setattr(audit_repository.pending, "create", refuse)
     with (
         caplog.at_level(logging.ERROR, logger="webcast.audit.operations"),
         pytest.raises(ServiceRequestError),
