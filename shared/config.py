@@ -167,6 +167,13 @@ class Settings(BaseSettings):
     media_delivery_base_url: str | None = None
     media_worker_max_attempts: int = Field(default=3, ge=1)
 
+    # The longest a transcode may run (the worker stops ffmpeg then); a webcast's deletion
+    # sweeps a second time after at least this long, for work that was still writing.
+    media_transcode_timeout_seconds: int = Field(default=6 * 60 * 60, ge=1)
+    deletion_second_sweep_seconds: int = Field(default=6 * 60 * 60 + 10 * 60, ge=1)
+    # Backups and soft-deleted copies expire within this many days of a deletion (P22).
+    deletion_backup_window_days: int = Field(default=7, ge=1, le=30)
+
     downloads_max_bytes: int = Field(default=200 * 1024**2, ge=1)
 
     # Shared secret of the live ingest (nginx-rtmp sidecar) towards the API's on_publish hook.
@@ -204,6 +211,14 @@ class Settings(BaseSettings):
         if found:
             raise ValueError(
                 "in Azure these settings must be set to real values: " + "; ".join(found)
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _second_sweep_after_the_longest_job(self) -> "Settings":
+        if self.deletion_second_sweep_seconds < self.media_transcode_timeout_seconds:
+            raise ValueError(
+                "deletion_second_sweep_seconds must be at least media_transcode_timeout_seconds"
             )
         return self
 

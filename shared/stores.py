@@ -15,6 +15,8 @@ class CosmosContainerSpec:
     purpose: str
     personal_data: bool
     default_ttl: int | None = None
+    # Why a webcast's deletion leaves this container's entries about it; None: it removes them.
+    kept_after_deletion: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         partition_key="/partition",
         purpose="hash-chained audit log; ids only, client address for admin-side actors",
         personal_data=True,
+        kept_after_deletion="the processing log (P31): ids only, no personal values",
     ),
     CosmosContainerSpec(
         name="messages",
@@ -143,6 +146,14 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         purpose="idempotency markers of queue handlers (ids only)",
         personal_data=False,
         default_ttl=14 * 24 * 60 * 60,
+    ),
+    CosmosContainerSpec(
+        name="deletions",
+        partition_key="/tenant_id",
+        purpose="deletion jobs of webcast projects and accounts: state, counts per store, "
+        "the owner's receipt (ids and counts only)",
+        personal_data=False,
+        kept_after_deletion="the deletion's receipt: ids and counts only",
     ),
 )
 
@@ -201,6 +212,12 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(
         name="transcode-poison",
         purpose="transcode jobs the worker could not even read",
+        no_trigger_reason=POISON,
+    ),
+    QueueSpec(name="deletions", purpose="deletion jobs of webcast projects: ids only"),
+    QueueSpec(
+        name="deletions-poison",
+        purpose="deletion steps that failed five times",
         no_trigger_reason=POISON,
     ),
     QueueSpec(name="media-results", purpose="media worker results: ids and technical data"),

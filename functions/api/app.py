@@ -10,6 +10,7 @@ from functions.api.routers import (
     accounts,
     audit,
     auth,
+    deletions,
     handouts,
     integrations,
     live,
@@ -48,6 +49,7 @@ def create_app() -> FastAPI:
         accounts.router,
         support.router,
         webcasts.router,
+        deletions.router,
         participant_files.router,  # before participants: /participants/export.csv
         participants.router,
         viewer.router,

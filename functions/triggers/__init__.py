@@ -4,6 +4,7 @@ import azure.functions as func
 
 from functions.triggers import (
     blob_events,
+    deletions,
     mail,
     maintenance,
     malware,
@@ -22,4 +23,5 @@ BLUEPRINTS: tuple[func.Blueprint, ...] = (
     tracking.blueprint,
     media.blueprint,
     malware.blueprint,
+    deletions.blueprint,
 )

@@ -59,6 +59,9 @@ class AuditEntry(Document):
     # One entry for many entities written together (an import chunk); absent otherwise, and
     # then left out of the hash, so that entries written before the field existed verify.
     entity_ids: list[str] | None = None
+    # Counts per store of a deletion (deleted and left, per sweep); hashed only when present,
+    # as entity_ids is.
+    store_counts: dict[str, list[int]] | None = None
     changed_fields: list[str] = []
     outcome: str = "success"
     request_id: str | None = None
@@ -95,6 +98,7 @@ class PendingEntry(Document):
     entity_type: str
     entity_id: str | None = None
     entity_ids: list[str] | None = None
+    store_counts: dict[str, list[int]] | None = None
     changed_fields: list[str] = []
     outcome: str = "success"
     context: RequestContext = RequestContext()

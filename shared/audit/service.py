@@ -49,6 +49,8 @@ def _hashed_fields(entry: AuditEntry) -> str:
     unhashed = {"etag", "hash", "client_ip", "blocked_at"}
     if entry.entity_ids is None:
         unhashed.add("entity_ids")
+    if entry.store_counts is None:
+        unhashed.add("store_counts")
     body = entry.model_dump(mode="json", exclude=unhashed)
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
@@ -123,6 +125,7 @@ def record(
     entity_type: str,
     entity_id: str | None = None,
     entity_ids: list[str] | None = None,
+    store_counts: dict[str, list[int]] | None = None,
     changed_fields: list[str] | None = None,
     outcome: str = "success",
     context: RequestContext | None = None,
@@ -156,6 +159,7 @@ def record(
                 entity_type=entity_type,
                 entity_id=entity_id,
                 entity_ids=entity_ids,
+                store_counts=store_counts,
                 changed_fields=sorted(set(changed_fields or [])),
                 outcome=outcome,
                 request_id=context.request_id,

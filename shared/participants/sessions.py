@@ -80,3 +80,18 @@ def revoke_participant(participant_id: str) -> int:
         sessions.upsert(session)
         changed += 1
     return changed
+
+
+def revoke_webcast(webcast_id: str) -> int:
+    """Remove every session's grant for a webcast being deleted; a session left without any
+    grant goes. How many sessions changed."""
+    changed = 0
+    for session in sessions.scan(where="IS_DEFINED(c.grants[@w])", parameters={"@w": webcast_id}):
+        session.grants = {w: p for w, p in session.grants.items() if w != webcast_id}
+        if session.grants:
+            session.participant_ids = sorted({p for p in session.grants.values() if p})
+            sessions.upsert(session)
+        else:
+            sessions.delete(session.id)
+        changed += 1
+    return changed

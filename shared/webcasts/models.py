@@ -170,6 +170,10 @@ class Webcast(Document):
     created_at: str
     updated_at: str
     created_by: str
+    # Set when the project's deletion starts (its tombstone): from then on every loader treats
+    # the webcast as gone while the deletion job removes its data (decision 0047).
+    deletion_started_at: str | None = None
+    deletion_job_id: str | None = None
 
 
 class WebcastKey(Document):

@@ -11,19 +11,27 @@ slugs = TenantRepository(container="webcasts", model=SlugReservation)
 webcast_keys = KeyedRepository(container="webcast_keys", model=WebcastKey)
 
 
+def present(webcast: Webcast | None) -> Webcast | None:
+    """The webcast unless its deletion has started (a tombstoned webcast is gone)."""
+    if webcast is None or webcast.deletion_started_at is not None:
+        return None
+    return webcast
+
+
 def find_webcast(webcast_id: str) -> Webcast | None:
     """The webcast for a public page, found by its id alone."""
     key = webcast_keys.get(webcast_id)
     if key is None:
         return None
-    return webcasts.get(tenant_id=key.tenant_id, item_id=webcast_id)
+    return present(webcasts.get(tenant_id=key.tenant_id, item_id=webcast_id))
 
 
 _SCHEDULED = (
     "SELECT c.id, c.tenant_id, c.schedule FROM c WHERE c.type = 'webcast' "
     "AND IS_DEFINED(c.schedule) AND NOT IS_NULL(c.schedule) "
     "AND c.schedule.starts_at >= @lo AND c.schedule.starts_at <= @hi "
-    "AND (NOT IS_DEFINED(c.blocked_at) OR IS_NULL(c.blocked_at))"
+    "AND (NOT IS_DEFINED(c.blocked_at) OR IS_NULL(c.blocked_at)) "
+    "AND (NOT IS_DEFINED(c.deletion_started_at) OR IS_NULL(c.deletion_started_at))"
 )
 
 

@@ -1,4 +1,4 @@
-"""Create, read, change and delete webcast projects, with permission checks and audit.
+"""Create, read, change and tombstone webcast projects, with permission checks and audit.
 
 Every other feature loads a webcast through this module: `admin_webcast` for a signed-in
 principal (tenant, permission, 404), `viewer_webcast` for the participant side (by id alone,
@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from shared.audit import operations
-from shared.audit.models import RequestContext
+from shared.audit.models import Actor, RequestContext
 from shared.auth.models import Permission, Principal
 from shared.auth.permissions import require_manager, require_member, require_permission
 from shared.clock import utc_iso
@@ -28,9 +28,11 @@ from shared.webcasts.models import (
     WebcastUpdate,
 )
 from shared.webcasts.repository import (
+    VIEWER_CACHE_SECONDS,
     find_webcast,
     find_webcast_cached,
     forget_webcast,
+    present,
     slugs,
     webcast_keys,
     webcasts,
@@ -67,7 +69,7 @@ def admin_webcast(
     """The webcast of the principal's tenant, for a read or a write that `needs` allows;
     404 when there is none there (another tenant's webcast is not found either)."""
     tenant_id = _tenant_for(principal, needs, write=write)
-    webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
+    webcast = present(webcasts.get(tenant_id=tenant_id, item_id=webcast_id))
     if webcast is None:
         raise not_found("Webcast")
     return webcast
@@ -93,8 +95,49 @@ def viewer_webcast(
 
 
 def find_in_tenant(*, tenant_id: str, webcast_id: str) -> Webcast | None:
-    """The webcast for a worker that carries its tenant (queued jobs, exports)."""
-    return webcasts.get(tenant_id=tenant_id, item_id=webcast_id)
+    """The webcast for a worker that carries its tenant (queued jobs, exports); None once its
+    deletion has started."""
+    return present(webcasts.get(tenant_id=tenant_id, item_id=webcast_id))
+
+
+def viewer_cache_seconds() -> float:
+    """How long another process may still see a changed webcast as it was (its cache)."""
+    return VIEWER_CACHE_SECONDS
+
+
+def is_gone(*, tenant_id: str, webcast_id: str) -> bool:
+    """Whether the webcast is deleted or being deleted, read now (no cache): workers ask
+    before each write and when they finish, and then drop what they made."""
+    return find_in_tenant(tenant_id=tenant_id, webcast_id=webcast_id) is None
+
+
+def being_deleted(*, tenant_id: str, webcast_id: str) -> Webcast | None:
+    """The webcast as stored, tombstone included: for the deletion job alone."""
+    return webcasts.get(tenant_id=tenant_id, item_id=webcast_id, include_blocked=True)
+
+
+def tombstone(
+    *, tenant_id: str, webcast_id: str, job_id: str, actor: Actor, context: RequestContext
+) -> Webcast | None:
+    """Mark the webcast as being deleted by the job; from then on it is gone to every loader.
+    None when there is no such webcast; the stored webcast when it is marked already."""
+    webcast = being_deleted(tenant_id=tenant_id, webcast_id=webcast_id)
+    if webcast is None or webcast.deletion_started_at is not None:
+        return webcast
+    webcast.deletion_started_at = utc_iso()
+    webcast.deletion_job_id = job_id
+    marked = operations.replace(
+        webcasts,
+        tenant_id=tenant_id,
+        item=webcast,
+        actor=actor,
+        action="webcast.tombstone",
+        entity_type="webcast",
+        changed_fields=["deletion_started_at", "deletion_job_id"],
+        context=context,
+    )
+    forget_webcast(webcast_id)
+    return marked
 
 
 class ScheduledWebcast(BaseModel):
@@ -158,6 +201,9 @@ def create_webcast(
     )
 
 
+_NOT_TOMBSTONED = "NOT IS_DEFINED(c.deletion_started_at) OR IS_NULL(c.deletion_started_at)"
+
+
 def get_webcast(*, principal: Principal, webcast_id: str) -> Webcast:
     return admin_webcast(principal, webcast_id, needs=MEMBER, write=False)
 
@@ -170,6 +216,7 @@ def list_webcasts(
         tenant_id=tenant_id,
         max_items=max_items,
         continuation=continuation,
+        where=_NOT_TOMBSTONED,
         order_by="c.created_at DESC",
     )
 
@@ -212,23 +259,3 @@ def update_webcast(
     if "slug" in changed:
         slugs.delete(tenant_id=tenant_id, item_id=f"slug:{old_slug}")
     return webcast
-
-
-def delete_webcast(*, principal: Principal, webcast_id: str, context: RequestContext) -> None:
-    """Removes the project document; data-protection deletion of its data comes with issue 6."""
-    tenant_id = require_manager(principal, write=True)
-    webcast = webcasts.get(tenant_id=tenant_id, item_id=webcast_id, include_blocked=True)
-    if webcast is None:
-        raise not_found("Webcast")
-    operations.delete(
-        webcasts,
-        tenant_id=tenant_id,
-        item_id=webcast.id,
-        actor=principal.actor,
-        action="webcast.delete",
-        entity_type="webcast",
-        context=context,
-    )
-    forget_webcast(webcast.id)
-    webcast_keys.delete(webcast.id)
-    slugs.delete(tenant_id=tenant_id, item_id=f"slug:{webcast.slug}")

@@ -1,4 +1,4 @@
-"""Webcast projects: list, create, read (ETag), change (If-Match), delete."""
+"""Webcast projects: list, create, read (ETag), change (If-Match); deletion is its own router."""
 
 from typing import Annotated
 
@@ -66,8 +66,3 @@ def update_webcast(
         principal=principal, webcast_id=webcast_id, data=body, if_match=if_match, context=context
     )
     return _etag(response, WebcastView.of(webcast))
-
-
-@router.delete("/{webcast_id}", status_code=204)
-def delete_webcast(webcast_id: str, principal: CurrentPrincipal, context: Context) -> None:
-    service.delete_webcast(principal=principal, webcast_id=webcast_id, context=context)

@@ -1,0 +1,6 @@
+"""Deletion jobs, by tenant: they outlive the webcast they delete (the owner's receipt)."""
+
+from shared.cosmos.repository import TenantRepository
+from shared.deletions.models import DeletionJob
+
+jobs = TenantRepository(container="deletions", model=DeletionJob)
