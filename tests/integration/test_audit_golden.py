@@ -84,7 +84,7 @@ def _admin_side(owner: helpers.Admin) -> str:
     modules = {"message_box": True, "polls": True, "tracking": True}
     _ok(owner.patch(f"/api/webcasts/{webcast_id}", json={"modules": modules}))
     doomed = _ok(owner.post("/api/webcasts", json={"title": "Doomed", "slug": "doomed"}))
-    _ok(owner.delete(f"/api/webcasts/{doomed['id']}"))
+    _ok(owner.post(f"/api/webcasts/{doomed['id']}/deletion", json={"confirm_slug": "doomed"}))
 
     support_account, support = helpers.new_support()
     grant = _ok(

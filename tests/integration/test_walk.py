@@ -381,7 +381,7 @@ def _webcast_flows(owner: helpers.Admin, recorder: Recorder) -> None:
     _ok(ingest.post("/api/live/ingest/publish-done", json=done, headers=secret))
     _ok(owner.post(f"{pbase}/live/key"))
     _ok(owner.delete(f"{pbase}/live"), 204)
-    _ok(owner.delete(pbase), 204)
+    _ok(owner.post(f"{pbase}/deletion", json={"confirm_slug": "open"}), 202)
 
 
 def _audited(write: Write) -> bool:

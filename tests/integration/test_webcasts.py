@@ -69,9 +69,14 @@ def test_webcast_lifecycle_with_schedule_switches_and_etags(stack):
     reused = owner.post("/api/webcasts", json={"title": "Reuse", "slug": "q4-all-hands"})
     assert reused.status_code == 201, "the old slug is free again"
 
-    assert owner.delete(f"/api/webcasts/{webcast['id']}").status_code == 204
+    deletion = f"/api/webcasts/{webcast['id']}/deletion"
+    started = owner.post(deletion, json={"confirm_slug": "q4-town-hall"})
+    assert started.status_code == 202, started.text
     assert owner.get(f"/api/webcasts/{webcast['id']}").status_code == 404
-    assert owner.delete(f"/api/webcasts/{webcast['id']}").status_code == 404
+    listed = owner.get("/api/webcasts").json()["items"]
+    assert webcast["id"] not in {w["id"] for w in listed}, "a webcast being deleted is gone"
+    repeated = owner.post(deletion, json={"confirm_slug": "q4-town-hall"})
+    assert repeated.json()["id"] == started.json()["id"], "one job per webcast"
 
 
 def test_webcast_list_pages_with_continuation_tokens(stack):
