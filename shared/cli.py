@@ -10,9 +10,12 @@ import secrets
 import string
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from shared.errors import DomainError
+
+if TYPE_CHECKING:
+    from shared.deletions.models import DeletionJob
 
 GENERATED_PASSWORD_LENGTH = 24
 _ALPHABET = string.ascii_letters + string.digits + "_"
@@ -139,6 +142,49 @@ def _purge_expired(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _print_deletion(job: "DeletionJob", out: TextIO) -> None:
+    from shared.deletions.service import view
+
+    shown = view(job)
+    print(f"deletion:   {shown.id}", file=out)
+    print(f"webcast:    {shown.webcast_id} ({shown.webcast_slug})", file=out)
+    print(f"reason:     {shown.reason}", file=out)
+    print(f"state:      {shown.state}", file=out)
+    if shown.failure:
+        print(f"failure:    {shown.failure}", file=out)
+    for label, sweep in (("first sweep", shown.first_sweep), ("second sweep", shown.second_sweep)):
+        if sweep is None:
+            continue
+        print(f"{label} at {sweep.at}: {sweep.remaining} left", file=out)
+        for store, count in sweep.stores.items():
+            blocked = f", {count.kept_blocked} kept blocked" if count.kept_blocked else ""
+            print(f"  {store}: {count.deleted} deleted, {count.remaining} left{blocked}", file=out)
+    if shown.backups_gone_by:
+        print(f"backups gone by: {shown.backups_gone_by}", file=out)
+
+
+def _deletion_status(args: argparse.Namespace, out: TextIO) -> int:
+    from shared.deletions.service import find
+
+    job = find(tenant_id=args.tenant_id, job_id=args.deletion_id)
+    if job is None:
+        print("error: no such deletion in this tenant", file=sys.stderr)
+        return 1
+    _print_deletion(job, out)
+    return 0
+
+
+def _resume_deletion(args: argparse.Namespace, out: TextIO) -> int:
+    from shared.deletions.service import resume
+
+    job = resume(tenant_id=args.tenant_id, job_id=args.deletion_id)
+    if job is None:
+        print("error: no such deletion in this tenant", file=sys.stderr)
+        return 1
+    _print_deletion(job, out)
+    return 0
+
+
 Handler = Callable[[argparse.Namespace, TextIO], int]
 
 
@@ -203,6 +249,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Delete sessions past their idle or absolute limit and expired tokens.",
     )
     purge.set_defaults(handler=_purge_expired)
+
+    for name, handler, summary in (
+        ("deletion-status", _deletion_status, "show a webcast deletion's state and counts"),
+        ("resume-deletion", _resume_deletion, "queue a failed webcast deletion again"),
+    ):
+        command = commands.add_parser(
+            name, help=summary, description=summary[0].upper() + summary[1:] + "."
+        )
+        command.add_argument("--tenant-id", required=True, help="the customer account")
+        command.add_argument("--deletion-id", required=True, help="the deletion job")
+        command.set_defaults(handler=handler)
     return parser
 
 

@@ -49,6 +49,29 @@ def _enqueue(job: DeletionJob, delay_seconds: int) -> None:
     )
 
 
+def _resumed(job: DeletionJob) -> DeletionJob:
+    """A failed job queued again at the step it failed in; any other job as it is."""
+    if job.state != DeletionState.failed:
+        return job
+    job.state = DeletionState.waiting if job.first_sweep else DeletionState.queued
+    job.failure = None
+    job.updated_at = utc_iso()
+    job = jobs.replace(tenant_id=job.tenant_id, item=job)
+    _enqueue(job, 0)
+    return job
+
+
+def resume(*, tenant_id: str, job_id: str) -> DeletionJob | None:
+    """Queue a failed job again (the operator's command after an outage)."""
+    job = jobs.get(tenant_id=tenant_id, item_id=job_id)
+    return None if job is None else _resumed(job)
+
+
+def find(*, tenant_id: str, job_id: str) -> DeletionJob | None:
+    """The job for the operator's status command."""
+    return jobs.get(tenant_id=tenant_id, item_id=job_id)
+
+
 def start(
     *,
     tenant_id: str,
@@ -65,13 +88,7 @@ def start(
     if webcast.deletion_job_id is not None:
         running = jobs.get(tenant_id=tenant_id, item_id=webcast.deletion_job_id)
         if running is not None:
-            if running.state == DeletionState.failed:
-                running.state = DeletionState.queued
-                running.failure = None
-                running.updated_at = utc_iso()
-                running = jobs.replace(tenant_id=tenant_id, item=running)
-                _enqueue(running, 0)
-            return running
+            return _resumed(running)
     moment = utc_iso()
     job = operations.create(
         jobs,

@@ -30,7 +30,15 @@ def test_help_lists_every_command(capsys):
         cli.main(["--help"])
     assert exited.value.code == 0
     shown = capsys.readouterr().out
-    commands = ["create-tenant", "create-support", "bootstrap", "verify-audit", "purge-expired"]
+    commands = [
+        "create-tenant",
+        "create-support",
+        "bootstrap",
+        "verify-audit",
+        "purge-expired",
+        "deletion-status",
+        "resume-deletion",
+    ]
     for command in commands:
         assert command in shown
 

@@ -4,6 +4,7 @@ from unittest import mock
 
 import pytest
 
+from shared import cli
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.deletions import service, sweep
 from shared.deletions.models import DeletionMessage, DeletionReason
@@ -16,7 +17,7 @@ def _message(job_id: str, tenant_id: str) -> DeletionMessage:
 
 
 @pytest.mark.claim("P22")
-def test_a_step_that_fails_five_times_leaves_a_failed_job_that_a_new_request_resumes(stack):
+def test_a_step_that_fails_five_times_leaves_a_failed_job_that_a_new_request_resumes(stack, capsys):
     owner = helpers.new_owner("deletion-steps")
     webcast_id = helpers.new_webcast(owner, title="Steps")
     slug = owner.get(f"/api/webcasts/{webcast_id}").json()["slug"]
@@ -41,6 +42,10 @@ def test_a_step_that_fails_five_times_leaves_a_failed_job_that_a_new_request_res
     assert failed["state"] == "failed"
     assert "RuntimeError" in failed["failure"]
     assert owner.get(f"/api/deletions/{job['id']}/receipt").status_code == 404
+    ids = ["--tenant-id", owner.tenant_id, "--deletion-id", job["id"]]
+    assert cli.main(["deletion-status", *ids]) == 0
+    assert "state:      failed" in capsys.readouterr().out
+    assert cli.main(["resume-deletion", "--tenant-id", "other", "--deletion-id", job["id"]]) == 1
 
     again = owner.post(f"/api/webcasts/{webcast_id}/deletion", json={"confirm_slug": slug})
     assert again.status_code == 202, again.text
@@ -76,6 +81,8 @@ def test_a_step_that_fails_five_times_leaves_a_failed_job_that_a_new_request_res
     assert [e.entity_id for e in entries] == [webcast_id]
     assert entries[0].store_counts is not None
     assert entries[0].store_counts["cosmos:participants"][0] >= 1
+    assert cli.main(["deletion-status", *ids]) == 0
+    assert "cosmos:participants: " in capsys.readouterr().out
 
 
 @pytest.mark.claim("P22")
