@@ -40,8 +40,9 @@ class Sweep(BaseModel):
 
 
 class DeletionJob(Document):
-    """Stored in the `deletions` container by tenant. The webcast's id is in `project_id`, not
-    in a `webcast_id` field: the sweep removes every document naming the webcast that way."""
+    """Stored in the `deletions` container by tenant, under the webcast's id (one job per
+    webcast). The id is in `project_id`, not in a `webcast_id` field: the sweep removes every
+    document naming the webcast that way (this container is kept, but the name says why)."""
 
     doc_type = "webcast-deletion"
 

@@ -27,8 +27,7 @@ from shared.deletions.models import (
     Sweep,
 )
 from shared.deletions.repository import jobs
-from shared.errors import not_found, validation_error
-from shared.ids import new_id
+from shared.errors import DomainError, not_found, validation_error
 from shared.webcasts.service import being_deleted, tombstone, viewer_cache_seconds
 
 log = logging.getLogger("webcast.deletions")
@@ -85,34 +84,40 @@ def start(
     webcast = being_deleted(tenant_id=tenant_id, webcast_id=webcast_id)
     if webcast is None:
         return None
-    if webcast.deletion_job_id is not None:
-        running = jobs.get(tenant_id=tenant_id, item_id=webcast.deletion_job_id)
-        if running is not None:
-            return _resumed(running)
+    # One job per webcast, under the webcast's id: of requests that race, one creates it.
+    running = jobs.get(tenant_id=tenant_id, item_id=webcast.id)
+    if running is not None:
+        return _resumed(running)
     moment = utc_iso()
-    job = operations.create(
-        jobs,
-        tenant_id=tenant_id,
-        item=DeletionJob(
-            id=new_id(),
+    try:
+        job = operations.create(
+            jobs,
             tenant_id=tenant_id,
-            project_id=webcast.id,
-            project_slug=webcast.slug,
-            reason=reason,
-            requested_by=actor,
-            created_at=moment,
-            updated_at=moment,
-            backup_window_days=get_settings().deletion_backup_window_days,
-        ),
-        actor=actor,
-        action="webcast.deletion.start",
-        entity_type="webcast-deletion",
-        changed_fields=["reason"],
-        context=context,
-    )
-    tombstone(
-        tenant_id=tenant_id, webcast_id=webcast.id, job_id=job.id, actor=actor, context=context
-    )
+            item=DeletionJob(
+                id=webcast.id,
+                tenant_id=tenant_id,
+                project_id=webcast.id,
+                project_slug=webcast.slug,
+                reason=reason,
+                requested_by=actor,
+                created_at=moment,
+                updated_at=moment,
+                backup_window_days=get_settings().deletion_backup_window_days,
+            ),
+            actor=actor,
+            action="webcast.deletion.start",
+            entity_type="webcast-deletion",
+            changed_fields=["reason"],
+            context=context,
+        )
+    except DomainError as error:
+        if error.status != 409:
+            raise
+        raced = jobs.get(tenant_id=tenant_id, item_id=webcast.id)
+        if raced is None:
+            raise
+        return raced
+    tombstone(tenant_id=tenant_id, webcast_id=webcast.id, actor=actor, context=context)
     _enqueue(job, CACHE_WAIT_SECONDS)
     return job
 
@@ -181,7 +186,6 @@ def _first_step(job: DeletionJob) -> None:
     tombstone(
         tenant_id=job.tenant_id,
         webcast_id=job.project_id,
-        job_id=job.id,
         actor=SYSTEM_ACTOR,
         context=RequestContext(),
     )

@@ -173,7 +173,6 @@ class Webcast(Document):
     # Set when the project's deletion starts (its tombstone): from then on every loader treats
     # the webcast as gone while the deletion job removes its data (decision 0047).
     deletion_started_at: str | None = None
-    deletion_job_id: str | None = None
 
 
 class WebcastKey(Document):

@@ -117,15 +117,14 @@ def being_deleted(*, tenant_id: str, webcast_id: str) -> Webcast | None:
 
 
 def tombstone(
-    *, tenant_id: str, webcast_id: str, job_id: str, actor: Actor, context: RequestContext
+    *, tenant_id: str, webcast_id: str, actor: Actor, context: RequestContext
 ) -> Webcast | None:
-    """Mark the webcast as being deleted by the job; from then on it is gone to every loader.
+    """Mark the webcast as being deleted; from then on it is gone to every loader.
     None when there is no such webcast; the stored webcast when it is marked already."""
     webcast = being_deleted(tenant_id=tenant_id, webcast_id=webcast_id)
     if webcast is None or webcast.deletion_started_at is not None:
         return webcast
     webcast.deletion_started_at = utc_iso()
-    webcast.deletion_job_id = job_id
     marked = operations.replace(
         webcasts,
         tenant_id=tenant_id,
@@ -133,7 +132,7 @@ def tombstone(
         actor=actor,
         action="webcast.tombstone",
         entity_type="webcast",
-        changed_fields=["deletion_started_at", "deletion_job_id"],
+        changed_fields=["deletion_started_at"],
         context=context,
     )
     forget_webcast(webcast_id)

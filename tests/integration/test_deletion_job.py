@@ -1,5 +1,6 @@
 """The deletion job's steps: resumable, idempotent, a visible failure (P22)."""
 
+from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
 import pytest
@@ -98,3 +99,24 @@ def test_a_system_deletion_of_a_missing_webcast_starts_nothing(stack):
         )
         is None
     )
+
+
+@pytest.mark.claim("P22")
+def test_requests_that_race_make_one_job_and_a_mistyped_slug_makes_none(stack):
+    owner = helpers.new_owner("deletion-race")
+    webcast_id = helpers.new_webcast(owner, title="Race")
+    slug = owner.get(f"/api/webcasts/{webcast_id}").json()["slug"]
+    path = f"/api/webcasts/{webcast_id}/deletion"
+
+    mistyped = owner.post(path, json={"confirm_slug": slug.upper()})
+    assert mistyped.status_code == 422
+    assert mistyped.json()["errors"][0]["field"] == "confirm_slug"
+    assert owner.get(f"/api/webcasts/{webcast_id}").status_code == 200
+    assert jobs.get(tenant_id=owner.tenant_id, item_id=webcast_id) is None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: owner.post(path, json={"confirm_slug": slug}), range(16)))
+    assert {answer.status_code for answer in answers} == {202}
+    assert {answer.json()["id"] for answer in answers} == {webcast_id}
+    started = helpers.audit_entries(owner.tenant_id, action="webcast.deletion.start")
+    assert len(started) == 1
