@@ -291,11 +291,15 @@ def _encode(
         preset=preset,
     )
     with phases("encode"):
-        # A hung ffmpeg must not hold the job forever (a timeout is retried like any error).
+        # A hung ffmpeg must not hold the job forever (a timeout is retried like any error);
+        # no encode outlasts the setting, which a webcast's deletion waits out (ADR 0047).
         run(
             command,
             hide=[str(work) + "/"],
-            timeout=max(3600.0, duration * _ENCODE_SECONDS_PER_SECOND),
+            timeout=min(
+                float(get_settings().media_transcode_timeout_seconds),
+                max(3600.0, duration * _ENCODE_SECONDS_PER_SECOND),
+            ),
         )
     settle_init_segments(output, rungs)
     top = output / rungs[0].name

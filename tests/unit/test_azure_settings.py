@@ -94,3 +94,17 @@ def test_the_same_values_are_fine_locally(environ):
     assert not settings.is_azure
     assert settings.cosmos_key == EMULATOR_COSMOS_KEY
     assert settings.cosmos_emulator
+
+
+@pytest.mark.claim("P22")
+def test_a_deletions_second_sweep_never_comes_before_the_longest_transcode_could_end(environ):
+    environ.setenv("WEBCAST_MEDIA_TRANSCODE_TIMEOUT_SECONDS", "7200")
+    environ.setenv("WEBCAST_DELETION_SECOND_SWEEP_SECONDS", "3600")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert "deletion_second_sweep_seconds" in str(refused.value)
+    environ.setenv("WEBCAST_DELETION_SECOND_SWEEP_SECONDS", "7200")
+    assert Settings().deletion_second_sweep_seconds == 7200
+    defaults = Settings.model_fields
+    second = defaults["deletion_second_sweep_seconds"].default
+    assert second > defaults["media_transcode_timeout_seconds"].default
