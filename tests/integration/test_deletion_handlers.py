@@ -1,0 +1,206 @@
+"""Work that arrives after a webcast's deletion started ends quietly and stores nothing (P22).
+
+The webcast is tombstoned by its owner's request (the deletion job itself does not run
+here); then the queued work that can still arrive for it goes through the real handlers: a
+heartbeat, a poll vote fold, an import run, a mail, a worker result, a transcode job, and
+BlobCreated events of an upload, an import file and a handout. Each ends without error and
+without poison; no document or blob of the webcast is created or changed, and what a handler
+finds of its own for the webcast (the worker's outputs, the late uploads) is deleted.
+"""
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from devtools.mailsink import MailSink
+from devtools.runner import TriggerRunner, app_functions, blob_created_event
+from media_pipelines import worker
+from shared.clients import blob_container_name, blob_service, cosmos_container, queue_client
+from shared.config import get_settings
+from shared.media.models import RESULTS_QUEUE, TRANSCODE_QUEUE, media_prefix
+from shared.media.repository import assets
+from shared.participants.import_models import ImportStatus
+from shared.participants.imports.jobs import QUEUE as IMPORT_QUEUE
+from shared.participants.repository import import_jobs
+from shared.polls import voting
+from shared.polls.queue import FoldMessage
+from shared.polls.queue import queue_for as vote_queue_for
+from shared.stores import BLOB_CONTAINERS, COSMOS_CONTAINERS
+from shared.tracking.settings import queue_for as heartbeat_queue_for
+from tests import helpers
+
+WORKER = worker.WorkerOptions(visibility_seconds=30, retry_seconds=0)
+QUESTION = {
+    "id": "q1",
+    "type": "single_choice",
+    "text": "Yes or no?",
+    "options": [{"id": "yes", "label": "Yes"}, {"id": "no", "label": "No"}],
+}
+
+
+def _runner(queue: str) -> TriggerRunner:
+    functions = [
+        f
+        for f in app_functions()
+        if (trigger := f.get_trigger()) is not None
+        and trigger.get_dict_repr().get("queueName") == queue
+    ]
+    assert functions, f"no function reads {queue}"
+    return TriggerRunner(
+        functions=functions, watch_containers=(), visibility_timeout=30, retry_delay=0
+    )
+
+
+def _deliver(queue: str, body: dict[str, Any]) -> None:
+    """One message through the queue's real handler: it must end at once, not be retried
+    and not end as poison."""
+    queue_client(queue).send_message(json.dumps(body).encode())
+    runner = _runner(queue)
+    counts = runner.run_once()
+    assert (counts.received, counts.succeeded) == (1, 1), (queue, counts)
+    assert (counts.retried, counts.poisoned, counts.errors) == (0, 0, 0), (queue, counts)
+    assert not runner.run_once().did_work, f"{queue}: the handler queued more work"
+
+
+def _put(container: str, name: str, content: bytes = b"late") -> dict[str, Any]:
+    """A blob written late, and the BlobCreated event Azure posts for it."""
+    client = blob_service().get_container_client(blob_container_name(container))
+    client.upload_blob(name, content, overwrite=True)
+    return blob_created_event(client, client.get_blob_client(name).get_blob_properties()).to_wire()
+
+
+def _exists(container: str, name: str) -> bool:
+    return bool(blob_service().get_blob_client(blob_container_name(container), name).exists())
+
+
+def _snapshot(tenant_id: str, webcast_id: str) -> dict[str, str]:
+    """Every document of the tenant or naming the webcast, and every blob under the tenant's
+    prefix, by etag."""
+    found: dict[str, str] = {}
+    for spec in COSMOS_CONTAINERS:
+        for item in cosmos_container(spec.name).query_items(
+            "SELECT c.id, c._etag FROM c WHERE c.tenant_id = @t OR c.webcast_id = @w",
+            parameters=[{"name": "@t", "value": tenant_id}, {"name": "@w", "value": webcast_id}],
+            enable_cross_partition_query=True,
+        ):
+            found[f"{spec.name}/{item['id']}"] = item["_etag"]
+    for blob_spec in BLOB_CONTAINERS:
+        container = blob_service().get_container_client(blob_container_name(blob_spec.name))
+        for blob in container.list_blobs(name_starts_with=f"{tenant_id}/"):
+            found[f"{blob_spec.name}:{blob.name}"] = str(blob.etag)
+    return found
+
+
+def _created_or_changed(before: dict[str, str], after: dict[str, str]) -> dict[str, str]:
+    return {key: etag for key, etag in after.items() if before.get(key) != etag}
+
+
+@pytest.mark.claim("P22")
+def test_work_arriving_after_the_deletion_started_ends_quietly_and_stores_nothing(
+    stack: Any, mail_sink: MailSink
+) -> None:
+    owner = helpers.new_owner("late-work")
+    slug = f"late-{uuid.uuid4().hex[:8]}"
+    webcast_id = helpers.new_webcast(owner, slug, modules={"polls": True, "tracking": True})
+    tenant_id = owner.tenant_id
+    base = f"/api/webcasts/{webcast_id}"
+    email = helpers.unique_email("late-participant")
+    participant = owner.post(f"{base}/participants", json={"email": email})
+    assert participant.status_code == 201, participant.text
+    poll = owner.post(f"{base}/polls", json={"title": "Poll", "questions": [QUESTION]}).json()
+    assert owner.post(f"{base}/polls/{poll['id']}/open", json={}).status_code == 200
+    viewer = helpers.client()
+    entered = viewer.post(f"/api/w/{webcast_id}/enter")
+    assert entered.status_code == 200, entered.text
+    nudges: list[FoldMessage] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(voting, "nudge", nudges.append)  # the fold is delivered late, below
+        voted = viewer.post(
+            f"/api/w/{webcast_id}/polls/{poll['id']}/answer",
+            json={"answers": {"q1": "yes"}},
+            headers={"X-CSRF-Token": entered.json()["csrf_token"]},
+        )
+    assert voted.status_code == 201, voted.text
+    job = owner.post(f"{base}/imports", json={"filename": "list.csv", "size": 10}).json()["job"]
+    stored_job = import_jobs.get(tenant_id=tenant_id, partition_key=webcast_id, item_id=job["id"])
+    assert stored_job is not None
+    stored_job.status = ImportStatus.queued  # a run the queue would start
+    import_jobs.replace(tenant_id=tenant_id, item=stored_job)
+    created = owner.post(f"{base}/media", json={"title": "Video", "filename": "v.mp4", "size": 4})
+    assert created.status_code == 201, created.text
+    asset_id = created.json()["asset"]["id"]
+    asset = assets.get(tenant_id=tenant_id, item_id=asset_id, partition_key=webcast_id)
+    assert asset is not None
+    handout = owner.post(
+        f"{base}/handouts",
+        json={"title": "Slides", "filename": "s.pdf", "content_type": "application/pdf", "size": 4},
+    ).json()["handout"]
+    key = owner.post(f"{base}/live", json={"record": True}).json()["stream_key"]
+    # Offered handouts are cached per process: this read fills the cache.
+    assert viewer.get(f"/api/w/{webcast_id}/handouts").status_code == 200
+
+    started = owner.post(f"{base}/deletion", json={"confirm_slug": slug})
+    assert started.status_code == 202, started.text
+    # What a worker that ran on had written meanwhile: renditions of the asset.
+    outputs = media_prefix(tenant_id=tenant_id, webcast_id=webcast_id, asset_id=asset_id)
+    blob_service().get_container_client(blob_container_name("media")).upload_blob(
+        f"{outputs}master.m3u8", b"#EXTM3U\n", overwrite=True
+    )
+    before = _snapshot(tenant_id, webcast_id)
+    mails = len(mail_sink.to(email))
+
+    # Routes and caches: gone at once in this process.
+    assert viewer.get(f"/api/w/{webcast_id}/handouts").status_code in (403, 404)
+    publish = helpers.client().post(
+        "/api/live/ingest/publish",
+        data={"name": key, "app": "live"},
+        headers={"X-Ingest-Secret": get_settings().live_ingest_secret.get_secret_value()},
+    )
+    assert publish.status_code == 403, "the ingest refuses the publisher"
+
+    # The late queue work, each through its real handler.
+    ids = {"tenant_id": tenant_id, "webcast_id": webcast_id}
+    _deliver(
+        heartbeat_queue_for(0),
+        ids
+        | {"viewer_id": "late-viewer", "shard": 0, "mode": "live", "at": 1.8e9}
+        | {"slot": 120_000_000, "slot_count": 2},
+    )
+    assert nudges, "the vote asked for a fold"
+    _deliver(vote_queue_for(nudges[0].shard), nudges[0].model_dump())
+    _deliver(IMPORT_QUEUE, ids | {"job_id": job["id"], "run": stored_job.run})
+    _deliver(
+        "mail",
+        ids
+        | {"kind": "participant_confirmation", "participant_id": participant.json()["id"]}
+        | {"idempotency_key": f"late-{uuid.uuid4().hex}"},
+    )
+    _deliver(RESULTS_QUEUE, ids | {"asset_id": asset_id, "outcome": "ready"})
+    assert not _exists("media", f"{outputs}master.m3u8"), "the worker's outputs are deleted"
+
+    queue_client(TRANSCODE_QUEUE).clear_messages()
+    queue_client(RESULTS_QUEUE).clear_messages()
+    queue_client(TRANSCODE_QUEUE).send_message(
+        json.dumps(
+            ids
+            | {"asset_id": asset_id, "source_container": "uploads"}
+            | {"source_blob": asset.source_blob, "output_prefix": outputs, "ladder": "tiny"}
+        ).encode()
+    )
+    assert worker.poll_once(WORKER)
+    assert queue_client(TRANSCODE_QUEUE).peek_messages() == [], "the job is dropped"
+    assert queue_client(RESULTS_QUEUE).peek_messages() == [], "and reports nothing"
+
+    late_blobs = [
+        ("uploads", asset.source_blob),
+        ("imports", f"{tenant_id}/{webcast_id}/{job['id']}/source"),
+        ("downloads", f"{tenant_id}/{webcast_id}/{handout['id']}/s.pdf"),
+    ]
+    for container, name in late_blobs:
+        _deliver("blob-events", _put(container, name))
+        assert not _exists(container, name), f"the late {container} blob is deleted"
+
+    assert _created_or_changed(before, _snapshot(tenant_id, webcast_id)) == {}
+    assert len(mail_sink.to(email)) == mails, "no mail for a webcast being deleted"
