@@ -457,9 +457,7 @@ def test_deleting_a_live_webcast_drops_the_stream_and_its_live_output(
     owner = _admin(live_app, "live-delete")
     slug = "live-delete"
     webcast_id = helpers.new_webcast(owner, slug)
-    key = owner.post(f"/api/webcasts/{webcast_id}/live", json={"record": True}).json()[
-        "stream_key"
-    ]
+    key = owner.post(f"/api/webcasts/{webcast_id}/live", json={"record": True}).json()["stream_key"]
     pusher = _push(ingest.url(key), seconds=60)
     live = _until(
         lambda: live_service.current_playback(webcast_id=webcast_id), what="the channel to go live"
