@@ -81,8 +81,13 @@ def test_every_upload_step_asks_first(tmp_path: Path) -> None:
 
 def test_a_job_of_a_gone_webcast_deletes_its_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
     deleted: list[tuple[str, str]] = []
+
+    def delete_prefix(container: str, prefix: str) -> int:
+        deleted.append((container, prefix))
+        return 0
+
     monkeypatch.setattr(transcode, "is_gone", lambda **_: True)
-    monkeypatch.setattr(transcode, "delete_prefix", lambda c, p: deleted.append((c, p)) or 0)
+    monkeypatch.setattr(transcode, "delete_prefix", delete_prefix)
     job = TranscodeJob(
         tenant_id="t1",
         webcast_id="w1",
