@@ -37,7 +37,6 @@ def _result() -> MediaResult:
     return MediaResult(tenant_id="t1", webcast_id="w1", asset_id="a1", outcome="ready")
 
 
-@pytest.mark.claim("P22")
 def test_an_upload_step_after_the_webcast_went_uploads_nothing_more(tmp_path: Path) -> None:
     media = RecordingContainer()
     checks: list[int] = []
