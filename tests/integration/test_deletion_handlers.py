@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from devtools.mailsink import MailSink
 from devtools.runner import TriggerRunner, app_functions, blob_created_event
@@ -25,10 +26,12 @@ from shared.participants.import_models import ImportStatus
 from shared.participants.imports.jobs import QUEUE as IMPORT_QUEUE
 from shared.participants.repository import import_jobs
 from shared.polls import voting
+from shared.polls import worker as poll_worker
 from shared.polls.queue import FoldMessage
 from shared.polls.queue import queue_for as vote_queue_for
 from shared.stores import BLOB_CONTAINERS, COSMOS_CONTAINERS
 from shared.tracking.settings import queue_for as heartbeat_queue_for
+from shared.webcasts import service as webcasts
 from tests import helpers
 
 WORKER = worker.WorkerOptions(visibility_seconds=30, retry_seconds=0)
@@ -97,6 +100,28 @@ def _created_or_changed(before: dict[str, str], after: dict[str, str]) -> dict[s
     return {key: etag for key, etag in after.items() if before.get(key) != etag}
 
 
+def _an_uncounted_vote(owner: helpers.Admin, webcast_id: str) -> tuple[TestClient, FoldMessage]:
+    """An open poll with one vote whose fold has not run: the viewer who voted, and the
+    fold's message."""
+    base = f"/api/webcasts/{webcast_id}"
+    poll = owner.post(f"{base}/polls", json={"title": "Poll", "questions": [QUESTION]}).json()
+    assert owner.post(f"{base}/polls/{poll['id']}/open", json={}).status_code == 200
+    viewer = helpers.client()
+    entered = viewer.post(f"/api/w/{webcast_id}/enter")
+    assert entered.status_code == 200, entered.text
+    nudges: list[FoldMessage] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(voting, "nudge", nudges.append)  # the fold is delivered later
+        voted = viewer.post(
+            f"/api/w/{webcast_id}/polls/{poll['id']}/answer",
+            json={"answers": {"q1": "yes"}},
+            headers={"X-CSRF-Token": entered.json()["csrf_token"]},
+        )
+    assert voted.status_code == 201, voted.text
+    assert len(nudges) == 1, "the vote asked for a fold"
+    return viewer, nudges[0]
+
+
 @pytest.mark.claim("P22")
 def test_work_arriving_after_the_deletion_started_ends_quietly_and_stores_nothing(
     stack: Any, mail_sink: MailSink
@@ -109,20 +134,7 @@ def test_work_arriving_after_the_deletion_started_ends_quietly_and_stores_nothin
     email = helpers.unique_email("late-participant")
     participant = owner.post(f"{base}/participants", json={"email": email})
     assert participant.status_code == 201, participant.text
-    poll = owner.post(f"{base}/polls", json={"title": "Poll", "questions": [QUESTION]}).json()
-    assert owner.post(f"{base}/polls/{poll['id']}/open", json={}).status_code == 200
-    viewer = helpers.client()
-    entered = viewer.post(f"/api/w/{webcast_id}/enter")
-    assert entered.status_code == 200, entered.text
-    nudges: list[FoldMessage] = []
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(voting, "nudge", nudges.append)  # the fold is delivered late, below
-        voted = viewer.post(
-            f"/api/w/{webcast_id}/polls/{poll['id']}/answer",
-            json={"answers": {"q1": "yes"}},
-            headers={"X-CSRF-Token": entered.json()["csrf_token"]},
-        )
-    assert voted.status_code == 201, voted.text
+    viewer, nudge = _an_uncounted_vote(owner, webcast_id)
     job = owner.post(f"{base}/imports", json={"filename": "list.csv", "size": 10}).json()["job"]
     stored_job = import_jobs.get(tenant_id=tenant_id, partition_key=webcast_id, item_id=job["id"])
     assert stored_job is not None
@@ -168,8 +180,7 @@ def test_work_arriving_after_the_deletion_started_ends_quietly_and_stores_nothin
         | {"viewer_id": "late-viewer", "shard": 0, "mode": "live", "at": 1.8e9}
         | {"slot": 120_000_000, "slot_count": 2},
     )
-    assert nudges, "the vote asked for a fold"
-    _deliver(vote_queue_for(nudges[0].shard), nudges[0].model_dump())
+    _deliver(vote_queue_for(nudge.shard), nudge.model_dump())
     _deliver(IMPORT_QUEUE, ids | {"job_id": job["id"], "run": stored_job.run})
     _deliver(
         "mail",
@@ -204,3 +215,28 @@ def test_work_arriving_after_the_deletion_started_ends_quietly_and_stores_nothin
 
     assert _created_or_changed(before, _snapshot(tenant_id, webcast_id)) == {}
     assert len(mail_sink.to(email)) == mails, "no mail for a webcast being deleted"
+
+
+@pytest.mark.claim("P22")
+def test_a_fold_the_deletion_overtook_removes_the_tally_it_wrote(
+    stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = helpers.new_owner("late-fold")
+    slug = f"fold-{uuid.uuid4().hex[:8]}"
+    webcast_id = helpers.new_webcast(owner, slug, modules={"polls": True})
+    _, nudge = _an_uncounted_vote(owner, webcast_id)
+    seen = webcasts.find_public(webcast_id)
+    assert seen is not None
+    started = owner.post(f"/api/webcasts/{webcast_id}/deletion", json={"confirm_slug": slug})
+    assert started.status_code == 202, started.text
+    # Another process's viewer cache still holds the webcast for a few seconds: its fold
+    # passes the cached check, counts the vote, then finds the webcast gone.
+    monkeypatch.setattr(poll_worker, "find_public", lambda webcast_id: seen)
+    assert poll_worker.handle_message(message=nudge) == 0
+    partition = f"{webcast_id}:{nudge.poll_id}:v{nudge.shard}"
+    left = cosmos_container("polls").query_items(
+        "SELECT c.id FROM c WHERE c.partition = @p AND c.type = 'poll-tally'",
+        parameters=[{"name": "@p", "value": partition}],
+        enable_cross_partition_query=True,
+    )
+    assert list(left) == [], "the tally the fold wrote is deleted"
