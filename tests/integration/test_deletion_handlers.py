@@ -5,13 +5,16 @@ here); then the queued work that can still arrive for it goes through the real h
 heartbeat, a poll vote fold, an import run, a mail, a worker result, a transcode job, and
 BlobCreated events of an upload, an import file and a handout. Each ends without error and
 without poison; no document or blob of the webcast is created or changed, and what a handler
-finds of its own for the webcast (the worker's outputs, the late uploads) is deleted.
+finds of its own for the webcast (the worker's outputs, the late uploads) is deleted. Work
+that runs while the deletion starts stops there: a vote fold removes the tally it wrote, an
+import writes no further chunk and deletes its file (decision 0048).
 """
 
 import json
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -22,7 +25,9 @@ from shared.clients import blob_container_name, blob_service, cosmos_container, 
 from shared.config import get_settings
 from shared.media.models import RESULTS_QUEUE, TRANSCODE_QUEUE, media_prefix
 from shared.media.repository import assets
-from shared.participants.import_models import ImportStatus
+from shared.participants import service as participant_service
+from shared.participants.import_models import ImportMessage, ImportStatus
+from shared.participants.imports import worker as import_worker
 from shared.participants.imports.jobs import QUEUE as IMPORT_QUEUE
 from shared.participants.repository import import_jobs
 from shared.polls import voting
@@ -59,6 +64,7 @@ def _runner(queue: str) -> TriggerRunner:
 def _deliver(queue: str, body: dict[str, Any]) -> None:
     """One message through the queue's real handler: it must end at once, not be retried
     and not end as poison."""
+    queue_client(queue).clear_messages()  # other test files may leave messages behind
     queue_client(queue).send_message(json.dumps(body).encode())
     runner = _runner(queue)
     counts = runner.run_once()
@@ -240,3 +246,48 @@ def test_a_fold_the_deletion_overtook_removes_the_tally_it_wrote(
         enable_cross_partition_query=True,
     )
     assert list(left) == [], "the tally the fold wrote is deleted"
+
+
+@pytest.mark.claim("P22")
+def test_an_import_stops_at_the_next_chunk_once_the_deletion_started(
+    stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = helpers.new_owner("late-import")
+    slug = f"import-{uuid.uuid4().hex[:8]}"
+    webcast_id = helpers.new_webcast(owner, slug)
+    base = f"/api/webcasts/{webcast_id}"
+    content = "".join(
+        f"{line}\r\n" for line in ["E-Mail"] + [f"i{n:03d}@example.org" for n in range(150)]
+    ).encode()
+    created = owner.post(f"{base}/imports", json={"filename": "list.csv", "size": len(content)})
+    assert created.status_code == 201, created.text
+    ticket = created.json()["upload"]
+    assert httpx.put(ticket["url"], content=content, headers=ticket["headers"]).status_code == 201
+    imports = helpers.Triggers({"blob_created"}, watch=("imports",))
+    imports.drain()
+    job_id = created.json()["job"]["id"]
+    begun = owner.post(f"{base}/imports/{job_id}/start", json={"mapping": {"E-Mail": "email"}})
+    assert begun.status_code == 202, begun.text
+    queue_client(IMPORT_QUEUE).clear_messages()  # the run is delivered below, by hand
+    stored = import_jobs.get(tenant_id=owner.tenant_id, partition_key=webcast_id, item_id=job_id)
+    assert stored is not None
+    message = ImportMessage(
+        tenant_id=owner.tenant_id, webcast_id=webcast_id, job_id=job_id, run=stored.run
+    )
+    monkeypatch.setattr(import_worker, "WRITE_CHUNK", 50)
+    real_import = participant_service.import_participants
+    chunks = {"n": 0}
+
+    def deleted_after_the_second_chunk(**kwargs: Any) -> Any:
+        written = real_import(**kwargs)
+        chunks["n"] += 1
+        if chunks["n"] == 2:
+            started = owner.post(f"{base}/deletion", json={"confirm_slug": slug})
+            assert started.status_code == 202, started.text
+        return written
+
+    monkeypatch.setattr(import_worker, "import_participants", deleted_after_the_second_chunk)
+    assert import_worker.handle_message(message=message) is False
+    assert chunks["n"] == 2, "no chunk after the deletion started"
+    assert len(helpers.stored_participants(webcast_id)) == 100
+    assert not _exists("imports", f"{owner.tenant_id}/{webcast_id}/{job_id}/source")
