@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.common import Result, Row, Stopwatch, median, paired_ratio, stack
+from bench.common import Result, Row, Stopwatch, median, paired_ratio, seed_owner_and_webcast, stack
 
 SECONDS = int(os.environ.get("BENCH_MEDIA_SECONDS", "60"))
 ROUNDS = int(os.environ.get("BENCH_MEDIA_ROUNDS", "1"))
@@ -103,7 +103,11 @@ def _ours(source: Path) -> tuple[_Measured, Any, dict[str, float]]:
     from shared.clients import blob_container_name, blob_service
     from shared.media.models import UPLOADS, TranscodeJob, media_prefix, source_blob_name
 
-    tenant, webcast, asset = "bench", "media", uuid.uuid4().hex[:12]
+    # A real webcast: the worker ends the job of one that is gone (decision 0048).
+    principal, _, created = seed_owner_and_webcast(
+        {"title": "Bench media", "slug": f"bench-{uuid.uuid4().hex[:10]}"}
+    )
+    tenant, webcast, asset = principal.tenant_id, created.id, uuid.uuid4().hex[:12]
     name = source_blob_name(tenant_id=tenant, webcast_id=webcast, asset_id=asset)
     with source.open("rb") as handle:
         blob_service().get_blob_client(blob_container_name(UPLOADS), name).upload_blob(

@@ -13,7 +13,7 @@ import logging
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +47,8 @@ from media_pipelines.tools import Tools, find_tools, run
 from shared.clients import blob_container_name, blob_service
 from shared.config import get_settings
 from shared.media.models import MEDIA, MediaResult, Rendition, TranscodeJob, media_prefix
+from shared.privacy.blobs import delete_prefix
+from shared.webcasts.service import is_gone
 
 log = logging.getLogger("webcast.media")
 
@@ -79,6 +81,19 @@ class PermanentJobError(Exception):
         super().__init__(f"{code}: {reason}")
         self.code = code
         self.reason = reason
+
+
+class WebcastGoneError(Exception):
+    """The job's webcast is gone (being deleted): what the job uploaded is deleted again, and
+    the job ends without a result (decision 0048)."""
+
+
+def require_webcast(job: TranscodeJob) -> None:
+    """Before the job, before each upload and at its end: a webcast deleted meanwhile ends the
+    job, and its outputs go."""
+    if is_gone(tenant_id=job.tenant_id, webcast_id=job.webcast_id):
+        delete_prefix(MEDIA, job.output_prefix)
+        raise WebcastGoneError(job.webcast_id)
 
 
 class Phases:
@@ -219,12 +234,21 @@ def _upload(media: ContainerClient, prefix: str, folder: Path, names: Iterable[s
 
 
 def _publish(
-    media: ContainerClient, prefix: str, output: Path, *, fingerprint: str, result: MediaResult
+    media: ContainerClient,
+    prefix: str,
+    output: Path,
+    *,
+    fingerprint: str,
+    result: MediaResult,
+    before_upload: Callable[[], None],
 ) -> None:
-    """Upload in an order where every playlist only points at what is already there."""
+    """Upload in an order where every playlist only points at what is already there;
+    `before_upload` runs before each step and may stop the job."""
     files = sorted(str(path.relative_to(output)) for path in output.rglob("*") if path.is_file())
     playlists = [name for name in files if name.endswith(f"/{MEDIA_PLAYLIST}")]
+    before_upload()
     _upload(media, prefix, output, [n for n in files if n not in playlists and n != MASTER])
+    before_upload()
     _upload(media, prefix, output, playlists)
     # Left over by an earlier run with other settings (a rung fewer, no download).
     for blob in media.list_blobs(name_starts_with=prefix):
@@ -234,6 +258,7 @@ def _publish(
                 media.delete_blob(blob.name)
             except ResourceNotFoundError:
                 continue
+    before_upload()
     _upload(media, prefix, output, [MASTER])
     manifest = {
         "fingerprint": fingerprint,
@@ -241,6 +266,7 @@ def _publish(
         "result": result.model_dump(mode="json", exclude={"attempt"}),
     }
     (output / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    before_upload()
     _upload(media, prefix, output, [MANIFEST])
 
 
@@ -341,9 +367,11 @@ def _encode(
 def run_job(job: TranscodeJob, *, attempt: int, phases: Phases | None = None) -> MediaResult:
     """Transcode (and edit) one job into `media/{job.output_prefix}`; the `ready` result.
 
-    PermanentJobError for what no retry can fix; any other exception is worth another try."""
+    PermanentJobError for what no retry can fix, WebcastGoneError once the webcast is being
+    deleted; any other exception is worth another try."""
     phases = phases or Phases()
     _check_job(job)
+    require_webcast(job)
     try:
         ladder = load_ladder(job.ladder)
     except LadderError as error:
@@ -387,7 +415,15 @@ def run_job(job: TranscodeJob, *, attempt: int, phases: Phases | None = None) ->
             phases=phases,
         )
         with phases("upload"):
-            _publish(media, job.output_prefix, output, fingerprint=fingerprint, result=result)
+            _publish(
+                media,
+                job.output_prefix,
+                output,
+                fingerprint=fingerprint,
+                result=result,
+                before_upload=lambda: require_webcast(job),
+            )
+    require_webcast(job)  # at the end: a deletion that started during the upload
     log.info(
         "asset %s: %s, %.1f s of video, rungs %s; %s",
         job.asset_id,

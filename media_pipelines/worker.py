@@ -13,7 +13,9 @@ worker. Outcomes:
   the message; after `media_worker_max_attempts` attempts it ends `failed` ("the job failed
   N times: <last reason>");
 - a message that is no job at all goes to `transcode-poison` (and, when it names an asset,
-  that asset is reported failed).
+  that asset is reported failed);
+- a job whose webcast is gone (being deleted), before it starts, before each upload or at
+  its end, is deleted with what it uploaded, and reports nothing (decision 0048).
 `--once` handles at most one message and exits (a Container Apps job execution per message);
 without it the worker polls until SIGTERM/SIGINT, which stop it after the current job.
 """
@@ -35,7 +37,7 @@ from azure.storage.queue import QueueClient, QueueMessage
 from pydantic import ValidationError
 
 from media_pipelines.tools import ToolFailedError, ToolMissingError, find_tools
-from media_pipelines.transcode import PermanentJobError, run_job
+from media_pipelines.transcode import PermanentJobError, WebcastGoneError, require_webcast, run_job
 from shared.clients import queue_client
 from shared.config import checked_settings, get_settings
 from shared.media.models import RESULTS_QUEUE, TRANSCODE_QUEUE, MediaResult, TranscodeJob
@@ -167,6 +169,12 @@ def handle_message(client: QueueClient, message: QueueMessage, options: WorkerOp
     except (ValidationError, ValueError, AttributeError):
         _poison(body, lease)
         return
+    try:
+        require_webcast(job)
+    except WebcastGoneError:
+        log.info("asset %s: its webcast is gone; the job is dropped", job.asset_id)
+        lease.delete()
+        return
     attempt = message.dequeue_count or 1
     limit = get_settings().media_worker_max_attempts
     if attempt > limit:
@@ -191,6 +199,10 @@ def handle_message(client: QueueClient, message: QueueMessage, options: WorkerOp
     )
     with lease:
         outcome = _attempt(job, attempt=attempt, limit=limit)
+    if outcome is None:
+        log.info("asset %s: its webcast went during the job; outputs deleted", job.asset_id)
+        lease.delete()
+        return
     if isinstance(outcome, str):
         kept = json.loads(body) | {LAST_ERROR: outcome[:_REASON_CHARS]}
         lease.retry_later(json.dumps(kept).encode(), options.retry_seconds)
@@ -199,10 +211,12 @@ def handle_message(client: QueueClient, message: QueueMessage, options: WorkerOp
     lease.delete()
 
 
-def _attempt(job: TranscodeJob, *, attempt: int, limit: int) -> MediaResult | str:
-    """The job's result, or the reason to try it again later."""
+def _attempt(job: TranscodeJob, *, attempt: int, limit: int) -> MediaResult | str | None:
+    """The job's result, the reason to try it again later, or None when its webcast went."""
     try:
         return run_job(job, attempt=attempt)
+    except WebcastGoneError:
+        return None
     except PermanentJobError as failure:
         log.warning("asset %s failed: %s", job.asset_id, failure)
         return _failed(job, attempt=attempt, code=failure.code, reason=failure.reason)

@@ -83,18 +83,23 @@ class LiveOutput:
         rungs: list[str],
         output_dir: Path,
         events: EventLog | None,
+        withdrawn: threading.Event | None = None,
     ) -> None:
         self.container = container
         self.prefix = prefix
         self.session_id = session_id
         self.output_dir = output_dir
         self.events = events
+        # Set once the webcast is gone: nothing more is uploaded (decision 0048).
+        self.withdrawn = withdrawn or threading.Event()
         self._waiting_rungs = set(rungs)
         self._master_done = False
         self._lock = threading.Lock()
 
     def upload(self, name: str, data: bytes, settings: ContentSettings) -> None:
         for attempt in range(_UPLOAD_ATTEMPTS):
+            if self.withdrawn.is_set():
+                return
             try:
                 self.container.upload_blob(
                     f"{self.prefix}{name}", data, overwrite=True, content_settings=settings
@@ -110,6 +115,16 @@ class LiveOutput:
             self.container.delete_blob(f"{self.prefix}{name}")
         except ResourceNotFoundError:
             return
+
+    def delete_all(self) -> int:
+        """Delete every blob of the session (its webcast is gone); how many went."""
+        names = list(self.container.list_blob_names(name_starts_with=self.prefix))
+        # Batches of 256, the service's limit; a blob deleted meanwhile is no failure.
+        for start in range(0, len(names), 256):
+            self.container.delete_blobs(
+                *names[start : start + 256], delete_snapshots="include", raise_on_any_failure=False
+            )
+        return len(names)
 
     def event(self, kind: str, **fields: Any) -> None:
         if self.events is not None:

@@ -7,6 +7,7 @@ list is committed, which makes the blob appear (BlobCreated starts the VOD pipel
 MPEG-TS bytes concatenate, so block boundaries need not fall on packets.
 """
 
+import contextlib
 import logging
 import queue
 import threading
@@ -17,8 +18,8 @@ from functools import partial
 from pathlib import Path
 from typing import IO, TypeVar
 
-from azure.core.exceptions import AzureError
-from azure.storage.blob import BlobBlock, BlobServiceClient, ContentSettings
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.storage.blob import BlobBlock, BlobClient, BlobServiceClient, ContentSettings
 
 from shared.clients import blob_container_name
 from shared.live.models import RecordingTarget
@@ -80,6 +81,7 @@ class Recorder:
         record: bool,
         target: Callable[[], RecordingTarget],
         blobs: BlobServiceClient,
+        withdrawn: threading.Event | None = None,
     ) -> None:
         self.meter = BitrateMeter()
         self.record = record
@@ -90,6 +92,9 @@ class Recorder:
         self._spool_dir = spool_dir
         self._target = target
         self._blobs = blobs
+        # Set once the webcast is gone: nothing more is staged or committed (decision 0048).
+        self._withdrawn = withdrawn or threading.Event()
+        self._blob: BlobClient | None = None
         self._chunks: queue.Queue[Path | None] = queue.Queue()
         self._reader = threading.Thread(target=self._read, name="live-recording-read", daemon=True)
         self._stager = threading.Thread(
@@ -130,10 +135,21 @@ class Recorder:
                 self._chunks.put(Path(spool.name))
             self._chunks.put(None)
 
+    def discard(self) -> None:
+        """Delete the committed recording (its webcast is gone); staged blocks that were
+        never committed are no blob, and the service drops them within a week."""
+        if self._blob is None:
+            return
+        with contextlib.suppress(ResourceNotFoundError):
+            self._blob.delete_blob(delete_snapshots="include")
+
     def _stage(self) -> None:
         blob = None
         blocks: list[BlobBlock] = []
         while (path := self._chunks.get()) is not None:
+            if self._withdrawn.is_set():
+                path.unlink(missing_ok=True)
+                continue
             try:
                 if blob is None:
                     target = _retry("asking for the recording target", self._target)
@@ -141,10 +157,14 @@ class Recorder:
                     blob = self._blobs.get_blob_client(
                         blob_container_name(target.container), target.blob
                     )
+                    self._blob = blob
                 data = path.read_bytes()
                 block_id = f"{len(blocks):010d}"  # the SDK base64-encodes it
                 _retry("staging a recording block", partial(blob.stage_block, block_id, data))
             except Exception:
+                if self._withdrawn.is_set():
+                    path.unlink(missing_ok=True)
+                    continue
                 # Keep the chunk on disk (its name says where it belongs) and go on with the
                 # rest: a gap in MPEG-TS costs a moment of the recording, not all of it.
                 log.exception("recording chunk %s was not staged; kept on disk", path)
@@ -152,7 +172,7 @@ class Recorder:
             blocks.append(BlobBlock(block_id=block_id))
             self.recorded_bytes += len(data)
             path.unlink()
-        if blob is None or not blocks:
+        if blob is None or not blocks or self._withdrawn.is_set():
             return
         commit = partial(
             blob.commit_block_list,

@@ -6,6 +6,8 @@ ffmpeg plays the stream under the session id) and nginx gets a redirect to that 
 stream key never appears in a local URL, a process list or a log. The hook server handles
 one call at a time, in the order nginx sends them: that order tells a dropped connection
 (disconnect, then publish_done) from an encoder that stopped (publish_done first).
+nginx also asks on_update every few seconds while a publisher streams: the answer is a 403,
+which makes nginx drop the publisher, once its session ended because the webcast is gone.
 """
 
 import logging
@@ -91,6 +93,8 @@ class IngestServer:
         self._events = events
         self._sessions: dict[str, LiveSession] = {}
         self._disconnected: set[str] = set()
+        # Publishers whose webcast is gone: refused on their next update until they leave.
+        self._refused: set[str] = set()
         self._lock = threading.Lock()
         self._hooks: HTTPServer | None = None
         self._nginx_process: subprocess.Popen[bytes] | None = None
@@ -186,9 +190,23 @@ class IngestServer:
             )
         return 302, grant.session_id
 
+    def on_update(self, fields: dict[str, str]) -> int:
+        """200 keeps the publisher (or player) on, 403 makes nginx drop it."""
+        if fields.get("call") != "update_publish":
+            return 200
+        client = fields.get("clientid", "")
+        with self._lock:
+            session = self._sessions.get(client)
+            refused = client in self._refused
+        if refused or (session is not None and session.webcast_gone.is_set()):
+            log.info("publisher %s dropped: its webcast is gone", client)
+            return 403
+        return 200
+
     def on_disconnect(self, fields: dict[str, str]) -> None:
         client = fields.get("clientid", "")
         with self._lock:
+            self._refused.discard(client)
             if client in self._sessions:
                 self._disconnected.add(client)
 
@@ -207,6 +225,8 @@ class IngestServer:
                 if known is session:
                     del self._sessions[client]
                     self._disconnected.discard(client)
+                    if session.webcast_gone.is_set():
+                        self._refused.add(client)
 
 
 def _handler_for(server: IngestServer) -> type[BaseHTTPRequestHandler]:
@@ -228,6 +248,8 @@ def _handler_for(server: IngestServer) -> type[BaseHTTPRequestHandler]:
             elif path == "/on_disconnect":
                 server.on_disconnect(fields)
                 self._answer(200)
+            elif path == "/on_update":
+                self._answer(server.on_update(fields))
             else:
                 self._answer(404)
 

@@ -28,6 +28,7 @@ from shared.live.models import (
     IngestGrant,
     IngestHealthReport,
     IngestSessionRef,
+    RecordingTarget,
     SessionEnd,
 )
 
@@ -37,6 +38,8 @@ log = logging.getLogger("webcast.live.session")
 # one that is still running after this long is stopped (it writes its trailer on SIGINT).
 STOP_GRACE_SECONDS = 10.0
 _KILL_AFTER_SECONDS = 5.0
+# The API's answer once the webcast or the session is gone (deleted, or being deleted).
+GONE = 404
 # How long the end waits for nginx's publish_done (and with it the reason) after ffmpeg ended.
 _REASON_WAIT_SECONDS = 5.0
 
@@ -58,6 +61,9 @@ class LiveSession:
     ) -> None:
         self.grant = grant
         self.directory = work_dir / "sessions" / grant.session_id
+        # Set when the API says the webcast (or the session) is gone: the stream is dropped
+        # and what the session uploaded is deleted (decision 0048).
+        self.webcast_gone = threading.Event()
         self._api = api
         self._blobs = blobs
         self._on_closed = on_closed
@@ -75,6 +81,7 @@ class LiveSession:
             rungs=[rung.name for rung in ladder.rungs],
             output_dir=self.directory / "hls",
             events=events,
+            withdrawn=self.webcast_gone,
         )
         self._rungs = [
             RungUploader(
@@ -122,8 +129,9 @@ class LiveSession:
             stream=self._process.stdout,
             spool_dir=self.directory / "recording",
             record=self.grant.record,
-            target=lambda: self._api.recording_target(self._ref()),
+            target=self._recording_target,
             blobs=self._blobs,
+            withdrawn=self.webcast_gone,
         )
         self._recorder.start()
         for rung in self._rungs:
@@ -142,6 +150,22 @@ class LiveSession:
         """End now (the ingest shuts down): what was recorded is kept, the end is `dropped`."""
         self.publisher_gone(SessionEnd.dropped)
         self._gone_at = time.monotonic() - STOP_GRACE_SECONDS
+
+    def _withdraw(self) -> None:
+        """The webcast is gone: upload nothing more and end now (the ingest then refuses the
+        publisher on its next update)."""
+        if not self.webcast_gone.is_set():
+            log.info("session %s: its webcast is gone; dropping the stream", self.session_id)
+            self.webcast_gone.set()
+            self.abort()
+
+    def _recording_target(self) -> RecordingTarget:
+        try:
+            return self._api.recording_target(self._ref())
+        except RefusedError as error:
+            if error.status == GONE:
+                self._withdraw()
+            raise
 
     def end_unstarted(self) -> None:
         """ffmpeg could not start: end the session in the API at once."""
@@ -170,7 +194,12 @@ class LiveSession:
             )
             try:
                 self._api.health(report)
-            except (ApiUnavailableError, RefusedError) as error:
+            except RefusedError as error:
+                if error.status == GONE:
+                    self._withdraw()
+                    continue
+                log.warning("health of session %s not taken: %s", self.session_id, error)
+            except ApiUnavailableError as error:
                 log.warning("health of session %s not taken: %s", self.session_id, error)
 
     def _stop_ffmpeg(self, process: "subprocess.Popen[bytes]") -> None:
@@ -210,6 +239,17 @@ class LiveSession:
             self.closed.set()
             self._on_closed(self)
 
+    def _delete_uploaded(self) -> None:
+        """What the session wrote for a webcast that is gone: its live output, its recording
+        and its local files, all deleted."""
+        removed = self._output.delete_all()
+        if self._recorder is not None:
+            self._recorder.discard()
+        shutil.rmtree(self.directory, ignore_errors=True)
+        log.info(
+            "session %s ended for a deleted webcast: %d blobs removed", self.session_id, removed
+        )
+
     def _finish(self, reason: SessionEnd) -> None:
         report = IngestDone(
             **self._ref().model_dump(),
@@ -218,8 +258,16 @@ class LiveSession:
         )
         try:
             self._api.publish_done(report)
-        except (ApiUnavailableError, RefusedError):
+        except RefusedError as error:
+            if error.status == GONE:
+                self.webcast_gone.set()
+            else:
+                log.exception("session %s could not be ended in the API", self.session_id)
+        except ApiUnavailableError:
             log.exception("session %s could not be ended in the API", self.session_id)
+        if self.webcast_gone.is_set():
+            self._delete_uploaded()
+            return
         unstaged = any((self.directory / "recording").glob("*.part"))
         if unstaged or any(rung.failed for rung in self._rungs):
             log.error("session %s left files for inspection in %s", self.session_id, self.directory)

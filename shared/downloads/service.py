@@ -300,6 +300,9 @@ def delete_handout(
 
 
 def _offered_handouts(webcast_id: str) -> list[Handout]:
+    # The webcast first (cached, forgotten at once in the process that tombstones it): a
+    # deleted webcast's handouts are not served from this cache for the rest of its time.
+    viewer_webcast(webcast_id)
     return _offered.get(webcast_id, lambda: _load_offered(webcast_id))
 
 

@@ -49,7 +49,7 @@ from shared.live.repository import channels, sessions, stream_keys
 from shared.participants.access import require_grant
 from shared.participants.models import ParticipantSession
 from shared.privacy.blobs import delete_prefix
-from shared.webcasts.service import MANAGER, admin_webcast, find_public
+from shared.webcasts.service import MANAGER, admin_webcast, find_public, is_gone
 
 # A live channel without a health report (or state change) for this long has lost its
 # ingest (a crashed container): a new publish may take over instead of being refused.
@@ -334,6 +334,8 @@ def start_session(*, stream_key: str, app: str) -> IngestGrant:
     channel = _channel(lookup.tenant_id, lookup.webcast_id)
     if channel is None or not hmac.compare_digest(channel.key_hash, key_hash):
         raise _wrong_key()
+    if is_gone(tenant_id=channel.tenant_id, webcast_id=channel.webcast_id):
+        raise _wrong_key()  # being deleted: its key and channel go with the sweep
     if channel.state == ChannelState.live:
         if not _is_stale(channel):
             raise forbidden("This channel is live already")
@@ -390,6 +392,10 @@ def start_session(*, stream_key: str, app: str) -> IngestGrant:
 
 
 def _ingest_session(ref: IngestSessionRef) -> LiveSession:
+    """The session an ingest call names; 404 once it or its webcast is gone, which tells the
+    ingest to drop the stream and delete what it uploaded (decision 0048)."""
+    if is_gone(tenant_id=ref.tenant_id, webcast_id=ref.webcast_id):
+        raise not_found("Webcast")
     session = _session(ref.tenant_id, ref.webcast_id, ref.session_id)
     if session is None:
         raise not_found("Live session")
@@ -505,6 +511,10 @@ def _read_playback(webcast_id: str) -> LivePlayback | None:
 
 def current_playback(*, webcast_id: str) -> LivePlayback | None:
     """The live output of the webcast's current (or last) session, if it ever went live."""
+    # The webcast first (cached, forgotten at once where it is tombstoned): a deleted
+    # webcast's stream is not served from this cache for the rest of its time.
+    if find_public(webcast_id) is None:
+        return None
     return _playback_cache.get(webcast_id, lambda: _read_playback(webcast_id))
 
 

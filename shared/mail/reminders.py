@@ -56,7 +56,7 @@ def schedule_due(*, moment: float | None = None) -> int:
                 starts_at=schedule.starts_at.isoformat(),
             )
         )
-        jobs.mark_done(planned)
+        jobs.mark_done(planned, webcast_id=webcast.id)
         queued += 1
     return queued
 

@@ -33,7 +33,7 @@ from shared.participants.links import page_url, with_token
 from shared.participants.models import Participant, ParticipantStatus
 from shared.participants.service import find_participant
 from shared.webcasts.models import Webcast
-from shared.webcasts.service import find_in_tenant
+from shared.webcasts.service import find_in_tenant, is_gone
 
 PRIVACY = "participant_privacy"
 
@@ -254,14 +254,17 @@ def send(message: EmailMessage) -> None:
 def handle(job: MailJob) -> bool:
     """Send the job's mail unless it went out already; False when there is nothing to send.
 
-    A batch job queues one job per participant and sends nothing itself."""
+    A batch job queues one job per participant and sends nothing itself. A job of a webcast
+    that is gone (being deleted) ends here and leaves no marker behind it."""
     marker = f"mail:{job.idempotency_key}"
     if jobs.already_done(marker):
+        return False
+    if job.webcast_id is not None and is_gone(tenant_id=job.tenant_id, webcast_id=job.webcast_id):
         return False
     fan_out = _FAN_OUTS.get(job.kind)
     if fan_out is not None:
         fan_out(job)
-        jobs.mark_done(marker)
+        jobs.mark_done(marker, webcast_id=job.webcast_id)
         return False
     renderer = _RENDERERS.get(job.kind)
     if renderer is None:
@@ -269,7 +272,7 @@ def handle(job: MailJob) -> bool:
     mail = renderer(job)
     if mail is not None:
         deliver(mail)
-    jobs.mark_done(marker)
+    jobs.mark_done(marker, webcast_id=job.webcast_id)
     if mail is not None and job.participant_id is not None:
         operations.record_event(
             tenant_id=job.tenant_id,

@@ -59,7 +59,7 @@ from shared.privacy.blobs import delete_prefix
 from shared.text import text_problem
 from shared.upload_size import size_refusal
 from shared.webcasts.models import Webcast
-from shared.webcasts.service import MANAGER, MEMBER, admin_webcast, find_in_tenant
+from shared.webcasts.service import MANAGER, MEMBER, admin_webcast, find_in_tenant, is_gone
 
 log = logging.getLogger("webcast.media")
 
@@ -398,7 +398,18 @@ def on_upload_created(event: EventGridEvent) -> None:
 
 
 def apply_result(result: MediaResult) -> bool:
-    """Apply a worker result once; a ready asset is never downgraded by a late message."""
+    """Apply a worker result once; a ready asset is never downgraded by a late message.
+
+    A result for a webcast that is gone (being deleted) changes nothing, and the outputs the
+    worker made for it are deleted."""
+    if is_gone(tenant_id=result.tenant_id, webcast_id=result.webcast_id):
+        delete_prefix(
+            MEDIA,
+            media_prefix(
+                tenant_id=result.tenant_id, webcast_id=result.webcast_id, asset_id=result.asset_id
+            ),
+        )
+        return False
     asset = assets.get(
         tenant_id=result.tenant_id, item_id=result.asset_id, partition_key=result.webcast_id
     )

@@ -448,3 +448,41 @@ def test_no_recording_when_the_channel_does_not_record(live_app: FastAPI, ingest
         if a.kind == AssetKind.recording
     ]
     assert recordings == []
+
+
+@pytest.mark.claim("P22")
+def test_deleting_a_live_webcast_drops_the_stream_and_its_live_output(
+    live_app: FastAPI, ingest: Ingest
+):
+    owner = _admin(live_app, "live-delete")
+    slug = "live-delete"
+    webcast_id = helpers.new_webcast(owner, slug)
+    key = owner.post(f"/api/webcasts/{webcast_id}/live", json={"record": True}).json()["stream_key"]
+    pusher = _push(ingest.url(key), seconds=60)
+    live = _until(
+        lambda: live_service.current_playback(webcast_id=webcast_id), what="the channel to go live"
+    )
+    _until(
+        lambda: _blob_text("live", f"{live.prefix}{RUNG}/index.m3u8"),
+        what="a live playlist",
+        ingest=ingest,
+    )
+
+    started = owner.post(f"/api/webcasts/{webcast_id}/deletion", json={"confirm_slug": slug})
+    assert started.status_code == 202, started.text
+    # The ingest learns it on its next report, stops, deletes its output and has nginx
+    # drop the publisher (the deletion job itself does not run here).
+    pusher.communicate(timeout=30)
+    assert pusher.returncode != 0, "the publisher was dropped, not left to finish"
+    _until(
+        lambda: _live_blobs(owner.tenant_id, webcast_id) == [],
+        what="the live output to be deleted",
+        ingest=ingest,
+    )
+    uploads = blob_service().get_container_client(blob_container_name("uploads"))
+    assert list(uploads.list_blobs(name_starts_with=f"{owner.tenant_id}/{webcast_id}/")) == []
+    output = ingest.output()
+    assert "dropping the stream" in output and "dropped: its webcast is gone" in output
+    again = _push(ingest.url(key), seconds=3)
+    again.communicate(timeout=30)
+    assert again.returncode != 0, "a new publish is refused"

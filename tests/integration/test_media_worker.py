@@ -36,6 +36,7 @@ from shared.media.models import (
     media_prefix,
     source_blob_name,
 )
+from tests import helpers
 
 ROOT = Path(__file__).resolve().parents[2]
 OPTIONS = worker.WorkerOptions(visibility_seconds=30, retry_seconds=0)
@@ -128,9 +129,19 @@ def queues(stack: Any) -> Iterator[None]:
     yield
 
 
+# The tenant and webcast of the jobs: the worker ends a job whose webcast is gone.
+_HOME: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def home(stack: Any) -> None:
+    owner = helpers.new_owner("media-worker")
+    _HOME.update(tenant=owner.tenant_id, webcast=helpers.new_webcast(owner))
+
+
 def _upload(path: Path) -> TranscodeJob:
     """A source in `uploads` under a new asset, and the job the API would queue for it."""
-    tenant, webcast, asset = (uuid.uuid4().hex[:12] for _ in range(3))
+    tenant, webcast, asset = _HOME["tenant"], _HOME["webcast"], uuid.uuid4().hex[:12]
     name = source_blob_name(tenant_id=tenant, webcast_id=webcast, asset_id=asset)
     with path.open("rb") as handle:
         blob_service().get_blob_client(blob_container_name(UPLOADS), name).upload_blob(

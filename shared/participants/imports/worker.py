@@ -48,7 +48,7 @@ from shared.participants.repository import get_form, import_jobs
 from shared.participants.service import Saved, import_participants
 from shared.participants.tabular import BadFileError, Source, Table, detect, open_table
 from shared.webcasts.models import Webcast
-from shared.webcasts.service import find_in_tenant
+from shared.webcasts.service import find_in_tenant, is_gone
 
 log = logging.getLogger("webcast.participants.imports")
 
@@ -64,6 +64,10 @@ _WRITE_ATTEMPTS = 4
 
 class LostJobError(Exception):
     """The job document changed under this worker (another run took it over)."""
+
+
+class WebcastGoneError(Exception):
+    """The job's webcast is gone (being deleted): the run stops and writes nothing more."""
 
 
 def _transient(error: Exception) -> bool:
@@ -118,8 +122,7 @@ class JobRun:
         job = self.job
         webcast = find_in_tenant(tenant_id=job.tenant_id, webcast_id=job.webcast_id)
         if webcast is None:
-            self.fail("webcast-missing", "the webcast no longer exists")
-            return
+            raise WebcastGoneError(job.webcast_id)
         self.webcast = webcast
         self.form = get_form(tenant_id=job.tenant_id, webcast_id=job.webcast_id)
         fields = self.form.fields
@@ -158,6 +161,8 @@ class JobRun:
         except BadFileError as bad:
             self.fail(bad.code, bad.reason)
             return
+        if is_gone(tenant_id=job.tenant_id, webcast_id=job.webcast_id):
+            raise WebcastGoneError(job.webcast_id)
         self.job.status = ImportStatus.done
         self._end(outcome="success")
 
@@ -213,6 +218,9 @@ class JobRun:
     def _write_chunk(
         self, pool: ThreadPoolExecutor, chunk: list[tuple[int, ParticipantInput]], plan: Plan
     ) -> None:
+        # Before each chunk: a webcast deleted meanwhile gets no more people.
+        if is_gone(tenant_id=self.job.tenant_id, webcast_id=self.job.webcast_id):
+            raise WebcastGoneError(self.job.webcast_id)
         outcomes = self._import_chunk(pool, [data for _, data in chunk])
         counts = self.job.counts
         new_errors: list[RowError] = []
@@ -278,9 +286,17 @@ def handle_message(*, message: ImportMessage, final_attempt: bool = False) -> bo
     except LostJobError:
         log.warning("import %s changed under this run; another run goes on with it", job.id)
         return False
+    except WebcastGoneError:
+        # The deletion's sweeps take the job and the people; the file goes now.
+        log.info("import %s stopped: its webcast is being deleted", job.id)
+        delete_source(job)
+        return False
     except Exception:
         if not final_attempt:
             raise
+        if is_gone(tenant_id=job.tenant_id, webcast_id=job.webcast_id):
+            delete_source(job)
+            return False
         log.exception("import %s failed on its last attempt", job.id)
         latest = import_jobs.get(
             tenant_id=job.tenant_id, partition_key=job.webcast_id, item_id=job.id
