@@ -79,9 +79,9 @@ class FrontDoorPurger:
             raise CdnPurgeError(
                 f"Front Door answered the purge with {response.status_code}: {response.text[:500]}"
             )
-        operation = response.headers.get("azure-asyncoperation") or response.headers.get(
-            "location"
-        )
+        operation: str | None = response.headers.get(
+            "azure-asyncoperation"
+        ) or response.headers.get("location")
         return operation
 
 
