@@ -182,15 +182,17 @@ def _first_steps(job: AccountDeletionJob) -> None:
 
 
 def _wait_seconds(left: list[DeletionJob]) -> float:
-    """Until the last running webcast deletion is due for its next step."""
-    due = [
-        datetime.fromisoformat(running.second_sweep_due_at).timestamp() - now()
+    """Until the last running webcast deletion should have done its last step."""
+    second_sweep = get_settings().deletion_second_sweep_seconds
+    ends = [
+        datetime.fromisoformat(running.second_sweep_due_at).timestamp()
+        if running.second_sweep_due_at
+        else datetime.fromisoformat(running.created_at).timestamp()
+        + service.CACHE_WAIT_SECONDS
+        + second_sweep
         for running in left
-        if running.state == DeletionState.waiting and running.second_sweep_due_at
     ]
-    queued = any(running.state == DeletionState.queued for running in left)
-    wait = max(due, default=0.0)
-    return max(wait, service.CACHE_WAIT_SECONDS if queued else 0.0, 0.0) + 1
+    return max([end - now() for end in ends] + [0.0]) + 1
 
 
 def _when_webcasts_are_gone(job: AccountDeletionJob) -> bool:
