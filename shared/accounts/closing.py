@@ -5,7 +5,7 @@ its deletion (P22, decision 0050)."""
 from shared.accounts import privacy
 from shared.accounts.models import Tenant
 from shared.accounts.repository import accounts, grants, tenants
-from shared.accounts.service import stored_tenant, tenant_document_id
+from shared.accounts.service import is_closing, stored_tenant, tenant_document_id
 from shared.accounts.signin import PASSWORD_RESET
 from shared.audit import operations
 from shared.audit.models import Actor, RequestContext
@@ -15,7 +15,7 @@ from shared.auth.models import Principal
 from shared.auth.passwords import verify_password
 from shared.auth.permissions import require_owner
 from shared.clock import utc_iso
-from shared.errors import not_found, validation_error
+from shared.errors import DomainError, not_found, validation_error
 from shared.privacy.models import DataSubject
 
 
@@ -58,16 +58,23 @@ def close(*, tenant_id: str, job_id: str, actor: Actor, context: RequestContext)
     if tenant.deletion_started_at is None:
         tenant.deletion_started_at = utc_iso()
         tenant.deletion_job_id = job_id
-        tenant = operations.replace(
-            tenants,
-            tenant_id=tenant_id,
-            item=tenant,
-            actor=actor,
-            action="tenant.close",
-            entity_type="tenant",
-            changed_fields=["deletion_started_at", "deletion_job_id"],
-            context=context,
-        )
+        try:
+            tenant = operations.replace(
+                tenants,
+                tenant_id=tenant_id,
+                item=tenant,
+                actor=actor,
+                action="tenant.close",
+                entity_type="tenant",
+                changed_fields=["deletion_started_at", "deletion_job_id"],
+                context=context,
+            )
+        except DomainError as error:
+            # The request and the job's first step both close it; the one that lost the
+            # race finds it closed.
+            if error.status != 412 or not is_closing(tenant_id):
+                raise
+            tenant = stored_tenant(tenant_id) or tenant
     sessions.end_in_tenant(tenant_id)
     return tenant
 

@@ -111,8 +111,9 @@ def request_deletion(
         if error.status == 409:
             raise conflict("This customer account is being deleted already") from error
         raise
-    closing.close(tenant_id=tenant.tenant_id, job_id=job.id, actor=principal.actor, context=context)
+    # Queued before the tenant closes: should closing fail, the job's first step closes it.
     _enqueue(job, 0)
+    closing.close(tenant_id=tenant.tenant_id, job_id=job.id, actor=principal.actor, context=context)
     return job, token
 
 
@@ -168,7 +169,7 @@ def _start_webcast_deletions(job: AccountDeletionJob) -> int:
 
 
 def _first_steps(job: AccountDeletionJob) -> None:
-    # The request closed the tenant already; a resumed job may find it open.
+    # The request closes the tenant too; whichever comes first marks it.
     closing.close(
         tenant_id=job.tenant_id, job_id=job.id, actor=SYSTEM_ACTOR, context=RequestContext()
     )

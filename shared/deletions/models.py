@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.audit.models import Actor
 from shared.cosmos.repository import Document
+from shared.text import InputModel
 
 
 class DeletionReason(StrEnum):
@@ -153,7 +154,7 @@ class AccountDeletionJob(Document):
     receipt_token_hash: str
 
 
-class AccountDeletionRequest(BaseModel):
+class AccountDeletionRequest(InputModel):
     """The owner types the customer account's name back and gives their password again."""
 
     model_config = ConfigDict(extra="forbid")

@@ -1,13 +1,17 @@
 """The Front Door purge at its boundary: the ARM request it sends and how it reads answers."""
 
 import json
+import os
 from typing import Any
 
 import httpx
 import pytest
 from azure.core.credentials import AccessToken
+from pydantic import ValidationError
 
 from shared.cdn import ARM_SCOPE, PURGE_API_VERSION, CdnPurgeError, FrontDoorPurger
+from shared.config import AZURE_MARKERS, Settings
+from tests.unit.test_azure_settings import DEPLOYED
 
 ENDPOINT = (
     "/subscriptions/0000/resourceGroups/rg-webcast/providers/Microsoft.Cdn/profiles/fd-webcast"
@@ -76,3 +80,17 @@ def test_a_refused_purge_fails_the_step_so_that_it_is_retried(status: int):
 def test_only_the_arm_id_of_a_front_door_endpoint_is_taken(endpoint: str):
     with pytest.raises(ValueError, match="afdEndpoints"):
         FrontDoorPurger(endpoint_id=endpoint, credential=FakeCredential())
+
+
+def test_in_azure_a_cdn_delivering_media_needs_its_purge_endpoint(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("WEBCAST_") or name in AZURE_MARKERS or name == "AzureWebJobsStorage":
+            monkeypatch.delenv(name)
+    for name, value in DEPLOYED.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("WEBCAST_ENVIRONMENT", "azure")
+    monkeypatch.setenv("WEBCAST_MEDIA_DELIVERY_BASE_URL", "https://media.example.azurefd.net")
+    with pytest.raises(ValidationError, match="WEBCAST_CDN_PURGE_ENDPOINT"):
+        Settings()
+    monkeypatch.setenv("WEBCAST_CDN_PURGE_ENDPOINT", ENDPOINT)
+    assert Settings().cdn_purge_endpoint == ENDPOINT
