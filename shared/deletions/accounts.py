@@ -245,9 +245,8 @@ def _sweep_tenant(name: str, partition_key: str, tenant_id: str) -> int:
 
 def _count_tenant(name: str, tenant_id: str) -> int:
     text = f"SELECT VALUE COUNT(1) FROM c WHERE {_OF_TENANT}"  # noqa: S608
-    found: Iterator[Any] = cosmos_container(
-        name
-    ).query_items(  # nosemgrep: cosmos-query-without-partition-key
+    container = cosmos_container(name)
+    found: Iterator[Any] = container.query_items(  # nosemgrep: cosmos-query-without-partition-key
         text, parameters=_parameters(tenant_id), enable_cross_partition_query=True
     )
     return sum(int(count) for count in found)
