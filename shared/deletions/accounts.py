@@ -204,7 +204,10 @@ def _when_webcasts_are_gone(job: AccountDeletionJob) -> bool:
     failed = [running for running in left if running.state == DeletionState.failed]
     if failed:
         raise RuntimeError(f"{len(failed)} webcast deletions of the tenant failed")
-    if left or tenant_has_webcasts(job.tenant_id):
+    if not left and tenant_has_webcasts(job.tenant_id):
+        # Tombstoned, yet no deletion runs for it: waiting would never end.
+        raise RuntimeError("a webcast of the tenant is left without a running deletion")
+    if left:
         job.checks += 1
         job.updated_at = utc_iso()
         saved = account_jobs.replace(tenant_id=job.tenant_id, item=job)
