@@ -173,6 +173,14 @@ class Settings(BaseSettings):
     deletion_second_sweep_seconds: int = Field(default=6 * 60 * 60 + 10 * 60, ge=1)
     # Backups and soft-deleted copies expire within this many days of a deletion (P22).
     deletion_backup_window_days: int = Field(default=7, ge=1, le=30)
+    # A deleted customer account's audit log stays this long as evidence, then a timer
+    # purges it with the deletion records (decision 0050: three years, the usual limitation
+    # period for claims a processing could give rise to).
+    audit_retention_after_account_deletion_days: int = Field(default=3 * 365, ge=1)
+    # The ARM resource id of the Front Door endpoint that delivers media
+    # (/subscriptions/.../providers/Microsoft.Cdn/profiles/{p}/afdEndpoints/{e}); a deletion
+    # purges the webcast's paths there. Unset: no CDN, the purge is only recorded.
+    cdn_purge_endpoint: str | None = None
 
     downloads_max_bytes: int = Field(default=200 * 1024**2, ge=1)
 
@@ -219,6 +227,15 @@ class Settings(BaseSettings):
         if self.deletion_second_sweep_seconds < self.media_transcode_timeout_seconds:
             raise ValueError(
                 "deletion_second_sweep_seconds must be at least media_transcode_timeout_seconds"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _cdn_purged_where_a_cdn_delivers(self) -> "Settings":
+        if self.media_delivery_base_url and self.is_azure and not self.cdn_purge_endpoint:
+            raise ValueError(
+                "WEBCAST_MEDIA_DELIVERY_BASE_URL needs WEBCAST_CDN_PURGE_ENDPOINT in Azure: "
+                "a deletion must purge what the CDN cached"
             )
         return self
 

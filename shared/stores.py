@@ -214,7 +214,10 @@ QUEUES: tuple[QueueSpec, ...] = (
         purpose="transcode jobs the worker could not even read",
         no_trigger_reason=POISON,
     ),
-    QueueSpec(name="deletions", purpose="deletion jobs of webcast projects: ids only"),
+    QueueSpec(
+        name="deletions",
+        purpose="deletion jobs of webcast projects and customer accounts: ids only",
+    ),
     QueueSpec(
         name="deletions-poison",
         purpose="deletion steps that failed five times",

@@ -7,6 +7,7 @@ from functions.api import problems
 from functions.api.deps import checked_parameters
 from functions.api.middleware import HygieneMiddleware
 from functions.api.routers import (
+    account_deletion,
     accounts,
     audit,
     auth,
@@ -50,6 +51,7 @@ def create_app() -> FastAPI:
         support.router,
         webcasts.router,
         deletions.router,
+        account_deletion.router,
         participant_files.router,  # before participants: /participants/export.csv
         participants.router,
         viewer.router,

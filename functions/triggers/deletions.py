@@ -1,12 +1,13 @@
-"""Deleting webcast projects: the queued job's steps (decision 0047)."""
+"""Deleting webcast projects and whole customer accounts: the queued jobs' steps
+(decisions 0047 and 0050)."""
 
 import json
 import logging
 
 import azure.functions as func
 
-from shared.deletions import service
-from shared.deletions.models import DeletionMessage
+from shared.deletions import accounts, service
+from shared.deletions.models import DeletionKind, DeletionMessage
 
 blueprint = func.Blueprint()
 log = logging.getLogger("webcast.triggers.deletions")
@@ -21,5 +22,8 @@ MAX_DEQUEUE_COUNT = 5
 def webcast_deletion(message: func.QueueMessage) -> None:
     step = DeletionMessage.model_validate(json.loads(message.get_body()))
     final = (message.dequeue_count or 1) >= MAX_DEQUEUE_COUNT
-    did = service.run(message=step, final_attempt=final)
+    if step.kind == DeletionKind.account:
+        did = accounts.run(message=step, final_attempt=final)
+    else:
+        did = service.run(message=step, final_attempt=final)
     log.info("deletion %s: %s", step.job_id, "step done" if did else "nothing due")

@@ -25,6 +25,10 @@ class Tenant(Document):
     name: str
     owner_account_id: str
     created_at: str
+    # The tombstone of an account deletion: from then on nobody of the tenant signs in, no
+    # session of it is left, and support cannot enter (decision 0050).
+    deletion_started_at: str | None = None
+    deletion_job_id: str | None = None
 
 
 class Account(Document):

@@ -77,3 +77,8 @@ def export_throttles(*, subject: DataSubject) -> list[dict[str, Any]]:
 def erase_throttles(*, subject: DataSubject) -> int:
     email = _email_of(subject)
     return auth_privacy.erase_throttle_of(email) if email else 0
+
+
+def release_login(email: str) -> int:
+    """Delete the login key of an e-mail address (its account is being deleted)."""
+    return int(login_keys.delete(login_key_id(email)))

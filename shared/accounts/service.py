@@ -104,7 +104,7 @@ def create_tenant(
         tenants,
         tenant_id=tenant_id,
         item=Tenant(
-            id=f"tenant:{tenant_id}",
+            id=tenant_document_id(tenant_id),
             tenant_id=tenant_id,
             name=data.name,
             owner_account_id=owner.id,
@@ -159,8 +159,25 @@ def create_support_account(
 
 def tenant_opened_at(tenant_id: str) -> str | None:
     """When the tenant was created: the start of its audit log."""
-    tenant = tenants.get(tenant_id=tenant_id, item_id=f"tenant:{tenant_id}")
+    tenant = tenants.get(tenant_id=tenant_id, item_id=tenant_document_id(tenant_id))
     return tenant.created_at if tenant else None
+
+
+def tenant_document_id(tenant_id: str) -> str:
+    """The id of a tenant's own document in its partition."""
+    return f"tenant:{tenant_id}"
+
+
+def stored_tenant(tenant_id: str) -> Tenant | None:
+    return tenants.get(
+        tenant_id=tenant_id, item_id=tenant_document_id(tenant_id), include_blocked=True
+    )
+
+
+def is_closing(tenant_id: str) -> bool:
+    """Whether the customer account is being deleted (or is gone): nobody of it signs in."""
+    tenant = stored_tenant(tenant_id)
+    return tenant is None or tenant.deletion_started_at is not None
 
 
 def get_account(*, tenant_id: str, account_id: str) -> Account | None:
@@ -428,6 +445,8 @@ def enter_tenant(
     """Vendor support acts in a customer's tenant under its active grant; refused without."""
     if principal.role != Role.support:
         raise forbidden("Only vendor support enters other tenants")
+    if is_closing(tenant_id):
+        raise forbidden("This customer has not granted support access")
     grant = find_active_grant(tenant_id=tenant_id, support_account_id=principal.account_id)
     if grant is None:
         raise forbidden("This customer has not granted support access")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from shared import mail_queue
 from shared.accounts.models import Account
 from shared.accounts.repository import accounts, find_by_email
+from shared.accounts.service import is_closing
 from shared.audit import operations
 from shared.audit.models import PLATFORM_TENANT, Actor, ActorKind, RequestContext
 from shared.auth import sessions, throttle, totp
@@ -19,6 +20,13 @@ from shared.ids import new_id
 
 WRONG_CREDENTIALS = "E-mail address or password is wrong"
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name, not a secret
+
+
+def _shut_out(account: Account) -> bool:
+    """Disabled, erased, or of a customer account that is being deleted."""
+    if account.disabled or account.erased:
+        return True
+    return account.role != Role.support and is_closing(account.tenant_id)
 
 
 @dataclass
@@ -69,7 +77,7 @@ def sign_in(*, email: str, password: str, context: RequestContext) -> sessions.I
         _audit_sign_in(account, "sign_in.password", "locked", context)
         raise
     valid = verify_password(account.password_hash if account else None, password)
-    if account is None or not valid or account.disabled or account.erased:
+    if account is None or not valid or _shut_out(account):
         outcome = "disabled" if account and valid else "failure"
         _audit_sign_in(account, "sign_in.password", outcome, context)
         raise unauthorized(WRONG_CREDENTIALS)
@@ -84,7 +92,7 @@ def sign_in(*, email: str, password: str, context: RequestContext) -> sessions.I
 
 def _account_of(session: Session) -> Account:
     account = accounts.get(tenant_id=session.home_tenant_id, item_id=session.account_id)
-    if account is None or account.disabled or account.erased:
+    if account is None or _shut_out(account):
         sessions.end(session.id)
         raise unauthorized("This account is not available")
     return account
@@ -212,7 +220,7 @@ def change_password(
 def request_password_reset(*, email: str, context: RequestContext) -> None:
     """Queue a reset mail if the account exists; the answer is the same either way."""
     account = find_by_email(email)
-    if account is None or account.disabled or account.erased:
+    if account is None or _shut_out(account):
         _audit_sign_in(None, "password_reset.request", "unknown", context)
         return
     if not throttle.allow_mail(
@@ -245,7 +253,7 @@ def confirm_password_reset(*, token: str, new_password: str, context: RequestCon
     if stored is None:
         raise validation_error("token", "is invalid, expired or used already")
     account = accounts.get(tenant_id=stored.tenant_id, item_id=stored.account_id)
-    if account is None or account.disabled or account.erased:
+    if account is None or _shut_out(account):
         raise validation_error("token", "is invalid, expired or used already")
     check_policy(
         new_password,

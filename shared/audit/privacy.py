@@ -1,8 +1,14 @@
 """Data-subject export and erasure for the audit log (ids only; client addresses redacted)."""
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from typing import Any
 
+from azure.cosmos import exceptions as cosmos_errors
+
 from shared.audit.repository import entries
+from shared.cosmos.repository import is_missing
 from shared.privacy.models import DataSubject
 
 
@@ -50,3 +56,41 @@ def redact_actor_addresses(*, subject: DataSubject) -> int:
             patch_operations=[{"op": "set", "path": "/client_ip", "value": None}],
         )
     return len(found)
+
+
+# Deletes run side by side: one at a time, a log of a million entries takes hours.
+_PURGE_WORKERS = 16
+
+
+def purge_tenant_log(tenant_id: str, *, max_items: int) -> tuple[int, int]:
+    """Delete up to `max_items` documents of a deleted tenant's log (entries, chain heads,
+    parked entries) once its retention has ended; how many it deleted and how many remain."""
+    parameters: list[dict[str, object]] = [{"name": "@t", "value": tenant_id}]
+    # The log spans a partition per month; the query names the tenant (c.tenant_id = @t).
+    found = entries.container.query_items(  # nosemgrep: cosmos-query-without-partition-key
+        "SELECT c.id, c.partition FROM c WHERE c.tenant_id = @t",
+        parameters=parameters,
+        enable_cross_partition_query=True,
+        max_item_count=min(max_items, 1000),
+    )
+    batch = list(islice(found, max_items))
+
+    def delete(item: dict[str, str]) -> int:
+        try:
+            entries.container.delete_item(item["id"], partition_key=item["partition"])
+        except cosmos_errors.CosmosHttpResponseError as error:
+            if is_missing(error):
+                return 0  # purged meanwhile by an overlapping run
+            raise
+        return 1
+
+    with ThreadPoolExecutor(max_workers=_PURGE_WORKERS) as pool:
+        deleted = sum(pool.map(delete, batch))
+    left: Iterator[Any] = (
+        entries.container.query_items(  # nosemgrep: cosmos-query-without-partition-key
+            "SELECT VALUE COUNT(1) FROM c WHERE c.tenant_id = @t",
+            parameters=parameters,
+            enable_cross_partition_query=True,
+        )
+    )
+    return deleted, sum(int(count) for count in left)

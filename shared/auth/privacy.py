@@ -5,6 +5,7 @@ from typing import Any
 from shared.auth import sessions as session_store
 from shared.auth.models import OneTimeToken
 from shared.auth.repository import sessions, throttles, tokens
+from shared.auth.throttle import mail_slot_key
 from shared.auth.tokens import participant_owner
 from shared.ids import lookup_hash
 from shared.privacy.models import DataSubject
@@ -68,3 +69,14 @@ def export_throttle_of(email: str) -> list[dict[str, Any]]:
 
 def erase_throttle_of(email: str) -> int:
     return int(throttles.delete(_throttle_id(email)))
+
+
+def erase_mail_slot_of(*, kind: str, email: str) -> int:
+    """The counter of one kind of mail to an admin e-mail address (a password reset)."""
+    return int(throttles.delete(mail_slot_key(kind=kind, address=email)))
+
+
+def erase_tenant_tokens(tenant_id: str) -> int:
+    """Every one-time token of a tenant, its accounts' and its participants' (its deletion)."""
+    found = tokens.scan(where="c.tenant_id = @t", parameters={"@t": tenant_id})
+    return sum(tokens.delete(token.id) for token in found)

@@ -120,6 +120,14 @@ def end_all(*, account_id: str, except_session_id: str | None = None) -> int:
     return ended
 
 
+def end_in_tenant(tenant_id: str) -> int:
+    """Sign out everyone of a tenant and vendor support acting in it (its deletion)."""
+    found = sessions.scan(
+        where="c.home_tenant_id = @t OR c.acting_tenant_id = @t", parameters={"@t": tenant_id}
+    )
+    return sum(sessions.delete(session.id) for session in found)
+
+
 def update_permissions(*, account_id: str, permissions: list[Permission]) -> None:
     for session in _of_account(account_id):
         sessions.container.patch_item(

@@ -142,6 +142,11 @@ def succeeded(counters: Counters) -> None:
         _take_back(key, counters.locks_started.get(key))
 
 
+def mail_slot_key(*, kind: str, address: str) -> str:
+    """The counter of mails of one kind to one address."""
+    return f"mail:{kind}:{lookup_hash('email', address.strip().lower())}"
+
+
 def allow_mail(*, kind: str, address: str, client_ip: str | None) -> bool:
     """Whether a mail that anyone can trigger may go out now: one per address and kind in
     `mail_slot_seconds`, and `mail_client_max_per_hour` per client address. Callers answer
@@ -151,7 +156,7 @@ def allow_mail(*, kind: str, address: str, client_ip: str | None) -> bool:
     once, its scope (e.g. `participant_confirmation:{webcast_id}`)."""
     s = get_settings()
     moment = now()
-    slot_key = f"mail:{kind}:{lookup_hash('email', address.strip().lower())}"
+    slot_key = mail_slot_key(kind=kind, address=address)
 
     def claim(stored: Throttle | None) -> Throttle | None:
         if stored is not None and moment - stored.first_failure_at < s.mail_slot_seconds:

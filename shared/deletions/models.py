@@ -3,10 +3,11 @@
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.audit.models import Actor
 from shared.cosmos.repository import Document
+from shared.text import InputModel
 
 
 class DeletionReason(StrEnum):
@@ -109,8 +110,83 @@ class DeletionView(BaseModel):
         )
 
 
+class DeletionKind(StrEnum):
+    webcast = "webcast"  # a DeletionJob
+    account = "account"  # an AccountDeletionJob
+
+
 class DeletionMessage(BaseModel):
     """A queue message of the `deletions` queue: ids only; the job says what is due."""
 
     tenant_id: Annotated[str, StringConstraints(max_length=100)]
     job_id: Annotated[str, StringConstraints(max_length=100)]
+    kind: DeletionKind = DeletionKind.webcast
+
+
+class AccountDeletionState(StrEnum):
+    queued = "queued"  # tombstoned; starts a webcast deletion for each webcast, a page a step
+    waiting = "waiting"  # every webcast's deletion started; waits until they are all done
+    done = "done"  # accounts, grants, sessions, logins and tokens erased; the log is kept
+    failed = "failed"
+
+
+class AccountDeletionJob(Document):
+    """A customer account's deletion, one per tenant (`account-deletion:{tenant}`), in the
+    `deletions` container: kept with the tenant's audit log until its retention ends, then
+    purged with it (decision 0050). Ids and counts only."""
+
+    doc_type = "account-deletion"
+
+    tenant_id: str
+    requested_by: Actor
+    state: AccountDeletionState = AccountDeletionState.queued
+    created_at: str
+    updated_at: str
+    webcasts_started: int = 0
+    checks: int = 0
+    # What the erasure deleted and what is left of the tenant per store (zero but for the log).
+    erasure: Sweep | None = None
+    finished_at: str | None = None
+    failure: str | None = None
+    backup_window_days: int
+    audit_kept_until: str | None = None
+    audit_purged: int = 0
+    # The receipt's download secret, hashed: the owner has no session left to read it with.
+    receipt_token_hash: str
+
+
+class AccountDeletionRequest(InputModel):
+    """The owner types the customer account's name back and gives their password again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    confirm_name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class AccountDeletionView(BaseModel):
+    """The account deletion's state and, once done, its receipt."""
+
+    id: str
+    tenant_id: str
+    state: AccountDeletionState
+    created_at: str
+    updated_at: str
+    webcasts_started: int
+    erasure: Sweep | None
+    finished_at: str | None
+    failure: str | None
+    backup_window_days: int
+    backups_gone_by: str | None = Field(
+        description="when the last backup or soft-deleted copy has expired (after the job ends)"
+    )
+    audit_kept_until: str | None = Field(
+        description="until when the audit log and this record are kept as evidence, then purged"
+    )
+
+
+class AccountDeletionStarted(AccountDeletionView):
+    receipt_token: str = Field(
+        description="shown once: send it as X-Receipt-Token to read this deletion and its "
+        "receipt (no session of the account is left) until the record is purged"
+    )

@@ -258,3 +258,16 @@ def update_webcast(
     if "slug" in changed:
         slugs.delete(tenant_id=tenant_id, item_id=f"slug:{old_slug}")
     return webcast
+
+
+def not_tombstoned_ids(*, tenant_id: str, max_items: int) -> list[str]:
+    """Up to `max_items` webcasts of the tenant no deletion has marked yet (an account's
+    deletion starts one job for each, a page at a time)."""
+    found = webcasts.page(tenant_id=tenant_id, max_items=max_items, where=_NOT_TOMBSTONED)
+    return [webcast.id for webcast in found.items]
+
+
+def tenant_has_webcasts(tenant_id: str) -> bool:
+    """Whether any webcast of the tenant is still stored, tombstoned or not (blocked ones,
+    held by data protection, are not counted: deletions keep them)."""
+    return bool(webcasts.page(tenant_id=tenant_id, max_items=1).items)

@@ -39,7 +39,7 @@ from shared.stores import (
 from shared.tracking.reports import SNAPSHOT_ID as REPORT_SNAPSHOT_ID
 from tests import helpers
 
-OWNER = "owner"  # the tenant's owner (and support under a grant, reading or writing)
+OWNER = "owner"  # the tenant's owner alone: no sub-account, no support under any grant
 MANAGER_READ = "manager-read"  # owner or support (read-only grant suffices); no sub-accounts
 MANAGER_WRITE = "manager-write"  # owner or support with a full grant; no sub-accounts
 MEMBER_READ = "member-read"  # every account of the tenant
@@ -60,6 +60,10 @@ ROUTES = {
     ("GET", "/api/support-grants"): OWNER,
     ("POST", "/api/support-grants"): OWNER,
     ("POST", "/api/support-grants/{grant_id}/revoke"): OWNER,
+    # Deleting the whole customer account (P22, decision 0050); its receipt is read with the
+    # receipt token the request answered, as the deletion ends every session of the tenant.
+    ("POST", "/api/account/deletion"): OWNER,
+    ("GET", "/api/account-deletions/{tenant_id}"): PUBLIC,
     ("POST", "/api/support/tenants/{tenant_id}/enter"): SELF,
     ("POST", "/api/support/leave"): SELF,
     ("GET", "/api/webcasts"): MEMBER_READ,
@@ -237,6 +241,11 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
         },
         ("PATCH", "/api/accounts/{account_id}"): {"disabled": True},
         ("POST", "/api/support-grants"): {"scope": "full", "expires_at": _in(1)},
+        # No customer account's name: whoever calls it deletes nothing.
+        ("POST", "/api/account/deletion"): {
+            "confirm_name": "No customer account is named so",
+            "password": helpers.PASSWORD,
+        },
         ("POST", "/api/webcasts"): {"title": "Hijack", "slug": "hijack"},
         ("PATCH", "/api/webcasts/{webcast_id}"): {"title": "Hijacked"},
         ("PUT", "/api/webcasts/{webcast_id}/form"): {

@@ -375,6 +375,30 @@ CASES: tuple[Case, ...] = (
         container="downloads",
         blob=lambda t: f"{t.intruder}/{t.intruder_webcast}/{t.handout}/slides.pdf",
     ),
+    # deletion steps: a message names a job and starts none; there is no job by these ids
+    Case(
+        "deletion step for the victim's job id under the intruder's tenant",
+        "deletions",
+        lambda t: {"tenant_id": t.intruder, "job_id": t.job},
+    ),
+    Case(
+        "account deletion step for the victim's tenant, which asked for none",
+        "deletions",
+        lambda t: {
+            "tenant_id": t.tenant,
+            "job_id": f"account-deletion:{t.tenant}",
+            "kind": "account",
+        },
+    ),
+    Case(
+        "account deletion step for the victim's tenant under the intruder's",
+        "deletions",
+        lambda t: {
+            "tenant_id": t.intruder,
+            "job_id": f"account-deletion:{t.tenant}",
+            "kind": "account",
+        },
+    ),
     # the media worker's jobs
     Case(
         "transcode of the victim's source into the victim's folder",
