@@ -1,7 +1,8 @@
 """Delete, then count, everything of one webcast in every store of the catalogue.
 
 Stores are found from `shared.stores`, not from the features: a document names its webcast
-by `webcast_id`, by being the webcast (`id`), by a participant-side owner (`{webcast}/...`)
+by `webcast_id`, by being the webcast or naming it in its `id` (job markers and mail
+throttles are keyed `{kind}:{webcast}:...`), by a participant-side owner (`{webcast}/...`)
 or by a session grant. A store added to the catalogue is swept and counted without a change
 here; its documents only have to name their webcast in one of these ways (decision 0047).
 """
@@ -24,7 +25,7 @@ from shared.stores import BLOB_CONTAINERS, COSMOS_CONTAINERS, CosmosContainerSpe
 # guard keeps a forged `webcast_id` in another tenant's document out of reach.
 _OF_WEBCAST = (
     "(NOT IS_DEFINED(c.tenant_id) OR c.tenant_id = @tenant) AND ("
-    "c.webcast_id = @webcast OR c.id = @webcast OR STARTSWITH(c.account_id, @owner) "
+    "c.webcast_id = @webcast OR CONTAINS(c.id, @webcast) OR STARTSWITH(c.account_id, @owner) "
     "OR IS_DEFINED(c.grants[@webcast]))"
 )
 _BLOCKED = "(IS_DEFINED(c.blocked_at) AND NOT IS_NULL(c.blocked_at))"

@@ -40,6 +40,9 @@ from shared.tracking.reports import SNAPSHOT_ID as REPORT_SNAPSHOT_ID
 from tests import helpers
 
 OWNER = "owner"  # the tenant's owner (and support under a grant, reading or writing)
+# The customer owner and nobody else: sub-accounts and support under any grant are refused
+# (a webcast's deletion, decision 0047, supersedes 0005 for it).
+OWNER_ALONE = "owner-alone"
 MANAGER_READ = "manager-read"  # owner or support (read-only grant suffices); no sub-accounts
 MANAGER_WRITE = "manager-write"  # owner or support with a full grant; no sub-accounts
 MEMBER_READ = "member-read"  # every account of the tenant
@@ -66,7 +69,10 @@ ROUTES = {
     ("POST", "/api/webcasts"): MANAGER_WRITE,
     ("GET", "/api/webcasts/{webcast_id}"): MEMBER_READ,
     ("PATCH", "/api/webcasts/{webcast_id}"): MANAGER_WRITE,
-    ("DELETE", "/api/webcasts/{webcast_id}"): MANAGER_WRITE,
+    # Deleting a webcast project (P22): the owner types its slug back; the job and receipt.
+    ("POST", "/api/webcasts/{webcast_id}/deletion"): OWNER_ALONE,
+    ("GET", "/api/deletions/{deletion_id}"): OWNER_ALONE,
+    ("GET", "/api/deletions/{deletion_id}/receipt"): OWNER_ALONE,
     ("GET", "/api/audit"): MANAGER_READ,
     ("GET", "/api/audit/export.csv"): MANAGER_READ,
     ("GET", "/api/audit/verify"): MANAGER_READ,
@@ -208,7 +214,14 @@ PERMISSION_CLASSES = {
     MODERATION: Permission.moderation,
     POLLS: Permission.polls,
 }
-ADMIN_CLASSES = {OWNER, MANAGER_READ, MANAGER_WRITE, MEMBER_READ, *PERMISSION_CLASSES}
+ADMIN_CLASSES = {
+    OWNER,
+    OWNER_ALONE,
+    MANAGER_READ,
+    MANAGER_WRITE,
+    MEMBER_READ,
+    *PERMISSION_CLASSES,
+}
 
 
 def _in(hours: float) -> str:
@@ -239,6 +252,7 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
         ("POST", "/api/support-grants"): {"scope": "full", "expires_at": _in(1)},
         ("POST", "/api/webcasts"): {"title": "Hijack", "slug": "hijack"},
         ("PATCH", "/api/webcasts/{webcast_id}"): {"title": "Hijacked"},
+        ("POST", "/api/webcasts/{webcast_id}/deletion"): {"confirm_slug": "not-its-slug"},
         ("PUT", "/api/webcasts/{webcast_id}/form"): {
             "fields": [{"id": "hijack", "type": "short_text", "label": "Hijack"}]
         },
@@ -511,6 +525,10 @@ def victim(stack):
         owner.post("/api/support-grants", json={"scope": "read_only", "expires_at": _in(0.5)})
     )
     second = _created(owner.post("/api/webcasts", json={"title": "Secret two", "slug": "two"}))
+    # A third webcast is being deleted: its job and receipt are the owner's alone.
+    gone = _created(owner.post("/api/webcasts", json={"title": "Secret gone", "slug": "gone"}))
+    deletion = owner.post(f"/api/webcasts/{gone['id']}/deletion", json={"confirm_slug": "gone"})
+    assert deletion.status_code == 202, deletion.text
     ids = _webcast_with_everything(owner, "Secret")
     # A second poll holds an answer; no route of the matrix reads its tally, so none folds it.
     base = f"/api/webcasts/{ids['webcast_id']}/polls"
@@ -520,7 +538,9 @@ def victim(stack):
     vote = f"/api/w/{ids['webcast_id']}/polls/{answered['id']}/answer"
     _created(viewer.post(vote, json={"answers": {"q1": "yes"}}, headers=csrf))
     _wait_until_queued(answered["id"])
+    _wait_until_queued(deletion.json()["id"])
     ids |= {
+        "deletion_id": deletion.json()["id"],
         "account_id": sub["id"],
         "sub_email": sub["email"],
         "grant_id": grant["id"],
@@ -648,7 +668,7 @@ def test_subaccounts_and_read_only_support_cannot_use_what_their_role_lacks(vict
     owner = helpers.sign_in(victim_owner.email, victim_owner.password, victim_owner.secret)
     before = _snapshot(_marks(owner, ids))
     sub = helpers.new_subaccount(owner, list(Permission))
-    for method, path in _protected({OWNER, MANAGER_READ, MANAGER_WRITE}):
+    for method, path in _protected({OWNER, OWNER_ALONE, MANAGER_READ, MANAGER_WRITE}):
         response = _call(sub, method, path, ids)
         assert response.status_code == 403, (method, path, response.status_code)
     for access, permission in PERMISSION_CLASSES.items():
@@ -660,7 +680,7 @@ def test_subaccounts_and_read_only_support_cannot_use_what_their_role_lacks(vict
     assert grant.status_code == 201
     _, reader = helpers.new_support()
     assert reader.post(f"/api/support/tenants/{owner.tenant_id}/enter").status_code == 200
-    for method, path in _protected({OWNER, MANAGER_WRITE}):
+    for method, path in _protected({OWNER, OWNER_ALONE, MANAGER_WRITE}):
         response = _call(reader, method, path, ids)
         assert response.status_code == 403, (method, path, response.status_code)
     for method, path in _protected(set(PERMISSION_CLASSES)):
