@@ -103,7 +103,7 @@ class Built:
     slug: str
     ids: dict[str, str] = field(default_factory=dict)
     viewers: list[helpers.Viewer] = field(default_factory=list)
-    handed_out: list[str] = field(default_factory=list)  # signed segment and playlist URLs
+    handed_out: list[str] = field(default_factory=list)  # signed URLs of segments
     # Tokens handed out before the deletion: a personal link, a password reset, the embed
     # secret and the server credential.
     secrets: dict[str, str] = field(default_factory=dict)
@@ -408,9 +408,9 @@ def naming(store: dict[str, Any], mark: str) -> dict[str, Any]:
     return found
 
 
-def leftovers(webcast_id: str) -> dict[str, Any]:
-    """Everything that still names the webcast, except in the containers that keep their
-    entries about it by design (the audit log, the deletion receipts)."""
+def leftovers(store: dict[str, Any], webcast_id: str) -> dict[str, Any]:
+    """What of a whole-store read still names the webcast, except in the containers that
+    keep their entries about it by design (the audit log, the deletion receipts)."""
     kept = {f"cosmos:{spec.name}" for spec in COSMOS_CONTAINERS if spec.kept_after_deletion}
-    found = naming(whole_store(), webcast_id)
+    found = naming(store, webcast_id)
     return {name: hits for name, hits in found.items() if name not in kept}
