@@ -363,9 +363,7 @@ def types_naming(store: dict[str, Any], mark: str) -> set[str]:
 def _documents(name: str) -> list[dict[str, Any]]:
     # The scan reads every document on purpose: what it looks for may be in any field.
     return list(
-        cosmos_container(name).query_items(  # nosemgrep: cosmos-query-without-partition-key
-            "SELECT * FROM c", enable_cross_partition_query=True
-        )
+        cosmos_container(name).query_items("SELECT * FROM c", enable_cross_partition_query=True)
     )
 
 
