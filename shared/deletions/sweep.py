@@ -1,7 +1,8 @@
 """Delete, then count, everything of one webcast in every store of the catalogue.
 
 Stores are found from `shared.stores`, not from the features: a document names its webcast
-by `webcast_id`, by being the webcast (`id`), by a participant-side owner (`{webcast}/...`)
+by `webcast_id`, by being the webcast or naming it in its `id` (job markers and mail
+throttles are keyed `{kind}:{webcast}:...`), by a participant-side owner (`{webcast}/...`)
 or by a session grant. A store added to the catalogue is swept and counted without a change
 here; its documents only have to name their webcast in one of these ways (decision 0047).
 """
@@ -24,12 +25,14 @@ from shared.stores import BLOB_CONTAINERS, COSMOS_CONTAINERS, CosmosContainerSpe
 # guard keeps a forged `webcast_id` in another tenant's document out of reach.
 _OF_WEBCAST = (
     "(NOT IS_DEFINED(c.tenant_id) OR c.tenant_id = @tenant) AND ("
-    "c.webcast_id = @webcast OR c.id = @webcast OR STARTSWITH(c.account_id, @owner) "
+    "c.webcast_id = @webcast OR CONTAINS(c.id, @webcast) OR STARTSWITH(c.account_id, @owner) "
     "OR IS_DEFINED(c.grants[@webcast]))"
 )
 _BLOCKED = "(IS_DEFINED(c.blocked_at) AND NOT IS_NULL(c.blocked_at))"
 # Deletes run side by side: one at a time, a webcast of 100,000 documents takes minutes.
 DELETE_WORKERS = 16
+# Counting reads every store: side by side as well.
+COUNT_WORKERS = 8
 # Participant sessions hold grants for several webcasts: only this webcast's grant goes.
 _GRANT_HOLDERS = "sessions"
 
@@ -119,15 +122,21 @@ def sweep(*, tenant_id: str, webcast_id: str) -> dict[str, StoreCount]:
 
 def remaining(*, tenant_id: str, webcast_id: str) -> dict[str, StoreCount]:
     """What every swept store still holds of the webcast (blocked records apart)."""
-    counts: dict[str, StoreCount] = {}
-    for spec in swept_containers():
-        counts[store_key("cosmos", spec.name)] = StoreCount(
+    prefix = _blob_prefix(tenant_id, webcast_id)
+
+    def cosmos(spec: CosmosContainerSpec) -> tuple[str, StoreCount]:
+        return store_key("cosmos", spec.name), StoreCount(
             remaining=_count(spec, tenant_id, webcast_id, blocked=False),
             kept_blocked=_count(spec, tenant_id, webcast_id, blocked=True),
         )
-    prefix = _blob_prefix(tenant_id, webcast_id)
-    for blob_spec in BLOB_CONTAINERS:
-        counts[store_key("blob", blob_spec.name)] = StoreCount(
-            remaining=_count_blobs(blob_spec.name, prefix)
-        )
-    return counts
+
+    def blobs(name: str) -> tuple[str, StoreCount]:
+        return store_key("blob", name), StoreCount(remaining=_count_blobs(name, prefix))
+
+    # Every count is a scan of its own: one after the other, they take seconds.
+    with ThreadPoolExecutor(max_workers=COUNT_WORKERS) as pool:
+        found = [
+            *pool.map(cosmos, swept_containers()),
+            *pool.map(blobs, [spec.name for spec in BLOB_CONTAINERS]),
+        ]
+    return dict(found)

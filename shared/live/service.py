@@ -15,7 +15,6 @@ from datetime import datetime
 from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
-from shared.auth.permissions import require_manager
 from shared.cache import ShortCache
 from shared.clock import now, utc_iso
 from shared.config import get_settings
@@ -197,7 +196,7 @@ def create_channel(
 
 
 def get_channel(*, principal: Principal, webcast_id: str) -> LiveChannelView:
-    tenant_id = require_manager(principal, write=False)
+    tenant_id = admin_webcast(principal, webcast_id, needs=MANAGER, write=False).tenant_id
     return view(_required_channel(tenant_id, webcast_id))
 
 
@@ -209,7 +208,7 @@ def update_channel(
     context: RequestContext,
 ) -> LiveChannelView:
     """Switch recording on or off; a running session keeps its setting, the next one uses it."""
-    tenant_id = require_manager(principal, write=True)
+    tenant_id = admin_webcast(principal, webcast_id, needs=MANAGER, write=True).tenant_id
     _required_channel(tenant_id, webcast_id)
 
     def change(channel: LiveChannel) -> bool:
@@ -238,7 +237,7 @@ def rotate_key(
     *, principal: Principal, webcast_id: str, context: RequestContext
 ) -> IssuedStreamKey:
     """A new stream key (returned this once); the old one is refused from now on."""
-    tenant_id = require_manager(principal, write=True)
+    tenant_id = admin_webcast(principal, webcast_id, needs=MANAGER, write=True).tenant_id
     channel = _required_channel(tenant_id, webcast_id)
     key, key_hash = _new_key()
     moment = utc_iso()
@@ -275,7 +274,7 @@ def rotate_key(
 def delete_channel(*, principal: Principal, webcast_id: str, context: RequestContext) -> None:
     """Remove the channel, its stream key and its live output; sessions stay as history
     and recordings stay as assets. Refused while a stream is running."""
-    tenant_id = require_manager(principal, write=True)
+    tenant_id = admin_webcast(principal, webcast_id, needs=MANAGER, write=True).tenant_id
     channel = _required_channel(tenant_id, webcast_id)
     if channel.state == ChannelState.live and not _is_stale(channel):
         raise conflict("The channel is live; stop the stream first")

@@ -87,6 +87,7 @@ def confirm_reset(
     *, webcast_id: str, token: str, new_password: str, context: RequestContext
 ) -> None:
     """Set the new password from a mailed token; the participant's sessions lose their grants."""
+    viewer_webcast(webcast_id, cached=False)  # 404 once the webcast is deleted or being deleted
     stored = usable(token, purposes=(PURPOSE,), owner_prefix=f"{webcast_id}/")
     if stored is None:
         raise validation_error("token", _INVALID)

@@ -30,7 +30,6 @@ from azure.core.exceptions import ResourceNotFoundError
 from pydantic import BaseModel
 
 from shared.auth.models import Principal
-from shared.auth.permissions import require_member
 from shared.blob_sas import read_url
 from shared.clients import blob_container_name, blob_service
 from shared.config import get_settings
@@ -39,7 +38,7 @@ from shared.media.models import MEDIA, Asset, AssetStatus, Caption, Rendition, m
 from shared.media.repository import assets, published_asset_cached
 from shared.participants.access import require_grant
 from shared.participants.models import ParticipantSession
-from shared.webcasts.service import viewer_webcast
+from shared.webcasts.service import MEMBER, admin_webcast, viewer_webcast
 
 MPEGURL = "application/vnd.apple.mpegurl"
 SUBTITLE_GROUP = "subs"
@@ -222,7 +221,7 @@ def published_vod(
 
 def preview_asset(*, principal: Principal, webcast_id: str, asset_id: str) -> Asset:
     """Any ready asset of the principal's tenant, published or not (admin preview)."""
-    tenant_id = require_member(principal)
+    tenant_id = admin_webcast(principal, webcast_id, needs=MEMBER, write=False).tenant_id
     asset = assets.get(tenant_id=tenant_id, item_id=asset_id, partition_key=webcast_id)
     if asset is None:
         raise not_found("Asset")

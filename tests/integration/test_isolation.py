@@ -70,8 +70,8 @@ ROUTES = {
     ("POST", "/api/webcasts"): MANAGER_WRITE,
     ("GET", "/api/webcasts/{webcast_id}"): MEMBER_READ,
     ("PATCH", "/api/webcasts/{webcast_id}"): MANAGER_WRITE,
-    ("DELETE", "/api/webcasts/{webcast_id}"): MANAGER_WRITE,
-    ("GET", "/api/audit"): MANAGER_READ,
+    # Deleting a webcast project (P22): the owner types its slug back; the job and receipt.
+    ("POST", "/api/webcasts/{webcast_id}/deletion"):     ("GET", "/api/deletions/{deletion_id}"):     ("GET", "/api/deletions/{deletion_id}/receipt"):     ("GET", "/api/audit"): MANAGER_READ,
     ("GET", "/api/audit/export.csv"): MANAGER_READ,
     ("GET", "/api/audit/verify"): MANAGER_READ,
     ("POST", "/api/auth/login"): PUBLIC,
@@ -212,7 +212,13 @@ PERMISSION_CLASSES = {
     MODERATION: Permission.moderation,
     POLLS: Permission.polls,
 }
-ADMIN_CLASSES = {OWNER, MANAGER_READ, MANAGER_WRITE, MEMBER_READ, *PERMISSION_CLASSES}
+ADMIN_CLASSES = {
+    OWNER,
+        MANAGER_READ,
+    MANAGER_WRITE,
+    MEMBER_READ,
+    *PERMISSION_CLASSES,
+}
 
 
 def _in(hours: float) -> str:
@@ -248,6 +254,7 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
         },
         ("POST", "/api/webcasts"): {"title": "Hijack", "slug": "hijack"},
         ("PATCH", "/api/webcasts/{webcast_id}"): {"title": "Hijacked"},
+        ("POST", "/api/webcasts/{webcast_id}/deletion"): {"confirm_slug": "not-its-slug"},
         ("PUT", "/api/webcasts/{webcast_id}/form"): {
             "fields": [{"id": "hijack", "type": "short_text", "label": "Hijack"}]
         },
@@ -520,6 +527,10 @@ def victim(stack):
         owner.post("/api/support-grants", json={"scope": "read_only", "expires_at": _in(0.5)})
     )
     second = _created(owner.post("/api/webcasts", json={"title": "Secret two", "slug": "two"}))
+    # A third webcast is being deleted: its job and receipt are the owner's alone.
+    gone = _created(owner.post("/api/webcasts", json={"title": "Secret gone", "slug": "gone"}))
+    deletion = owner.post(f"/api/webcasts/{gone['id']}/deletion", json={"confirm_slug": "gone"})
+    assert deletion.status_code == 202, deletion.text
     ids = _webcast_with_everything(owner, "Secret")
     # A second poll holds an answer; no route of the matrix reads its tally, so none folds it.
     base = f"/api/webcasts/{ids['webcast_id']}/polls"
@@ -529,7 +540,9 @@ def victim(stack):
     vote = f"/api/w/{ids['webcast_id']}/polls/{answered['id']}/answer"
     _created(viewer.post(vote, json={"answers": {"q1": "yes"}}, headers=csrf))
     _wait_until_queued(answered["id"])
+    _wait_until_queued(deletion.json()["id"])
     ids |= {
+        "deletion_id": deletion.json()["id"],
         "account_id": sub["id"],
         "sub_email": sub["email"],
         "grant_id": grant["id"],
