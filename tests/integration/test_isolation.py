@@ -71,7 +71,10 @@ ROUTES = {
     ("GET", "/api/webcasts/{webcast_id}"): MEMBER_READ,
     ("PATCH", "/api/webcasts/{webcast_id}"): MANAGER_WRITE,
     # Deleting a webcast project (P22): the owner types its slug back; the job and receipt.
-    ("POST", "/api/webcasts/{webcast_id}/deletion"):     ("GET", "/api/deletions/{deletion_id}"):     ("GET", "/api/deletions/{deletion_id}/receipt"):     ("GET", "/api/audit"): MANAGER_READ,
+    ("POST", "/api/webcasts/{webcast_id}/deletion"): OWNER,
+    ("GET", "/api/deletions/{deletion_id}"): OWNER,
+    ("GET", "/api/deletions/{deletion_id}/receipt"): OWNER,
+    ("GET", "/api/audit"): MANAGER_READ,
     ("GET", "/api/audit/export.csv"): MANAGER_READ,
     ("GET", "/api/audit/verify"): MANAGER_READ,
     ("POST", "/api/auth/login"): PUBLIC,
@@ -214,7 +217,7 @@ PERMISSION_CLASSES = {
 }
 ADMIN_CLASSES = {
     OWNER,
-        MANAGER_READ,
+    MANAGER_READ,
     MANAGER_WRITE,
     MEMBER_READ,
     *PERMISSION_CLASSES,
