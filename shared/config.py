@@ -173,6 +173,12 @@ class Settings(BaseSettings):
     deletion_second_sweep_seconds: int = Field(default=6 * 60 * 60 + 10 * 60, ge=1)
     # Backups and soft-deleted copies expire within this many days of a deletion (P22).
     deletion_backup_window_days: int = Field(default=7, ge=1, le=30)
+    # The owner's notice goes out min(this, retention / 2) days before a retention deletion.
+    retention_notice_days: int = Field(default=14, ge=1, le=90)
+    # Webcasts read per page by the retention timer, and participant-side documents it erases
+    # per webcast and run (the next run continues).
+    retention_page_size: int = Field(default=100, ge=1, le=1000)
+    retention_erase_batch: int = Field(default=2000, ge=1)
 
     downloads_max_bytes: int = Field(default=200 * 1024**2, ge=1)
 

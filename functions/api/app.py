@@ -21,6 +21,7 @@ from functions.api.routers import (
     participants,
     playback,
     polls,
+    retention,
     support,
     tracking,
     viewer,
@@ -50,6 +51,7 @@ def create_app() -> FastAPI:
         support.router,
         webcasts.router,
         deletions.router,
+        retention.router,
         participant_files.router,  # before participants: /participants/export.csv
         participants.router,
         viewer.router,

@@ -163,6 +163,14 @@ def tenant_opened_at(tenant_id: str) -> str | None:
     return tenant.created_at if tenant else None
 
 
+def tenant_owner(tenant_id: str) -> Account | None:
+    """The customer account's owner (None once the account or its owner is gone)."""
+    tenant = tenants.get(tenant_id=tenant_id, item_id=f"tenant:{tenant_id}")
+    if tenant is None:
+        return None
+    return accounts.get(tenant_id=tenant_id, item_id=tenant.owner_account_id)
+
+
 def get_account(*, tenant_id: str, account_id: str) -> Account | None:
     return accounts.get(tenant_id=tenant_id, item_id=account_id)
 

@@ -5,8 +5,10 @@ from typing import Any
 
 from shared.messages import feed
 from shared.messages.models import Message
-from shared.messages.repository import messages
+from shared.messages.repository import TALLY_ID, messages, tallies, vote_partition, votes
+from shared.messages.settings import settings
 from shared.privacy.models import DataSubject
+from shared.webcasts.models import Webcast
 from shared.webcasts.service import find_in_tenant
 
 
@@ -42,3 +44,52 @@ def erase_messages(*, subject: DataSubject) -> int:
         if webcast is not None:
             feed.rebuild(webcast)
     return len(found)
+
+
+def erase_webcast_senders(*, webcast: Webcast, limit: int) -> int:
+    """Take the sender (participant id, session hash) off up to `limit` of the webcast's
+    messages and delete their upvotes after folding them: texts and counts stay."""
+    changed = 0
+    published = False
+    for message in messages.iterate(
+        tenant_id=webcast.tenant_id,
+        partition_key=webcast.id,
+        where="(IS_DEFINED(c.participant_id) AND NOT IS_NULL(c.participant_id)) "
+        "OR c.sender_hash != ''",
+        include_blocked=True,
+    ):
+        if changed >= limit:
+            break
+        messages.replace(
+            tenant_id=webcast.tenant_id,
+            item=message.model_copy(update={"participant_id": None, "sender_hash": ""}),
+        )
+        published = published or message.published
+        changed += 1
+    if published:
+        feed.rebuild(webcast)
+    feed.vote_counts(webcast, fold=True)
+    for shard in range(settings.vote_shards):
+        partition = vote_partition(webcast.id, shard)
+        for vote in votes.iterate(
+            tenant_id=webcast.tenant_id,
+            partition_key=partition,
+            where="c.counted = true",
+            include_blocked=True,
+        ):
+            if changed >= limit:
+                return changed
+            changed += votes.delete(
+                tenant_id=webcast.tenant_id, partition_key=partition, item_id=vote.id
+            )
+        found = tallies.get(tenant_id=webcast.tenant_id, partition_key=partition, item_id=TALLY_ID)
+        # A tally's last fold names its votes; forgotten only once none of them is left.
+        if (
+            found is not None
+            and found.folded
+            and not votes.query(tenant_id=webcast.tenant_id, partition_key=partition)
+        ):
+            tallies.replace(
+                tenant_id=webcast.tenant_id, item=found.model_copy(update={"folded": []})
+            )
+    return changed

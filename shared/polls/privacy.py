@@ -8,8 +8,9 @@ stay: they are aggregates without any link to a person.
 from collections.abc import Iterator
 from typing import Any
 
+from shared.polls import tally
 from shared.polls.models import Vote
-from shared.polls.repository import VOTE_SHARDS, polls, shard_partition, votes
+from shared.polls.repository import VOTE_SHARDS, polls, shard_partition, tallies, tally_id, votes
 from shared.privacy.models import DataSubject
 
 
@@ -47,3 +48,37 @@ def erase_answers(*, subject: DataSubject) -> int:
             tenant_id=subject.tenant_id, partition_key=vote.partition, item_id=vote.id
         )
     return erased
+
+
+def erase_webcast_answers(*, tenant_id: str, webcast_id: str, limit: int) -> int:
+    """Delete up to `limit` of the webcast's answers, tied and anonymous alike, after folding
+    them into the tallies: the tallies (counts only) stay as the polls' frozen results."""
+    erased = 0
+    for poll in polls.iterate(tenant_id=tenant_id, partition_key=webcast_id, include_blocked=True):
+        tally.fold_all(poll=poll)
+        for shard in range(VOTE_SHARDS):
+            partition = shard_partition(webcast_id=webcast_id, poll_id=poll.id, shard=shard)
+            # Only counted votes go: one that came in after the fold waits for the next run.
+            for vote in votes.iterate(
+                tenant_id=tenant_id,
+                partition_key=partition,
+                where="c.counted = true",
+                include_blocked=True,
+            ):
+                if erased >= limit:
+                    return erased
+                erased += votes.delete(
+                    tenant_id=tenant_id, partition_key=partition, item_id=vote.id
+                )
+            _forget_recent(tenant_id, partition, tally_id(poll_id=poll.id, shard=shard))
+        tally.forget(poll.id)
+    return erased
+
+
+def _forget_recent(tenant_id: str, partition: str, item_id: str) -> None:
+    """Drop the vote ids a tally keeps of its last folds once the votes are gone."""
+    found = tallies.get(tenant_id=tenant_id, partition_key=partition, item_id=item_id)
+    if found is not None and found.recent:
+        left = votes.query(tenant_id=tenant_id, partition_key=partition, include_blocked=True)
+        if not left:
+            tallies.replace(tenant_id=tenant_id, item=found.model_copy(update={"recent": []}))

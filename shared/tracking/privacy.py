@@ -8,7 +8,7 @@ from typing import Any
 
 from shared.privacy.models import DataSubject
 from shared.tracking.models import Viewing
-from shared.tracking.repository import shard_of, shard_partition, viewings
+from shared.tracking.repository import shard_of, shard_partition, shard_partitions, viewings
 
 
 def _viewings(subject: DataSubject) -> list[Viewing]:
@@ -37,4 +37,20 @@ def erase_viewings(*, subject: DataSubject) -> int:
             tenant_id=subject.tenant_id, item_id=viewing.id, partition_key=viewing.partition
         ):
             erased += 1
+    return erased
+
+
+def erase_webcast_viewings(*, tenant_id: str, webcast_id: str, limit: int) -> int:
+    """Delete up to `limit` of the webcast's viewing documents, tied and pseudonymous alike
+    (its participant data's retention ended; the report was frozen first)."""
+    erased = 0
+    for partition in shard_partitions(webcast_id):
+        for viewing in viewings.iterate(
+            tenant_id=tenant_id, partition_key=partition, include_blocked=True
+        ):
+            if erased >= limit:
+                return erased
+            erased += viewings.delete(
+                tenant_id=tenant_id, item_id=viewing.id, partition_key=partition
+            )
     return erased

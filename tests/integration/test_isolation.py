@@ -66,6 +66,8 @@ ROUTES = {
     ("POST", "/api/webcasts"): MANAGER_WRITE,
     ("GET", "/api/webcasts/{webcast_id}"): MEMBER_READ,
     ("PATCH", "/api/webcasts/{webcast_id}"): MANAGER_WRITE,
+    ("GET", "/api/webcasts/{webcast_id}/retention"): MEMBER_READ,
+    ("POST", "/api/webcasts/{webcast_id}/retention/extension"): OWNER,
     ("DELETE", "/api/webcasts/{webcast_id}"): MANAGER_WRITE,
     ("GET", "/api/audit"): MANAGER_READ,
     ("GET", "/api/audit/export.csv"): MANAGER_READ,
