@@ -165,10 +165,7 @@ class RetentionRun(BaseModel):
     failures: int = 0
 
 
-def _notify(webcast: Webcast, dates: Retention, at: float) -> None:
-    deletes_at = utc_iso(dates.deletes_at)
-    # Queued before the marker: a run that stops in between queues the same job again, and
-    # the mail worker sends it once (its key names the date).
+def _queue_notice(webcast: Webcast, deletes_at: str) -> None:
     enqueue_job(
         MailJob(
             kind=JobKind.retention_notice,
@@ -178,7 +175,6 @@ def _notify(webcast: Webcast, dates: Retention, at: float) -> None:
             idempotency_key=f"retention-notice:{webcast.id}:{deletes_at}",
         )
     )
-    webcasts.record_retention_notice(webcast=webcast, deletes_at=deletes_at, noticed_at=utc_iso(at))
 
 
 def _serve(webcast: Webcast, at: float, result: RetentionRun) -> None:
@@ -194,20 +190,29 @@ def _serve(webcast: Webcast, at: float, result: RetentionRun) -> None:
         result.participant_erasures += 1
     if at < dates.notice_at:
         return
-    if webcast.retention_notice_for != utc_iso(dates.deletes_at) or not webcast.retention_notice_at:
-        _notify(webcast, dates, at)
+    deletes_at = utc_iso(dates.deletes_at)
+    if webcast.retention_notice_for != deletes_at or webcast.retention_notice_at is None:
+        # The mark first: the mail worker sends only a notice of the date marked.
+        webcasts.record_retention_notice(
+            webcast=webcast, deletes_at=deletes_at, noticed_at=utc_iso(at)
+        )
+        _queue_notice(webcast, deletes_at)
         result.notices += 1
         return
     # The deletion comes a full lead after the notice, even when the notice went out late.
-    if at >= max(dates.deletes_at, _timestamp(webcast.retention_notice_at) + dates.notice_lead):
-        deletions.start(
-            tenant_id=webcast.tenant_id,
-            webcast_id=webcast.id,
-            reason=DeletionReason.retention,
-            actor=SYSTEM_ACTOR,
-            context=RequestContext(),
-        )
-        result.deletions += 1
+    if at < max(dates.deletes_at, _timestamp(webcast.retention_notice_at) + dates.notice_lead):
+        # Queued again on every run until then (sent once, by its key): a run that stopped
+        # between the mark and the queue loses no notice.
+        _queue_notice(webcast, deletes_at)
+        return
+    deletions.start(
+        tenant_id=webcast.tenant_id,
+        webcast_id=webcast.id,
+        reason=DeletionReason.retention,
+        actor=SYSTEM_ACTOR,
+        context=RequestContext(),
+    )
+    result.deletions += 1
 
 
 def run(*, at: float | None = None, tenant_id: str | None = None) -> RetentionRun:

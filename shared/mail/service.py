@@ -73,7 +73,7 @@ def _retention_notice(job: MailJob) -> OutgoingMail | None:
     owner = tenant_owner(job.tenant_id)
     if webcast is None or owner is None or owner.disabled or owner.erased:
         return None
-    if webcast.retention_notice_for not in (None, job.deletes_at):
+    if webcast.retention_notice_for != job.deletes_at:
         return None  # the date moved (an extension): the notice of the new date is due later
     moment = _local(webcast, datetime.fromisoformat(job.deletes_at).timestamp())
     on_en, on_de = format_time(moment, Language.en), format_time(moment, Language.de)

@@ -56,7 +56,6 @@ def erase_webcast_senders(*, webcast: Webcast, limit: int) -> int:
         partition_key=webcast.id,
         where="(IS_DEFINED(c.participant_id) AND NOT IS_NULL(c.participant_id)) "
         "OR c.sender_hash != ''",
-        include_blocked=True,
     ):
         if changed >= limit:
             break

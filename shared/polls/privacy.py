@@ -54,7 +54,7 @@ def erase_webcast_answers(*, tenant_id: str, webcast_id: str, limit: int) -> int
     """Delete up to `limit` of the webcast's answers, tied and anonymous alike, after folding
     them into the tallies: the tallies (counts only) stay as the polls' frozen results."""
     erased = 0
-    for poll in polls.iterate(tenant_id=tenant_id, partition_key=webcast_id, include_blocked=True):
+    for poll in polls.iterate(tenant_id=tenant_id, partition_key=webcast_id):
         tally.fold_all(poll=poll)
         for shard in range(VOTE_SHARDS):
             partition = shard_partition(webcast_id=webcast_id, poll_id=poll.id, shard=shard)
@@ -63,7 +63,6 @@ def erase_webcast_answers(*, tenant_id: str, webcast_id: str, limit: int) -> int
                 tenant_id=tenant_id,
                 partition_key=partition,
                 where="c.counted = true",
-                include_blocked=True,
             ):
                 if erased >= limit:
                     return erased
@@ -79,6 +78,6 @@ def _forget_recent(tenant_id: str, partition: str, item_id: str) -> None:
     """Drop the vote ids a tally keeps of its last folds once the votes are gone."""
     found = tallies.get(tenant_id=tenant_id, partition_key=partition, item_id=item_id)
     if found is not None and found.recent:
-        left = votes.query(tenant_id=tenant_id, partition_key=partition, include_blocked=True)
+        left = votes.query(tenant_id=tenant_id, partition_key=partition)
         if not left:
             tallies.replace(tenant_id=tenant_id, item=found.model_copy(update={"recent": []}))

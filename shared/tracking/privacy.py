@@ -45,9 +45,7 @@ def erase_webcast_viewings(*, tenant_id: str, webcast_id: str, limit: int) -> in
     (its participant data's retention ended; the report was frozen first)."""
     erased = 0
     for partition in shard_partitions(webcast_id):
-        for viewing in viewings.iterate(
-            tenant_id=tenant_id, partition_key=partition, include_blocked=True
-        ):
+        for viewing in viewings.iterate(tenant_id=tenant_id, partition_key=partition):
             if erased >= limit:
                 return erased
             erased += viewings.delete(

@@ -265,6 +265,9 @@ def update_webcast(
         _reserve_slug(tenant_id, data.slug, webcast.id)
     for name in changed:
         setattr(webcast, name, getattr(data, name))
+    if "retention_days" in changed and webcast.retention_notice_for is not None:
+        _forget_notice(webcast)
+        changed = sorted({*changed, "retention_notice_for", "retention_notice_at"})
     webcast.updated_at = utc_iso()
     try:
         webcast = operations.replace(
@@ -287,6 +290,13 @@ def update_webcast(
     return webcast
 
 
+def _forget_notice(webcast: Webcast) -> None:
+    """A changed period has another date: a queued notice of the old one is not sent, and a
+    notice of the new one is due before it."""
+    webcast.retention_notice_for = None
+    webcast.retention_notice_at = None
+
+
 def extend_retention(
     *, principal: Principal, webcast_id: str, data: RetentionExtension, context: RequestContext
 ) -> Webcast:
@@ -301,6 +311,10 @@ def extend_retention(
             "days", f"the retention period may be at most {MAX_RETENTION_DAYS} days in all"
         )
     webcast.retention_days += data.days
+    changed = ["retention_days"]
+    if webcast.retention_notice_for is not None:
+        _forget_notice(webcast)
+        changed += ["retention_notice_at", "retention_notice_for"]
     webcast.updated_at = utc_iso()
     extended = operations.replace(
         webcasts,
@@ -309,7 +323,7 @@ def extend_retention(
         actor=principal.actor,
         action="webcast.retention.extend",
         entity_type="webcast",
-        changed_fields=["retention_days"],
+        changed_fields=changed,
         context=context,
     )
     forget_webcast(webcast_id)
