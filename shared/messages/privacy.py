@@ -1,6 +1,7 @@
 """Data-subject export and erasure for messages tied to a participant (only those sent
 while a sender switch was on; all others carry no participant id)."""
 
+from itertools import islice
 from typing import Any
 
 from shared.messages import feed
@@ -49,46 +50,46 @@ def erase_messages(*, subject: DataSubject) -> int:
 def erase_webcast_senders(*, webcast: Webcast, limit: int) -> int:
     """Take the sender (participant id, session hash) off up to `limit` of the webcast's
     messages and delete their upvotes after folding them: texts and counts stay."""
-    changed = 0
-    published = False
-    for message in messages.iterate(
+    senders = messages.iterate(
         tenant_id=webcast.tenant_id,
         partition_key=webcast.id,
         where="(IS_DEFINED(c.participant_id) AND NOT IS_NULL(c.participant_id)) "
         "OR c.sender_hash != ''",
-    ):
-        if changed >= limit:
-            break
+    )
+    found = list(islice(senders, limit))
+    for message in found:
         messages.replace(
             tenant_id=webcast.tenant_id,
             item=message.model_copy(update={"participant_id": None, "sender_hash": ""}),
         )
-        published = published or message.published
-        changed += 1
+    changed = len(found)
+    published = any(message.published for message in found)
     if published:
         feed.rebuild(webcast)
-    feed.vote_counts(webcast, fold=True)
+    if changed >= limit:
+        return changed
     for shard in range(settings.vote_shards):
         partition = vote_partition(webcast.id, shard)
-        for vote in votes.iterate(
-            tenant_id=webcast.tenant_id,
-            partition_key=partition,
-            where="c.counted = true",
-            include_blocked=True,
-        ):
-            if changed >= limit:
-                return changed
+        upvotes = votes.iterate(tenant_id=webcast.tenant_id, partition_key=partition)
+        found_votes = list(islice(upvotes, limit - changed))
+        if not found_votes:
+            continue
+        if not all(vote.counted for vote in found_votes):
+            feed.fold_shard(webcast=webcast, shard=shard)  # counted first: the counts stay
+        for vote in found_votes:
             changed += votes.delete(
                 tenant_id=webcast.tenant_id, partition_key=partition, item_id=vote.id
             )
-        found = tallies.get(tenant_id=webcast.tenant_id, partition_key=partition, item_id=TALLY_ID)
+        if changed >= limit:
+            return changed
+        tally = tallies.get(tenant_id=webcast.tenant_id, partition_key=partition, item_id=TALLY_ID)
         # A tally's last fold names its votes; forgotten only once none of them is left.
         if (
-            found is not None
-            and found.folded
+            tally is not None
+            and tally.folded
             and not votes.query(tenant_id=webcast.tenant_id, partition_key=partition)
         ):
             tallies.replace(
-                tenant_id=webcast.tenant_id, item=found.model_copy(update={"folded": []})
+                tenant_id=webcast.tenant_id, item=tally.model_copy(update={"folded": []})
             )
     return changed

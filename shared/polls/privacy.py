@@ -6,6 +6,7 @@ stay: they are aggregates without any link to a person.
 """
 
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from shared.polls import tally
@@ -51,24 +52,25 @@ def erase_answers(*, subject: DataSubject) -> int:
 
 
 def erase_webcast_answers(*, tenant_id: str, webcast_id: str, limit: int) -> int:
-    """Delete up to `limit` of the webcast's answers, tied and anonymous alike, after folding
-    them into the tallies: the tallies (counts only) stay as the polls' frozen results."""
+    """Delete up to `limit` of the webcast's answers, tied and anonymous alike, each counted
+    into its shard's tally first: the tallies (counts only) stay as the polls' results."""
     erased = 0
     for poll in polls.iterate(tenant_id=tenant_id, partition_key=webcast_id):
-        tally.fold_all(poll=poll)
         for shard in range(VOTE_SHARDS):
             partition = shard_partition(webcast_id=webcast_id, poll_id=poll.id, shard=shard)
-            # Only counted votes go: one that came in after the fold waits for the next run.
-            for vote in votes.iterate(
-                tenant_id=tenant_id,
-                partition_key=partition,
-                where="c.counted = true",
-            ):
-                if erased >= limit:
-                    return erased
+            found = list(
+                islice(votes.iterate(tenant_id=tenant_id, partition_key=partition), limit - erased)
+            )
+            if not found:
+                continue
+            if not all(vote.counted for vote in found):
+                tally.fold_shard(poll=poll, shard=shard)
+            for vote in found:
                 erased += votes.delete(
                     tenant_id=tenant_id, partition_key=partition, item_id=vote.id
                 )
+            if erased >= limit:
+                return erased
             _forget_recent(tenant_id, partition, tally_id(poll_id=poll.id, shard=shard))
         tally.forget(poll.id)
     return erased
@@ -77,7 +79,9 @@ def erase_webcast_answers(*, tenant_id: str, webcast_id: str, limit: int) -> int
 def _forget_recent(tenant_id: str, partition: str, item_id: str) -> None:
     """Drop the vote ids a tally keeps of its last folds once the votes are gone."""
     found = tallies.get(tenant_id=tenant_id, partition_key=partition, item_id=item_id)
-    if found is not None and found.recent:
-        left = votes.query(tenant_id=tenant_id, partition_key=partition)
-        if not left:
-            tallies.replace(tenant_id=tenant_id, item=found.model_copy(update={"recent": []}))
+    if (
+        found is not None
+        and found.recent
+        and not votes.query(tenant_id=tenant_id, partition_key=partition)
+    ):
+        tallies.replace(tenant_id=tenant_id, item=found.model_copy(update={"recent": []}))

@@ -11,6 +11,8 @@ from shared.auth.models import Permission
 from shared.clients import cosmos_container
 from shared.composition import retention
 from shared.composition.retention import DAY_SECONDS
+from shared.participants import access
+from shared.participants.repository import participants
 from shared.webcasts.service import being_deleted
 from tests import helpers
 from tests.integration.test_isolation import _POLL, _in
@@ -41,6 +43,24 @@ def _of_webcast(container: str, webcast_id: str, doc_type: str) -> list[dict[str
         cosmos_container(container).query_items(
             "SELECT * FROM c WHERE c.webcast_id = @w AND c.type = @t",
             parameters=[{"name": "@w", "value": webcast_id}, {"name": "@t", "value": doc_type}],
+            enable_cross_partition_query=True,
+        )
+    )
+
+
+def _links_and_sessions(webcast_id: str) -> list[dict[str, Any]]:
+    """Personal-link tokens and viewer sessions with a grant for the webcast."""
+    found = list(
+        cosmos_container("tokens").query_items(
+            "SELECT c.id FROM c WHERE STARTSWITH(c.account_id, @owner)",
+            parameters=[{"name": "@owner", "value": f"{webcast_id}/"}],
+            enable_cross_partition_query=True,
+        )
+    )
+    return found + list(
+        cosmos_container("sessions").query_items(
+            "SELECT c.id FROM c WHERE IS_DEFINED(c.grants[@w])",
+            parameters=[{"name": "@w", "value": webcast_id}],
             enable_cross_partition_query=True,
         )
     )
@@ -163,6 +183,11 @@ def test_participant_retention_erases_participants_and_their_traces_but_keeps_a_
     for username in ("ada", "bob"):
         created = owner.post(f"{base}/participants", json={"username": username}).json()
         _signed_in_activity(webcast_id, username, created["generated_password"], poll_id)
+        participant = participants.get(
+            tenant_id=owner.tenant_id, partition_key=webcast_id, item_id=created["id"]
+        )
+        assert participant is not None
+        access.issue_link(participant=participant, single_use=False)
     TRACKING.drain()
     asset = owner.post(
         f"{base}/media", json={"title": "Recording", "filename": "talk.mp4", "size": 1000}
@@ -171,18 +196,20 @@ def test_participant_retention_erases_participants_and_their_traces_but_keeps_a_
     report = owner.get(f"{base}/attendance").json()
     assert report["unique_viewers"] == 2 and report["frozen_at"] is None
     assert len(_of_webcast("tracking", webcast_id, "viewing")) == 2
+    assert len(_links_and_sessions(webcast_id)) == 4
 
     assert _run(owner, end + 2 * DAY_SECONDS - MINUTE).participant_erasures == 0
     assert len(helpers.stored_participants(webcast_id)) == 2
     erased_at = end + 2 * DAY_SECONDS + MINUTE
-    with helpers.changed_settings(retention_erase_batch=3):
-        # Three documents a run: the runs continue where the last one stopped.
-        runs = [_run(owner, erased_at).participant_erasures for _ in range(4)]
+    with helpers.changed_settings(retention_erase_batch=5):
+        # Five documents a run: the next run continues where the last one stopped.
+        runs = [_run(owner, erased_at).participant_erasures for _ in range(3)]
     assert runs.count(1) == 1 and runs[-1] == 0, runs
 
     assert helpers.stored_participants(webcast_id) == []
     assert _of_webcast("tracking", webcast_id, "viewing") == []
     assert _of_webcast("polls", webcast_id, "poll-vote") == []
+    assert _links_and_sessions(webcast_id) == []
     messages = _of_webcast("messages", webcast_id, "message")
     assert len(messages) == 2
     assert all(not m.get("participant_id") and not m["sender_hash"] for m in messages)
