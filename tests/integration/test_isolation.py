@@ -241,6 +241,7 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
         ("POST", "/api/support-grants"): {"scope": "full", "expires_at": _in(1)},
         ("POST", "/api/webcasts"): {"title": "Hijack", "slug": "hijack"},
         ("PATCH", "/api/webcasts/{webcast_id}"): {"title": "Hijacked"},
+        ("POST", "/api/webcasts/{webcast_id}/retention/extension"): {"days": 1},
         ("PUT", "/api/webcasts/{webcast_id}/form"): {
             "fields": [{"id": "hijack", "type": "short_text", "label": "Hijack"}]
         },
