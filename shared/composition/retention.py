@@ -177,13 +177,20 @@ def _queue_notice(webcast: Webcast, deletes_at: str) -> None:
     )
 
 
+def _participant_data_left(webcast: Webcast) -> bool:
+    """Not erased yet, or someone registered after the erasure (the webcast is still open)."""
+    return webcast.participant_data_erased_at is None or participants_privacy.has_participants(
+        tenant_id=webcast.tenant_id, webcast_id=webcast.id
+    )
+
+
 def _serve(webcast: Webcast, at: float, result: RetentionRun) -> None:
     dates = retention_of(webcast, at=at)
     erases_at = dates.participant_data_erases_at
     if (
         erases_at is not None
         and at >= erases_at
-        and webcast.participant_data_erased_at is None
+        and _participant_data_left(webcast)
         and erase_participant_data(webcast, budget=get_settings().retention_erase_batch)
     ):
         webcast = webcasts.record_participant_erasure(webcast=webcast, erased_at=utc_iso(at))

@@ -55,3 +55,11 @@ def erase_webcast_participants(
         )
         remove_participant(participant)
     return len(found)
+
+
+def has_participants(*, tenant_id: str, webcast_id: str) -> bool:
+    """Whether the webcast has any participant (one read of a page of one)."""
+    return (
+        next(iter(participants.iterate(tenant_id=tenant_id, partition_key=webcast_id)), None)
+        is not None
+    )

@@ -70,8 +70,11 @@ def _links_and_sessions(webcast_id: str) -> list[dict[str, Any]]:
 def test_an_expired_webcast_gets_its_notice_first_and_is_deleted_a_lead_later(stack, mail_sink):
     owner = helpers.new_owner("retention")
     webcast_id, end = _ended_webcast(owner, title="Kept two days", retention_days=2)
+    kept_id = helpers.new_webcast(owner, title="Kept a year")
     # Two days from the end, the notice a day before (half the period: less than 14 days).
-    assert _run(owner, end + DAY_SECONDS - MINUTE).notices == 0
+    with helpers.changed_settings(retention_page_size=1):
+        early = _run(owner, end + DAY_SECONDS - MINUTE)
+    assert (early.webcasts, early.notices) == (2, 0), "both pages were read"
     noticed = end + DAY_SECONDS + MINUTE
     assert _run(owner, noticed).notices == 1
     assert _run(owner, noticed + MINUTE).notices == 0, "one notice per deletion date"
@@ -90,6 +93,7 @@ def test_an_expired_webcast_gets_its_notice_first_and_is_deleted_a_lead_later(st
     assert job.status_code == 200, job.text
     assert job.json()["reason"] == "retention"
     assert _run(owner, noticed + 2 * DAY_SECONDS).deletions == 0, "tombstoned: not listed"
+    assert owner.get(f"/api/webcasts/{kept_id}").status_code == 200
 
 
 @pytest.mark.claim("P21")
@@ -223,3 +227,9 @@ def test_participant_retention_erases_participants_and_their_traces_but_keeps_a_
     assert owner.get(base).status_code == 200
     assert [a["id"] for a in owner.get(f"{base}/media").json()] == [asset.json()["asset"]["id"]]
     assert owner.get(f"{base}/retention").json()["participant_data_erased_at"] is not None
+    # Someone who registers later goes with the next run; the frozen report stays as it was.
+    late = owner.post(f"{base}/participants", json={"username": "late"})
+    assert late.status_code == 201, late.text
+    assert _run(owner, erased_at + DAY_SECONDS).participant_erasures == 1
+    assert helpers.stored_participants(webcast_id) == []
+    assert owner.get(f"{base}/attendance").json()["frozen_at"] == frozen["frozen_at"]
