@@ -6,8 +6,7 @@ from typing import Any
 
 from shared.messages import feed
 from shared.messages.models import Message
-from shared.messages.repository import TALLY_ID, messages, tallies, vote_partition, votes
-from shared.messages.settings import settings
+from shared.messages.repository import messages, tallies, votes
 from shared.privacy.models import DataSubject
 from shared.webcasts.models import Webcast
 from shared.webcasts.service import find_in_tenant
@@ -68,28 +67,28 @@ def erase_webcast_senders(*, webcast: Webcast, limit: int) -> int:
         feed.rebuild(webcast)
     if changed >= limit:
         return changed
-    for shard in range(settings.vote_shards):
-        partition = vote_partition(webcast.id, shard)
-        upvotes = votes.iterate(tenant_id=webcast.tenant_id, partition_key=partition)
-        found_votes = list(islice(upvotes, limit - changed))
-        if not found_votes:
-            continue
-        if not all(vote.counted for vote in found_votes):
-            feed.fold_shard(webcast=webcast, shard=shard)  # counted first: the counts stay
-        for vote in found_votes:
-            changed += votes.delete(
-                tenant_id=webcast.tenant_id, partition_key=partition, item_id=vote.id
-            )
-        if changed >= limit:
-            return changed
-        tally = tallies.get(tenant_id=webcast.tenant_id, partition_key=partition, item_id=TALLY_ID)
-        # A tally's last fold names its votes; forgotten only once none of them is left.
-        if (
-            tally is not None
-            and tally.folded
-            and not votes.query(tenant_id=webcast.tenant_id, partition_key=partition)
-        ):
-            tallies.replace(
-                tenant_id=webcast.tenant_id, item=tally.model_copy(update={"folded": []})
-            )
+    found_votes = list(
+        islice(
+            votes.iterate_webcast(tenant_id=webcast.tenant_id, webcast_id=webcast.id),
+            limit - changed,
+        )
+    )
+    for shard in sorted({_shard_of_partition(v.partition) for v in found_votes if not v.counted}):
+        feed.fold_shard(webcast=webcast, shard=shard)  # counted first: the counts stay
+    changed += sum(
+        votes.delete(tenant_id=webcast.tenant_id, partition_key=vote.partition, item_id=vote.id)
+        for vote in found_votes
+    )
+    if changed < limit:
+        # Every upvote is gone: the tallies' lists of the last folded vote ids go too.
+        for kept in tallies.iterate_webcast(tenant_id=webcast.tenant_id, webcast_id=webcast.id):
+            if kept.folded:
+                tallies.replace(
+                    tenant_id=webcast.tenant_id, item=kept.model_copy(update={"folded": []})
+                )
     return changed
+
+
+def _shard_of_partition(partition: str) -> int:
+    """The shard number of a vote partition `{webcast}:up:{shard}`."""
+    return int(partition.rsplit(":", 1)[1])

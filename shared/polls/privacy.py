@@ -11,7 +11,7 @@ from typing import Any
 
 from shared.polls import tally
 from shared.polls.models import Vote
-from shared.polls.repository import VOTE_SHARDS, polls, shard_partition, tallies, tally_id, votes
+from shared.polls.repository import VOTE_SHARDS, polls, shard_partition, tallies, votes
 from shared.privacy.models import DataSubject
 
 
@@ -54,34 +54,20 @@ def erase_answers(*, subject: DataSubject) -> int:
 def erase_webcast_answers(*, tenant_id: str, webcast_id: str, limit: int) -> int:
     """Delete up to `limit` of the webcast's answers, tied and anonymous alike, each counted
     into its shard's tally first: the tallies (counts only) stay as the polls' results."""
-    erased = 0
-    for poll in polls.iterate(tenant_id=tenant_id, partition_key=webcast_id):
-        for shard in range(VOTE_SHARDS):
-            partition = shard_partition(webcast_id=webcast_id, poll_id=poll.id, shard=shard)
-            found = list(
-                islice(votes.iterate(tenant_id=tenant_id, partition_key=partition), limit - erased)
-            )
-            if not found:
-                continue
-            if not all(vote.counted for vote in found):
-                tally.fold_shard(poll=poll, shard=shard)
-            for vote in found:
-                erased += votes.delete(
-                    tenant_id=tenant_id, partition_key=partition, item_id=vote.id
-                )
-            if erased >= limit:
-                return erased
-            _forget_recent(tenant_id, partition, tally_id(poll_id=poll.id, shard=shard))
-        tally.forget(poll.id)
+    found = list(islice(votes.iterate_webcast(tenant_id=tenant_id, webcast_id=webcast_id), limit))
+    for poll_id, shard in sorted({(v.poll_id, v.shard) for v in found if not v.counted}):
+        poll = polls.get(tenant_id=tenant_id, partition_key=webcast_id, item_id=poll_id)
+        if poll is not None:
+            tally.fold_shard(poll=poll, shard=shard)
+    erased = sum(
+        votes.delete(tenant_id=tenant_id, partition_key=vote.partition, item_id=vote.id)
+        for vote in found
+    )
+    if len(found) < limit:
+        # Every answer is gone: the tallies' lists of recently folded vote ids go too.
+        for kept in tallies.iterate_webcast(tenant_id=tenant_id, webcast_id=webcast_id):
+            if kept.recent:
+                tallies.replace(tenant_id=tenant_id, item=kept.model_copy(update={"recent": []}))
+    for poll_id in {vote.poll_id for vote in found}:
+        tally.forget(poll_id)
     return erased
-
-
-def _forget_recent(tenant_id: str, partition: str, item_id: str) -> None:
-    """Drop the vote ids a tally keeps of its last folds once the votes are gone."""
-    found = tallies.get(tenant_id=tenant_id, partition_key=partition, item_id=item_id)
-    if (
-        found is not None
-        and found.recent
-        and not votes.query(tenant_id=tenant_id, partition_key=partition)
-    ):
-        tallies.replace(tenant_id=tenant_id, item=found.model_copy(update={"recent": []}))

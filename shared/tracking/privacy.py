@@ -4,11 +4,12 @@ Only viewing documents written while `attendance_tied_to_participant` was on nam
 participant; pseudonymous ones cannot be linked to anyone and are not a subject's data.
 """
 
+from itertools import islice
 from typing import Any
 
 from shared.privacy.models import DataSubject
 from shared.tracking.models import Viewing
-from shared.tracking.repository import shard_of, shard_partition, shard_partitions, viewings
+from shared.tracking.repository import shard_of, shard_partition, viewings
 
 
 def _viewings(subject: DataSubject) -> list[Viewing]:
@@ -43,12 +44,10 @@ def erase_viewings(*, subject: DataSubject) -> int:
 def erase_webcast_viewings(*, tenant_id: str, webcast_id: str, limit: int) -> int:
     """Delete up to `limit` of the webcast's viewing documents, tied and pseudonymous alike
     (its participant data's retention ended; the report was frozen first)."""
-    erased = 0
-    for partition in shard_partitions(webcast_id):
-        for viewing in viewings.iterate(tenant_id=tenant_id, partition_key=partition):
-            if erased >= limit:
-                return erased
-            erased += viewings.delete(
-                tenant_id=tenant_id, item_id=viewing.id, partition_key=partition
-            )
-    return erased
+    found = list(
+        islice(viewings.iterate_webcast(tenant_id=tenant_id, webcast_id=webcast_id), limit)
+    )
+    return sum(
+        viewings.delete(tenant_id=tenant_id, item_id=viewing.id, partition_key=viewing.partition)
+        for viewing in found
+    )

@@ -66,6 +66,24 @@ def _links_and_sessions(webcast_id: str) -> list[dict[str, Any]]:
     )
 
 
+def _upvote_a_message(owner: helpers.Admin, webcast_id: str, username: str, password: str) -> None:
+    """Publish the first message and upvote it as the participant."""
+    listed = owner.get(f"/api/webcasts/{webcast_id}/messages").json()["items"]
+    message_id = listed[0]["id"]
+    published = owner.patch(
+        f"/api/webcasts/{webcast_id}/messages/{message_id}", json={"published": True}
+    )
+    assert published.status_code == 200, published.text
+    http = helpers.client()
+    signed_in = http.post(
+        f"/api/w/{webcast_id}/login", json={"login": username, "password": password}
+    )
+    csrf = {"X-CSRF-Token": signed_in.json()["csrf_token"]}
+    voted = http.post(f"/api/w/{webcast_id}/messages/{message_id}/votes", headers=csrf)
+    assert voted.status_code == 200, voted.text
+    assert len(_of_webcast("messages", webcast_id, "message-vote")) == 1
+
+
 @pytest.mark.claim("P21")
 def test_an_expired_webcast_gets_its_notice_first_and_is_deleted_a_lead_later(stack, mail_sink):
     owner = helpers.new_owner("retention")
@@ -184,15 +202,18 @@ def test_participant_retention_erases_participants_and_their_traces_but_keeps_a_
     base = f"/api/webcasts/{webcast_id}"
     poll_id = owner.post(f"{base}/polls", json=_POLL).json()["id"]
     assert owner.post(f"{base}/polls/{poll_id}/open", json={}).status_code == 200
+    passwords = {}
     for username in ("ada", "bob"):
         created = owner.post(f"{base}/participants", json={"username": username}).json()
-        _signed_in_activity(webcast_id, username, created["generated_password"], poll_id)
+        passwords[username] = created["generated_password"]
+        _signed_in_activity(webcast_id, username, passwords[username], poll_id)
         participant = participants.get(
             tenant_id=owner.tenant_id, partition_key=webcast_id, item_id=created["id"]
         )
         assert participant is not None
         access.issue_link(participant=participant, single_use=False)
     TRACKING.drain()
+    _upvote_a_message(owner, webcast_id, "ada", passwords["ada"])
     asset = owner.post(
         f"{base}/media", json={"title": "Recording", "filename": "talk.mp4", "size": 1000}
     )
@@ -200,7 +221,7 @@ def test_participant_retention_erases_participants_and_their_traces_but_keeps_a_
     report = owner.get(f"{base}/attendance").json()
     assert report["unique_viewers"] == 2 and report["frozen_at"] is None
     assert len(_of_webcast("tracking", webcast_id, "viewing")) == 2
-    assert len(_links_and_sessions(webcast_id)) == 4
+    assert len(_links_and_sessions(webcast_id)) == 5, "two links, three sign-ins"
 
     assert _run(owner, end + 2 * DAY_SECONDS - MINUTE).participant_erasures == 0
     assert len(helpers.stored_participants(webcast_id)) == 2
@@ -213,9 +234,18 @@ def test_participant_retention_erases_participants_and_their_traces_but_keeps_a_
     assert helpers.stored_participants(webcast_id) == []
     assert _of_webcast("tracking", webcast_id, "viewing") == []
     assert _of_webcast("polls", webcast_id, "poll-vote") == []
+    assert _of_webcast("messages", webcast_id, "message-vote") == []
     assert _links_and_sessions(webcast_id) == []
     messages = _of_webcast("messages", webcast_id, "message")
     assert len(messages) == 2
+    assert (
+        sum(
+            t["counts"].get(m["id"], 0)
+            for t in _of_webcast("messages", webcast_id, "message-tally")
+            for m in messages
+        )
+        == 1
+    ), "counted"
     assert all(not m.get("participant_id") and not m["sender_hash"] for m in messages)
     frozen = owner.get(f"{base}/attendance").json()
     assert frozen["frozen_at"] is not None
