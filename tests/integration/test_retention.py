@@ -48,6 +48,11 @@ def _of_webcast(container: str, webcast_id: str, doc_type: str) -> list[dict[str
     )
 
 
+def _fields(response: Any) -> list[str]:
+    """The fields a problem names."""
+    return [error["field"] for error in response.json()["errors"]]
+
+
 def _links_and_sessions(webcast_id: str) -> list[dict[str, Any]]:
     """Personal-link tokens and viewer sessions with a grant for the webcast."""
     found = list(
@@ -136,7 +141,7 @@ def test_an_owners_extension_postpones_the_deletion_and_brings_a_new_notice(stac
     assert owner.post(url, json={"days": 0}).status_code == 422
     too_long = owner.post(url, json={"days": 3649})
     assert too_long.status_code == 422
-    assert "days" in str(too_long.json())
+    assert _fields(too_long) == ["days"]
     extended = owner.post(url, json={"days": 28})
     assert extended.status_code == 200, extended.text
     view = extended.json()
@@ -173,15 +178,16 @@ def test_retention_periods_are_bounded_and_participant_data_never_outlives_the_w
         },
     )
     assert longer.status_code == 422
-    assert "participant_retention_days" in str(longer.json())
+    assert _fields(longer) == ["participant_retention_days"]
     webcast_id = helpers.new_webcast(owner, retention_days=30, participant_retention_days=10)
     url = f"/api/webcasts/{webcast_id}"
     raised = owner.patch(url, json={"participant_retention_days": 40})
     assert raised.status_code == 422
-    assert "participant_retention_days" in str(raised.json())
+    assert _fields(raised) == ["participant_retention_days"]
+    assert owner.patch(url, json={"retention_days": 36_500}).status_code == 422
     shortened = owner.patch(url, json={"retention_days": 5})
     assert shortened.status_code == 422
-    assert "retention_days" in str(shortened.json())
+    assert _fields(shortened) == ["retention_days"]
     assert owner.get(url).json()["participant_retention_days"] == 10
 
 
