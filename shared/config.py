@@ -181,6 +181,12 @@ class Settings(BaseSettings):
     # (/subscriptions/.../providers/Microsoft.Cdn/profiles/{p}/afdEndpoints/{e}); a deletion
     # purges the webcast's paths there. Unset: no CDN, the purge is only recorded.
     cdn_purge_endpoint: str | None = None
+    # The owner's notice goes out min(this, retention / 2) days before a retention deletion.
+    retention_notice_days: int = Field(default=14, ge=1, le=90)
+    # Webcasts read per page by the retention timer, and participant-side documents it erases
+    # per webcast and run (the next run continues).
+    retention_page_size: int = Field(default=100, ge=1, le=1000)
+    retention_erase_batch: int = Field(default=2000, ge=1)
 
     downloads_max_bytes: int = Field(default=200 * 1024**2, ge=1)
 

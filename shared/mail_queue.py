@@ -22,6 +22,7 @@ class JobKind(StrEnum):
     participant_password_reset = "participant_password_reset"  # noqa: S105 - a kind's name
     invitation_batch = "invitation_batch"
     reminder_batch = "reminder_batch"
+    retention_notice = "retention_notice"  # to the owner: the webcast's retention ends
 
 
 class MailJob(BaseModel):
@@ -41,6 +42,7 @@ class MailJob(BaseModel):
     reminder_lead: int | None = None  # seconds before the start
     starts_at: str | None = None  # the start a reminder was planned for (ISO 8601)
     registered_already: bool = False  # confirmation: the address was registered before
+    deletes_at: str | None = None  # retention notice: the deletion date it announces
 
 
 def enqueue_job(job: MailJob) -> None:

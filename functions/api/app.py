@@ -22,6 +22,7 @@ from functions.api.routers import (
     participants,
     playback,
     polls,
+    retention,
     support,
     tracking,
     viewer,
@@ -52,6 +53,7 @@ def create_app() -> FastAPI:
         webcasts.router,
         deletions.router,
         account_deletion.router,
+        retention.router,
         participant_files.router,  # before participants: /participants/export.csv
         participants.router,
         viewer.router,

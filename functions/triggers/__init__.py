@@ -11,6 +11,7 @@ from functions.triggers import (
     media,
     participant_imports,
     polls,
+    retention,
     tracking,
 )
 
@@ -24,4 +25,5 @@ BLUEPRINTS: tuple[func.Blueprint, ...] = (
     media.blueprint,
     malware.blueprint,
     deletions.blueprint,
+    retention.blueprint,
 )

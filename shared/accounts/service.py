@@ -180,6 +180,14 @@ def is_closing(tenant_id: str) -> bool:
     return tenant is None or tenant.deletion_started_at is not None
 
 
+def tenant_owner(tenant_id: str) -> Account | None:
+    """The customer account's owner (None once the account or its owner is gone)."""
+    tenant = tenants.get(tenant_id=tenant_id, item_id=f"tenant:{tenant_id}")
+    if tenant is None:
+        return None
+    return accounts.get(tenant_id=tenant_id, item_id=tenant.owner_account_id)
+
+
 def get_account(*, tenant_id: str, account_id: str) -> Account | None:
     return accounts.get(tenant_id=tenant_id, item_id=account_id)
 

@@ -12,6 +12,8 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime
 
+from pydantic import BaseModel
+
 from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
@@ -94,6 +96,25 @@ def _session(tenant_id: str, webcast_id: str, session_id: str | None) -> LiveSes
     if session_id is None:
         return None
     return sessions.get(tenant_id=tenant_id, item_id=session_id, partition_key=webcast_id)
+
+
+class SessionsEnd(BaseModel):
+    """When the webcast's last live session ended, and whether one is running now."""
+
+    last_ended_at: str | None
+    running: bool
+
+
+def sessions_end(*, tenant_id: str, webcast_id: str) -> SessionsEnd:
+    """The end of the webcast's live sessions, for its retention (counted from its end)."""
+    last: str | None = None
+    running = False
+    for session in sessions.iterate(tenant_id=tenant_id, partition_key=webcast_id):
+        if session.ended_at is None:
+            running = True
+        elif last is None or session.ended_at > last:
+            last = session.ended_at
+    return SessionsEnd(last_ended_at=last, running=running)
 
 
 def _change_channel(

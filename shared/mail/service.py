@@ -13,7 +13,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from shared import jobs
-from shared.accounts.service import get_account
+from shared.accounts.service import get_account, tenant_owner
 from shared.accounts.signin import issue_reset_token
 from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR
@@ -32,7 +32,7 @@ from shared.participants.access import issue_link
 from shared.participants.links import page_url, with_token
 from shared.participants.models import Participant, ParticipantStatus
 from shared.participants.service import find_participant
-from shared.webcasts.models import Webcast
+from shared.webcasts.models import Language, Webcast
 from shared.webcasts.service import find_in_tenant, is_gone
 
 PRIVACY = "participant_privacy"
@@ -60,6 +60,37 @@ def _password_reset(job: MailJob) -> OutgoingMail | None:
             f"{s.password_reset_seconds // 60} minutes:\n{link}\n\n"
             "Your second factor (authenticator app) is still needed at the next sign-in.\n"
             "If you did not ask for this, ignore this mail.\n"
+        ),
+        key=job.idempotency_key,
+    )
+
+
+def _retention_notice(job: MailJob) -> OutgoingMail | None:
+    """The owner's notice that a webcast is deleted at the end of its retention period."""
+    if job.webcast_id is None or job.deletes_at is None:
+        raise PermanentMailError("a retention notice needs a webcast id and a deletion date")
+    webcast = find_in_tenant(tenant_id=job.tenant_id, webcast_id=job.webcast_id)
+    owner = tenant_owner(job.tenant_id)
+    if webcast is None or owner is None or owner.disabled or owner.erased:
+        return None
+    if webcast.retention_notice_for != job.deletes_at:
+        return None  # the date moved (an extension): the notice of the new date is due later
+    moment = _local(webcast, datetime.fromisoformat(job.deletes_at).timestamp())
+    on_en, on_de = format_time(moment, Language.en), format_time(moment, Language.de)
+    link = f"{get_settings().public_base_url}/admin/#/webcasts/{quote(webcast.id)}"
+    return OutgoingMail(
+        to=owner.email,
+        subject=f"Your webcast will be deleted on {on_en} / Ihr Webcast wird am {on_de} gelöscht",
+        text=(
+            f"Hello {owner.display_name},\n\n"
+            f'the retention period of the webcast "{webcast.title}" '
+            f"({webcast.retention_days} days from its end) is ending. On {on_en} the webcast "
+            "is deleted with all of its participant data, recordings and files; it cannot be "
+            "restored.\n\n"
+            f"To keep it longer, extend its retention period here:\n{link}\n\n"
+            f'Die Aufbewahrungsfrist des Webcasts "{webcast.title}" endet. Am {on_de} '
+            "wird er mit allen Teilnehmerdaten, Aufzeichnungen und Dateien unwiderruflich "
+            f"gelöscht. Verlängern können Sie die Frist hier:\n{link}\n"
         ),
         key=job.idempotency_key,
     )
@@ -239,6 +270,7 @@ _RENDERERS: dict[str, Callable[[MailJob], OutgoingMail | None]] = {
     JobKind.confirmation: _confirmation,
     JobKind.reminder: _reminder,
     JobKind.participant_password_reset: _participant_password_reset,
+    JobKind.retention_notice: _retention_notice,
 }
 _FAN_OUTS: dict[str, Callable[[MailJob], int]] = {
     JobKind.invitation_batch: invitations.expand,
@@ -280,5 +312,13 @@ def handle(job: MailJob) -> bool:
             action=f"mail.{job.kind}",
             entity_type="participant",
             entity_id=job.participant_id,
+        )
+    elif mail is not None and job.kind == JobKind.retention_notice and job.webcast_id:
+        operations.record_event(
+            tenant_id=job.tenant_id,
+            actor=SYSTEM_ACTOR,
+            action=f"mail.{job.kind}",
+            entity_type="webcast",
+            entity_id=job.webcast_id,
         )
     return mail is not None

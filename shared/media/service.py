@@ -99,6 +99,14 @@ def _published_id(webcast: Webcast) -> str | None:
     return publication.asset_id if publication is not None else None
 
 
+def last_published_at(*, tenant_id: str, webcast_id: str) -> str | None:
+    """When the webcast's VOD was last published (None: nothing is published)."""
+    publication = publications.get(
+        tenant_id=tenant_id, item_id=PUBLICATION_ID, partition_key=webcast_id
+    )
+    return publication.published_at if publication is not None else None
+
+
 def _saved_view(
     webcast: Webcast,
     asset: Asset,

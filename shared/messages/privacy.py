@@ -1,12 +1,14 @@
 """Data-subject export and erasure for messages tied to a participant (only those sent
 while a sender switch was on; all others carry no participant id)."""
 
+from itertools import islice
 from typing import Any
 
 from shared.messages import feed
 from shared.messages.models import Message
-from shared.messages.repository import messages
+from shared.messages.repository import messages, tallies, votes
 from shared.privacy.models import DataSubject
+from shared.webcasts.models import Webcast
 from shared.webcasts.service import find_in_tenant
 
 
@@ -42,3 +44,51 @@ def erase_messages(*, subject: DataSubject) -> int:
         if webcast is not None:
             feed.rebuild(webcast)
     return len(found)
+
+
+def erase_webcast_senders(*, webcast: Webcast, limit: int) -> int:
+    """Take the sender (participant id, session hash) off up to `limit` of the webcast's
+    messages and delete their upvotes after folding them: texts and counts stay."""
+    senders = messages.iterate(
+        tenant_id=webcast.tenant_id,
+        partition_key=webcast.id,
+        where="(IS_DEFINED(c.participant_id) AND NOT IS_NULL(c.participant_id)) "
+        "OR c.sender_hash != ''",
+    )
+    found = list(islice(senders, limit))
+    for message in found:
+        messages.replace(
+            tenant_id=webcast.tenant_id,
+            item=message.model_copy(update={"participant_id": None, "sender_hash": ""}),
+        )
+    changed = len(found)
+    published = any(message.published for message in found)
+    if published:
+        feed.rebuild(webcast)
+    if changed >= limit:
+        return changed
+    found_votes = list(
+        islice(
+            votes.iterate_webcast(tenant_id=webcast.tenant_id, webcast_id=webcast.id),
+            limit - changed,
+        )
+    )
+    for shard in sorted({_shard_of_partition(v.partition) for v in found_votes if not v.counted}):
+        feed.fold_shard(webcast=webcast, shard=shard)  # counted first: the counts stay
+    changed += sum(
+        votes.delete(tenant_id=webcast.tenant_id, partition_key=vote.partition, item_id=vote.id)
+        for vote in found_votes
+    )
+    if changed < limit:
+        # Every upvote is gone: the tallies' lists of the last folded vote ids go too.
+        for kept in tallies.iterate_webcast(tenant_id=webcast.tenant_id, webcast_id=webcast.id):
+            if kept.folded:
+                tallies.replace(
+                    tenant_id=webcast.tenant_id, item=kept.model_copy(update={"folded": []})
+                )
+    return changed
+
+
+def _shard_of_partition(partition: str) -> int:
+    """The shard number of a vote partition `{webcast}:up:{shard}`."""
+    return int(partition.rsplit(":", 1)[1])

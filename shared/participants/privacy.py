@@ -1,5 +1,7 @@
 """Data-subject export and erasure for participants (answers, consents, login keys, grants)."""
 
+from collections.abc import Callable
+from itertools import islice
 from typing import Any
 
 from shared.participants.repository import participants
@@ -35,3 +37,29 @@ def erase_participant(*, subject: DataSubject) -> int:
         return 0
     remove_participant(participant)
     return 1
+
+
+def erase_webcast_participants(
+    *,
+    tenant_id: str,
+    webcast_id: str,
+    limit: int,
+    erase_tied_data: Callable[[DataSubject], object],
+) -> int:
+    """Delete up to `limit` of the webcast's participants (answers, consents, login keys,
+    grants), each after `erase_tied_data` ran for them; blocked ones stay on hold."""
+    found = list(islice(participants.iterate(tenant_id=tenant_id, partition_key=webcast_id), limit))
+    for participant in found:
+        erase_tied_data(
+            DataSubject(tenant_id=tenant_id, webcast_id=webcast_id, participant_id=participant.id)
+        )
+        remove_participant(participant)
+    return len(found)
+
+
+def has_participants(*, tenant_id: str, webcast_id: str) -> bool:
+    """Whether the webcast has any participant (one read of a page of one)."""
+    return (
+        next(iter(participants.iterate(tenant_id=tenant_id, partition_key=webcast_id)), None)
+        is not None
+    )

@@ -6,10 +6,12 @@ stay: they are aggregates without any link to a person.
 """
 
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
+from shared.polls import tally
 from shared.polls.models import Vote
-from shared.polls.repository import VOTE_SHARDS, polls, shard_partition, votes
+from shared.polls.repository import VOTE_SHARDS, polls, shard_partition, tallies, votes
 from shared.privacy.models import DataSubject
 
 
@@ -46,4 +48,26 @@ def erase_answers(*, subject: DataSubject) -> int:
         erased += votes.delete(
             tenant_id=subject.tenant_id, partition_key=vote.partition, item_id=vote.id
         )
+    return erased
+
+
+def erase_webcast_answers(*, tenant_id: str, webcast_id: str, limit: int) -> int:
+    """Delete up to `limit` of the webcast's answers, tied and anonymous alike, each counted
+    into its shard's tally first: the tallies (counts only) stay as the polls' results."""
+    found = list(islice(votes.iterate_webcast(tenant_id=tenant_id, webcast_id=webcast_id), limit))
+    for poll_id, shard in sorted({(v.poll_id, v.shard) for v in found if not v.counted}):
+        poll = polls.get(tenant_id=tenant_id, partition_key=webcast_id, item_id=poll_id)
+        if poll is not None:
+            tally.fold_shard(poll=poll, shard=shard)
+    erased = sum(
+        votes.delete(tenant_id=tenant_id, partition_key=vote.partition, item_id=vote.id)
+        for vote in found
+    )
+    if len(found) < limit:
+        # Every answer is gone: the tallies' lists of recently folded vote ids go too.
+        for kept in tallies.iterate_webcast(tenant_id=tenant_id, webcast_id=webcast_id):
+            if kept.recent:
+                tallies.replace(tenant_id=tenant_id, item=kept.model_copy(update={"recent": []}))
+    for poll_id in {vote.poll_id for vote in found}:
+        tally.forget(poll_id)
     return erased

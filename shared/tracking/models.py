@@ -115,6 +115,9 @@ class AttendanceReport(BaseModel):
     live_minutes: float
     vod_minutes: float
     per_minute: list[MinuteCount]
+    # Set once the participant data was erased at the end of its retention: the figures are
+    # those computed just before, kept as they were (decision 0049).
+    frozen_at: str | None = None
 
 
 class ReportSnapshot(Document):

@@ -4,6 +4,7 @@ Only viewing documents written while `attendance_tied_to_participant` was on nam
 participant; pseudonymous ones cannot be linked to anyone and are not a subject's data.
 """
 
+from itertools import islice
 from typing import Any
 
 from shared.privacy.models import DataSubject
@@ -38,3 +39,15 @@ def erase_viewings(*, subject: DataSubject) -> int:
         ):
             erased += 1
     return erased
+
+
+def erase_webcast_viewings(*, tenant_id: str, webcast_id: str, limit: int) -> int:
+    """Delete up to `limit` of the webcast's viewing documents, tied and pseudonymous alike
+    (its participant data's retention ended; the report was frozen first)."""
+    found = list(
+        islice(viewings.iterate_webcast(tenant_id=tenant_id, webcast_id=webcast_id), limit)
+    )
+    return sum(
+        viewings.delete(tenant_id=tenant_id, item_id=viewing.id, partition_key=viewing.partition)
+        for viewing in found
+    )

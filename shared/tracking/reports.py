@@ -18,6 +18,7 @@ from shared.audit import operations
 from shared.audit.models import RequestContext
 from shared.auth.models import Permission, Principal
 from shared.clock import now, utc_iso
+from shared.errors import DomainError
 from shared.spreadsheet import ExportFile, ExportFormat, export_file, safe_cell
 from shared.tracking import slots
 from shared.tracking.models import (
@@ -37,6 +38,8 @@ from shared.webcasts.service import MEMBER, admin_webcast
 
 SLOTS_PER_MINUTE = 60 // SLOT_SECONDS
 SNAPSHOT_ID = "report"
+# The report frozen before the participant data goes; created once, never recomputed.
+FROZEN_ID = "report-frozen"
 MAX_SNAPSHOT_CHARS = 1_500_000
 
 
@@ -154,6 +157,9 @@ def read_report(*, principal: Principal, webcast_id: str) -> tuple[AttendanceRep
     webcast = admin_webcast(principal, webcast_id, needs=MEMBER, write=False)
     tenant_id = webcast.tenant_id
     partition = report_partition(webcast.id)
+    frozen = frozen_report(webcast)
+    if frozen is not None:
+        return frozen.report, frozen.tag
     cached = snapshots.get(tenant_id=tenant_id, item_id=SNAPSHOT_ID, partition_key=partition)
     max_age = tracking_settings().report_max_age_seconds
     if cached is not None and now() - cached.computed_at < max_age:
@@ -175,6 +181,39 @@ def read_report(*, principal: Principal, webcast_id: str) -> tuple[AttendanceRep
         ),
     )
     return report, tag
+
+
+def frozen_report(webcast: Webcast) -> ReportSnapshot | None:
+    return snapshots.get(
+        tenant_id=webcast.tenant_id, item_id=FROZEN_ID, partition_key=report_partition(webcast.id)
+    )
+
+
+def freeze_report(webcast: Webcast) -> ReportSnapshot:
+    """Compute the aggregate report once more and keep it for good, before the viewing
+    documents are erased; the frozen one if there is one already (a repeated run)."""
+    frozen = frozen_report(webcast)
+    if frozen is not None:
+        return frozen
+    report = compute_report(webcast).model_copy(update={"frozen_at": utc_iso()})
+    if len(report.model_dump_json()) > MAX_SNAPSHOT_CHARS:
+        # The erasure must not go ahead without its report; the minute series is what grows.
+        raise ValueError(f"the attendance report of webcast {webcast.id} is too large to freeze")
+    snapshot = ReportSnapshot(
+        id=FROZEN_ID,
+        tenant_id=webcast.tenant_id,
+        webcast_id=webcast.id,
+        partition=report_partition(webcast.id),
+        computed_at=now(),
+        tag=_tag(report),
+        report=report,
+    )
+    try:
+        return snapshots.create(tenant_id=webcast.tenant_id, item=snapshot)
+    except DomainError as error:
+        if error.status != 409:
+            raise
+        return frozen_report(webcast) or snapshot  # frozen meanwhile by another run
 
 
 def _rows(webcast: Webcast) -> Iterator[ViewerRow]:

@@ -97,7 +97,8 @@ AwareTime = Annotated[datetime, AfterValidator(_aware)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=5000), LINE_BREAKS]
-RetentionDays = Annotated[int, Field(ge=1, le=3650)]
+MAX_RETENTION_DAYS = 3650
+RetentionDays = Annotated[int, Field(ge=1, le=MAX_RETENTION_DAYS)]
 
 
 class Schedule(InputModel):
@@ -126,6 +127,8 @@ class WebcastCreate(InputModel):
     modules: Modules = Modules()
     privacy: PrivacySwitches = PrivacySwitches()
     retention_days: RetentionDays = 365
+    # Participant data may go earlier than the webcast (decision 0049); never later.
+    participant_retention_days: RetentionDays | None = None
     participant_passwords: PasswordMode = PasswordMode.generated
     # Offer a progressive MP4 of the VOD for download besides HLS (off by default).
     vod_download: bool = False
@@ -146,6 +149,7 @@ class WebcastUpdate(InputModel):
     modules: Modules | None = None
     privacy: PrivacySwitches | None = None
     retention_days: RetentionDays | None = None
+    participant_retention_days: RetentionDays | None = None
     participant_passwords: PasswordMode | None = None
     vod_download: bool | None = None
     admit_before_confirmation: bool | None = None
@@ -164,9 +168,16 @@ class Webcast(Document):
     modules: Modules
     privacy: PrivacySwitches
     retention_days: int
+    participant_retention_days: int | None = None
     participant_passwords: PasswordMode = PasswordMode.generated
     vod_download: bool = False
     admit_before_confirmation: bool = False
+    # The retention deletion date the owner's notice announced, and when it was queued: the
+    # deletion waits for a notice of its own date (decision 0049).
+    retention_notice_for: str | None = None
+    retention_notice_at: str | None = None
+    # When the participant data was erased at the end of its retention.
+    participant_data_erased_at: str | None = None
     created_at: str
     updated_at: str
     created_by: str
@@ -204,6 +215,7 @@ class WebcastView(BaseModel):
     modules: Modules
     privacy: PrivacySwitches
     retention_days: int
+    participant_retention_days: int | None
     participant_passwords: PasswordMode
     vod_download: bool
     admit_before_confirmation: bool
@@ -214,3 +226,28 @@ class WebcastView(BaseModel):
     @classmethod
     def of(cls, webcast: Webcast) -> "WebcastView":
         return cls.model_validate(webcast.model_dump() | {"etag": webcast.etag})
+
+
+class RetentionExtension(InputModel):
+    """The owner adds days to the retention period (the total stays within its bounds)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: RetentionDays
+
+
+class RetentionView(BaseModel):
+    """When the webcast's retention ends, counted from its end (decision 0049)."""
+
+    webcast_id: str
+    retention_days: int
+    participant_retention_days: int | None
+    ended_at: str = Field(
+        description="the schedule's end, the last live session's end, or the "
+        "later of the creation and the last publication"
+    )
+    deletes_at: str
+    notice_at: str = Field(description="when the owner's notice of the deletion is due")
+    notice_sent_for: str | None = Field(description="the deletion date a notice announced")
+    participant_data_erases_at: str | None
+    participant_data_erased_at: str | None

@@ -47,6 +47,38 @@ def scheduled_between(lo: str, hi: str) -> list[dict[str, Any]]:
     )
 
 
+_LIVE = (
+    "SELECT * FROM c WHERE c.type = 'webcast' "
+    "AND (NOT IS_DEFINED(c.blocked_at) OR IS_NULL(c.blocked_at)) "
+    "AND (NOT IS_DEFINED(c.deletion_started_at) OR IS_NULL(c.deletion_started_at))"
+)
+
+
+def live_webcasts_page(
+    *, max_items: int, continuation: str | None, tenant_id: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the unblocked webcasts not being deleted, of every tenant or of one, and
+    the token of the next page (None after the last)."""
+    text = _LIVE
+    parameters: list[dict[str, object]] = []
+    if tenant_id is not None:
+        text += " AND c.tenant_id = @tenant"
+        parameters.append({"name": "@tenant", "value": tenant_id})
+    # The retention timer serves every tenant by design, one bounded page at a time.
+    pager = webcasts.container.query_items(  # nosemgrep: cosmos-query-without-partition-key
+        text,
+        parameters=parameters,
+        enable_cross_partition_query=True,
+        max_item_count=max_items,
+    ).by_page(continuation)
+    try:
+        items = list(next(pager))
+    except StopIteration:
+        items = []
+    token: str | None = getattr(pager, "continuation_token", None)
+    return items, token if items else None
+
+
 # Viewer hot paths (heartbeats, votes, messages) would otherwise read the webcast key and the
 # webcast on every request: at 100,000 viewers that is thousands of RU/s on the tenant's one
 # logical partition. A change made elsewhere reaches a process within this many seconds; a

@@ -10,16 +10,29 @@ from typing import Literal
 from pydantic import BaseModel
 
 from shared.audit import operations
-from shared.audit.models import Actor, RequestContext
+from shared.audit.models import SYSTEM_ACTOR, Actor, RequestContext
 from shared.auth.models import Permission, Principal
-from shared.auth.permissions import require_manager, require_member, require_permission
+from shared.auth.permissions import (
+    require_manager,
+    require_member,
+    require_owner,
+    require_permission,
+)
 from shared.clock import utc_iso
 from shared.cosmos.repository import Page
-from shared.errors import DomainError, conflict, not_found, precondition_failed
+from shared.errors import (
+    DomainError,
+    conflict,
+    not_found,
+    precondition_failed,
+    validation_error,
+)
 from shared.ids import new_id
 from shared.webcasts import repository
 from shared.webcasts.models import (
+    MAX_RETENTION_DAYS,
     Module,
+    RetentionExtension,
     Schedule,
     SlugReservation,
     Webcast,
@@ -173,10 +186,18 @@ def _reserve_slug(tenant_id: str, slug: str, webcast_id: str) -> None:
         raise conflict("Another webcast of this account uses this slug", "slug") from error
 
 
+def _check_retention(webcast: Webcast | WebcastCreate, changed: str) -> None:
+    """Participant data is never kept longer than the webcast; `changed` is named."""
+    shorter = webcast.participant_retention_days
+    if shorter is not None and shorter > webcast.retention_days:
+        raise validation_error(changed, "participant_retention_days must not exceed retention_days")
+
+
 def create_webcast(
     *, principal: Principal, data: WebcastCreate, context: RequestContext
 ) -> Webcast:
     tenant_id = require_manager(principal, write=True)
+    _check_retention(data, "participant_retention_days")
     webcast_id = new_id()
     _reserve_slug(tenant_id, data.slug, webcast_id)
     webcast_keys.create(WebcastKey(id=webcast_id, tenant_id=tenant_id))
@@ -233,11 +254,20 @@ def update_webcast(
     if if_match is not None and if_match.strip('"') != (webcast.etag or "").strip('"'):
         raise precondition_failed()
     changed = operations.changed_fields(data, webcast)
+    _check_retention(
+        webcast.model_copy(update={name: getattr(data, name) for name in changed}),
+        "participant_retention_days"
+        if "participant_retention_days" in changed
+        else "retention_days",
+    )
     old_slug = webcast.slug
     if data.slug is not None and data.slug != old_slug:
         _reserve_slug(tenant_id, data.slug, webcast.id)
     for name in changed:
         setattr(webcast, name, getattr(data, name))
+    if "retention_days" in changed and webcast.retention_notice_for is not None:
+        _forget_notice(webcast)
+        changed = sorted({*changed, "retention_notice_for", "retention_notice_at"})
     webcast.updated_at = utc_iso()
     try:
         webcast = operations.replace(
@@ -271,3 +301,86 @@ def tenant_has_webcasts(tenant_id: str) -> bool:
     """Whether any webcast of the tenant is still stored, tombstoned or not (blocked ones,
     held by data protection, are not counted: deletions keep them)."""
     return bool(webcasts.page(tenant_id=tenant_id, max_items=1).items)
+
+
+def _forget_notice(webcast: Webcast) -> None:
+    """A changed period has another date: a queued notice of the old one is not sent, and a
+    notice of the new one is due before it."""
+    webcast.retention_notice_for = None
+    webcast.retention_notice_at = None
+
+
+def extend_retention(
+    *, principal: Principal, webcast_id: str, data: RetentionExtension, context: RequestContext
+) -> Webcast:
+    """The owner's extension of the retention period by some days (audited); a new notice is
+    due before the new deletion date."""
+    tenant_id = require_owner(principal)
+    webcast = present(webcasts.get(tenant_id=tenant_id, item_id=webcast_id))
+    if webcast is None:
+        raise not_found("Webcast")
+    if webcast.retention_days + data.days > MAX_RETENTION_DAYS:
+        raise validation_error(
+            "days", f"the retention period may be at most {MAX_RETENTION_DAYS} days in all"
+        )
+    webcast.retention_days += data.days
+    changed = ["retention_days"]
+    if webcast.retention_notice_for is not None:
+        _forget_notice(webcast)
+        changed += ["retention_notice_at", "retention_notice_for"]
+    webcast.updated_at = utc_iso()
+    extended = operations.replace(
+        webcasts,
+        tenant_id=tenant_id,
+        item=webcast,
+        actor=principal.actor,
+        action="webcast.retention.extend",
+        entity_type="webcast",
+        changed_fields=changed,
+        context=context,
+    )
+    forget_webcast(webcast_id)
+    return extended
+
+
+def _system_change(webcast: Webcast, action: str, changed: list[str]) -> Webcast:
+    saved = operations.replace(
+        webcasts,
+        tenant_id=webcast.tenant_id,
+        item=webcast,
+        actor=SYSTEM_ACTOR,
+        action=action,
+        entity_type="webcast",
+        changed_fields=changed,
+        context=RequestContext(),
+    )
+    forget_webcast(webcast.id)
+    return saved
+
+
+def record_retention_notice(*, webcast: Webcast, deletes_at: str, noticed_at: str) -> Webcast:
+    """Note that the owner's notice of the deletion on `deletes_at` was queued."""
+    webcast.retention_notice_for = deletes_at
+    webcast.retention_notice_at = noticed_at
+    return _system_change(
+        webcast, "webcast.retention.notice", ["retention_notice_for", "retention_notice_at"]
+    )
+
+
+def record_participant_erasure(*, webcast: Webcast, erased_at: str) -> Webcast:
+    """Note that the webcast's participant data is erased (its retention ended)."""
+    webcast.participant_data_erased_at = erased_at
+    return _system_change(
+        webcast, "webcast.participants.retention_erase", ["participant_data_erased_at"]
+    )
+
+
+def live_webcasts_page(
+    *, max_items: int, continuation: str | None, tenant_id: str | None = None
+) -> Page[Webcast]:
+    """One page of the webcasts of every tenant (or of one) that are neither blocked nor
+    being deleted: for the retention timer."""
+    found, token = repository.live_webcasts_page(
+        max_items=max_items, continuation=continuation, tenant_id=tenant_id
+    )
+    return Page(items=[Webcast.model_validate(item) for item in found], continuation=token)

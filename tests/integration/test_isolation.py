@@ -74,6 +74,8 @@ ROUTES = {
     ("POST", "/api/webcasts/{webcast_id}/deletion"): OWNER,
     ("GET", "/api/deletions/{deletion_id}"): OWNER,
     ("GET", "/api/deletions/{deletion_id}/receipt"): OWNER,
+    ("GET", "/api/webcasts/{webcast_id}/retention"): MEMBER_READ,
+    ("POST", "/api/webcasts/{webcast_id}/retention/extension"): OWNER,
     ("GET", "/api/audit"): MANAGER_READ,
     ("GET", "/api/audit/export.csv"): MANAGER_READ,
     ("GET", "/api/audit/verify"): MANAGER_READ,
@@ -258,6 +260,7 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
         ("POST", "/api/webcasts"): {"title": "Hijack", "slug": "hijack"},
         ("PATCH", "/api/webcasts/{webcast_id}"): {"title": "Hijacked"},
         ("POST", "/api/webcasts/{webcast_id}/deletion"): {"confirm_slug": "not-its-slug"},
+        ("POST", "/api/webcasts/{webcast_id}/retention/extension"): {"days": 1},
         ("PUT", "/api/webcasts/{webcast_id}/form"): {
             "fields": [{"id": "hijack", "type": "short_text", "label": "Hijack"}]
         },

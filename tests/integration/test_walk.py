@@ -300,6 +300,7 @@ def _webcast_flows(owner: helpers.Admin, recorder: Recorder) -> None:
     )["id"]
     base = f"/api/webcasts/{webcast_id}"
     _ok(owner.patch(base, json={"title": "Walk on"}))
+    _ok(owner.post(f"{base}/retention/extension", json={"days": 30}))
     _participant_flows(owner, recorder, webcast_id)
     # A public webcast: anonymous viewers chat, vote, answer, beat, watch and download.
     public_id = _ok(
