@@ -66,8 +66,10 @@ class DeletionJob(Document):
     backup_window_days: int
 
 
-class DeletionRequest(BaseModel):
+class DeletionRequest(InputModel):
     """The owner types the webcast's slug back to confirm."""
+
+    model_config = ConfigDict(extra="forbid")
 
     confirm_slug: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 

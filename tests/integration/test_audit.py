@@ -40,7 +40,8 @@ def test_every_admin_write_is_logged_with_actor_fields_and_no_personal_values(st
         f"/api/webcasts/{webcast['id']}",
         json={"privacy": {"messages_show_sender_to_moderators": True}},
     )
-    owner.delete(f"/api/webcasts/{webcast['id']}")
+    deletion = f"/api/webcasts/{webcast['id']}/deletion"
+    assert owner.post(deletion, json={"confirm_slug": "town-hall"}).status_code == 202
 
     logged = helpers.audit_entries(owner.tenant_id)
     by_action = {(e.action, e.entity_id): e for e in logged}
@@ -50,7 +51,8 @@ def test_every_admin_write_is_logged_with_actor_fields_and_no_personal_values(st
     assert {"email", "display_name", "password", "permissions"} <= set(create.changed_fields)
     assert by_action[("account.update", created["id"])].changed_fields == ["display_name"]
     assert by_action[("webcast.update", webcast["id"])].changed_fields == ["privacy"]
-    assert ("webcast.delete", webcast["id"]) in by_action
+    assert ("webcast.tombstone", webcast["id"]) in by_action
+    assert by_action[("webcast.deletion.start", webcast["id"])].changed_fields == ["reason"]
     assert by_action[("webcast.create", webcast["id"])].request_id == "req-audit-0001"
     assert all(e.at.endswith("Z") for e in logged)
     assert create.client_ip and create.client_ip.startswith("198.51.")

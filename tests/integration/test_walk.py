@@ -279,6 +279,9 @@ def walk(stack) -> Iterator[Recorder]:
         owner = helpers.enrol(email, helpers.PASSWORD)
         _webcast_flows(owner, recorder)
         _admin_flows(owner, recorder)
+        # Last: the owner deletes the whole customer account (its session ends with it).
+        closing = {"confirm_name": "Walk", "password": helpers.PASSWORD}
+        _ok(owner.post("/api/account/deletion", json=closing), 202)
     queue_client(TRANSCODE_QUEUE).clear_messages()  # the walk's edit job: no worker runs here
     recorder.attribute_entries()
     yield recorder
