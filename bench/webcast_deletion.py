@@ -22,7 +22,9 @@ Locally both sides are bound by the client: each `delete_item` costs ~3 ms of th
 with any thread count on 2 cores. And the emulator's query engine walks a container in
 O(n^2) of its size (it copies an array per document), whatever the WHERE or partition: one
 query over 20,000 documents takes ~10 s, over 40,000 (DOCS=20,000 participants with their
-logins) it passes the SDK's 65 s read timeout on a 2-core machine, for either side.
+logins) ~60 s, near the SDK's 65 s read timeout: on a busy 2-core machine either side's
+query of the participants can time out, and the benchmark fails. A run at DOCS=20,000 takes
+~25 minutes there.
 """
 
 import argparse
