@@ -17,6 +17,7 @@ BENCHMARKS = (
     "signin",
     "cold_import",
     "participant_import",
+    "webcast_deletion",
     "interaction",
     "media_transcode",
     "live_latency",
