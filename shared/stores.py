@@ -6,6 +6,18 @@ test checks that every store marked `personal_data` has both there.
 """
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class WebcastReference(StrEnum):
+    """How a container's documents name the webcast they belong to; a webcast's deletion
+    searches each container for the ways it lists (decision 0047)."""
+
+    field = "webcast_id"  # a `webcast_id` field
+    own_id = "own id"  # the document's id is the webcast's id
+    in_id = "in id"  # the id names the webcast among other parts (`{kind}:{webcast}:...`)
+    owner = "owner"  # a participant-side owner `{webcast}/...` in `account_id`
+    grant = "grant"  # a viewer session's grant for the webcast
 
 
 @dataclass(frozen=True)
@@ -17,6 +29,9 @@ class CosmosContainerSpec:
     default_ttl: int | None = None
     # Why a webcast's deletion leaves this container's entries about it; None: it removes them.
     kept_after_deletion: str | None = None
+    # How its documents name their webcast; none: they never do (account-level data), and
+    # the deletion only counts there, with every way at once, to be sure.
+    webcast_references: tuple[WebcastReference, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,7 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         purpose="server-side sessions, stored under the hash of the cookie value",
         personal_data=True,
         default_ttl=24 * 60 * 60,
+        webcast_references=(WebcastReference.grant,),
     ),
     CosmosContainerSpec(
         name="tokens",
@@ -67,6 +83,7 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         purpose="one-time tokens (password resets, personal links, data links), under their hash",
         personal_data=True,
         default_ttl=24 * 60 * 60,
+        webcast_references=(WebcastReference.owner,),
     ),
     CosmosContainerSpec(
         name="throttles",
@@ -74,24 +91,28 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         purpose="failed sign-in counters under keyed hashes of e-mail and client address",
         personal_data=True,
         default_ttl=24 * 60 * 60,
+        webcast_references=(WebcastReference.in_id,),
     ),
     CosmosContainerSpec(
         name="webcasts",
         partition_key="/tenant_id",
         purpose="webcast projects: settings, schedule, switches (no personal data)",
         personal_data=False,
+        webcast_references=(WebcastReference.field, WebcastReference.own_id),
     ),
     CosmosContainerSpec(
         name="webcast_keys",
         partition_key="/id",
         purpose="webcast id -> tenant, for public participant pages",
         personal_data=False,
+        webcast_references=(WebcastReference.own_id,),
     ),
     CosmosContainerSpec(
         name="participants",
         partition_key="/webcast_id",
         purpose="participants of a webcast with their form answers, consents, login keys",
         personal_data=True,
+        webcast_references=(WebcastReference.field,),
     ),
     CosmosContainerSpec(
         name="audit",
@@ -106,6 +127,7 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         purpose="message box: messages and the published feed ({webcast}), votes and tallies "
         "({webcast}:up:{shard}); a participant id only while a sender switch is on",
         personal_data=True,
+        webcast_references=(WebcastReference.field,),
     ),
     CosmosContainerSpec(
         name="polls",
@@ -113,6 +135,7 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         purpose="polls and quizzes (by webcast), answers and tallies in vote shards "
         "({webcast}:{poll}:v{n}); a participant id only with poll_results_tied_to_participant",
         personal_data=True,
+        webcast_references=(WebcastReference.field,),
     ),
     CosmosContainerSpec(
         name="tracking",
@@ -120,6 +143,7 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         purpose="viewing sessions per pseudonymous viewer and mode in {webcast}:t{shard}; the "
         "participant id only while attendance_tied_to_participant is on",
         personal_data=True,
+        webcast_references=(WebcastReference.field,),
     ),
     CosmosContainerSpec(
         name="media",
@@ -127,18 +151,21 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         purpose="media assets (status, renditions, captions), live channels and live sessions "
         "of a webcast: ids, titles and technical data; stream keys only as keyed hashes",
         personal_data=False,
+        webcast_references=(WebcastReference.field,),
     ),
     CosmosContainerSpec(
         name="stream_keys",
         partition_key="/id",
         purpose="keyed hash of a live stream key -> tenant, webcast and channel (ingest check)",
         personal_data=False,
+        webcast_references=(WebcastReference.field,),
     ),
     CosmosContainerSpec(
         name="downloads",
         partition_key="/webcast_id",
         purpose="handouts offered with a webcast: title, file name, type, size, scan status",
         personal_data=False,
+        webcast_references=(WebcastReference.field,),
     ),
     CosmosContainerSpec(
         name="jobs",
@@ -146,6 +173,7 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         purpose="idempotency markers of queue handlers (ids only)",
         personal_data=False,
         default_ttl=14 * 24 * 60 * 60,
+        webcast_references=(WebcastReference.field,),
     ),
     CosmosContainerSpec(
         name="deletions",
