@@ -185,6 +185,18 @@ def _resume_deletion(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _resume_account_deletion(args: argparse.Namespace, out: TextIO) -> int:
+    from shared.deletions.accounts import resume
+
+    job = resume(tenant_id=args.tenant_id)
+    if job is None:
+        print("error: this customer account is not being deleted", file=sys.stderr)
+        return 1
+    print(f"account deletion: {job.id}", file=out)
+    print(f"state:            {job.state}", file=out)
+    return 0
+
+
 Handler = Callable[[argparse.Namespace, TextIO], int]
 
 
@@ -260,6 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--tenant-id", required=True, help="the customer account")
         command.add_argument("--deletion-id", required=True, help="the deletion job")
         command.set_defaults(handler=handler)
+
+    account = commands.add_parser(
+        "resume-account-deletion",
+        help="queue a failed customer account deletion again",
+        description="Queue a failed deletion of a whole customer account again, with its "
+        "failed webcast deletions (nobody of the account can sign in to do it).",
+    )
+    account.add_argument("--tenant-id", required=True, help="the customer account")
+    account.set_defaults(handler=_resume_account_deletion)
     return parser
 
 

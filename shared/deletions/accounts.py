@@ -316,6 +316,22 @@ def run(*, message: DeletionMessage, final_attempt: bool = False) -> bool:
         return True
 
 
+def resume(*, tenant_id: str) -> AccountDeletionJob | None:
+    """Queue a failed account deletion again, with its failed webcast deletions (the
+    operator's command: nobody of the tenant can sign in any more)."""
+    job = account_jobs.get(tenant_id=tenant_id, item_id=job_id_of(tenant_id))
+    if job is None or job.state != AccountDeletionState.failed:
+        return job
+    for webcast_job in _webcast_jobs_left(tenant_id):
+        service.resume(tenant_id=tenant_id, job_id=webcast_job.id)
+    job.state = AccountDeletionState.queued
+    job.failure = None
+    job.updated_at = utc_iso()
+    job = account_jobs.replace(tenant_id=tenant_id, item=job)
+    _enqueue(job, 0)
+    return job
+
+
 def _due_for_purge(moment: str) -> list[AccountDeletionJob]:
     # Deleted tenants of every partition whose retention has ended: the timer alone asks.
     found = account_jobs.container.query_items(  # nosemgrep: cosmos-query-without-partition-key

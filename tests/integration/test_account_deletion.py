@@ -8,16 +8,18 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from shared import clock
+from shared import cli, clock
 from shared.auth.models import Permission
 from shared.clients import blob_container_name, blob_service, cosmos_container
 from shared.clock import utc_iso
-from shared.deletions import accounts
+from shared.deletions import accounts, service, sweep
+from shared.deletions.models import DeletionMessage
 from shared.stores import BLOB_CONTAINERS, COSMOS_CONTAINERS, cosmos_container_spec
 from tests import helpers
 
@@ -183,3 +185,42 @@ def test_the_owner_deletes_the_account_and_only_the_audit_log_stays_for_its_peri
     ]
     assert support_account.tenant_id == "_platform"
     assert _receipt(owner.tenant_id, token).status_code == 404
+
+
+@pytest.mark.claim("P22")
+def test_a_failed_account_deletion_is_visible_and_the_operator_resumes_it(stack, capsys):
+    owner = helpers.new_owner("closing-failed")
+    webcast_id = helpers.new_webcast(owner, title="Stays a moment")
+    name = "Customer closing-failed"  # helpers.new_owner names the customer so
+    account_step = DeletionMessage(
+        tenant_id=owner.tenant_id, job_id=accounts.job_id_of(owner.tenant_id), kind="account"
+    )
+    webcast_step = DeletionMessage(tenant_id=owner.tenant_id, job_id=webcast_id)
+    with helpers.changed_settings(
+        deletion_second_sweep_seconds=1, media_transcode_timeout_seconds=1
+    ):
+        started = owner.post(DELETION, json={"confirm_name": name, "password": helpers.PASSWORD})
+        assert started.status_code == 202, started.text
+        token = started.json()["receipt_token"]
+        assert accounts.run(message=account_step)  # starts the webcast's deletion
+        broken = mock.patch.object(sweep, "sweep", side_effect=RuntimeError("store unreachable"))
+        with broken:
+            assert service.run(message=webcast_step, final_attempt=True)
+        time.sleep(1.1)
+        accounts.run(message=account_step, final_attempt=True)
+        failed = _receipt(owner.tenant_id, token).json()
+        assert failed["state"] == "failed", failed
+
+        assert cli.main(["resume-account-deletion", "--tenant-id", owner.tenant_id]) == 0
+        assert "state:            queued" in capsys.readouterr().out
+        assert cli.main(["resume-account-deletion", "--tenant-id", "no-such-tenant"]) == 1
+        assert service.run(message=webcast_step)
+        time.sleep(1.1)
+        assert service.run(message=webcast_step)
+        deadline = time.monotonic() + 20
+        while _receipt(owner.tenant_id, token).json()["state"] != "done":
+            assert time.monotonic() < deadline, _receipt(owner.tenant_id, token).json()
+            accounts.run(message=account_step)
+            time.sleep(0.5)
+    assert _blobs(owner.tenant_id) == []
+    assert _signs_in(owner.email) == 401

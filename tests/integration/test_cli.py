@@ -38,6 +38,7 @@ def test_help_lists_every_command(capsys):
         "purge-expired",
         "deletion-status",
         "resume-deletion",
+        "resume-account-deletion",
     ]
     for command in commands:
         assert command in shown
