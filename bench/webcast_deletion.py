@@ -269,13 +269,13 @@ def _left(webcast_id: str) -> dict[str, int]:
     for spec in swept_containers():
         container = cosmos_container(spec.name)
         # Across partitions on purpose: anything of the webcast, wherever it lies.
-        found: Iterable[Any] = (
-            container.query_items(  # nosemgrep: cosmos-query-without-partition-key
-                "SELECT VALUE COUNT(1) FROM c WHERE c.webcast_id = @webcast OR c.id = @webcast",
-                parameters=[{"name": "@webcast", "value": webcast_id}],
-                enable_cross_partition_query=True,
-            )
+        counted = container.query_items(  # nosemgrep: cosmos-query-without-partition-key
+            "SELECT VALUE COUNT(1) FROM c WHERE c.webcast_id = @webcast OR c.id = @webcast",
+            parameters=[{"name": "@webcast", "value": webcast_id}],
+            enable_cross_partition_query=True,
         )
+        # COUNT answers numbers, not the documents the SDK's types name.
+        found: Iterable[Any] = iter(counted)
         count = sum(int(value) for value in found)
         if count:
             left[spec.name] = count
