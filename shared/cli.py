@@ -163,26 +163,24 @@ def _print_deletion(job: "DeletionJob", out: TextIO) -> None:
         print(f"backups gone by: {shown.backups_gone_by}", file=out)
 
 
-def _deletion_status(args: argparse.Namespace, out: TextIO) -> int:
-    from shared.deletions.service import find
-
-    job = find(tenant_id=args.tenant_id, job_id=args.deletion_id)
+def _shown_deletion(job: "DeletionJob | None", out: TextIO) -> int:
     if job is None:
         print("error: no such deletion in this tenant", file=sys.stderr)
         return 1
     _print_deletion(job, out)
     return 0
+
+
+def _deletion_status(args: argparse.Namespace, out: TextIO) -> int:
+    from shared.deletions.service import find
+
+    return _shown_deletion(find(tenant_id=args.tenant_id, job_id=args.deletion_id), out)
 
 
 def _resume_deletion(args: argparse.Namespace, out: TextIO) -> int:
     from shared.deletions.service import resume
 
-    job = resume(tenant_id=args.tenant_id, job_id=args.deletion_id)
-    if job is None:
-        print("error: no such deletion in this tenant", file=sys.stderr)
-        return 1
-    _print_deletion(job, out)
-    return 0
+    return _shown_deletion(resume(tenant_id=args.tenant_id, job_id=args.deletion_id), out)
 
 
 def _resume_account_deletion(args: argparse.Namespace, out: TextIO) -> int:
