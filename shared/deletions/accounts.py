@@ -14,21 +14,17 @@ them. The owner keeps the receipt through a secret shown once in the answer to t
 import hmac
 import logging
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
-
-from azure.cosmos import exceptions as cosmos_errors
 
 from shared.accounts import closing
 from shared.audit import operations
 from shared.audit import privacy as audit_privacy
 from shared.audit.models import PLATFORM_TENANT, SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
-from shared.clients import blob_container_name, blob_service, cosmos_container, queue_client
+from shared.clients import cosmos_container, queue_client
 from shared.clock import now, utc_iso
 from shared.config import get_settings
-from shared.cosmos.repository import is_missing
 from shared.deletions import service
 from shared.deletions.models import (
     AccountDeletionJob,
@@ -44,7 +40,7 @@ from shared.deletions.models import (
     Sweep,
 )
 from shared.deletions.repository import account_jobs, jobs
-from shared.deletions.sweep import store_key, swept_containers
+from shared.deletions.sweep import count_blobs, delete_documents, store_key, swept_containers
 from shared.errors import DomainError, conflict, not_found
 from shared.ids import new_secret_token, token_hash
 from shared.privacy.blobs import delete_prefix
@@ -227,23 +223,10 @@ def _sweep_tenant(name: str, partition_key: str, tenant_id: str) -> int:
     field = partition_key.lstrip("/")
     text = f"SELECT c.id, c.{field} AS _pk FROM c WHERE {_OF_TENANT}"  # noqa: S608
     # Only the account deletion looks across a container's partitions for a tenant.
-    found = list(
-        container.query_items(  # nosemgrep: cosmos-query-without-partition-key
-            text, parameters=_parameters(tenant_id), enable_cross_partition_query=True
-        )
+    found = container.query_items(  # nosemgrep: cosmos-query-without-partition-key
+        text, parameters=_parameters(tenant_id), enable_cross_partition_query=True
     )
-
-    def delete(item: dict[str, Any]) -> int:
-        try:
-            container.delete_item(item["id"], partition_key=item["_pk"])
-        except cosmos_errors.CosmosHttpResponseError as error:
-            if is_missing(error):
-                return 0
-            raise
-        return 1
-
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        return sum(pool.map(delete, found))
+    return delete_documents(container, [(item["id"], item["_pk"]) for item in found])
 
 
 def _count_tenant(name: str, tenant_id: str) -> int:
@@ -253,11 +236,6 @@ def _count_tenant(name: str, tenant_id: str) -> int:
         text, parameters=_parameters(tenant_id), enable_cross_partition_query=True
     )
     return sum(int(count) for count in found)
-
-
-def _count_blobs(name: str, tenant_id: str) -> int:
-    client = blob_service().get_container_client(blob_container_name(name))
-    return sum(1 for _ in client.list_blob_names(name_starts_with=f"{tenant_id}/"))
 
 
 def _erase(job: AccountDeletionJob) -> None:
@@ -272,7 +250,7 @@ def _erase(job: AccountDeletionJob) -> None:
     for blob_spec in BLOB_CONTAINERS:
         stores[store_key("blob", blob_spec.name)] = StoreCount(
             deleted=delete_prefix(blob_spec.name, f"{tenant_id}/"),
-            remaining=_count_blobs(blob_spec.name, tenant_id),
+            remaining=count_blobs(blob_spec.name, f"{tenant_id}/"),
         )
     moment = utc_iso()
     job.erasure = Sweep(at=moment, stores=stores)

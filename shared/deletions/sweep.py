@@ -86,6 +86,12 @@ def _delete_one(container: ContainerProxy, item_id: str, partition_key: str) -> 
     return True
 
 
+def delete_documents(container: ContainerProxy, keys: list[tuple[str, str]]) -> int:
+    """Delete the documents named by (id, partition key), side by side; how many went."""
+    with ThreadPoolExecutor(max_workers=DELETE_WORKERS) as pool:
+        return sum(pool.map(lambda key: _delete_one(container, *key), keys))
+
+
 def _sweep_container(spec: CosmosContainerSpec, tenant_id: str, webcast_id: str) -> int:
     if not spec.webcast_references:
         return 0
@@ -95,9 +101,7 @@ def _sweep_container(spec: CosmosContainerSpec, tenant_id: str, webcast_id: str)
     # `_pk` is a computed alias: a document's own field of that name must not shadow it.
     text = f"SELECT c.id, c.{field} AS _pk FROM c WHERE {of_webcast(spec)} AND NOT {_BLOCKED}"  # noqa: S608
     found = [(item["id"], item["_pk"]) for item in _query(container, text, tenant_id, webcast_id)]
-    with ThreadPoolExecutor(max_workers=DELETE_WORKERS) as pool:
-        deleted = sum(pool.map(lambda key: _delete_one(container, *key), found))
-    return revoked + deleted
+    return revoked + delete_documents(container, found)
 
 
 def _count(spec: CosmosContainerSpec, tenant_id: str, webcast_id: str) -> StoreCount:
@@ -114,7 +118,8 @@ def _blob_prefix(tenant_id: str, webcast_id: str) -> str:
     return f"{tenant_id}/{webcast_id}/"
 
 
-def _count_blobs(container: str, prefix: str) -> int:
+def count_blobs(container: str, prefix: str) -> int:
+    """How many blobs lie under `prefix` in `container` (logical name)."""
     client = blob_service().get_container_client(blob_container_name(container))
     return sum(1 for _ in client.list_blob_names(name_starts_with=prefix))
 
@@ -149,7 +154,7 @@ def remaining(*, tenant_id: str, webcast_id: str) -> dict[str, StoreCount]:
         return store_key("cosmos", spec.name), _count(spec, tenant_id, webcast_id)
 
     def blobs(name: str) -> tuple[str, StoreCount]:
-        return store_key("blob", name), StoreCount(remaining=_count_blobs(name, prefix))
+        return store_key("blob", name), StoreCount(remaining=count_blobs(name, prefix))
 
     # One query per store: side by side, they take a fraction of the time.
     with ThreadPoolExecutor(max_workers=COUNT_WORKERS) as pool:
