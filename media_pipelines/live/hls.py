@@ -36,10 +36,14 @@ _SEGMENT = ContentSettings(content_type="video/mp2t", cache_control="max-age=864
 ENDLIST = "#EXT-X-ENDLIST"
 
 
+PROGRAM_DATE_TIME = "#EXT-X-PROGRAM-DATE-TIME:"
+
+
 @dataclass
 class Playlist:
     media_sequence: int
     segments: list[str]
+    durations: list[float]
     ended: bool
 
 
@@ -47,15 +51,35 @@ def parse_playlist(text: str) -> Playlist | None:
     """A media playlist's window; None for text that is not a whole playlist."""
     if not text.startswith("#EXTM3U") or not text.endswith("\n"):
         return None
-    sequence, segments, ended = 0, [], False
+    sequence, segments, durations, ended = 0, [], [], False
+    duration = 0.0
     for line in text.splitlines():
         if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
             sequence = int(line.split(":", 1)[1])
+        elif line.startswith("#EXTINF:"):
+            duration = float(line[len("#EXTINF:") :].split(",", 1)[0])
         elif line.strip() == ENDLIST:
             ended = True
         elif line and not line.startswith("#"):
             segments.append(line.strip())
-    return Playlist(media_sequence=sequence, segments=segments, ended=ended)
+            durations.append(duration)
+    return Playlist(media_sequence=sequence, segments=segments, durations=durations, ended=ended)
+
+
+def with_capture_times(text: str, *, media_sequence: int, starts: dict[int, float]) -> str:
+    """The playlist with an EXT-X-PROGRAM-DATE-TIME before each segment: `starts` maps a
+    media sequence number to the capture time (epoch seconds) of the segment's first frame."""
+    lines: list[str] = []
+    sequence = media_sequence
+    for line in text.splitlines():
+        if line.startswith(PROGRAM_DATE_TIME):
+            continue
+        if line.startswith("#EXTINF:") and sequence in starts:
+            lines.append(PROGRAM_DATE_TIME + utc_iso(starts[sequence]))
+        if line and not line.startswith("#"):
+            sequence += 1
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 class EventLog:
@@ -95,6 +119,15 @@ class LiveOutput:
         self._waiting_rungs = set(rungs)
         self._master_done = False
         self._lock = threading.Lock()
+        # When the encoder's stream began (epoch seconds): its segments' program date-times
+        # count from it. The ingest subscribes before it accepts a publish (server.py), so the
+        # stream's first frame is the output's first frame.
+        self.capture_started_at: float | None = None
+
+    @property
+    def master_in_blob(self) -> bool:
+        """The master playlist is uploaded, after every rung's first playlist: viewers can play."""
+        return self._master_done
 
     def upload(self, name: str, data: bytes, settings: ContentSettings) -> None:
         for attempt in range(_UPLOAD_ATTEMPTS):
@@ -162,6 +195,9 @@ class RungUploader(threading.Thread):
         self._uploaded_text: str | None = None
         self._in_blob: deque[tuple[int, str]] = deque()
         self._known: set[str] = set()
+        # (start, end) in seconds from the stream's start of each listed segment, by media
+        # sequence number.
+        self._spans: dict[int, tuple[float, float]] = {}
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -197,6 +233,7 @@ class RungUploader(threading.Thread):
         for index, name in enumerate(playlist.segments):
             if name not in self._known:
                 self._upload_segment(name, playlist.media_sequence + index)
+        text = self._dated(text, playlist)
         if final and not playlist.ended:
             text += ENDLIST + "\n"
         if text != self._uploaded_text:
@@ -216,6 +253,24 @@ class RungUploader(threading.Thread):
             self.output.rung_in_blob(self.rung)
         self._signature = signature
         self._forget_old(playlist.media_sequence)
+
+    def _dated(self, text: str, playlist: Playlist) -> str:
+        """The playlist with program date-times from the stream's capture time."""
+        for index, duration in enumerate(playlist.durations):
+            sequence = playlist.media_sequence + index
+            if sequence not in self._spans:
+                # Each segment is seen when it first appears (the playlist is polled far more
+                # often than segments end), right after the one before it.
+                before = self._spans.get(sequence - 1)
+                start = before[1] if before is not None else 0.0
+                self._spans[sequence] = (start, start + duration)
+        for sequence in [s for s in self._spans if s < playlist.media_sequence - 1]:
+            del self._spans[sequence]
+        anchor = self.output.capture_started_at
+        if anchor is None:
+            return text
+        starts = {sequence: anchor + span[0] for sequence, span in self._spans.items()}
+        return with_capture_times(text, media_sequence=playlist.media_sequence, starts=starts)
 
     def _upload_segment(self, name: str, sequence: int) -> None:
         path = self.directory / name

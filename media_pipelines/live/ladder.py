@@ -52,6 +52,22 @@ def _scale(rung: Rung) -> str:
     )
 
 
+# Live rungs carry at most this frame rate: a 50 or 60 fps source is halved (an even cadence),
+# which keeps the encoding work of a 1080p60 stream within what a small ingest can do live.
+MAX_OUTPUT_FRAME_RATE = 30
+# How much of the stream ffmpeg may read to find its video: an encoder may send sound first,
+# or begin without a key frame. ffmpeg stops looking as soon as both streams are there.
+PROBE_SECONDS = 10
+PROBE_BYTES = 64 * 1024 * 1024
+# Progress lines ("speed=0.98x") in the log this often: the health reports read them.
+STATS_SECONDS = 2
+
+
+def _frame_rate() -> str:
+    limit = MAX_OUTPUT_FRAME_RATE
+    return f"fps=fps='if(gt(source_fps,{limit + 1}),source_fps/2,source_fps)'"
+
+
 def ffmpeg_command(
     *, ffmpeg: str, source: str, output_dir: Path, ladder: Ladder, preset: str
 ) -> list[str]:
@@ -59,17 +75,19 @@ def ffmpeg_command(
     stream-copied recording to stdout."""
     count = len(ladder.rungs)
     if count == 1:
-        graph = f"[0:v]{_scale(ladder.rungs[0])}[v0]"
+        graph = f"[0:v:0]{_frame_rate()},{_scale(ladder.rungs[0])}[v0]"
     else:
         outputs = "".join(f"[s{i}]" for i in range(count))
         graph = ";".join(
-            [f"[0:v]split={count}{outputs}"]
+            [f"[0:v:0]{_frame_rate()},split={count}{outputs}"]
             + [f"[s{i}]{_scale(rung)}[v{i}]" for i, rung in enumerate(ladder.rungs)]
         )
-    # ffmpeg's default probing stays: a shorter one (0.5 s) made the first segment about a
-    # second earlier, but missed the video of encoders that start with audio alone.
     # RTMP carries FLV and nothing else: no other demuxer may read what a publisher sends.
-    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", "-f", "flv", "-i", source]
+    # Info level: the input's streams (read by media_pipelines.live.health) and progress.
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "info"]
+    args += ["-stats_period", str(STATS_SECONDS)]
+    args += ["-analyzeduration", str(PROBE_SECONDS * 1_000_000), "-probesize", str(PROBE_BYTES)]
+    args += ["-f", "flv", "-i", source]
     args += ["-filter_complex", graph]
     for index in range(count):
         args += ["-map", f"[v{index}]"]
@@ -110,7 +128,7 @@ def ffmpeg_command(
         str(LIST_SIZE),
         # temp_file: segments and playlists appear complete (renamed), never half-written.
         "-hls_flags",
-        "independent_segments+temp_file+delete_segments+program_date_time",
+        "independent_segments+temp_file+delete_segments",
         "-hls_delete_threshold",
         "5",
         "-hls_segment_type",

@@ -3,11 +3,14 @@
 nginx calls on_publish here; the hook relays it to the API, which checks the stream key.
 On a refusal nginx gets a 403 and drops the publisher. On acceptance a session starts (its
 ffmpeg plays the stream under the session id) and nginx gets a redirect to that name, so the
-stream key never appears in a local URL, a process list or a log. The hook server handles
+stream key never appears in a local URL, a process list or a log. The answer waits until that
+ffmpeg subscribed (nginx's on_play, on a second hook server): encoders send media only after
+it, so the first key frame reaches ffmpeg however long the encoder's GOP is. The hook server handles
 one call at a time, in the order nginx sends them: that order tells a dropped connection
 (disconnect, then publish_done) from an encoder that stopped (publish_done first).
 nginx also asks on_update every few seconds while a publisher streams: the answer is a 403,
-which makes nginx drop the publisher, once its session ended because the webcast is gone.
+which makes nginx drop the publisher, once its session ended because the webcast is gone or
+because its stream cannot be used (the channel's health then says why).
 """
 
 import logging
@@ -37,15 +40,27 @@ RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 TEMPLATES = Path(__file__).resolve().parent
 Profile = Literal["local", "production"]
 _NGINX_START_SECONDS = 10.0
+# How long an accepted publish waits for its ffmpeg to subscribe (it takes ~0.1-0.3 s).
+_PLAY_WAIT_SECONDS = 5.0
 _MAX_FORM_BYTES = 16 * 1024
 
 
 def render_nginx_conf(
-    *, profile: Profile, rtmp_port: int, hook_port: int, work_dir: Path, rtmp_module: str
+    *,
+    profile: Profile,
+    rtmp_port: int,
+    hook_port: int,
+    play_hook_port: int,
+    work_dir: Path,
+    rtmp_module: str,
 ) -> str:
     template = (TEMPLATES / f"nginx.{profile}.conf.template").read_text(encoding="utf-8")
     return string.Template(template).substitute(
-        rtmp_module=rtmp_module, rtmp_port=rtmp_port, hook_port=hook_port, work_dir=work_dir
+        rtmp_module=rtmp_module,
+        rtmp_port=rtmp_port,
+        hook_port=hook_port,
+        play_hook_port=play_hook_port,
+        work_dir=work_dir,
     )
 
 
@@ -97,6 +112,8 @@ class IngestServer:
         self._refused: set[str] = set()
         self._lock = threading.Lock()
         self._hooks: HTTPServer | None = None
+        self._play_hooks: HTTPServer | None = None
+        self._playing: dict[str, threading.Event] = {}
         self._nginx_process: subprocess.Popen[bytes] | None = None
 
     # ---- lifecycle ----
@@ -105,12 +122,17 @@ class IngestServer:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self._hooks = HTTPServer(("127.0.0.1", self._hook_port), _handler_for(self))
         threading.Thread(target=self._hooks.serve_forever, name="live-hooks", daemon=True).start()
+        self._play_hooks = HTTPServer(("127.0.0.1", 0), _play_handler_for(self))
+        threading.Thread(
+            target=self._play_hooks.serve_forever, name="live-play-hooks", daemon=True
+        ).start()
         conf = self.work_dir / "nginx.conf"
         conf.write_text(
             render_nginx_conf(
                 profile=self._profile,
                 rtmp_port=self.rtmp_port,
                 hook_port=self._hooks.server_address[1],
+                play_hook_port=self._play_hooks.server_address[1],
                 work_dir=self.work_dir,
                 rtmp_module=self._rtmp_module,
             ),
@@ -145,9 +167,10 @@ class IngestServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        if self._hooks is not None:
-            self._hooks.shutdown()
-            self._hooks.server_close()
+        for hooks in (self._hooks, self._play_hooks):
+            if hooks is not None:
+                hooks.shutdown()
+                hooks.server_close()
 
     # ---- hooks (called one at a time, in nginx's order) ----
 
@@ -175,15 +198,24 @@ class IngestServer:
             on_closed=self._closed,
         )
         client = fields.get("clientid", "")
+        playing = threading.Event()
         with self._lock:
             self._sessions[client] = session
+            self._playing[grant.session_id] = playing
         try:
             session.start()
         except OSError:
             log.exception("session %s could not start", grant.session_id)
             session.end_unstarted()
             return 500, None
-        log.info("session %s live for webcast %s", grant.session_id, grant.webcast_id)
+        # Answer only once the session's ffmpeg plays the stream: the encoder sends its media
+        # after this answer, so ffmpeg gets the first key frame, whatever the GOP length.
+        if not playing.wait(_PLAY_WAIT_SECONDS):
+            log.warning("session %s: ffmpeg did not subscribe in time", grant.session_id)
+        with self._lock:
+            self._playing.pop(grant.session_id, None)
+        session.accepted(time.time())
+        log.info("session %s starts for webcast %s", grant.session_id, grant.webcast_id)
         if self._events is not None:
             self._events.write(
                 kind="publish", session=grant.session_id, received=received, started=time.time()
@@ -198,10 +230,19 @@ class IngestServer:
         with self._lock:
             session = self._sessions.get(client)
             refused = client in self._refused
-        if refused or (session is not None and session.webcast_gone.is_set()):
-            log.info("publisher %s dropped: its webcast is gone", client)
+        if refused or (
+            session is not None and (session.webcast_gone.is_set() or session.refused.is_set())
+        ):
+            log.info("publisher %s dropped: its webcast is gone or its stream is refused", client)
             return 403
         return 200
+
+    def on_play(self, fields: dict[str, str]) -> None:
+        """A player (only our ffmpeg may play) subscribed to a session's stream."""
+        with self._lock:
+            playing = self._playing.get(fields.get("name", ""))
+        if playing is not None:
+            playing.set()
 
     def on_disconnect(self, fields: dict[str, str]) -> None:
         client = fields.get("clientid", "")
@@ -225,8 +266,27 @@ class IngestServer:
                 if known is session:
                     del self._sessions[client]
                     self._disconnected.discard(client)
-                    if session.webcast_gone.is_set():
+                    if session.webcast_gone.is_set() or session.refused.is_set():
                         self._refused.add(client)
+
+
+def _play_handler_for(server: IngestServer) -> type[BaseHTTPRequestHandler]:
+    """nginx's on_play, answered beside the ordered hooks: it comes while on_publish waits."""
+
+    class PlayHookHandler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = min(int(self.headers.get("Content-Length") or 0), _MAX_FORM_BYTES)
+            body = self.rfile.read(length).decode("utf-8", errors="replace")
+            fields = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
+            server.on_play(fields)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    return PlayHookHandler
 
 
 def _handler_for(server: IngestServer) -> type[BaseHTTPRequestHandler]:

@@ -3,6 +3,7 @@ recorder and the health reports, and the clean end (stopped or dropped) that kee
 recorded."""
 
 import logging
+import re
 import shutil
 import signal
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 from azure.storage.blob import BlobServiceClient
 
 from media_pipelines.ladder import Ladder
+from media_pipelines.live import health
 from media_pipelines.live.api import ApiUnavailableError, IngestApi, RefusedError
 from media_pipelines.live.hls import EventLog, LiveOutput, RungUploader
 from media_pipelines.live.ladder import ffmpeg_command
@@ -30,6 +32,8 @@ from shared.live.models import (
     IngestSessionRef,
     RecordingTarget,
     SessionEnd,
+    StreamInput,
+    StreamProblem,
 )
 
 log = logging.getLogger("webcast.live.session")
@@ -42,6 +46,16 @@ _KILL_AFTER_SECONDS = 5.0
 GONE = 404
 # How long the end waits for nginx's publish_done (and with it the reason) after ffmpeg ended.
 _REASON_WAIT_SECONDS = 5.0
+# Health goes to the API on every first-rung segment; before the stream plays, this often.
+_WAITING_REPORT_SECONDS = 2.0
+# ffmpeg reports its speed every few seconds; below this (after a start-up allowance) the
+# streamer is told that viewers fall behind.
+_SLOW_SPEED = 0.9
+_SLOW_AFTER_SECONDS = 12.0
+# The input description is at the log's start, progress lines at its end.
+_LOG_HEAD_BYTES = 16 * 1024
+_LOG_TAIL_BYTES = 2 * 1024
+_SPEED = re.compile(r"speed=\s*([0-9.]+)x")
 
 
 class LiveSession:
@@ -99,6 +113,12 @@ class LiveSession:
         self._new_segment = threading.Event()
         self._ended = threading.Event()
         self._last_segment_at: str | None = None
+        self._started_at = time.monotonic()
+        self._input: StreamInput | None = None
+        self._problems: list[StreamProblem] = []
+        # Set when the stream cannot be used: the ingest then disconnects the encoder, which
+        # would otherwise push into nothing (most encoders reconnect and try again).
+        self.refused = threading.Event()
         self.closed = threading.Event()
 
     @property
@@ -114,6 +134,7 @@ class LiveSession:
 
     def start(self) -> None:
         """Start ffmpeg (nginx holds it until the publisher's data flows) and the threads."""
+        self._started_at = time.monotonic()
         for rung in self._rungs:
             (self.directory / "hls" / rung.rung).mkdir(parents=True, exist_ok=True)
         with (self.directory / "ffmpeg.log").open("wb") as errors:
@@ -138,6 +159,10 @@ class LiveSession:
             rung.start()
         threading.Thread(target=self._report_health, name="live-health", daemon=True).start()
         threading.Thread(target=self._supervise, name="live-session", daemon=True).start()
+
+    def accepted(self, moment: float) -> None:
+        """The encoder's stream begins now: the capture time of the stream's timestamp 0."""
+        self._output.capture_started_at = moment
 
     def publisher_gone(self, reason: SessionEnd) -> None:
         """nginx reported the publish done: the session ends once ffmpeg has drained it."""
@@ -180,20 +205,65 @@ class LiveSession:
         self._last_segment_at = utc_iso(time.time())
         self._new_segment.set()
 
+    def _log(self, *, tail: bool) -> str:
+        """The start (the input's description) or the end (progress) of ffmpeg's log."""
+        try:
+            with (self.directory / "ffmpeg.log").open("rb") as handle:
+                if tail:
+                    size = handle.seek(0, 2)
+                    handle.seek(max(0, size - _LOG_TAIL_BYTES))
+                    return handle.read(_LOG_TAIL_BYTES).decode(errors="replace")
+                return handle.read(_LOG_HEAD_BYTES).decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def _read_input(self) -> StreamInput | None:
+        if self._input is None:
+            self._input = health.read_input(self._log(tail=False))
+        return self._input
+
+    def _speed(self) -> float | None:
+        speeds = _SPEED.findall(self._log(tail=True))
+        return float(speeds[-1]) if speeds else None
+
+    def _current_problems(self) -> list[StreamProblem]:
+        found = self._read_input()
+        problems = health.input_problems(found) if found is not None else []
+        running = time.monotonic() - self._started_at
+        no_picture_yet = self._rungs[0].segments_uploaded == 0 and not health.refusing(problems)
+        if no_picture_yet and running >= health.WAITING_FOR_VIDEO_SECONDS:
+            problems.append(health.waiting_for_video(running))
+        speed = self._speed() if running >= _SLOW_AFTER_SECONDS else None
+        if speed is not None and speed < _SLOW_SPEED:
+            problems.append(health.too_slow(speed))
+        return problems
+
     def _report_health(self) -> None:
+        last_report = 0.0
+        reported_playable = False
         while not self._ended.is_set():
-            if not self._new_segment.wait(timeout=1.0):
-                continue
+            playable = self._output.master_in_blob
+            new_segment = self._new_segment.wait(timeout=1.0 if reported_playable else 0.2)
+            if self._ended.is_set():
+                return
             self._new_segment.clear()
+            waiting = time.monotonic() - last_report >= _WAITING_REPORT_SECONDS
+            if not (new_segment or (playable and not reported_playable) or waiting):
+                continue
             assert self._recorder is not None
             report = IngestHealthReport(
                 **self._ref().model_dump(),
                 bitrate=self._recorder.meter.bitrate(),
-                last_segment_at=self._last_segment_at or utc_iso(time.time()),
+                last_segment_at=self._last_segment_at,
                 segments_uploaded=self._rungs[0].segments_uploaded,
+                playable=playable,
+                input=self._read_input(),
+                problems=self._current_problems(),
             )
+            last_report = time.monotonic()
             try:
                 self._api.health(report)
+                reported_playable = reported_playable or playable
             except RefusedError as error:
                 if error.status == GONE:
                     self._withdraw()
@@ -201,6 +271,24 @@ class LiveSession:
                 log.warning("health of session %s not taken: %s", self.session_id, error)
             except ApiUnavailableError as error:
                 log.warning("health of session %s not taken: %s", self.session_id, error)
+
+    def _refuse(self, problems: list[StreamProblem]) -> None:
+        """The stream cannot be used: say why, end the session, disconnect the encoder."""
+        if self.refused.is_set():
+            return
+        self._problems = problems
+        self._reason = SessionEnd.refused
+        self.refused.set()
+        log.info(
+            "session %s refused: %s",
+            self.session_id,
+            ", ".join(problem.code.value for problem in problems),
+        )
+
+    def _check_input(self) -> None:
+        found = self._read_input()
+        if found is not None and health.refusing(problems := health.input_problems(found)):
+            self._refuse(problems)
 
     def _stop_ffmpeg(self, process: "subprocess.Popen[bytes]") -> None:
         process.send_signal(signal.SIGINT)
@@ -218,8 +306,14 @@ class LiveSession:
                 if self._gone.is_set() and time.monotonic() - self._gone_at >= STOP_GRACE_SECONDS:
                     self._stop_ffmpeg(process)
                     break
+                if not self.refused.is_set():
+                    self._check_input()
+                if self.refused.is_set():
+                    self._stop_ffmpeg(process)
+                    break
                 time.sleep(0.1)
-            if process.returncode not in (0, 255, -signal.SIGINT):
+            failed = process.returncode not in (0, 255, -signal.SIGINT)
+            if failed:
                 errors = (self.directory / "ffmpeg.log").read_text(errors="replace")
                 log.warning(
                     "ffmpeg of session %s exited with %s: %s",
@@ -232,10 +326,15 @@ class LiveSession:
             for rung in self._rungs:
                 rung.join()
             self._recorder.join()
-            self._gone.wait(_REASON_WAIT_SECONDS)
+            if failed and not self.refused.is_set():
+                self._check_input()
+            if not self.refused.is_set() and not self._gone.wait(_REASON_WAIT_SECONDS) and failed:
+                # ffmpeg gave up while the encoder still sends: tell the streamer why.
+                self._refuse(health.exit_problems(self._log(tail=False), self._read_input()))
             self._finish(self._reason or SessionEnd.dropped)
         finally:
             self._ended.set()
+            self._new_segment.set()
             self.closed.set()
             self._on_closed(self)
 
@@ -255,6 +354,7 @@ class LiveSession:
             **self._ref().model_dump(),
             reason=reason,
             segments_uploaded=self._rungs[0].segments_uploaded,
+            problems=self._problems,
         )
         try:
             self._api.publish_done(report)

@@ -28,21 +28,71 @@ STREAM_KEY_KIND = "stream-key"
 
 class ChannelState(StrEnum):
     idle = "idle"  # never went live
+    # An encoder is connected; viewers get no playlist until its first segments are in Blob.
+    starting = "starting"
     live = "live"
     stopped = "stopped"  # the last session ended
+
+
+# A channel in one of these states has a session running (or one that lost its ingest).
+RUNNING_STATES = frozenset({ChannelState.starting, ChannelState.live})
 
 
 class SessionEnd(StrEnum):
     stopped = "stopped"  # the encoder ended the stream
     dropped = "dropped"  # the connection broke (or the ingest lost the stream)
+    # The stream could not be used (the channel's health says why): the ingest disconnected
+    # the encoder rather than leave it pushing into nothing.
+    refused = "refused"
+
+
+class ProblemCode(StrEnum):
+    waiting_for_video = "waiting_for_video"
+    no_video = "no_video"
+    unsupported_video = "unsupported_video"
+    picture_too_large = "picture_too_large"
+    no_audio = "no_audio"
+    too_slow = "too_slow"
+    processing_failed = "processing_failed"
+
+
+class ProblemSeverity(StrEnum):
+    warning = "warning"  # viewers see the stream, something is worth fixing
+    error = "error"  # viewers see nothing of this stream
+
+
+class StreamProblem(InputModel):
+    """What is wrong with the encoder's stream, in words a streamer acts on (the console shows
+    `message`, or its own text for `code`)."""
+
+    code: ProblemCode
+    severity: ProblemSeverity
+    message: str = Field(max_length=500)
+
+
+class StreamInput(InputModel):
+    """What the encoder sends, as the ingest read it."""
+
+    video_codec: str | None = Field(default=None, max_length=40)
+    width: int | None = Field(default=None, ge=0, le=100_000)
+    height: int | None = Field(default=None, ge=0, le=100_000)
+    frame_rate: float | None = Field(default=None, ge=0, le=10_000)
+    audio_codec: str | None = Field(default=None, max_length=40)
+    audio_sample_rate: int | None = Field(default=None, ge=0, le=10_000_000)
+    audio_channels: int | None = Field(default=None, ge=0, le=64)
 
 
 class IngestHealth(BaseModel):
-    """What the ingest reports on each uploaded segment of the current session."""
+    """What the ingest reports about the current session: on each uploaded segment, and every
+    few seconds while it waits for a usable picture."""
 
     bitrate: int | None = None  # measured input bits/s
     last_segment_at: str | None = None
     segments_uploaded: int = 0
+    # The master and a first media playlist of every rung are in Blob: viewers can play.
+    playable: bool = False
+    input: StreamInput | None = None
+    problems: list[StreamProblem] = Field(default_factory=list)
     reported_at: str | None = None
 
 
@@ -175,13 +225,18 @@ class IngestSessionRef(InputModel):
 
 class IngestHealthReport(IngestSessionRef):
     bitrate: int | None = Field(default=None, ge=0)
-    last_segment_at: str = Field(max_length=40)
+    last_segment_at: str | None = Field(default=None, max_length=40)
     segments_uploaded: int = Field(ge=0)
+    playable: bool = False
+    input: StreamInput | None = None
+    problems: list[StreamProblem] = Field(default_factory=list, max_length=8)
 
 
 class IngestDone(IngestSessionRef):
     reason: SessionEnd
     segments_uploaded: int = Field(default=0, ge=0)
+    # Why a refused stream could not be used; kept on the channel until the next session plays.
+    problems: list[StreamProblem] = Field(default_factory=list, max_length=8)
 
 
 class RecordingTarget(BaseModel):
@@ -208,19 +263,30 @@ class LivePlayback(BaseModel):
     record: bool  # whether this session is recorded: the page's recording notice
 
 
+# A viewer page asks again this often while the stream is starting (a segment is 2 s).
+STARTING_RETRY_SECONDS = 1
+
+
 class LiveSummary(BaseModel):
     """What the viewer page needs to show the live stream and its recording notice."""
 
-    state: str
+    state: ChannelState
     session_id: str
     recorded: bool
+    # Only once viewers can play: the master and every rung's first segment are in Blob.
     master_playlist: str | None
+    # While `starting`: when to ask again (also the answer's Retry-After and max-age).
+    retry_after_seconds: int | None
 
     @classmethod
     def of(cls, live: LivePlayback, *, base_path: str) -> "LiveSummary":
+        playing = live.state == ChannelState.live
         return cls(
-            state=live.state.value,
+            state=live.state,
             session_id=live.session_id,
             recorded=live.record,
-            master_playlist=f"{base_path}/master.m3u8" if live.state == ChannelState.live else None,
+            master_playlist=f"{base_path}/master.m3u8" if playing else None,
+            retry_after_seconds=STARTING_RETRY_SECONDS
+            if live.state == ChannelState.starting
+            else None,
         )

@@ -27,6 +27,7 @@ from shared.live.models import (
     LIVE_APP,
     LIVE_CONTAINER,
     MASTER_PLAYLIST,
+    RUNNING_STATES,
     STREAM_KEY_KIND,
     ChannelState,
     IngestDone,
@@ -297,7 +298,7 @@ def delete_channel(*, principal: Principal, webcast_id: str, context: RequestCon
     and recordings stay as assets. Refused while a stream is running."""
     tenant_id = admin_webcast(principal, webcast_id, needs=MANAGER, write=True).tenant_id
     channel = _required_channel(tenant_id, webcast_id)
-    if channel.state == ChannelState.live and not _is_stale(channel):
+    if channel.state in RUNNING_STATES and not _is_stale(channel):
         raise conflict("The channel is live; stop the stream first")
     stream_keys.delete(channel.key_hash)
     channels.delete(tenant_id=tenant_id, item_id=channel.id, partition_key=webcast_id)
@@ -356,7 +357,7 @@ def start_session(*, stream_key: str, app: str) -> IngestGrant:
         raise _wrong_key()
     if is_gone(tenant_id=channel.tenant_id, webcast_id=channel.webcast_id):
         raise _wrong_key()  # being deleted: its key and channel go with the sweep
-    if channel.state == ChannelState.live:
+    if channel.state in RUNNING_STATES:
         if not _is_stale(channel):
             raise forbidden("This channel is live already")
         abandoned = _session(channel.tenant_id, channel.webcast_id, channel.current_session_id)
@@ -377,12 +378,14 @@ def start_session(*, stream_key: str, app: str) -> IngestGrant:
         ),
     )
     previous = channel.current_session_id or channel.last_session_id
-    channel.state = ChannelState.live
+    # Viewers get a playlist once the ingest reports the first segments in Blob.
+    channel.state = ChannelState.starting
     channel.current_session_id = session.id
     channel.last_session_id = previous
     channel.output_prefix = session.output_prefix
     channel.recording = session.record
-    channel.health = IngestHealth()
+    # What made the last attempt fail stays in view until this session's first report.
+    channel.health = IngestHealth(problems=channel.health.problems)
     channel.updated_at = moment
     try:
         channels.replace(tenant_id=channel.tenant_id, item=channel)
@@ -423,25 +426,38 @@ def _ingest_session(ref: IngestSessionRef) -> LiveSession:
 
 
 def report_health(*, report: IngestHealthReport) -> None:
-    """Store the current session's ingest health on its channel."""
+    """Store the current session's ingest health on its channel; the first report that the
+    output is playable turns a `starting` channel `live`."""
     session = _ingest_session(report)
     if session.ended_at is not None:
         raise conflict("This live session has ended")
+    went_live = False
 
     def change(channel: LiveChannel) -> bool:
+        nonlocal went_live
         if channel.current_session_id != session.id:
             return False
+        playable = report.playable or channel.health.playable
         channel.health = IngestHealth(
             bitrate=report.bitrate,
             last_segment_at=report.last_segment_at,
             segments_uploaded=report.segments_uploaded,
+            playable=playable,
+            input=report.input,
+            problems=report.problems,
             reported_at=utc_iso(),
         )
+        went_live = playable and channel.state == ChannelState.starting
+        if went_live:
+            channel.state = ChannelState.live
+            channel.updated_at = utc_iso()
         return True
 
     channel = _change_channel(session.tenant_id, session.webcast_id, change)
     if channel is None or channel.current_session_id != session.id:
         raise conflict("This live session is not the channel's current one")
+    if went_live:
+        forget_playback(session.webcast_id)
 
 
 def end_session(*, report: IngestDone) -> LiveSessionView:
@@ -456,6 +472,8 @@ def end_session(*, report: IngestDone) -> LiveSessionView:
         channel.state = ChannelState.stopped
         channel.current_session_id = None
         channel.last_session_id = session.id
+        if report.problems:
+            channel.health.problems = report.problems
         channel.updated_at = utc_iso()
         return True
 
@@ -542,9 +560,12 @@ def viewer_playback(
     *, session: ParticipantSession | None, webcast_id: str, session_id: str | None = None
 ) -> LivePlayback:
     """`current_playback` for a viewer with a grant; 404 before the webcast ever went live,
-    and for a live session other than the current (or last) one."""
+    for a live session other than the current (or last) one, and for a session's playlists
+    while it is still starting."""
     require_grant(session, webcast_id)
     live = current_playback(webcast_id=webcast_id)
     if live is None or (session_id is not None and live.session_id != session_id):
         raise not_found("Live stream")
+    if session_id is not None and live.state == ChannelState.starting:
+        raise not_found("Live stream (starting: ask the summary again)")
     return live

@@ -6,27 +6,19 @@ child process whose hooks reach that API; a generated test source is pushed over
 
 import dataclasses
 import json
-import os
-import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from devtools.emulators import ROOT, free_port, wait_for_port
-from functions.api.app import create_app
 from media_pipelines import worker
 from media_pipelines.live.hls import parse_playlist
 from shared.clients import blob_container_name, blob_service
@@ -36,68 +28,10 @@ from shared.live.repository import stream_keys
 from shared.media.models import AssetKind
 from shared.media.repository import assets
 from tests import helpers
+from tests.live_ingest import Ingest
 
 T = TypeVar("T")
 RUNG = "240p"  # the tiny ladder's top rung (WEBCAST_MEDIA_LADDER=tiny in tests)
-
-
-@pytest.fixture(scope="module")
-def live_app(stack) -> FastAPI:
-    return create_app()
-
-
-@pytest.fixture(scope="module")
-def api_url(live_app: FastAPI) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(live_app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="live-api", daemon=True)
-    thread.start()
-    wait_for_port(port)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@dataclasses.dataclass
-class Ingest:
-    rtmp_port: int
-    log: Path
-
-    def url(self, key: str) -> str:
-        return f"rtmp://127.0.0.1:{self.rtmp_port}/live/{key}"
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-
-@pytest.fixture(scope="module")
-def ingest(api_url: str) -> Iterator[Ingest]:
-    work = Path(tempfile.mkdtemp(prefix="test-live-"))
-    port = free_port()
-    log = work / "ingest.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "media_pipelines.live", "--rtmp-port", str(port)),
-                *("--api-url", api_url, "--work-dir", str(work / "ingest")),
-            ],
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_for_port(port, timeout=30)
-        yield Ingest(rtmp_port=port, log=log)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _admin(live_app: FastAPI, name: str) -> helpers.Admin:
@@ -293,24 +227,29 @@ def test_live_push_makes_a_growing_playlist_health_and_a_recording(
     webcast_id = helpers.new_webcast(owner, "live-push")
     key = owner.post(f"/api/webcasts/{webcast_id}/live").json()["stream_key"]
     pushed = 9
+    push_started = time.time()
     pusher = _push(ingest.url(key), seconds=pushed)
 
-    live = _until(
+    starting = _until(
         lambda: live_service.current_playback(webcast_id=webcast_id),
-        what="the channel to go live",
+        what="the channel to start",
         ingest=ingest,
     )
-    assert live.state == "live" and live.record is True, "the page shows a recording notice"
+    # A 2 s segment needs 2 s of the real-time push: until then no viewer gets a playlist.
+    assert starting.state == "starting" and starting.record is True
+    _a_viewer_waits(live_app, webcast_id, starting.session_id)
+    live = _until(
+        lambda: _in_state(webcast_id, "live"), what="the channel to go live", ingest=ingest
+    )
+    assert live.record is True, "the page shows a recording notice"
     assert live.prefix.startswith(f"{owner.tenant_id}/{webcast_id}/")
-    master = _until(
-        lambda: _blob_text("live", live.master_playlist),
-        what="the master playlist",
-        ingest=ingest,
-    )
-    assert f"{RUNG}/index.m3u8" in master
+    # `live` only once the master and every rung's first segment are in Blob.
+    master = _blob_text("live", live.master_playlist)
+    assert master is not None and f"{RUNG}/index.m3u8" in master
     rung_playlist = f"{live.prefix}{RUNG}/index.m3u8"
     first = parse_playlist(_blob_text("live", rung_playlist) or "")
     assert first is not None and first.segments and not first.ended
+    assert "#EXT-X-PROGRAM-DATE-TIME:" in (_blob_text("live", rung_playlist) or "")
     for segment in first.segments:
         assert f"{live.prefix}{RUNG}/{segment}" in _live_blobs(owner.tenant_id, webcast_id)
 
@@ -341,12 +280,37 @@ def test_live_push_makes_a_growing_playlist_health_and_a_recording(
         float(line[8:].rstrip(",")) for line in final.splitlines() if line.startswith("#EXTINF:")
     ]
     assert all(d <= 2.1 for d in durations) and sum(d >= 1.9 for d in durations) >= 3
+    # Program date-times count from the capture (the push's start), segment by segment.
+    dates = [_epoch(line[25:]) for line in final.splitlines() if line.startswith("#EXT-X-PROG")]
+    assert len(dates) == len(durations) and abs(dates[0] - push_started) < 1.0
+    assert all(
+        abs(later - earlier - duration) < 0.002
+        for earlier, later, duration in zip(dates, dates[1:], durations, strict=False)
+    )
     assert stopped["recording_asset_id"] == session["recording_asset_id"] is not None
     seconds = _recording(owner, webcast_id, session)
     assert pushed - 1.5 < seconds < pushed + 1.5
     ended = live_service.current_playback(webcast_id=webcast_id)
     assert ended is not None and ended.state == "stopped" and ended.prefix == live.prefix
     _recording_becomes_vod(owner, webcast_id, session["recording_asset_id"], pushed)
+
+
+def _in_state(webcast_id: str, state: str) -> Any:
+    live = live_service.current_playback(webcast_id=webcast_id)
+    return live if live is not None and live.state == state else None
+
+
+def _a_viewer_waits(live_app: FastAPI, webcast_id: str, session_id: str) -> None:
+    """While the stream starts, the summary hands out no playlist and says when to ask again."""
+    viewer = TestClient(live_app, base_url="https://testserver")
+    assert viewer.post(f"/api/w/{webcast_id}/enter").status_code == 200
+    summary = viewer.get(f"/api/w/{webcast_id}/live")
+    assert summary.status_code == 200, summary.text
+    body = summary.json()
+    assert body["state"] == "starting" and body["master_playlist"] is None, body
+    assert body["retry_after_seconds"] == 1 and summary.headers["retry-after"] == "1"
+    master = viewer.get(f"/api/w/{webcast_id}/live/{session_id}/master.m3u8")
+    assert master.status_code == 404, master.text
 
 
 def _a_viewer_plays(live_app: FastAPI, webcast_id: str) -> None:
@@ -418,7 +382,8 @@ def test_dropped_connection_ends_the_session_and_keeps_the_recording(
     # The channel takes the next publish at once.
     again = _push(ingest.url(key), seconds=3)
     _until(
-        lambda: _channel(owner, webcast_id)["state"] == "live", what="the channel to go live again"
+        lambda: _channel(owner, webcast_id)["state"] in ("starting", "live"),
+        what="the channel to start again",
     )
     assert again.wait(timeout=60) == 0
     _until(lambda: _stopped(owner, webcast_id), what="the second session to stop", ingest=ingest)

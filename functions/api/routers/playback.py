@@ -136,16 +136,16 @@ def _live_base(webcast_id: str, session_id: str) -> str:
     return f"/api/w/{webcast_id}/live/{session_id}"
 
 
-@router.get(LIVE)
+@router.get(LIVE, response_model=LiveSummary)
 def live_summary(webcast_id: str, session: ViewerSession) -> Response:
     """State and recording notice of the webcast's live stream; 404 before it ever ran."""
     live = _live(session, webcast_id)
     summary = LiveSummary.of(live, base_path=_live_base(webcast_id, live.session_id))
-    return Response(
-        summary.model_dump_json(),
-        media_type="application/json",
-        headers={"Cache-Control": "private, max-age=2", "Vary": "Cookie"},
-    )
+    headers = {"Cache-Control": "private, max-age=2", "Vary": "Cookie"}
+    if summary.retry_after_seconds is not None:
+        retry = str(summary.retry_after_seconds)
+        headers |= {"Cache-Control": f"private, max-age={retry}", "Retry-After": retry}
+    return Response(summary.model_dump_json(), media_type="application/json", headers=headers)
 
 
 @router.get(
