@@ -229,7 +229,7 @@ class MediaResult(BaseModel):
     width: int | None = None
     height: int | None = None
     renditions: list[Rendition] = Field(default_factory=list)
-    start_pts_90khz: int | None = Field(default=None, ge=0, lt=2**33)
+    start_pts_90khz: int | None = None
     poster: AssetFile | None = None
     download: AssetFile | None = None
 
