@@ -25,6 +25,7 @@ from azure.storage.blob import BlobClient, ContainerClient, ContentSettings
 from media_pipelines.edit import EmptyEditError, apply_edit
 from media_pipelines.encode import (
     DOWNLOAD,
+    INIT_SEGMENT,
     MASTER,
     MEDIA_PLAYLIST,
     POSTER,
@@ -43,6 +44,12 @@ from media_pipelines.probe import (
     media_duration,
     probe,
 )
+from media_pipelines.segments import (
+    VideoTiming,
+    playlist_segments,
+    read_video_timing,
+    segment_bit_rates,
+)
 from media_pipelines.tools import Tools, find_tools, run
 from shared.clients import blob_container_name, blob_service
 from shared.config import get_settings
@@ -53,8 +60,8 @@ from shared.webcasts.service import is_gone
 log = logging.getLogger("webcast.media")
 
 MANIFEST = "job.json"
-# Bump when the outputs of the same job would differ (layout, encoder arguments).
-OUTPUT_VERSION = 1
+# Bump when the outputs of the same job would differ (layout, encoder arguments, result).
+OUTPUT_VERSION = 2
 _UPLOAD_THREADS = 8
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _CONTENT = {
@@ -190,16 +197,49 @@ def _probe(path: Path, tools: Tools) -> tuple[MediaInfo, float]:
     return info, duration
 
 
+def _rung_timing(tools: Tools, rung_dir: Path, first_segment: str, work: Path) -> VideoTiming:
+    """The video timing of a rung's first segment, read from its init segment and that
+    segment joined (outside the output folder, which is published whole)."""
+    joined = work / f"timing-{rung_dir.name}.mp4"
+    with joined.open("wb") as target:
+        for name in (INIT_SEGMENT, first_segment):
+            target.write((rung_dir / name).read_bytes())
+    try:
+        return read_video_timing(tools.ffmpeg, joined, fmp4=True)
+    finally:
+        joined.unlink(missing_ok=True)
+
+
 def _renditions(
-    output: Path, rungs: list[PlannedRung], ladder: Ladder, has_audio: bool
-) -> list[Rendition]:
+    output: Path,
+    rungs: list[PlannedRung],
+    ladder: Ladder,
+    *,
+    has_audio: bool,
+    tools: Tools,
+    work: Path,
+) -> tuple[list[Rendition], int]:
+    """The rungs with codecs from ffmpeg's master playlist and bit rates and frame rate
+    measured from the segments written; and the first video PTS (90 kHz), the same in every
+    rung (one encoder process splits the same frames)."""
     variants = {variant.uri: variant for variant in read_master((output / MASTER).read_text())}
     renditions: list[Rendition] = []
+    start_pts: int | None = None
     for rung in rungs:
         playlist = f"{rung.name}/{MEDIA_PLAYLIST}"
         variant = variants.get(playlist)
         if variant is None:
             raise RuntimeError(f"ffmpeg's master playlist lacks {playlist}")
+        rung_dir = output / rung.name
+        segments = playlist_segments((output / playlist).read_text(encoding="utf-8"))
+        if not segments:
+            raise RuntimeError(f"{playlist} lists no segment")
+        rates = segment_bit_rates(
+            [duration for duration, _ in segments],
+            [(rung_dir / name).stat().st_size for _, name in segments],
+        )
+        timing = _rung_timing(tools, rung_dir, segments[0][1], work)
+        start_pts = timing.start_pts_90khz if start_pts is None else start_pts
         renditions.append(
             Rendition(
                 name=rung.name,
@@ -207,12 +247,15 @@ def _renditions(
                 height=rung.height,
                 video_bitrate=rung.rung.video_bitrate,
                 audio_bitrate=ladder.audio_bitrate if has_audio else 0,
-                bandwidth=variant.bandwidth,
+                bandwidth=rates.peak,
+                average_bandwidth=rates.average,
+                frame_rate=timing.frame_rate,
                 codecs=variant.codecs,
                 playlist=playlist,
             )
         )
-    return renditions
+    assert start_pts is not None  # a ladder has at least one rung
+    return renditions, start_pts
 
 
 def _upload(media: ContainerClient, prefix: str, folder: Path, names: Iterable[str]) -> None:
@@ -348,6 +391,10 @@ def _encode(
     if job.download_mp4:
         with phases("download_mp4"):
             make_download(tools=tools, rung_dir=top, work_dir=work, output=output / DOWNLOAD)
+    with phases("measure"):
+        renditions, start_pts = _renditions(
+            output, rungs, ladder, has_audio=info.audio is not None, tools=tools, work=work
+        )
     result = MediaResult(
         tenant_id=job.tenant_id,
         webcast_id=job.webcast_id,
@@ -357,7 +404,8 @@ def _encode(
         duration_seconds=round(encoded, 3),
         width=width,
         height=height,
-        renditions=_renditions(output, rungs, ladder, info.audio is not None),
+        renditions=renditions,
+        start_pts_90khz=start_pts,
         poster=POSTER,
         download=DOWNLOAD if job.download_mp4 else None,
     )

@@ -9,6 +9,7 @@ once every rung has a playlist in Blob. Segments that left the window are delete
 
 import json
 import logging
+import subprocess
 import threading
 import time
 from collections import deque
@@ -20,7 +21,11 @@ from typing import Any
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
+from media_pipelines.ladder import Ladder
 from media_pipelines.live.ladder import LIST_SIZE, PLAYLIST
+from media_pipelines.live.master import live_master
+from media_pipelines.segments import playlist_segments, read_video_timing
+from media_pipelines.tools import ToolFailedError
 from shared.clock import utc_iso
 from shared.live.models import MASTER_PLAYLIST
 
@@ -104,7 +109,8 @@ class LiveOutput:
         container: ContainerClient,
         prefix: str,
         session_id: str,
-        rungs: list[str],
+        ladder: Ladder,
+        ffmpeg: str,
         output_dir: Path,
         events: EventLog | None,
         withdrawn: threading.Event | None = None,
@@ -112,11 +118,14 @@ class LiveOutput:
         self.container = container
         self.prefix = prefix
         self.session_id = session_id
+        self.ladder = ladder
+        self.ffmpeg = ffmpeg
         self.output_dir = output_dir
         self.events = events
         # Set once the webcast is gone: nothing more is uploaded (decision 0048).
         self.withdrawn = withdrawn or threading.Event()
-        self._waiting_rungs = set(rungs)
+        self._waiting_rungs = {rung.name for rung in ladder.rungs}
+        self._frame_rates: dict[str, float | None] = {}
         self._master_done = False
         self._lock = threading.Lock()
         # When the encoder's stream began (epoch seconds): its segments' program date-times
@@ -163,8 +172,26 @@ class LiveOutput:
         if self.events is not None:
             self.events.write(kind=kind, session=self.session_id, **fields)
 
+    def _frame_rate(self, rung: str) -> float | None:
+        """The frame rate of the rung's first listed segment; None when it cannot be read
+        (FRAME-RATE is left out then: the stream must not wait for it)."""
+        try:
+            segments = playlist_segments((self.output_dir / rung / PLAYLIST).read_text("utf-8"))
+            if not segments:
+                return None
+            segment = self.output_dir / rung / segments[0][1]
+            return read_video_timing(self.ffmpeg, segment, fmp4=False).frame_rate
+        except (OSError, ValueError, ToolFailedError, subprocess.TimeoutExpired):
+            log.warning("no frame rate for rung %s of session %s", rung, self.session_id)
+            return None
+
     def rung_in_blob(self, rung: str) -> None:
-        """A rung's playlist is in Blob; the master goes up once all of them are."""
+        """A rung's playlist is in Blob; the master goes up once all of them are, completed
+        by `live_master` (each rung's frame rate is read in its own uploader's thread)."""
+        if self._master_done:
+            return
+        if rung not in self._frame_rates:
+            self._frame_rates[rung] = self._frame_rate(rung)
         with self._lock:
             self._waiting_rungs.discard(rung)
             if self._master_done or self._waiting_rungs:
@@ -172,7 +199,12 @@ class LiveOutput:
             master = self.output_dir / MASTER_PLAYLIST
             if not master.exists():
                 return
-            self.upload(MASTER_PLAYLIST, master.read_bytes(), _FINAL_PLAYLIST)
+            text = live_master(
+                master.read_text(encoding="utf-8"),
+                ladder=self.ladder,
+                frame_rates=self._frame_rates,
+            )
+            self.upload(MASTER_PLAYLIST, text.encode(), _FINAL_PLAYLIST)
             self._master_done = True
         self.event("master", uploaded=time.time())
 

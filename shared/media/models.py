@@ -69,9 +69,14 @@ class Rendition(BaseModel):
     height: int
     video_bitrate: int  # bits/s, as configured
     audio_bitrate: int
-    bandwidth: int  # peak bits/s as written in the master playlist
+    # Peak segment bit rate (bits/s) measured from the segments written; for an asset
+    # transcoded before decision 0053, ffmpeg's estimate from the configured rates.
+    bandwidth: int
     codecs: str
     playlist: AssetFile  # relative to the asset prefix, e.g. "720p/index.m3u8"
+    # Measured average segment bit rate (bits/s) and video frame rate; None on older assets.
+    average_bandwidth: int | None = None
+    frame_rate: float | None = None
 
 
 class CaptionStatus(StrEnum):
@@ -87,6 +92,8 @@ class Caption(BaseModel):
     created_at: str
     status: CaptionStatus = CaptionStatus.available
     rejection: str | None = None
+    # The X-TIMESTAMP-MAP MPEGTS value the stored blob carries (None: it carries no map).
+    mapped_pts_90khz: int | None = None
 
 
 def caption_upload_name(*, tenant_id: str, webcast_id: str, asset_id: str, language: str) -> str:
@@ -162,6 +169,9 @@ class Asset(Document):
     width: int | None = None
     height: int | None = None
     renditions: list[Rendition] = Field(default_factory=list)
+    # The encoded video's first presentation timestamp in 90 kHz units, where caption time 0
+    # belongs (X-TIMESTAMP-MAP); None for an asset transcoded before decision 0053.
+    start_pts_90khz: int | None = None
     poster: str | None = None
     download: str | None = None
     captions: list[Caption] = Field(default_factory=list)
@@ -219,6 +229,7 @@ class MediaResult(BaseModel):
     width: int | None = None
     height: int | None = None
     renditions: list[Rendition] = Field(default_factory=list)
+    start_pts_90khz: int | None = None
     poster: AssetFile | None = None
     download: AssetFile | None = None
 

@@ -34,6 +34,7 @@ from shared.blob_sas import read_url
 from shared.clients import blob_container_name, blob_service
 from shared.config import get_settings
 from shared.errors import conflict, not_found
+from shared.media.hls import frame_rate_attribute, in_start_order
 from shared.media.models import MEDIA, Asset, AssetStatus, Caption, Rendition, media_prefix
 from shared.media.repository import assets, published_asset_cached
 from shared.participants.access import require_grant
@@ -268,24 +269,30 @@ def _caption_path(base_path: str, caption: Caption) -> str:
 def vod_master_playlist(asset: Asset, *, base_path: str) -> Playlist:
     """The master playlist as the API serves it: variants point at the API's media playlist
     routes under `base_path`, captions are a subtitle group. Built from the renditions the
-    worker reported (bandwidth and codecs as ffmpeg wrote them); it holds no signed URL."""
+    worker reported (bit rates and frame rate it measured, codecs as ffmpeg wrote them),
+    the start variant first; it holds no signed URL."""
     return _rendered.get(
         ("master", asset.id, _version(asset), base_path), lambda: _master(asset, base_path)
     )
 
 
 def _master(asset: Asset, base_path: str) -> str:
-    lines = ["#EXTM3U", "#EXT-X-VERSION:7"]
+    # Every rung is cut from closed GOPs at segment boundaries, since the first transcode.
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for caption in asset.offered_captions:
         lines.append(
             f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="{SUBTITLE_GROUP}",'
             f'NAME="{_quoted(caption.label)}",LANGUAGE="{_quoted(caption.language)}",'
             f'DEFAULT=NO,AUTOSELECT=YES,URI="{_caption_path(base_path, caption)}"'
         )
-    for rendition in asset.renditions:
+    for rendition in in_start_order(asset.renditions, lambda r: r.bandwidth):
         attributes = [f"BANDWIDTH={rendition.bandwidth}"]
+        if rendition.average_bandwidth:
+            attributes.append(f"AVERAGE-BANDWIDTH={rendition.average_bandwidth}")
         if rendition.width and rendition.height:
             attributes.append(f"RESOLUTION={rendition.width}x{rendition.height}")
+        if rendition.frame_rate:
+            attributes.append(f"FRAME-RATE={frame_rate_attribute(rendition.frame_rate)}")
         if rendition.codecs:
             attributes.append(f'CODECS="{_quoted(rendition.codecs)}"')
         if asset.offered_captions:

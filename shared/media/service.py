@@ -10,6 +10,7 @@ import base64
 import logging
 import re
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
@@ -25,6 +26,7 @@ from shared.config import get_settings
 from shared.errors import conflict, not_found, validation_error
 from shared.events.models import EventGridEvent
 from shared.ids import new_id
+from shared.media.hls import timestamp_mapped
 from shared.media.models import (
     CAPTION_MAX_BYTES,
     ENDED,
@@ -60,6 +62,9 @@ from shared.text import text_problem
 from shared.upload_size import size_refusal
 from shared.webcasts.models import Webcast
 from shared.webcasts.service import MANAGER, MEMBER, admin_webcast, find_in_tenant, is_gone
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobClient
 
 log = logging.getLogger("webcast.media")
 
@@ -294,10 +299,40 @@ def _queue_job(asset: Asset, *, source_blob: str, edit: EditSpec | None) -> None
     queue_client(TRANSCODE_QUEUE).send_message(job.model_dump_json().encode())
 
 
-def on_caption_created(event: EventGridEvent, match: re.Match[str]) -> None:
-    """A caption the API stored: offered once the malware gate found it clean, else refused."""
+def _caption_blob(asset: Asset, caption: Caption) -> "BlobClient":
+    prefix = media_prefix(tenant_id=asset.tenant_id, webcast_id=asset.webcast_id, asset_id=asset.id)
+    return blob_service().get_blob_client(blob_container_name(MEDIA), prefix + caption.blob)
+
+
+def _store_caption(asset: Asset, caption: Caption, text: str) -> None:
+    """The caption beside the ladder, its X-TIMESTAMP-MAP at the asset's first video PTS
+    (none while the asset has no measured one); the caption records which map it got."""
     from azure.storage.blob import ContentSettings  # imported late: cold start (cold_import)
 
+    _caption_blob(asset, caption).upload_blob(
+        timestamp_mapped(text, asset.start_pts_90khz).encode(),
+        overwrite=True,
+        content_settings=ContentSettings(content_type=_VTT_TYPE),
+    )
+    caption.mapped_pts_90khz = asset.start_pts_90khz
+
+
+def _remap_captions(asset: Asset) -> None:
+    """Give every offered caption the map of the asset's (new) encode. Written before the
+    asset: a conflict on its replace retries the whole result, which then sees the caption
+    a concurrent malware verdict made available, so either order ends with the right map."""
+    for caption in asset.offered_captions:
+        if caption.mapped_pts_90khz == asset.start_pts_90khz:
+            continue
+        try:
+            stored = bytes(_caption_blob(asset, caption).download_blob().readall())
+        except ResourceNotFoundError:
+            continue  # deleted meanwhile (delete_caption removes it from the asset as well)
+        _store_caption(asset, caption, stored.decode("utf-8", errors="replace"))
+
+
+def on_caption_created(event: EventGridEvent, match: re.Match[str]) -> None:
+    """A caption the API stored: offered once the malware gate found it clean, else refused."""
     asset = assets.get(
         tenant_id=match["tenant"], item_id=match["asset"], partition_key=match["webcast"]
     )
@@ -324,14 +359,9 @@ def on_caption_created(event: EventGridEvent, match: re.Match[str]) -> None:
         except (ResourceNotFoundError, ResourceModifiedError):
             return  # replaced meanwhile: the new version has an event of its own
     if content:
-        prefix = media_prefix(
-            tenant_id=asset.tenant_id, webcast_id=asset.webcast_id, asset_id=asset.id
-        )
-        blob_service().get_blob_client(
-            blob_container_name(MEDIA), prefix + caption.blob
-        ).upload_blob(
-            content, overwrite=True, content_settings=ContentSettings(content_type=_VTT_TYPE)
-        )
+        # Only put_caption writes here, after checking the text; a byte it did not write
+        # shows as a replacement character rather than failing the event for ever.
+        _store_caption(asset, caption, content.decode("utf-8", errors="replace"))
         caption.status = CaptionStatus.available
     else:
         caption.status = CaptionStatus.rejected
@@ -449,6 +479,8 @@ def apply_result(result: MediaResult) -> bool:
     asset.duration_seconds = result.duration_seconds
     asset.width, asset.height = result.width, result.height
     asset.renditions = result.renditions
+    asset.start_pts_90khz = result.start_pts_90khz
+    _remap_captions(asset)
     asset.poster, asset.download = result.poster, result.download
     asset.ready_at = asset.ready_at or moment
     asset.updated_at = moment

@@ -246,6 +246,18 @@ def test_live_push_makes_a_growing_playlist_health_and_a_recording(
     # `live` only once the master and every rung's first segment are in Blob.
     master = _blob_text("live", live.master_playlist)
     assert master is not None and f"{RUNG}/index.m3u8" in master
+    # Completed to Apple's authoring rules: the start variant (lowest) first, the average
+    # from the ladder's rates (video + 64 kbit/s audio), the pushed 30 fps as measured.
+    lines = master.splitlines()
+    assert "#EXT-X-INDEPENDENT-SEGMENTS" in lines
+    assert [line for line in lines if line.endswith(".m3u8")] == [
+        "144p/index.m3u8",
+        f"{RUNG}/index.m3u8",
+    ]
+    variants = [line for line in lines if line.startswith("#EXT-X-STREAM-INF:")]
+    assert ",AVERAGE-BANDWIDTH=214000," in variants[0]
+    assert ",AVERAGE-BANDWIDTH=464000," in variants[1]
+    assert all(variant.endswith(",FRAME-RATE=30.000") for variant in variants)
     rung_playlist = f"{live.prefix}{RUNG}/index.m3u8"
     first = parse_playlist(_blob_text("live", rung_playlist) or "")
     assert first is not None and first.segments and not first.ended

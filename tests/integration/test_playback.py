@@ -209,7 +209,8 @@ def test_a_viewer_plays_the_published_vod_through_playlists_and_signed_segments(
     assert poster.status_code == 200 and poster.content == (ladder / "poster.jpg").read_bytes()
 
     master = _playlist(viewer, body["master_playlist"]).text
-    assert _uris(master) == [f"{base}/180p/index.m3u8", f"{base}/90p/index.m3u8"]
+    # The start variant (lowest peak) first, whatever order the ladder has.
+    assert _uris(master) == [f"{base}/90p/index.m3u8", f"{base}/180p/index.m3u8"]
     assert (
         '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="Deutsch",LANGUAGE="de",'
         f'DEFAULT=NO,AUTOSELECT=YES,URI="{base}/captions/de.m3u8"'
@@ -312,7 +313,7 @@ def test_the_admin_previews_any_ready_asset_of_the_own_tenant(published, ladder)
     draft = _ready_asset(ladder, tenant_id=owner.tenant_id, webcast_id=webcast_id)
     base = f"/api/webcasts/{webcast_id}/media/{draft.id}/preview"
     master = _playlist(owner.client, f"{base}/master.m3u8").text
-    assert _uris(master) == [f"{base}/180p/index.m3u8", f"{base}/90p/index.m3u8"]
+    assert _uris(master) == [f"{base}/90p/index.m3u8", f"{base}/180p/index.m3u8"]
     assert f'URI="{base}/captions/de.m3u8"' in master
     media = _playlist(owner.client, f"{base}/90p/index.m3u8").text
     first_segment = _uris((ladder / "90p" / "index.m3u8").read_text())[0]

@@ -1,5 +1,6 @@
 """Playlist rendering for protected playback: signed URIs, byte-identical otherwise, captions."""
 
+import math
 import threading
 import time
 import uuid
@@ -9,9 +10,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from media_pipelines import segments
+from media_pipelines.live import master
+from media_pipelines.live.ladder import live_ladder
 from shared.clients import blob_container_name
 from shared.config import get_settings
-from shared.media import playback
+from shared.media import hls, playback
 from shared.media.models import (
     MEDIA,
     Asset,
@@ -88,6 +92,8 @@ def _asset(**changes: object) -> Asset:
                 video_bitrate=3_000_000,
                 audio_bitrate=128_000,
                 bandwidth=3_440_800,
+                average_bandwidth=3_012_345,
+                frame_rate=29.97,
                 codecs="avc1.64001f,mp4a.40.2",
                 playlist="720p/index.m3u8",
             ),
@@ -98,10 +104,13 @@ def _asset(**changes: object) -> Asset:
                 video_bitrate=800_000,
                 audio_bitrate=96_000,
                 bandwidth=985_600,
+                average_bandwidth=861_250,
+                frame_rate=29.97002997,
                 codecs="avc1.64001e,mp4a.40.2",
                 playlist="360p/index.m3u8",
             ),
         ],
+        "start_pts_90khz": 6000,
         "poster": "poster.jpg",
         "created_at": "2026-11-27T10:00:00.000Z",
         "updated_at": "2026-11-27T10:05:00.000Z",
@@ -209,26 +218,47 @@ def test_the_master_lists_the_rungs_through_the_api_and_captions_as_a_subtitle_g
     asset = _asset(captions=_captions())
     base = f"/api/w/w1/vod/{asset.id}"
     master = playback.vod_master_playlist(asset, base_path=base).text
+    # Measured rates and frame rate, the start variant (lowest peak) first.
     assert master.splitlines() == [
         "#EXTM3U",
         "#EXT-X-VERSION:7",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
         '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="Deutsch",LANGUAGE="de",'
         f'DEFAULT=NO,AUTOSELECT=YES,URI="{base}/captions/de.m3u8"',
         '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English \'CC\'",LANGUAGE="en",'
         f'DEFAULT=NO,AUTOSELECT=YES,URI="{base}/captions/en.m3u8"',
-        "#EXT-X-STREAM-INF:BANDWIDTH=3440800,RESOLUTION=1280x720,"
-        'CODECS="avc1.64001f,mp4a.40.2",SUBTITLES="subs"',
-        f"{base}/720p/index.m3u8",
-        "#EXT-X-STREAM-INF:BANDWIDTH=985600,RESOLUTION=640x360,"
-        'CODECS="avc1.64001e,mp4a.40.2",SUBTITLES="subs"',
+        "#EXT-X-STREAM-INF:BANDWIDTH=985600,AVERAGE-BANDWIDTH=861250,RESOLUTION=640x360,"
+        'FRAME-RATE=29.970,CODECS="avc1.64001e,mp4a.40.2",SUBTITLES="subs"',
         f"{base}/360p/index.m3u8",
+        "#EXT-X-STREAM-INF:BANDWIDTH=3440800,AVERAGE-BANDWIDTH=3012345,RESOLUTION=1280x720,"
+        'FRAME-RATE=29.970,CODECS="avc1.64001f,mp4a.40.2",SUBTITLES="subs"',
+        f"{base}/720p/index.m3u8",
     ]
 
 
 def test_without_captions_the_master_names_no_subtitle_group():
     master = playback.vod_master_playlist(_asset(), base_path="/p").text
     assert "SUBTITLES" not in master and "#EXT-X-MEDIA" not in master
-    assert _uri_lines(master) == ["/p/720p/index.m3u8", "/p/360p/index.m3u8"]
+    assert _uri_lines(master) == ["/p/360p/index.m3u8", "/p/720p/index.m3u8"]
+
+
+def test_an_asset_stored_before_measured_rates_still_renders_a_valid_master():
+    stored = _asset().model_dump(mode="json", by_alias=True)
+    for rendition in stored["renditions"]:
+        del rendition["average_bandwidth"], rendition["frame_rate"]
+    del stored["start_pts_90khz"]
+    asset = Asset.model_validate(stored)
+    assert asset.start_pts_90khz is None
+    master = playback.vod_master_playlist(asset, base_path="/old").text
+    assert master.splitlines() == [
+        "#EXTM3U",
+        "#EXT-X-VERSION:7",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+        '#EXT-X-STREAM-INF:BANDWIDTH=985600,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2"',
+        "/old/360p/index.m3u8",
+        '#EXT-X-STREAM-INF:BANDWIDTH=3440800,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"',
+        "/old/720p/index.m3u8",
+    ]
 
 
 def test_the_caption_playlist_is_one_signed_webvtt_segment_as_long_as_the_video():
@@ -302,3 +332,152 @@ def test_concurrent_misses_render_a_playlist_once_and_the_cache_stays_bounded():
     # 40 + 40 + 40 characters exceed the bound: the oldest entries went first.
     fresh = cache.get(("k",), lambda: "#EXTM3U\n#EXT-X-ENDLIST\n")
     assert fresh.text == "#EXTM3U\n#EXT-X-ENDLIST\n"
+
+
+# ---- measured bit rates and timing (media_pipelines.segments) ----
+
+
+def test_the_peak_is_the_fastest_run_of_half_to_one_and_a_half_target_durations():
+    # Target duration 4 s: runs of 2 to 6 s count. The 1 s segment alone (2.4 Mbit/s) is too
+    # short; with the 4 s one after it (5 s) it is the fastest run that counts.
+    durations = [4.0, 4.0, 1.0, 4.0, 4.0, 1.5]
+    sizes = [500_000, 400_000, 300_000, 450_000, 500_000, 100_000]
+    rates = segments.segment_bit_rates(durations, sizes)
+    assert rates.peak == math.ceil(8 * (300_000 + 450_000) / 5.0)  # 1.2 Mbit/s, not 2.4
+    assert rates.average == math.ceil(8 * sum(sizes) / sum(durations))
+    assert rates.average <= rates.peak
+    # Runs above 1.5 target durations never count: the dense 1 s segment is diluted.
+    assert segments.segment_bit_rates([4.0, 1.0], [100, 100_000]).peak == math.ceil(
+        8 * 100_100 / 5.0
+    )
+
+
+def test_a_clip_shorter_than_half_a_target_duration_has_its_own_rate_as_peak():
+    rates = segments.segment_bit_rates([0.4], [10_000])
+    assert rates.peak == rates.average == 200_000
+
+
+@pytest.mark.parametrize(
+    ("durations", "sizes"), [([], []), ([4.0], [1, 2]), ([0.0], [10]), ([4.0], [-1])]
+)
+def test_bit_rates_need_one_positive_duration_and_size_per_segment(durations, sizes):
+    with pytest.raises(ValueError, match="segment"):
+        segments.segment_bit_rates(durations, sizes)
+
+
+def test_a_media_playlist_gives_its_segments_with_durations_in_order():
+    live = (
+        "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.000000,\n"
+        "#EXT-X-PROGRAM-DATE-TIME:2026-12-02T07:57:37.526+0000\nseg_00000.ts\n"
+        "#EXTINF:1.033333,\nseg_00001.ts\n"
+    )
+    assert segments.playlist_segments(live) == [(2.0, "seg_00000.ts"), (1.033333, "seg_00001.ts")]
+    assert segments.playlist_segments(FFMPEG_PLAYLIST)[-1] == (1.533333, "seg_00003.m4s")
+
+
+# framecrc of an fMP4 rung read without its edit list (ffmpeg 5.1, x264 with B-frames):
+# decode order, the first presented frame two frames after the first decoded one.
+FRAMECRC_FMP4 = """#extradata 0:       45, 0x451e1043
+#software: Lavf59.27.100
+#tb 0: 1/15360
+#media_type 0: video
+0,          0,       1024,      512,     4129, 0x81aab390
+0,        512,       2560,      512,     1196, 0xa002451d, F=0x0
+0,       1024,       1536,      512,      393, 0x4945ca3e, F=0x0
+0,       1536,       2048,      512,      349, 0xe44fa978, F=0x0
+0,       2048,       4608,      512,     1060, 0x2d7d1018, F=0x0
+0,       2560,       3584,      512,     1060, 0x2d7d1018, F=0x0
+0,       3072,       3072,      512,     1060, 0x2d7d1018, F=0x0
+0,       3584,       4096,      512,     1060, 0x2d7d1018, F=0x0
+"""
+
+
+def test_the_timing_is_the_lowest_pts_in_90_khz_and_the_rate_of_the_usual_step():
+    timing = segments.video_timing(FRAMECRC_FMP4)
+    assert timing.start_pts_90khz == 6000  # 1024 / 15360 s = 66.7 ms
+    assert timing.frame_rate == 30.0
+
+
+def test_ntsc_and_fifty_frames_in_90_khz_transport_streams():
+    ntsc = "#tb 0: 1/90000\n" + "".join(
+        f"0, {n * 3003}, {126_000 + n * 3003}, 3003, 900, 0x0\n" for n in range(60)
+    )
+    assert segments.video_timing(ntsc) == segments.VideoTiming(126_000, 29.97)
+    # One frame missing (a dropped frame) does not change the rate.
+    fifty = "#tb 0: 1/90000\n" + "".join(
+        f"0, {n * 1800}, {n * 1800}, 1800, 900, 0x0\n" for n in range(50) if n != 7
+    )
+    assert segments.video_timing(fifty).frame_rate == 50.0
+
+
+def test_a_segment_without_timestamps_has_no_timing_and_one_frame_no_rate():
+    with pytest.raises(ValueError, match="no video packet"):
+        segments.video_timing("#tb 0: 1/90000\n0, 0, -9223372036854775808, 0, 10, 0x0\n")
+    assert segments.video_timing("#tb 0: 1/90000\n0, 0, 900, 0, 10, 0x0\n").frame_rate is None
+
+
+# ---- captions: X-TIMESTAMP-MAP (shared.media.hls) ----
+
+
+def test_the_map_puts_cue_zero_at_the_first_pts_and_replaces_any_map_the_file_had():
+    vtt = "WEBVTT\n\n00:00.000 --> 00:01.500\nHallo\n"
+    mapped = hls.timestamp_mapped(vtt, 6000)
+    assert mapped == "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:6000,LOCAL:00:00:00.000\n\n" + vtt[8:]
+    assert hls.timestamp_mapped(mapped, 9000).count("X-TIMESTAMP-MAP") == 1
+    assert "MPEGTS:9000," in hls.timestamp_mapped(mapped, 9000)
+    assert hls.timestamp_mapped(mapped, None) == vtt
+    # A header of its own stays; CRLF files stay CRLF; 33-bit wrap.
+    own = "WEBVTT - Town hall\r\nX-TIMESTAMP-MAP=LOCAL:00:00:01.000,MPEGTS:0\r\nRegion: x\r\n\r\n"
+    assert hls.timestamp_mapped(own, 2**33 + 5) == (
+        "WEBVTT - Town hall\r\nX-TIMESTAMP-MAP=MPEGTS:5,LOCAL:00:00:00.000\r\nRegion: x\r\n\r\n"
+    )
+    # A map-like line after the header is cue text, not a header: it stays.
+    cue = "WEBVTT\n\n00:00.000 --> 00:01.000\nX-TIMESTAMP-MAP=MPEGTS:1\n"
+    assert hls.timestamp_mapped(cue, 10).endswith("\nX-TIMESTAMP-MAP=MPEGTS:1\n")
+
+
+# ---- the live master (media_pipelines.live.master) ----
+
+# As ffmpeg 5.1 writes it for the `tiny` live ladder.
+FFMPEG_LIVE_MASTER = """#EXTM3U
+#EXT-X-VERSION:6
+#EXT-X-STREAM-INF:BANDWIDTH=510400,RESOLUTION=426x240,CODECS="avc1.640015,mp4a.40.2"
+240p/index.m3u8
+
+#EXT-X-STREAM-INF:BANDWIDTH=235400,RESOLUTION=256x144,CODECS="avc1.64000c,mp4a.40.2"
+144p/index.m3u8
+
+"""
+
+
+def test_the_live_master_gets_the_authoring_tags_and_lists_the_start_variant_first():
+    text = master.live_master(
+        FFMPEG_LIVE_MASTER, ladder=live_ladder("tiny"), frame_rates={"240p": 25.0, "144p": 25.0}
+    )
+    assert text.splitlines() == [
+        "#EXTM3U",
+        "#EXT-X-VERSION:6",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+        "#EXT-X-STREAM-INF:BANDWIDTH=235400,AVERAGE-BANDWIDTH=214000,RESOLUTION=256x144,"
+        'CODECS="avc1.64000c,mp4a.40.2",FRAME-RATE=25.000',
+        "144p/index.m3u8",
+        "#EXT-X-STREAM-INF:BANDWIDTH=510400,AVERAGE-BANDWIDTH=464000,RESOLUTION=426x240,"
+        'CODECS="avc1.640015,mp4a.40.2",FRAME-RATE=25.000',
+        "240p/index.m3u8",
+    ]
+    # Written once: a second pass changes nothing.
+    again = master.live_master(
+        text, ladder=live_ladder("tiny"), frame_rates={"240p": 25.0, "144p": 25.0}
+    )
+    assert again == text
+
+
+def test_a_live_rung_without_audio_or_measured_rate_or_known_name():
+    silent = FFMPEG_LIVE_MASTER.replace(',mp4a.40.2"', '"').replace("144p/", "other/")
+    text = master.live_master(silent, ladder=live_ladder("tiny"), frame_rates={"240p": None})
+    assert (
+        'BANDWIDTH=510400,AVERAGE-BANDWIDTH=400000,RESOLUTION=426x240,CODECS="avc1.640015"\n'
+        in (text)
+    )
+    assert '#EXT-X-STREAM-INF:BANDWIDTH=235400,RESOLUTION=256x144,CODECS="avc1.64000c"\n' in text
+    assert "FRAME-RATE" not in text
