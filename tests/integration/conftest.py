@@ -29,7 +29,7 @@ def api_server(stack: Emulators, player_socket: socket.socket) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def chromium(stack: Emulators) -> Iterator[Browser]:
+def chromium() -> Iterator[Browser]:
     """One headless Chromium for the test session."""
     with browser.chromium() as running:
         yield running

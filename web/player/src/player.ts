@@ -133,7 +133,10 @@ class SignedUrls {
 }
 
 /** A fragment loader around hls.js's own that renews a refused URL once per load. */
-function renewingLoader(Base: FragmentLoaderConstructor, urls: SignedUrls): FragmentLoaderConstructor {
+function renewingLoader(
+  Base: FragmentLoaderConstructor,
+  urls: SignedUrls,
+): FragmentLoaderConstructor {
   return class RenewingFragmentLoader implements Loader<FragmentLoaderContext> {
     context: FragmentLoaderContext | null = null;
     private inner: Loader<FragmentLoaderContext>;
@@ -227,15 +230,15 @@ export function startPlayback(options: PlaybackOptions): Playback {
 
 function pause(seconds: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, seconds * 1000);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
+    const aborted = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", aborted);
+      resolve();
+    }, seconds * 1000);
+    signal?.addEventListener("abort", aborted, { once: true });
   });
 }
 
@@ -243,7 +246,10 @@ function pause(seconds: number, signal: AbortSignal | undefined): Promise<void> 
  * The live stream's master playlist URL, once the API hands one out: until then the summary
  * says `starting` (and when to ask again) or answers 404 (nothing went live yet).
  */
-export async function liveMasterPlaylist(summaryUrl: string, signal?: AbortSignal): Promise<string> {
+export async function liveMasterPlaylist(
+  summaryUrl: string,
+  signal?: AbortSignal,
+): Promise<string> {
   for (;;) {
     const response = await fetch(summaryUrl, {
       credentials: "same-origin",
