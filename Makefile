@@ -28,7 +28,8 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-# ffmpeg/ffprobe and nginx with the RTMP module (Debian packages) for media and live ingest.
+# ffmpeg/ffprobe and nginx with the RTMP module (Debian packages) for media and live ingest,
+# Chromium for the browser tests.
 sysdeps:
 	@devtools/system-deps.sh
 
@@ -37,10 +38,11 @@ deps: $(PY_STAMP) $(NODE_STAMP) sysdeps
 run: deps
 	$(PY) -m devtools.run
 
-lint: $(PY_STAMP)
+lint: $(PY_STAMP) $(NODE_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
+	node_modules/.bin/tsc -p web/player/tsconfig.json --noEmit
 
 typecheck: $(PY_STAMP)
 	$(PY) -m mypy .

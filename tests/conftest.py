@@ -1,5 +1,7 @@
 """Session fixtures: real emulators on free ports, per-run names, a real SMTP sink."""
 
+import json
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -7,13 +9,24 @@ import pytest
 from devtools import emulators as emulator_processes
 from devtools.mailsink import MailSink
 from shared import config
+from tests import browser
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[emulator_processes.Emulators]:
+def player_socket() -> Iterator[socket.socket]:
+    """The socket of the browser tests' API server, bound before the stack's settings are
+    made: its origin is one of the allowed origins (API origin check, Blob CORS rule)."""
+    with browser.reserve_socket() as sock:
+        yield sock
+
+
+@pytest.fixture(scope="session")
+def stack(player_socket: socket.socket) -> Iterator[emulator_processes.Emulators]:
     """Azurite and the Cosmos DB server for this test run, with containers created."""
     smtp_port = emulator_processes.free_port()
+    origins = ["https://testserver", browser.origin_of(player_socket)]
     extra = {
+        "WEBCAST_ALLOWED_ORIGINS": json.dumps(origins),
         "WEBCAST_SMTP_PORT": str(smtp_port),
         "WEBCAST_ENABLE_API_DOCS": "true",
         # Tests encode generated 2 s clips with a tiny ladder; `make bench` runs the full one.

@@ -1,14 +1,16 @@
 """Fixtures that several integration modules share."""
 
+import socket
 from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
+from playwright.sync_api import Browser
 
 from devtools.emulators import Emulators
 from functions.api.app import create_app
 from shared.config import Settings
-from tests import helpers
+from tests import browser, helpers
 from tests.live_ingest import Ingest, running_ingest, served
 
 
@@ -34,3 +36,27 @@ def api_url(live_app: FastAPI) -> Iterator[str]:
 def ingest(api_url: str) -> Iterator[Ingest]:
     with running_ingest(api_url) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def api_server(stack: Emulators, player_socket: socket.socket) -> Iterator[str]:
+    """The API with the player test page under uvicorn on the reserved origin; its base URL.
+    One per test session, shared by every browser test."""
+    browser.build_player()
+    app = browser.harness_app(browser.blob_origin(stack.storage_connection_string))
+    with browser.serve(app, player_socket) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for the test session."""
+    with browser.chromium() as running:
+        yield running
+
+
+@pytest.fixture
+def player(chromium: Browser, api_server: str) -> Iterator[browser.PlayerPage]:
+    """A harness tab in a browser context of its own (its own viewer cookie)."""
+    with browser.player_page(chromium, api_server) as page:
+        yield page
