@@ -149,6 +149,11 @@ def window_of(moment: datetime, *, hold_seconds: int = 0) -> tuple[datetime, dat
     return start, start + timedelta(seconds=2 * width + hold_seconds)
 
 
+def _window_key(start: datetime) -> str:
+    """A window in a cache key: its start and its width (a changed width is another window)."""
+    return f"{start.isoformat()}/{_window_seconds()}"
+
+
 def fresh_seconds(moment: datetime) -> int:
     """How long a playlist rendered at `moment` may be cached: until its window ends, when
     its URLs have less than W (plus their hold) left and the next window's take over."""
@@ -317,7 +322,7 @@ def vod_media_playlist(asset: Asset, rung: str, *, moment: datetime) -> Playlist
     hold = _vod_hold(asset)
     start, _ = window_of(moment)
     return _rendered.get(
-        ("media", asset.id, _version(asset), playlist_blob, start.isoformat()),
+        ("media", asset.id, _version(asset), playlist_blob, _window_key(start)),
         lambda: signed_media_playlist(
             _download_text(MEDIA, playlist_blob),
             container=MEDIA,
@@ -348,7 +353,7 @@ def caption_playlist(asset: Asset, language: str, *, moment: datetime) -> Playli
         )
 
     return _rendered.get(
-        ("captions", asset.id, _version(asset), caption.language, start.isoformat()), render
+        ("captions", asset.id, _version(asset), caption.language, _window_key(start)), render
     )
 
 

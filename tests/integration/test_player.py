@@ -4,6 +4,7 @@ Blob CORS rule that lets the page's origin read and upload while it refuses any 
 
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from devtools.emulators import Emulators
 from media_pipelines import worker
 from shared.clients import blob_service
 from tests import browser, helpers
+from tests.live_ingest import Ingest, running_ingest
 
 OPTIONS = worker.WorkerOptions(visibility_seconds=60, retry_seconds=0)
 TRIGGERS = helpers.Triggers({"blob_created", "media_result"}, watch=("uploads",))
@@ -252,3 +254,53 @@ def test_blob_serves_the_page_origin_and_refuses_any_other(
     answers = player.page.evaluate(GET_AND_PUT, [segment, theirs])
     assert answers == {"get": "TypeError: Failed to fetch", "put": "TypeError: Failed to fetch"}
     assert not _blob_exists(theirs["url"]), "the preflight stopped the PUT"
+
+
+# x264's default GOP at 30 fps: the second key frame comes 8.3 s into the stream.
+LONG_GOP_SECONDS = 250 / 30
+LIVE_SECONDS = 14
+
+
+@pytest.fixture(scope="module")
+def player_ingest(api_server: str) -> Iterator[Ingest]:
+    """The live ingest reporting to the API that serves the player page."""
+    with running_ingest(api_server) as running:
+        yield running
+
+
+@pytest.mark.claim("P20")
+def test_live_from_a_long_gop_encoder_plays_before_its_second_key_frame(
+    player: browser.PlayerPage, player_ingest: Ingest, tmp_path: Path
+) -> None:
+    owner = helpers.new_owner("player-live")
+    webcast_id = helpers.new_webcast(owner, title="Live")
+    key = owner.post(f"/api/webcasts/{webcast_id}/live").json()["stream_key"]
+    source = tmp_path / "encoder.flv"
+    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+    command += ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"]
+    command += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+    command += ["-t", str(LIVE_SECONDS), "-c:v", "libx264", "-preset", "veryfast"]
+    command += ["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", str(source)]
+    subprocess.run(command, check=True)
+    # The page is open before the stream: it keeps asking until a playlist is handed out.
+    player.open(webcast_id, mode="live")
+    pushed_at = time.time()
+    pusher = subprocess.Popen(
+        [
+            *("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"),
+            *("-i", str(source), "-c", "copy", "-f", "flv", player_ingest.url(key)),
+        ],
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        state = player.wait_for("s.firstFrameAt !== null && s.currentTime > 1")
+        first_frame = state["firstFrameAt"] / 1000 - pushed_at
+        # Had the ingest waited for the encoder's second key frame, nothing could play
+        # before it was pushed.
+        assert first_frame < LONG_GOP_SECONDS, (first_frame, player_ingest.output())
+        assert _network_errors(state) == []
+        later = player.wait_for(f"s.currentTime > {state['currentTime'] + 4}")
+        assert later["latency"] is not None and later["latency"] > 0
+        assert pusher.wait(timeout=60) == 0
+    finally:
+        pusher.kill()
