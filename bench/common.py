@@ -88,14 +88,15 @@ def nproc() -> int:
 
 
 @contextmanager
-def stack(name: str) -> Iterator[dict[str, str]]:
+def stack(name: str, extra: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
     """Emulators on free ports with a per-run database and prefix, as the tests use them.
 
-    Yields the WEBCAST_* environment, which is also set in this process while it runs.
+    Yields the WEBCAST_* environment (with `extra`), which is also set in this process while
+    it runs.
     """
     from devtools.emulators import isolated_stack
 
-    with isolated_stack(label="bench") as (running, environment):
+    with isolated_stack(label="bench", extra=extra) as (running, environment):
         pid = str(running.processes[-1].pid)
         os.environ["BENCH_COSMOS_PID"] = pid
         try:

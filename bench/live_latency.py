@@ -1,25 +1,30 @@
-"""live_latency: a 720p30 push through nginx-rtmp and the ingest, against bare ffmpeg.
+"""live_latency: a 720p30 push through nginx-rtmp, the ingest and a real player, against bare
+ffmpeg; for an encoder with 2 s GOPs and one with x264's default GOP (8.3 s).
 
-A generated 720p30 source (testsrc2 + a sine tone, H.264 with 2 s GOPs, encoded once ahead,
-so that pushing it costs no encoder time) is pushed in real time (`ffmpeg -re -c copy`):
-- ours: nginx-rtmp, the on_publish check through the API (uvicorn), the ingest's ffmpeg with
-  the `default` live ladder (720p/540p/360p, 2 s segments), every segment and playlist
-  uploaded to Azurite, health reports, the recording staged into `uploads`;
+Each source (testsrc2 + a sine tone, H.264, encoded once ahead, so that pushing it costs no
+encoder time) is pushed in real time (`ffmpeg -re -c copy`):
+- ours: nginx-rtmp, the on_publish check through the API, the ingest's ffmpeg with the
+  `default` live ladder (720p/540p/360p, 2 s segments), every segment and playlist uploaded
+  to Azurite, health reports, the recording staged into `uploads`; and a viewer: hls.js in
+  Chromium on the API's own origin (tests/browser.py), the page open before the push, asking
+  the live summary until it hands out the master playlist;
 - bare: ffmpeg `-listen 1` receiving the same push and running the same argument list (the
-  same ladder into a local folder), nothing uploaded.
-BENCH_LIVE_ROUNDS rounds (default 2) of bare, then ours, each pushing BENCH_LIVE_SECONDS
-(default 20). Rows:
+  same ladder into a local folder), nothing uploaded, no player.
+BENCH_LIVE_ROUNDS rounds (default 2) per source of bare, then ours, each pushing
+BENCH_LIVE_SECONDS (default 20). Rows, per source:
 - push start to the first playable playlist: ours = the master playlist in Blob (it goes up
   once every rung's playlist is there, each listing an uploaded segment); bare = the master
   and a rung playlist with a segment on local disk. Median of the rounds; ratio ours/bare
   as the median of the per-round ratios.
-- segment end to upload: per segment, from the local file's completion (its mtime) to the end
-  of its upload; median and max over all rungs, against the goal of one segment (2 s).
-- source time to Blob: per segment, from the moment its last frame was pushed (push start +
-  its end in source time) to the end of its upload: what a viewer's delay starts from.
-- push end to the session stopped in the API (final playlists and the recording committed).
+- push start to the first frame playing in the browser, against bare ffmpeg's first playable
+  playlist (goal: within 1.2x).
+- the player's distance behind the live edge (hls.js `latency`), median of samples taken each
+  half second from 4 s after the first frame to the push's end (goal: at most 6 s).
+And for all sources: segment end to upload (median, max; goal one segment), a segment's last
+frame pushed to its upload, push end to the session stopped in the API.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -37,7 +42,6 @@ from bench.common import (
     median,
     paired_ratio,
     seed_owner_and_webcast,
-    serve_app,
     stack,
     stop_server,
 )
@@ -46,6 +50,12 @@ SECONDS = int(os.environ.get("BENCH_LIVE_SECONDS", "20"))
 ROUNDS = int(os.environ.get("BENCH_LIVE_ROUNDS", "2"))
 PRESET = os.environ.get("BENCH_LIVE_PRESET")  # default: the ingest's (WEBCAST_MEDIA_X264_PRESET)
 SEGMENT_SECONDS = 2.0
+# Sources by key frame interval, in frames at 30 fps: 2 s, and x264's default of 250.
+GOPS = {"2 s GOP": 60, "8.3 s GOP": 250}
+FIRST_FRAME_GOAL = 1.2  # times bare ffmpeg's first playable playlist
+BEHIND_EDGE_GOAL = 6.0  # seconds
+# hls.js's latency settles once it plays; sampled from this long after the first frame.
+LATENCY_SETTLE_SECONDS = 4.0
 
 
 def _free_port() -> int:
@@ -73,13 +83,13 @@ def _listening(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on port {port}")
 
 
-def _source(path: Path) -> None:
+def _source(path: Path, gop_frames: int) -> None:
     command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
     command += ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"]
     command += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
     command += ["-t", str(SECONDS), "-c:v", "libx264", "-preset", "veryfast", "-b:v", "3M"]
-    command += ["-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-pix_fmt", "yuv420p"]
-    command += ["-c:a", "aac", "-b:a", "128k", "-f", "flv", str(path)]
+    command += ["-g", str(gop_frames), "-keyint_min", str(gop_frames), "-sc_threshold", "0"]
+    command += ["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-f", "flv", str(path)]
     subprocess.run(command, check=True)
 
 
@@ -142,24 +152,39 @@ def _events(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def _ours(source: Path, folder: Path, environment: dict[str, str]) -> dict[str, Any]:
+def _watch(player: Any, started: float, pusher: "subprocess.Popen[bytes]") -> dict[str, Any]:
+    """The viewer's first frame (seconds after the push started) and its distance behind the
+    live edge, sampled until the push ends."""
+    state = player.wait_for("s.firstFrameAt !== null", timeout=60)
+    first_frame = state["firstFrameAt"] / 1000 - started
+    behind: list[float] = []
+    while pusher.poll() is None:
+        state = player.state()
+        settled = time.time() - state["firstFrameAt"] / 1000 >= LATENCY_SETTLE_SECONDS
+        if settled and state["latency"] is not None:
+            behind.append(float(state["latency"]))
+        time.sleep(0.5)
+    return {"first_frame": first_frame, "behind_edge": behind, "errors": state["errors"]}
+
+
+def _ours(source: Path, folder: Path, harness_url: str, chromium: Any) -> dict[str, Any]:
+    import uuid
+
     from media_pipelines.live.ladder import live_ladder
     from shared.live import service
     from shared.live.models import ChannelState, LiveChannelCreate
+    from tests.browser import player_page
 
     principal, context, webcast = seed_owner_and_webcast(
-        {"title": "Live latency", "slug": "live-latency"}
+        {"title": "Live latency", "slug": f"live-latency-{uuid.uuid4().hex[:8]}"}
     )
     key = service.create_channel(
         principal=principal, webcast_id=webcast.id, data=LiveChannelCreate(), context=context
     ).stream_key
-    from devtools.emulators import free_ports
-
-    api_port, rtmp_port = free_ports(2)  # two separate picks may return the same port
-    api = serve_app("functions.api.app:create_app", api_port, environment)
+    rtmp_port = _free_port()
     events = folder / "events.jsonl"
     command = [PYTHON, "-m", "media_pipelines.live", "--rtmp-port", str(rtmp_port)]
-    command += ["--api-url", f"http://127.0.0.1:{api_port}", "--ladder", "default"]
+    command += ["--api-url", harness_url, "--ladder", "default"]
     command += ["--work-dir", str(folder / "ingest"), "--events-log", str(events)]
     if PRESET:
         command += ["--preset", PRESET]
@@ -167,17 +192,21 @@ def _ours(source: Path, folder: Path, environment: dict[str, str]) -> dict[str, 
     ingest = subprocess.Popen(
         command,
         cwd=ROOT,
-        env=os.environ | environment,
+        env=os.environ.copy(),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
-        _wait_for_port(api_port)
         _wait_for_port(rtmp_port)
-        _warm_up(f"http://127.0.0.1:{api_port}")
-        started = time.time()
-        pusher = _push(source, f"rtmp://127.0.0.1:{rtmp_port}/live/{key}")
+        _warm_up(harness_url)
+        with player_page(chromium, harness_url) as player:
+            player.open(webcast.id, mode="live")
+            # A waiting-room viewer: entered, asking the live summary before the push starts.
+            player.wait_for("s.enteredAt !== null")
+            started = time.time()
+            pusher = _push(source, f"rtmp://127.0.0.1:{rtmp_port}/live/{key}")
+            viewer = _watch(player, started, pusher)
         pusher.wait()
         push_end = time.time()
         stopped_after: float | None = None
@@ -190,7 +219,6 @@ def _ours(source: Path, folder: Path, environment: dict[str, str]) -> dict[str, 
             time.sleep(0.05)
     finally:
         stop_server(ingest)
-        stop_server(api)
         log.close()
     recorded = _events(events)
     master = [e["uploaded"] for e in recorded if e["kind"] == "master"]
@@ -207,6 +235,9 @@ def _ours(source: Path, folder: Path, environment: dict[str, str]) -> dict[str, 
         "first_playlist": master[0] - started if master else None,
         "first_segment_on_disk": min(first_local) - started if first_local else None,
         "publish_hook": [publish["received"] - started, publish["started"] - started],
+        "first_frame": viewer["first_frame"],
+        "behind_edge": viewer["behind_edge"],
+        "player_errors": viewer["errors"],
         "upload_delays": [e["uploaded"] - e["completed"] for e in segments],
         "source_delays": source_delays[:-1],  # the last segment ends before 2 s of source
         "segments": len(segments),
@@ -215,7 +246,9 @@ def _ours(source: Path, folder: Path, environment: dict[str, str]) -> dict[str, 
     }
 
 
-def _first_playlist_row(bare: list[dict[str, Any]], ours: list[dict[str, Any]]) -> Row | None:
+def _first_playlist_row(
+    label: str, bare: list[dict[str, Any]], ours: list[dict[str, Any]]
+) -> Row | None:
     pairs = [
         (o["first_playlist"], b["first_playlist"])
         for o, b in zip(ours, bare, strict=True)
@@ -224,7 +257,7 @@ def _first_playlist_row(bare: list[dict[str, Any]], ours: list[dict[str, Any]]) 
     if len(pairs) < len(ours):
         return None
     return Row(
-        metric="push start to first playable playlist",
+        metric=f"{label}: push start to first playable playlist",
         unit="s",
         ours=median([o for o, _ in pairs]),
         baseline=median([b for _, b in pairs]),
@@ -234,30 +267,101 @@ def _first_playlist_row(bare: list[dict[str, Any]], ours: list[dict[str, Any]]) 
     )
 
 
+def _first_frame_row(label: str, bare: list[dict[str, Any]], ours: list[dict[str, Any]]) -> Row:
+    pairs = [
+        (o["first_frame"], b["first_playlist"])
+        for o, b in zip(ours, bare, strict=True)
+        if b["first_playlist"] is not None
+    ]
+    return Row(
+        metric=f"{label}: push start to first frame playing (browser)",
+        unit="s",
+        ours=median([o for o, _ in pairs]),
+        baseline=median([b for _, b in pairs]),
+        baseline_name="bare ffmpeg's first playable playlist",
+        note=f"goal <= {FIRST_FRAME_GOAL}x; hls.js in Chromium, page open before the push",
+        paired_ratio=paired_ratio([o for o, _ in pairs], [b for _, b in pairs]),
+    )
+
+
+def _behind_edge_row(label: str, ours: list[dict[str, Any]]) -> Row:
+    samples = [value for result in ours for value in result["behind_edge"]]
+    return Row(
+        metric=f"{label}: player behind the live edge, median",
+        unit="s",
+        ours=median(samples),
+        baseline=BEHIND_EDGE_GOAL,
+        baseline_name="goal: at most",
+        note=f"hls.js latency, {len(samples)} samples, max {max(samples):.2f} s",
+    )
+
+
+def _source_rows(label: str, bare: list[dict[str, Any]], ours: list[dict[str, Any]]) -> list[Row]:
+    rows: list[Row] = []
+    first_row = _first_playlist_row(label, bare, ours)
+    if first_row is not None:
+        rows.append(first_row)
+    if all(o["first_frame"] is not None for o in ours):
+        rows.append(_first_frame_row(label, bare, ours))
+    if all(o["behind_edge"] for o in ours):
+        rows.append(_behind_edge_row(label, ours))
+    return rows
+
+
+def _source_problems(label: str, rows: list[Row], ours: list[dict[str, Any]]) -> list[str]:
+    problems: list[str] = []
+    if not any(row.metric.endswith("first playable playlist") for row in rows):
+        problems.append(f"{label}: no playable playlist appeared in some round (see details)")
+    if not any(row.metric.endswith("(browser)") for row in rows):
+        problems.append(f"{label}: the player showed no frame in some round")
+    if not any(row.metric.endswith("edge, median") for row in rows):
+        problems.append(f"{label}: no latency sample in some round")
+    errors = [e for result in ours for e in result["player_errors"] if e.get("fatal")]
+    if errors:
+        problems.append(f"{label}: the player failed: {errors[:3]}")
+    return problems
+
+
 def run() -> Result:
+    import json as json_module
+    import socket
+
+    from tests import browser
+
     watch = Stopwatch()
     problems: list[str] = []
-    bare: list[dict[str, Any]] = []
-    ours: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="bench-live-") as temp, stack("live_latency") as env:
+    rows: list[Row] = []
+    results: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    with contextlib.ExitStack() as running:
+        sock: socket.socket = running.enter_context(browser.reserve_socket())
+        origins = json_module.dumps([browser.origin_of(sock)])
+        env = running.enter_context(stack("live_latency", {"WEBCAST_ALLOWED_ORIGINS": origins}))
+        temp = Path(running.enter_context(tempfile.TemporaryDirectory(prefix="bench-live-")))
         from shared.config import get_settings
 
         preset = PRESET or get_settings().media_x264_preset
-        folder = Path(temp)
-        source = folder / "source.flv"
-        _source(source)
-        for number in range(ROUNDS):
-            round_folder = folder / f"round{number}"
-            (round_folder / "ours").mkdir(parents=True)
-            bare.append(_bare(source, round_folder, preset))
-            ours.append(_ours(source, round_folder / "ours", env))
-    rows: list[Row] = []
-    first_row = _first_playlist_row(bare, ours)
-    if first_row is None:
-        problems.append("no playable playlist appeared in some round (see details)")
-    else:
-        rows.append(first_row)
-    delays = [d for result in ours for d in result["upload_delays"]]
+        browser.build_player()
+        app = browser.harness_app(browser.blob_origin(env["WEBCAST_STORAGE_CONNECTION_STRING"]))
+        harness_url = running.enter_context(browser.serve(app, sock))
+        chromium = running.enter_context(browser.chromium())
+        for label, gop_frames in GOPS.items():
+            folder = temp / label.replace(" ", "-").replace(".", "_")
+            folder.mkdir()
+            source = folder / "source.flv"
+            _source(source, gop_frames)
+            bare: list[dict[str, Any]] = []
+            ours: list[dict[str, Any]] = []
+            for number in range(ROUNDS):
+                round_folder = folder / f"round{number}"
+                (round_folder / "ours").mkdir(parents=True)
+                bare.append(_bare(source, round_folder, preset))
+                ours.append(_ours(source, round_folder / "ours", harness_url, chromium))
+            results[label] = (bare, ours)
+            source_rows = _source_rows(label, bare, ours)
+            rows += source_rows
+            problems += _source_problems(label, source_rows, ours)
+    every = [result for _, ours in results.values() for result in ours]
+    delays = [d for result in every for d in result["upload_delays"]]
     if delays:
         for label, value in (("median", median(delays)), ("max", max(delays))):
             rows.append(
@@ -267,14 +371,14 @@ def run() -> Result:
                     ours=value,
                     baseline=SEGMENT_SECONDS,
                     baseline_name="goal: one segment",
-                    note=f"{len(delays)} segments, all rungs",
+                    note=f"{len(delays)} segments, all rungs and sources",
                 )
             )
         if max(delays) >= SEGMENT_SECONDS:
             problems.append(f"a segment took {max(delays):.2f} s to reach Blob (goal < 2 s)")
     else:
         problems.append("no segment was uploaded")
-    source_delays = [d for result in ours for d in result["source_delays"]]
+    source_delays = [d for result in every for d in result["source_delays"]]
     if source_delays:
         rows.append(
             Row(
@@ -284,8 +388,8 @@ def run() -> Result:
                 note=f"max {max(source_delays):.2f} s; top rung; encode + upload",
             )
         )
-    stops = [r["stopped_after_push"] for r in ours if r["stopped_after_push"] is not None]
-    if len(stops) == len(ours):
+    stops = [r["stopped_after_push"] for r in every if r["stopped_after_push"] is not None]
+    if len(stops) == len(every):
         rows.append(
             Row(
                 metric="push end to session stopped, median",
@@ -304,17 +408,24 @@ def run() -> Result:
             "rounds": ROUNDS,
             "ladder": "default (720p/540p/360p, 2 s)",
             "preset": preset,
-            "bare_first_playlist": [b["first_playlist"] for b in bare],
-            "ours_first_playlist": [o["first_playlist"] for o in ours],
-            "ours_first_segment_on_disk": [o["first_segment_on_disk"] for o in ours],
-            # Seconds after the push started: nginx's on_publish reached the ingest, and the
-            # API had accepted the key and the session's ffmpeg was started.
-            "ours_publish_hook": [o["publish_hook"] for o in ours],
-            "segments_uploaded": [o["segments"] for o in ours],
+            "sources": {
+                label: {
+                    "bare_first_playlist": [b["first_playlist"] for b in bare],
+                    "ours_first_playlist": [o["first_playlist"] for o in ours],
+                    "ours_first_segment_on_disk": [o["first_segment_on_disk"] for o in ours],
+                    # Seconds after the push started: nginx's on_publish reached the ingest,
+                    # and the API had accepted the key and the session's ffmpeg subscribed.
+                    "ours_publish_hook": [o["publish_hook"] for o in ours],
+                    "ours_first_frame": [o["first_frame"] for o in ours],
+                    "ours_behind_edge": [o["behind_edge"] for o in ours],
+                    "segments_uploaded": [o["segments"] for o in ours],
+                }
+                for label, (bare, ours) in results.items()
+            },
             "upload_delays": [round(d, 3) for d in delays],
             "source_delays": [round(d, 3) for d in source_delays],
             "stopped_after_push": stops,
-            "ingest_log_tail": ours[-1]["ingest_log_tail"] if problems and ours else "",
+            "ingest_log_tail": every[-1]["ingest_log_tail"] if problems and every else "",
         },
         seconds=watch.seconds,
         problems=problems,

@@ -143,8 +143,9 @@ def live_summary(webcast_id: str, session: ViewerSession) -> Response:
     summary = LiveSummary.of(live, base_path=_live_base(webcast_id, live.session_id))
     headers = {"Cache-Control": "private, max-age=2", "Vary": "Cookie"}
     if summary.retry_after_seconds is not None:
+        # Asked again in a second, and then the answer must be the new one: no cached copy.
         retry = str(summary.retry_after_seconds)
-        headers |= {"Cache-Control": f"private, max-age={retry}", "Retry-After": retry}
+        headers |= {"Cache-Control": "private, no-cache", "Retry-After": retry}
     return Response(summary.model_dump_json(), media_type="application/json", headers=headers)
 
 
