@@ -22,7 +22,7 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
 from media_pipelines.ladder import Ladder
-from media_pipelines.live.ladder import LIST_SIZE, PLAYLIST
+from media_pipelines.live.ladder import LIST_SIZE, PLAYLIST, output_frame_rate
 from media_pipelines.live.master import live_master
 from media_pipelines.segments import playlist_segments, read_video_timing
 from media_pipelines.tools import ToolFailedError
@@ -114,6 +114,8 @@ class LiveOutput:
         output_dir: Path,
         events: EventLog | None,
         withdrawn: threading.Event | None = None,
+        source_frame_rate: Callable[[], float | None] | None = None,
+        on_master: Callable[[], None] | None = None,
     ) -> None:
         self.container = container
         self.prefix = prefix
@@ -124,6 +126,10 @@ class LiveOutput:
         self.events = events
         # Set once the webcast is gone: nothing more is uploaded (decision 0048).
         self.withdrawn = withdrawn or threading.Event()
+        # The input's frame rate as ffmpeg read it: the rungs' rate follows from it without
+        # reading a segment (which would hold the master back by an ffmpeg run per rung).
+        self._source_frame_rate = source_frame_rate
+        self._on_master = on_master
         self._waiting_rungs = {rung.name for rung in ladder.rungs}
         self._frame_rates: dict[str, float | None] = {}
         self._master_done = False
@@ -175,6 +181,9 @@ class LiveOutput:
     def _frame_rate(self, rung: str) -> float | None:
         """The frame rate of the rung's first listed segment; None when it cannot be read
         (FRAME-RATE is left out then: the stream must not wait for it)."""
+        source = self._source_frame_rate() if self._source_frame_rate else None
+        if source:
+            return output_frame_rate(source)
         try:
             segments = playlist_segments((self.output_dir / rung / PLAYLIST).read_text("utf-8"))
             if not segments:
@@ -207,6 +216,8 @@ class LiveOutput:
             self.upload(MASTER_PLAYLIST, text.encode(), _FINAL_PLAYLIST)
             self._master_done = True
         self.event("master", uploaded=time.time())
+        if self._on_master is not None:
+            self._on_master()
 
 
 class RungUploader(threading.Thread):

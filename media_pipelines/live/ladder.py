@@ -63,6 +63,11 @@ PROBE_BYTES = 64 * 1024 * 1024
 STATS_SECONDS = 2
 
 
+def output_frame_rate(source: float) -> float:
+    """The rungs' frame rate for a source's (what `_frame_rate`'s filter makes of it)."""
+    return source / 2 if source > MAX_OUTPUT_FRAME_RATE + 1 else source
+
+
 def _frame_rate() -> str:
     limit = MAX_OUTPUT_FRAME_RATE
     return f"fps=fps='if(gt(source_fps,{limit + 1}),source_fps/2,source_fps)'"

@@ -88,6 +88,8 @@ class LiveSession:
             ladder=ladder,
             preset=preset,
         )
+        # Set on each first-rung segment and on the master's upload: the health loop reports.
+        self._new_segment = threading.Event()
         self._output = LiveOutput(
             container=blobs.get_container_client(blob_container_name(grant.container)),
             prefix=grant.output_prefix,
@@ -97,6 +99,8 @@ class LiveSession:
             output_dir=self.directory / "hls",
             events=events,
             withdrawn=self.webcast_gone,
+            source_frame_rate=self._source_frame_rate,
+            on_master=self._new_segment.set,
         )
         self._rungs = [
             RungUploader(
@@ -111,7 +115,6 @@ class LiveSession:
         self._gone = threading.Event()
         self._gone_at = 0.0
         self._reason: SessionEnd | None = None
-        self._new_segment = threading.Event()
         self._ended = threading.Event()
         self._last_segment_at: str | None = None
         self._started_at = time.monotonic()
@@ -222,6 +225,10 @@ class LiveSession:
         if self._input is None:
             self._input = health.read_input(self._log(tail=False))
         return self._input
+
+    def _source_frame_rate(self) -> float | None:
+        found = self._read_input()
+        return found.frame_rate if found is not None else None
 
     def _speed(self) -> float | None:
         speeds = _SPEED.findall(self._log(tail=True))

@@ -263,8 +263,9 @@ class LivePlayback(BaseModel):
     record: bool  # whether this session is recorded: the page's recording notice
 
 
-# A viewer page asks again this often while the stream is starting (a segment is 2 s).
-STARTING_RETRY_SECONDS = 1
+# A viewer page asks again this often while the stream is starting: it starts within seconds,
+# and only for those seconds do pages ask this often.
+STARTING_RETRY_SECONDS = 0.5
 
 
 class LiveSummary(BaseModel):
@@ -275,8 +276,8 @@ class LiveSummary(BaseModel):
     recorded: bool
     # Only once viewers can play: the master and every rung's first segment are in Blob.
     master_playlist: str | None
-    # While `starting`: when to ask again (also the answer's Retry-After and max-age).
-    retry_after_seconds: int | None
+    # While `starting`: when to ask again (the answer's Retry-After, in whole seconds, is 1).
+    retry_after_seconds: float | None
 
     @classmethod
     def of(cls, live: LivePlayback, *, base_path: str) -> "LiveSummary":

@@ -320,7 +320,7 @@ def _a_viewer_waits(live_app: FastAPI, webcast_id: str, session_id: str) -> None
     assert summary.status_code == 200, summary.text
     body = summary.json()
     assert body["state"] == "starting" and body["master_playlist"] is None, body
-    assert body["retry_after_seconds"] == 1 and summary.headers["retry-after"] == "1"
+    assert body["retry_after_seconds"] == 0.5 and summary.headers["retry-after"] == "1"
     master = viewer.get(f"/api/w/{webcast_id}/live/{session_id}/master.m3u8")
     assert master.status_code == 404, master.text
 

@@ -4,6 +4,7 @@ Viewer routes live under /api/w/{webcast_id}/vod (viewer session grant, the publ
 only), the admin preview of any ready asset under
 /api/webcasts/{webcast_id}/media/{asset_id}/preview (any account of the tenant)."""
 
+import math
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -144,7 +145,7 @@ def live_summary(webcast_id: str, session: ViewerSession) -> Response:
     headers = {"Cache-Control": "private, max-age=2", "Vary": "Cookie"}
     if summary.retry_after_seconds is not None:
         # Asked again in a second, and then the answer must be the new one: no cached copy.
-        retry = str(summary.retry_after_seconds)
+        retry = str(max(1, math.ceil(summary.retry_after_seconds)))
         headers |= {"Cache-Control": "private, no-cache", "Retry-After": retry}
     return Response(summary.model_dump_json(), media_type="application/json", headers=headers)
 
