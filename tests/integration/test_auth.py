@@ -19,6 +19,7 @@ from shared.audit.models import AuditFilter
 from shared.auth import throttle
 from shared.auth.models import Permission, Throttle
 from shared.auth.repository import sessions, throttles
+from shared.auth.totp import STEP_SECONDS
 from shared.clients import cosmos_container, queue_client
 from shared.composition.maintenance import purge_expired
 from shared.config import get_settings
@@ -131,11 +132,13 @@ def test_totp_codes_are_single_use_and_wrong_codes_fail(stack):
     )
     assert wrong.status_code == 401
     assert wrong.json()["errors"][0]["field"] == "code"
-    # The code used at enrolment (the current step) is refused: it was used once already.
+    # The code used at enrolment is refused: it was used once already. Its step is read from
+    # the account, since the clock may have crossed a step boundary since enrolment.
+    account = find_by_email(owner.email)
+    assert account is not None
+    enrolment_code = pyotp.TOTP(owner.secret).at(account.mfa_last_step * STEP_SECONDS)
     replayed = http.post(
-        "/api/auth/mfa/verify",
-        headers={"X-CSRF-Token": csrf},
-        json={"code": pyotp.TOTP(owner.secret).at(int(clock.now()))},
+        "/api/auth/mfa/verify", headers={"X-CSRF-Token": csrf}, json={"code": enrolment_code}
     )
     assert replayed.status_code == 401
     code = helpers.next_code(owner.secret)
