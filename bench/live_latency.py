@@ -9,7 +9,9 @@ encoder time) is pushed in real time (`ffmpeg -re -c copy`):
   Chromium on the API's own origin (tests/browser.py), the page open before the push, asking
   the live summary until it hands out the master playlist;
 - bare: ffmpeg `-listen 1` receiving the same push and running the same argument list (the
-  same ladder into a local folder), nothing uploaded, no player.
+  same ladder into a local folder), nothing uploaded; and a bare player: hls.js alone in the
+  same browser, handed the local master (served as files by the same server) as soon as it
+  and every rung's playlist list a segment.
 BENCH_LIVE_ROUNDS rounds (default 2) per source of bare, then ours, each pushing
 BENCH_LIVE_SECONDS (default 20). Rows, per source:
 - push start to the first playable playlist: ours = the master playlist in Blob (it goes up
@@ -17,7 +19,7 @@ BENCH_LIVE_SECONDS (default 20). Rows, per source:
   and a rung playlist with a segment on local disk. Median of the rounds; ratio ours/bare
   as the median of the per-round ratios.
 - push start to the first frame playing in the browser, against bare ffmpeg's first playable
-  playlist (goal: within 1.2x).
+  playlist (goal: within 1.2x), and against the bare player's first frame.
 - the player's distance behind the live edge (hls.js `latency`), median of samples taken each
   half second from 4 s after the first frame to the push's end (goal: at most 6 s).
 And for all sources: segment end to upload (median, max; goal one segment), a segment's last
@@ -32,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from starlette.staticfiles import StaticFiles
 
 from bench.common import (
     PYTHON,
@@ -56,6 +60,8 @@ FIRST_FRAME_GOAL = 1.2  # times bare ffmpeg's first playable playlist
 BEHIND_EDGE_GOAL = 6.0  # seconds
 # hls.js's latency settles once it plays; sampled from this long after the first frame.
 LATENCY_SETTLE_SECONDS = 4.0
+# Where the harness app serves bare ffmpeg's output to the bare player.
+BARE_PATH = "/_bare"
 
 
 def _free_port() -> int:
@@ -99,8 +105,10 @@ def _push(source: Path, url: str) -> "subprocess.Popen[bytes]":
     return subprocess.Popen(command, stdin=subprocess.DEVNULL)
 
 
-def _bare(source: Path, folder: Path, preset: str) -> dict[str, Any]:
-    """Bare ffmpeg listening for the push, with the ingest's own argument list."""
+def _bare(source: Path, folder: Path, preset: str, player: Any, served: Path) -> dict[str, Any]:
+    """Bare ffmpeg listening for the push, with the ingest's own argument list; and bare
+    hls.js in the same browser, handed its master playlist (served as files from `served`,
+    under BARE_PATH) as soon as it is playable."""
     from media_pipelines.live.ladder import PLAYLIST, ffmpeg_command, live_ladder
 
     ladder = live_ladder("default")
@@ -117,20 +125,31 @@ def _bare(source: Path, folder: Path, preset: str) -> dict[str, Any]:
     )
     at = command.index("-i")
     command[at:at] = ["-listen", "1"]
-    receiver = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    # hls.js sorts the levels by bitrate: 0 starts at the lowest, as our master's order does.
+    player.open("bare", mode="live", hls_config={"startLevel": 0}, direct=True)
+    player.wait_for("s.awaitingMaster")
+    receiver = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     _listening(port)
     started = time.time()
     pusher = _push(source, f"rtmp://127.0.0.1:{port}/live/bench")
     first: float | None = None
-    playlist = output / ladder.rungs[0].name / PLAYLIST
+    playlists = [output / rung.name / PLAYLIST for rung in ladder.rungs]
     while first is None and receiver.poll() is None:
-        ready = (output / "master.m3u8").exists() and playlist.exists()
-        if ready and ".ts" in playlist.read_text(encoding="utf-8"):
+        listed = all(p.exists() and ".ts" in p.read_text(encoding="utf-8") for p in playlists)
+        if listed and (output / "master.m3u8").exists():
             first = time.time() - started
         time.sleep(0.02)
+    first_frame: float | None = None
+    if first is not None:
+        master = f"{BARE_PATH}/{output.relative_to(served)}/master.m3u8"
+        player.run("(h, url) => h.play(url)", master)
+        state = player.wait_for("s.firstFrameAt !== null", timeout=60)
+        first_frame = state["firstFrameAt"] / 1000 - started
     pusher.wait()
     receiver.wait(timeout=60)
-    return {"first_playlist": first}
+    return {"first_playlist": first, "first_frame": first_frame}
 
 
 def _warm_up(api_url: str) -> None:
@@ -164,7 +183,14 @@ def _watch(player: Any, started: float, pusher: "subprocess.Popen[bytes]") -> di
         if settled and state["latency"] is not None:
             behind.append(float(state["latency"]))
         time.sleep(0.5)
-    return {"first_frame": first_frame, "behind_edge": behind, "errors": state["errors"]}
+    # Seconds after the push started: the summary handed out the master, then hls.js's steps.
+    steps = {"summary": state["masterAt"]} | state["timeline"]
+    return {
+        "first_frame": first_frame,
+        "player_steps": {name: round(at / 1000 - started, 3) for name, at in steps.items()},
+        "behind_edge": behind,
+        "errors": state["errors"],
+    }
 
 
 def _ours(source: Path, folder: Path, harness_url: str, chromium: Any) -> dict[str, Any]:
@@ -236,6 +262,7 @@ def _ours(source: Path, folder: Path, harness_url: str, chromium: Any) -> dict[s
         "first_segment_on_disk": min(first_local) - started if first_local else None,
         "publish_hook": [publish["received"] - started, publish["started"] - started],
         "first_frame": viewer["first_frame"],
+        "player_steps": viewer["player_steps"],
         "behind_edge": viewer["behind_edge"],
         "player_errors": viewer["errors"],
         "upload_delays": [e["uploaded"] - e["completed"] for e in segments],
@@ -284,6 +311,23 @@ def _first_frame_row(label: str, bare: list[dict[str, Any]], ours: list[dict[str
     )
 
 
+def _bare_player_row(label: str, bare: list[dict[str, Any]], ours: list[dict[str, Any]]) -> Row:
+    pairs = [
+        (o["first_frame"], b["first_frame"])
+        for o, b in zip(ours, bare, strict=True)
+        if b["first_frame"] is not None
+    ]
+    return Row(
+        metric=f"{label}: push start to first frame playing, against a bare player",
+        unit="s",
+        ours=median([o for o, _ in pairs]),
+        baseline=median([b for _, b in pairs]),
+        baseline_name="bare hls.js on bare ffmpeg's files, same browser",
+        note="no API, no Blob: the player handed the local master once playable",
+        paired_ratio=paired_ratio([o for o, _ in pairs], [b for _, b in pairs]),
+    )
+
+
 def _behind_edge_row(label: str, ours: list[dict[str, Any]]) -> Row:
     samples = [value for result in ours for value in result["behind_edge"]]
     return Row(
@@ -303,6 +347,8 @@ def _source_rows(label: str, bare: list[dict[str, Any]], ours: list[dict[str, An
         rows.append(first_row)
     if all(o["first_frame"] is not None for o in ours):
         rows.append(_first_frame_row(label, bare, ours))
+        if all(b["first_frame"] is not None for b in bare):
+            rows.append(_bare_player_row(label, bare, ours))
     if all(o["behind_edge"] for o in ours):
         rows.append(_behind_edge_row(label, ours))
     return rows
@@ -342,6 +388,7 @@ def run() -> Result:
         preset = PRESET or get_settings().media_x264_preset
         browser.build_player()
         app = browser.harness_app(browser.blob_origin(env["WEBCAST_STORAGE_CONNECTION_STRING"]))
+        app.mount(BARE_PATH, StaticFiles(directory=temp))
         harness_url = running.enter_context(browser.serve(app, sock))
         chromium = running.enter_context(browser.chromium())
         for label, gop_frames in GOPS.items():
@@ -354,7 +401,8 @@ def run() -> Result:
             for number in range(ROUNDS):
                 round_folder = folder / f"round{number}"
                 (round_folder / "ours").mkdir(parents=True)
-                bare.append(_bare(source, round_folder, preset))
+                with browser.player_page(chromium, harness_url) as player:
+                    bare.append(_bare(source, round_folder, preset, player, temp))
                 ours.append(_ours(source, round_folder / "ours", harness_url, chromium))
             results[label] = (bare, ours)
             source_rows = _source_rows(label, bare, ours)
@@ -411,12 +459,14 @@ def run() -> Result:
             "sources": {
                 label: {
                     "bare_first_playlist": [b["first_playlist"] for b in bare],
+                    "bare_first_frame": [b["first_frame"] for b in bare],
                     "ours_first_playlist": [o["first_playlist"] for o in ours],
                     "ours_first_segment_on_disk": [o["first_segment_on_disk"] for o in ours],
                     # Seconds after the push started: nginx's on_publish reached the ingest,
                     # and the API had accepted the key and the session's ffmpeg subscribed.
                     "ours_publish_hook": [o["publish_hook"] for o in ours],
                     "ours_first_frame": [o["first_frame"] for o in ours],
+                    "ours_player_steps": [o["player_steps"] for o in ours],
                     "ours_behind_edge": [o["behind_edge"] for o in ours],
                     "segments_uploaded": [o["segments"] for o in ours],
                 }

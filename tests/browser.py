@@ -161,11 +161,12 @@ class PlayerPage:
         mode: str = "vod",
         hls_config: dict[str, Any] | None = None,
         origin: str | None = None,
+        direct: bool = False,
     ) -> None:
-        """Loads the page for a webcast ("vod" or "live"), from `origin` (the API's by default)."""
-        query = urlencode(
-            {"webcast": webcast_id, "mode": mode, "config": json.dumps(hls_config or {})}
-        )
+        """Loads the page for a webcast ("vod" or "live"), from `origin` (the API's by default);
+        `direct` plays, without the API, the master playlist URL handed to `harness.play`."""
+        fields = {"webcast": webcast_id, "mode": mode, "config": json.dumps(hls_config or {})}
+        query = urlencode(fields | ({"direct": "1"} if direct else {}))
         self.page.goto(f"{origin or self.base_url}{HARNESS_PATH}/player.html?{query}")
 
     def state(self) -> dict[str, Any]:

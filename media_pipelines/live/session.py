@@ -250,11 +250,12 @@ class LiveSession:
         last_report = 0.0
         reported_playable = False
         while not self._ended.is_set():
-            playable = self._output.master_in_blob
             new_segment = self._new_segment.wait(timeout=1.0 if reported_playable else 0.2)
             if self._ended.is_set():
                 return
             self._new_segment.clear()
+            # Read after the wait: the master's upload is what may have woken it.
+            playable = self._output.master_in_blob
             waiting = time.monotonic() - last_report >= _WAITING_REPORT_SECONDS
             if not (new_segment or (playable and not reported_playable) or waiting):
                 continue

@@ -5,6 +5,9 @@ import { liveMasterPlaylist, startPlayback } from "/_harness/player/player.js";
 const params = new URLSearchParams(location.search);
 const webcast = params.get("webcast");
 const mode = params.get("mode") === "live" ? "live" : "vod";
+// A bench's baseline: no viewer and no API; the test hands over a master playlist URL
+// (`harness.play(url)`) and the page plays it with hls.js alone.
+const direct = params.get("direct") === "1";
 const hlsConfig = JSON.parse(params.get("config") || "{}");
 const video = document.getElementById("video");
 const Hls = window.Hls;
@@ -15,7 +18,10 @@ const state = {
   loadedAt: Date.now(),
   enteredAt: null,
   masterAt: null,
+  awaitingMaster: false,
   firstFrameAt: null,
+  // Wall-clock milliseconds of the first occurrence of each hls.js event in TIMELINE.
+  timeline: {},
   csrf: null,
   master: null,
   levels: [],
@@ -76,8 +82,15 @@ function watchFirstFrame() {
   }
 }
 
+const TIMELINE = ["MANIFEST_LOADED", "LEVEL_LOADED", "FRAG_LOADING", "FRAG_LOADED", "FRAG_BUFFERED"];
+
 function observe(hls) {
   const events = Hls.Events;
+  for (const name of TIMELINE) {
+    hls.on(events[name], () => {
+      state.timeline[name] ??= Date.now();
+    });
+  }
   hls.on(events.MANIFEST_PARSED, (_, data) => {
     state.levels = data.levels.map((level) => ({ height: level.height, bitrate: level.bitrate }));
     video.play().catch((error) => fail(`play() refused: ${error}`));
@@ -140,11 +153,25 @@ async function main() {
   if (!Hls || !Hls.isSupported()) {
     throw new Error("hls.js is missing or MSE is not supported");
   }
-  await enter();
-  state.master = await masterPlaylist();
+  if (direct) {
+    state.master = await new Promise((resolve) => {
+      harness.play = resolve;
+      state.awaitingMaster = true;
+    });
+  } else {
+    await enter();
+    state.master = await masterPlaylist();
+  }
   state.masterAt = Date.now();
   watchCues();
   watchFirstFrame();
+  if (direct) {
+    harness.hls = new Hls(hlsConfig);
+    observe(harness.hls);
+    harness.hls.attachMedia(video);
+    harness.hls.loadSource(state.master);
+    return;
+  }
   const playback = startPlayback({
     Hls,
     video,
