@@ -11,15 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from media_pipelines import worker
 from shared import malware
 from shared.clients import blob_container_name, blob_service, queue_client
 from shared.media import service
 from shared.media.models import MEDIA, TRANSCODE_QUEUE, MediaResult, media_prefix
 from shared.media.repository import assets
 from tests import helpers
+from tests.media_pipeline import TRIGGERS, settle
 
-OPTIONS = worker.WorkerOptions(visibility_seconds=60, retry_seconds=0)
 VTT = b"WEBVTT\n\n00:00.000 --> 00:01.000\nGuten Tag\n"
 
 
@@ -36,19 +35,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
         check=True,
     )
     return Path(path).read_bytes()
-
-
-TRIGGERS = helpers.Triggers({"blob_created", "media_result"}, watch=("uploads",))
-
-
-def _settle() -> None:
-    """Run events, the worker and the results until nothing is left to do."""
-    for _ in range(30):
-        events = TRIGGERS.runner.run_once().did_work
-        encoded = worker.poll_once(OPTIONS)
-        if not events and not encoded:
-            return
-    raise AssertionError("the pipeline kept finding work")
 
 
 def _asset(owner: helpers.Admin, webcast_id: str, asset_id: str) -> dict[str, Any]:
@@ -82,7 +68,7 @@ def test_an_uploaded_video_becomes_a_published_vod(stack: Any, clip: bytes) -> N
             blob_name=f"{owner.tenant_id}/{webcast_id}/{asset_id}/source",
             clean=True,
         )
-        _settle()
+        settle()
 
     asset = _asset(owner, webcast_id, asset_id)
     assert asset["status"] == "ready", asset
@@ -98,7 +84,7 @@ def test_an_uploaded_video_becomes_a_published_vod(stack: Any, clip: bytes) -> N
         },
     )
     assert edit.status_code == 201, edit.text
-    _settle()
+    settle()
     version = _asset(owner, webcast_id, edit.json()["id"])
     assert version["status"] == "ready", version
     # 4 s - 0.5 s - 1 s, within one GOP (2 s) of the ladder.
@@ -113,7 +99,7 @@ def test_an_uploaded_video_becomes_a_published_vod(stack: Any, clip: bytes) -> N
         content=VTT,
     )
     assert captions.status_code == 200, captions.text
-    _settle()  # the caption passes the malware gate (switched off here) before it is offered
+    settle()  # the caption passes the malware gate (switched off here) before it is offered
     published = owner.post(f"/api/webcasts/{webcast_id}/media/{version['id']}/publish")
     assert published.status_code == 200, published.text
 
@@ -237,10 +223,10 @@ def test_the_served_master_and_captions_carry_what_the_worker_measured(
         assert [(c["language"], c["status"]) for c in waiting["captions"]] == [("de", "available")]
         assert waiting["captions"][0]["mapped_pts_90khz"] is None  # nothing measured yet
         malware.record_scan_result(container="uploads", blob_name=f"{uploads}/source", clean=True)
-        _settle()
+        settle()
     assert _asset(owner, webcast_id, asset_id)["status"] == "ready"
     _caption(owner, "en", path)  # English after it (the malware gate is off again)
-    _settle()
+    settle()
     assert owner.post(f"{path}/publish").status_code == 200
 
     files = _blobs(

@@ -14,13 +14,11 @@ import httpx
 import pytest
 
 from devtools.emulators import Emulators
-from media_pipelines import worker
 from shared.clients import blob_service
 from tests import browser, helpers
 from tests.live_ingest import Ingest, running_ingest
+from tests.media_pipeline import settle
 
-OPTIONS = worker.WorkerOptions(visibility_seconds=60, retry_seconds=0)
-TRIGGERS = helpers.Triggers({"blob_created", "media_result"}, watch=("uploads",))
 CLIP_SECONDS = 8
 # Two cues over the whole clip: whenever the track is selected, one of them is on screen.
 VTT = b"WEBVTT\n\n00:00.000 --> 00:04.000\nGuten Tag\n\n00:04.000 --> 00:08.000\nAuf Wiedersehen\n"
@@ -48,16 +46,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return Path(path).read_bytes()
 
 
-def _settle() -> None:
-    """Run events, the worker and the results until nothing is left to do."""
-    for _ in range(30):
-        events = TRIGGERS.runner.run_once().did_work
-        encoded = worker.poll_once(OPTIONS)
-        if not events and not encoded:
-            return
-    raise AssertionError("the pipeline kept finding work")
-
-
 def _published_vod(clip: bytes, name: str) -> Vod:
     """A public webcast whose published VOD the real worker made from the clip (two rungs of
     the tiny ladder), with German captions."""
@@ -72,7 +60,7 @@ def _published_vod(clip: bytes, name: str) -> Vod:
     ticket = created.json()["upload"]
     put = httpx.put(ticket["url"], content=clip, headers=ticket["headers"], timeout=30)
     assert put.status_code == 201, put.text
-    _settle()
+    settle()
     captions = owner.request(
         "PUT",
         f"/api/webcasts/{webcast_id}/media/{asset_id}/captions/de",
@@ -80,7 +68,7 @@ def _published_vod(clip: bytes, name: str) -> Vod:
         content=VTT,
     )
     assert captions.status_code == 200, captions.text
-    _settle()
+    settle()
     asset = owner.get(f"/api/webcasts/{webcast_id}/media/{asset_id}").json()
     assert asset["status"] == "ready" and len(asset["renditions"]) == 2, asset
     published = owner.post(f"/api/webcasts/{webcast_id}/media/{asset_id}/publish")
