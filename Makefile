@@ -24,7 +24,7 @@ $(SEMGREP_STAMP): semgrep/requirements.txt
 	$(SEMGREP_VENV)/bin/python -m pip install --quiet -r semgrep/requirements.txt
 	touch $(SEMGREP_STAMP)
 
-$(NODE_STAMP): package.json package-lock.json
+$(NODE_STAMP): package.json package-lock.json web/package.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
@@ -42,12 +42,14 @@ lint: $(PY_STAMP) $(NODE_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
-	node_modules/.bin/tsc -p web/player/tsconfig.json --noEmit
+	npm run --silent -w web lint
+	npm run --silent -w web typecheck
 
 typecheck: $(PY_STAMP)
 	$(PY) -m mypy .
 
 test: deps lint typecheck
+	npm run --silent -w web test
 	$(PY) -m pytest
 
 bench: deps

@@ -225,14 +225,20 @@ export function startPlayback(options: PlaybackOptions): Playback {
   const hls = new HlsClass({ ...config, fLoader: renewingLoader(base, urls) });
   hls.attachMedia(video);
   hls.loadSource(masterPlaylist);
-  return { hls, destroy: () => hls.destroy() };
+  return {
+    hls,
+    destroy: () => {
+      hls.destroy();
+    },
+  };
 }
 
 function pause(seconds: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const aborted = (): void => {
       clearTimeout(timer);
-      reject(signal?.reason);
+      const reason: unknown = signal?.reason;
+      reject(reason instanceof Error ? reason : new DOMException("aborted", "AbortError"));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener("abort", aborted);
@@ -264,7 +270,7 @@ export async function liveMasterPlaylist(
       }
       wait = summary.retry_after_seconds ?? wait;
     } else if (response.status !== 404) {
-      throw new Error(`the live summary answered ${response.status}`);
+      throw new Error(`the live summary answered ${String(response.status)}`);
     }
     await pause(Math.min(Math.max(wait, LIVE_RETRY_SECONDS.min), LIVE_RETRY_SECONDS.max), signal);
   }
