@@ -43,6 +43,17 @@ class PublicWebcast(BaseModel):
     registration_fields: list[FormField]
 
 
+class ViewerSessionState(BaseModel):
+    """What a reloaded page needs: whether this browser takes part in the webcast, and the
+    CSRF token its session's writes need (none without a session)."""
+
+    webcast_id: str
+    granted: bool
+    participant_id: str | None
+    embedded: bool
+    csrf_token: str | None
+
+
 def participant_actor(participant_id: str | None) -> Actor:
     return Actor(kind=ActorKind.participant, id=participant_id, role="participant")
 
@@ -280,19 +291,47 @@ def sign_in_with_link(
     )
 
 
-def require_grant(session: ParticipantSession | None, webcast_id: str) -> str | None:
-    """The participant id (None for anonymous public viewers) the session holds for the
-    webcast; refuses without a grant (protected pages and APIs)."""
+def _grant(session: ParticipantSession | None, webcast_id: str) -> tuple[bool, str | None]:
+    """Whether the session holds a grant for the webcast that still stands, and its
+    participant id (None for anonymous public viewers)."""
     if session is None or webcast_id not in session.grants:
-        raise forbidden("Register or sign in for this webcast first")
+        return False, None
     participant_id = session.grants[webcast_id]
     if participant_id is None and not session.embedded:
         # An anonymous grant from entering a public webcast ends when the webcast stops
         # being public; an embedded one stands on the customer server's token instead.
         webcast = find_public(webcast_id)
         if webcast is None or webcast.access_mode != AccessMode.public:
-            raise forbidden("Register or sign in for this webcast first")
+            return False, None
+    return True, participant_id
+
+
+def require_grant(session: ParticipantSession | None, webcast_id: str) -> str | None:
+    """The participant id (None for anonymous public viewers) the session holds for the
+    webcast; refuses without a grant (protected pages and APIs)."""
+    granted, participant_id = _grant(session, webcast_id)
+    if not granted:
+        raise forbidden("Register or sign in for this webcast first")
     return participant_id
+
+
+def session_state(session: ParticipantSession | None, webcast_id: str) -> ViewerSessionState:
+    """The session's standing for the webcast (404 for a webcast the participant side does
+    not show); a grant whose participant is gone does not count."""
+    webcast = viewer_webcast(webcast_id)
+    granted, participant_id = _grant(session, webcast_id)
+    if granted and participant_id is not None:
+        found = participants.get(
+            tenant_id=webcast.tenant_id, partition_key=webcast_id, item_id=participant_id
+        )
+        granted = found is not None
+    return ViewerSessionState(
+        webcast_id=webcast_id,
+        granted=granted,
+        participant_id=participant_id if granted else None,
+        embedded=session is not None and session.embedded,
+        csrf_token=session.csrf_token if session is not None else None,
+    )
 
 
 def granted_participant(session: ParticipantSession | None, webcast_id: str) -> Participant | None:

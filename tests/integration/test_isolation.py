@@ -102,6 +102,8 @@ ROUTES = {
     ("POST", "/api/w/{webcast_id}/registrations"): PUBLIC,
     ("POST", "/api/w/{webcast_id}/login"): PUBLIC,
     ("POST", "/api/w/{webcast_id}/link"): PUBLIC,
+    # Anyone may ask; the answer is the caller's own standing and CSRF token only.
+    ("GET", "/api/w/{webcast_id}/session"): PUBLIC,
     ("GET", "/api/w/{webcast_id}/me"): SELF,
     # Mail (P08): invitations, registration links and texts need the participants permission;
     # the participant's password reset is public and answers the same for every login.

@@ -148,6 +148,13 @@ def personal_link(
     return _entered(response, webcast_id, issued)
 
 
+@router.get("/session")
+def session_state(webcast_id: str, session: ViewerSession) -> access.ViewerSessionState:
+    """After a reload: whether this browser takes part in the webcast, and the CSRF token the
+    session's writes need (the page keeps it in memory only)."""
+    return access.session_state(session, webcast_id)
+
+
 @router.get("/me")
 def me(webcast_id: str, session: ViewerSession) -> ParticipantView | dict[str, str | None]:
     """The protected participant API: refused without a grant for this webcast."""

@@ -704,6 +704,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/w/{webcast_id}/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Session State
+         * @description After a reload: whether this browser takes part in the webcast, and the CSRF token the
+         *     session's writes need (the page keeps it in memory only).
+         */
+        get: operations["session_state_api_w__webcast_id__session_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/w/{webcast_id}/me": {
         parameters: {
             query?: never;
@@ -4307,6 +4328,23 @@ export interface components {
             vod_seconds: number;
             /** Watched Seconds */
             watched_seconds: number;
+        };
+        /**
+         * ViewerSessionState
+         * @description What a reloaded page needs: whether this browser takes part in the webcast, and the
+         *     CSRF token its session's writes need (none without a session).
+         */
+        ViewerSessionState: {
+            /** Webcast Id */
+            webcast_id: string;
+            /** Granted */
+            granted: boolean;
+            /** Participant Id */
+            participant_id: string | null;
+            /** Embedded */
+            embedded: boolean;
+            /** Csrf Token */
+            csrf_token: string | null;
         };
         /**
          * VodSummary
@@ -8431,6 +8469,73 @@ export interface operations {
             };
             /** @description Changed by another request since it was read (or since the If-Match ETag); read again */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    session_state_api_w__webcast_id__session_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewerSessionState"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
