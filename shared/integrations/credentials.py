@@ -188,6 +188,6 @@ def register_participant(
     base = get_settings().public_base_url.rstrip("/")
     return Registered(
         saved=saved,
-        link=f"{base}/w/{webcast.id}?token={token}",
+        link=f"{base}/w/{webcast.id}#token={token}",  # out of server logs, as mailed links
         link_expires_at=issued_at + LINK_SECONDS,
     )

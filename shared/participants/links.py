@@ -29,7 +29,10 @@ def page_url(webcast_id: str, path: str = "") -> str:
 
 
 def with_token(url: str, token: str) -> str:
-    return f"{url}?token={quote(token, safe='')}"
+    """The link with its token after `#`: browsers never send the fragment, so no server or
+    CDN log holds it; the page reads it and sends it by POST. Pages still accept `?token=`
+    from links mailed before."""
+    return f"{url}#token={quote(token, safe='')}"
 
 
 def internal_key(*, webcast_id: str, generation: int) -> str:
@@ -41,7 +44,7 @@ def _links(tenant_id: str, webcast_id: str) -> RegistrationLinks:
     key = internal_key(webcast_id=webcast_id, generation=stored.generation)
     return RegistrationLinks(
         public=page_url(webcast_id),
-        internal=f"{page_url(webcast_id)}?key={key}",
+        internal=f"{page_url(webcast_id)}#key={key}",
         internal_key_rotated_at=stored.rotated_at,
     )
 

@@ -27,7 +27,7 @@ from shared.mail_queue import MailJob
 from shared.participants import links
 from tests import helpers
 
-TOKEN = re.compile(r"/w/(?P<webcast>[0-9a-f]+)(?P<path>[a-z/-]*)\?token=(?P<token>[A-Za-z0-9_%-]+)")
+TOKEN = re.compile(r"/w/(?P<webcast>[0-9a-f]+)(?P<path>[a-z/-]*)#token=(?P<token>[A-Za-z0-9_%-]+)")
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ def test_invitation_mail_brings_a_single_use_personal_link(owner, mail_sink):
     assert mail["Subject"] == "Einladung: Hauptversammlung"
     found = links_in(mail)
     assert set(found) == {"", "/privacy"}, text_of(mail)
-    assert f"/w/{webcast['id']}?token=" in html_of(mail)
+    assert f"/w/{webcast['id']}#token=" in html_of(mail)
     privacy = tokens.get(token_hash(found["/privacy"]))
     assert privacy is not None and privacy.purpose == PRIVACY
     assert privacy.account_id == f"{webcast['id']}/{invited['id']}"
@@ -591,14 +591,14 @@ def test_public_and_internal_registration_links(owner):
     assert first.status_code == 200
     body = first.json()
     assert body["public"].endswith(f"/w/{webcast['id']}")
-    key = body["internal"].split("?key=", 1)[1]
+    key = body["internal"].split("#key=", 1)[1]
     assert body["internal"].startswith(body["public"]) and len(key) == 32
     assert owner.get(f"/api/webcasts/{webcast['id']}/links").json() == body, "stable"
     assert links.check_internal_key(webcast_id=webcast["id"], key=key)
 
     rotated = owner.post(f"/api/webcasts/{webcast['id']}/links/rotate")
     assert rotated.status_code == 200
-    new_key = rotated.json()["internal"].split("?key=", 1)[1]
+    new_key = rotated.json()["internal"].split("#key=", 1)[1]
     assert new_key != key and rotated.json()["internal_key_rotated_at"]
     assert not links.check_internal_key(webcast_id=webcast["id"], key=key)
     assert links.check_internal_key(webcast_id=webcast["id"], key=new_key)
@@ -613,7 +613,7 @@ def test_registrations_through_the_internal_link_need_its_current_key(owner):
     base = f"/api/webcasts/{webcast['id']}"
     admitted = owner.patch(base, json={"admit_before_confirmation": True})
     assert admitted.status_code == 200, admitted.text
-    key = owner.get(f"{base}/links").json()["internal"].split("?key=", 1)[1]
+    key = owner.get(f"{base}/links").json()["internal"].split("#key=", 1)[1]
     url = f"/api/w/{webcast['id']}/registrations"
 
     def registered(**body: Any) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def test_templates_render_in_a_sandbox_with_escaped_html():
     assert "<script>x</script>" in rendered.text
     assert "<script>" not in rendered.html and "&lt;script&gt;" in rendered.html
     assert rendered.text.rstrip().endswith("https://example.invalid/w/1/privacy?token=t")
-    assert '<a href="https://example.invalid/w/1?token=sample">' in rendered.html
+    assert '<a href="https://example.invalid/w/1#token=sample">' in rendered.html
 
 
 @pytest.mark.parametrize(
