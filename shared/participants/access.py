@@ -37,8 +37,9 @@ class PublicWebcast(BaseModel):
     id: str
     title: str
     description: str
-    language: str
-    schedule: Schedule | None
+    language: str  # the default among `languages`
+    languages: list[str]
+    schedule: Schedule | None  # times in UTC offsets, shown in its `time_zone`
     access_mode: AccessMode
     registration_fields: list[FormField]
 
@@ -71,6 +72,7 @@ def public_view(webcast_id: str) -> PublicWebcast:
         title=webcast.title,
         description=webcast.description,
         language=webcast.language.value,
+        languages=[language.value for language in webcast.languages],
         schedule=webcast.schedule,
         access_mode=webcast.access_mode,
         registration_fields=fields,

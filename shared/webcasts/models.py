@@ -30,6 +30,18 @@ class Language(StrEnum):
     en = "en"
 
 
+def _distinct(languages: list[Language]) -> list[Language]:
+    if len(set(languages)) != len(languages):
+        raise ValueError("each language at most once")
+    return languages
+
+
+# The languages a webcast's pages and mails offer; `language` is the default among them.
+Languages = Annotated[
+    list[Language], Field(min_length=1, max_length=len(Language)), AfterValidator(_distinct)
+]
+
+
 class PasswordMode(StrEnum):
     """How participants get a password (P11)."""
 
@@ -122,6 +134,8 @@ class WebcastCreate(InputModel):
     description: Description = ""
     slug: Slug
     language: Language = Language.de
+    # Leaving it out offers the default language alone.
+    languages: Languages | None = None
     schedule: Schedule | None = None
     access_mode: AccessMode = AccessMode.public
     modules: Modules = Modules()
@@ -144,6 +158,7 @@ class WebcastUpdate(InputModel):
     description: Description | None = None
     slug: Slug | None = None
     language: Language | None = None
+    languages: Languages | None = None
     schedule: Schedule | None = None
     access_mode: AccessMode | None = None
     modules: Modules | None = None
@@ -163,6 +178,8 @@ class Webcast(Document):
     description: str = ""
     slug: str
     language: Language
+    # Stored before webcasts had several languages: the default language alone (validator).
+    languages: list[Language] = []
     schedule: Schedule | None = None
     access_mode: AccessMode
     modules: Modules
@@ -184,6 +201,12 @@ class Webcast(Document):
     # Set when the project's deletion starts (its tombstone): from then on every loader treats
     # the webcast as gone while the deletion job removes its data (decision 0047).
     deletion_started_at: str | None = None
+
+    @model_validator(mode="after")
+    def _default_languages(self) -> "Webcast":
+        if not self.languages:
+            self.languages = [self.language]
+        return self
 
 
 class WebcastKey(Document):
@@ -210,6 +233,7 @@ class WebcastView(BaseModel):
     description: str
     slug: str
     language: Language
+    languages: list[Language]
     schedule: Schedule | None
     access_mode: AccessMode
     modules: Modules

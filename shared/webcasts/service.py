@@ -193,11 +193,22 @@ def _check_retention(webcast: Webcast | WebcastCreate, changed: str) -> None:
         raise validation_error(changed, "participant_retention_days must not exceed retention_days")
 
 
+_DEFAULT_NOT_OFFERED = "languages must include the default language"
+
+
+def _check_languages(webcast: Webcast, changed: str) -> None:
+    """The default language is among the offered ones; `changed` is named."""
+    if webcast.language not in webcast.languages:
+        raise validation_error(changed, _DEFAULT_NOT_OFFERED)
+
+
 def create_webcast(
     *, principal: Principal, data: WebcastCreate, context: RequestContext
 ) -> Webcast:
     tenant_id = require_manager(principal, write=True)
     _check_retention(data, "participant_retention_days")
+    if data.languages is not None and data.language not in data.languages:
+        raise validation_error("languages", _DEFAULT_NOT_OFFERED)
     webcast_id = new_id()
     _reserve_slug(tenant_id, data.slug, webcast_id)
     webcast_keys.create(WebcastKey(id=webcast_id, tenant_id=tenant_id))
@@ -211,7 +222,8 @@ def create_webcast(
             created_at=moment,
             updated_at=moment,
             created_by=principal.account_id,
-            **data.model_dump(),
+            **data.model_dump(exclude={"languages"}),
+            languages=data.languages or [data.language],
         ),
         actor=principal.actor,
         action="webcast.create",
@@ -259,6 +271,10 @@ def update_webcast(
         "participant_retention_days"
         if "participant_retention_days" in changed
         else "retention_days",
+    )
+    _check_languages(
+        webcast.model_copy(update={name: getattr(data, name) for name in changed}),
+        "languages" if "languages" in changed else "language",
     )
     old_slug = webcast.slug
     if data.slug is not None and data.slug != old_slug:

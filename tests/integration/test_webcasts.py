@@ -124,3 +124,44 @@ def test_a_switched_off_module_answers_the_same_409_in_messages_polls_and_tracki
         assert problem["type"] == "https://webcast.invalid/problems/module-off", problem
         assert problem["title"] == "Module off"
         assert problem["detail"] == f"The {module} module is switched off for this webcast"
+
+
+def test_a_webcast_offers_several_languages_with_one_default(stack):
+    owner = helpers.new_owner("languages")
+    single = owner.post("/api/webcasts", json={"title": "One", "slug": "one", "language": "en"})
+    assert single.status_code == 201, single.text
+    assert single.json()["languages"] == ["en"]
+    created = owner.post(
+        "/api/webcasts",
+        json={"title": "Both", "slug": "both", "language": "de", "languages": ["de", "en"]},
+    )
+    assert created.status_code == 201, created.text
+    webcast_id = created.json()["id"]
+    public = helpers.client().get(f"/api/w/{webcast_id}").json()
+    assert (public["language"], public["languages"]) == ("de", ["de", "en"])
+    for body, field in (
+        ({"languages": ["en"]}, "languages"),  # the default (de) is no longer offered
+        ({"language": "fr"}, "language"),
+        ({"languages": ["de", "de"]}, "languages"),
+        ({"languages": []}, "languages"),
+    ):
+        refused = owner.patch(f"/api/webcasts/{webcast_id}", json=body)
+        assert refused.status_code == 422, (body, refused.text)
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert field in {
+            e["field"].removeprefix("body.").split(".")[0] for e in refused.json()["errors"]
+        }, (
+            body,
+            refused.json(),
+        )
+    missing_default = owner.post(
+        "/api/webcasts",
+        json={"title": "Odd", "slug": "odd", "language": "de", "languages": ["en"]},
+    )
+    assert missing_default.status_code == 422
+    assert missing_default.json()["errors"][0]["field"] == "languages"
+    switched = owner.patch(
+        f"/api/webcasts/{webcast_id}", json={"language": "en", "languages": ["en"]}
+    )
+    assert switched.status_code == 200, switched.text
+    assert (switched.json()["language"], switched.json()["languages"]) == ("en", ["en"])

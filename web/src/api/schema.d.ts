@@ -3722,6 +3722,8 @@ export interface components {
             description: string;
             /** Language */
             language: string;
+            /** Languages */
+            languages: string[];
             schedule: components["schemas"]["Schedule"] | null;
             access_mode: components["schemas"]["AccessMode"];
             /** Registration Fields */
@@ -4393,6 +4395,8 @@ export interface components {
             slug: string;
             /** @default de */
             language: components["schemas"]["Language"];
+            /** Languages */
+            languages?: components["schemas"]["Language"][] | null;
             schedule?: components["schemas"]["Schedule"] | null;
             /** @default public */
             access_mode: components["schemas"]["AccessMode"];
@@ -4452,6 +4456,8 @@ export interface components {
             /** Slug */
             slug?: string | null;
             language?: components["schemas"]["Language"] | null;
+            /** Languages */
+            languages?: components["schemas"]["Language"][] | null;
             schedule?: components["schemas"]["Schedule"] | null;
             access_mode?: components["schemas"]["AccessMode"] | null;
             modules?: components["schemas"]["Modules"] | null;
@@ -4479,6 +4485,8 @@ export interface components {
             /** Slug */
             slug: string;
             language: components["schemas"]["Language"];
+            /** Languages */
+            languages: components["schemas"]["Language"][];
             schedule: components["schemas"]["Schedule"] | null;
             access_mode: components["schemas"]["AccessMode"];
             modules: components["schemas"]["Modules"];
