@@ -273,58 +273,64 @@ def _ours(source: Path, folder: Path, harness_url: str, chromium: Any) -> dict[s
     }
 
 
-def _first_playlist_row(
-    label: str, bare: list[dict[str, Any]], ours: list[dict[str, Any]]
-) -> Row | None:
-    pairs = [
-        (o["first_playlist"], b["first_playlist"])
-        for o, b in zip(ours, bare, strict=True)
-        if o["first_playlist"] is not None and b["first_playlist"] is not None
-    ]
-    if len(pairs) < len(ours):
-        return None
+def _paired_row(
+    metric: str,
+    pairs: list[tuple[float, float]],
+    *,
+    baseline_name: str,
+    note: str,
+) -> Row:
+    """Medians of ours and of the baseline over the rounds, and the median per-round ratio."""
     return Row(
-        metric=f"{label}: push start to first playable playlist",
+        metric=metric,
         unit="s",
         ours=median([o for o, _ in pairs]),
         baseline=median([b for _, b in pairs]),
+        baseline_name=baseline_name,
+        note=note,
+        paired_ratio=paired_ratio([o for o, _ in pairs], [b for _, b in pairs]),
+    )
+
+
+def _pairs(
+    ours: list[dict[str, Any]], ours_key: str, bare: list[dict[str, Any]], bare_key: str
+) -> list[tuple[float, float]]:
+    return [
+        (o[ours_key], b[bare_key])
+        for o, b in zip(ours, bare, strict=True)
+        if o[ours_key] is not None and b[bare_key] is not None
+    ]
+
+
+def _first_playlist_row(
+    label: str, bare: list[dict[str, Any]], ours: list[dict[str, Any]]
+) -> Row | None:
+    pairs = _pairs(ours, "first_playlist", bare, "first_playlist")
+    if len(pairs) < len(ours):
+        return None
+    return _paired_row(
+        f"{label}: push start to first playable playlist",
+        pairs,
         baseline_name="bare ffmpeg -listen, local HLS",
         note=f"median of {len(pairs)} rounds; ours: master + rung playlists in Blob",
-        paired_ratio=paired_ratio([o for o, _ in pairs], [b for _, b in pairs]),
     )
 
 
 def _first_frame_row(label: str, bare: list[dict[str, Any]], ours: list[dict[str, Any]]) -> Row:
-    pairs = [
-        (o["first_frame"], b["first_playlist"])
-        for o, b in zip(ours, bare, strict=True)
-        if b["first_playlist"] is not None
-    ]
-    return Row(
-        metric=f"{label}: push start to first frame playing (browser)",
-        unit="s",
-        ours=median([o for o, _ in pairs]),
-        baseline=median([b for _, b in pairs]),
+    return _paired_row(
+        f"{label}: push start to first frame playing (browser)",
+        _pairs(ours, "first_frame", bare, "first_playlist"),
         baseline_name="bare ffmpeg's first playable playlist",
         note=f"goal <= {FIRST_FRAME_GOAL}x; hls.js in Chromium, page open before the push",
-        paired_ratio=paired_ratio([o for o, _ in pairs], [b for _, b in pairs]),
     )
 
 
 def _bare_player_row(label: str, bare: list[dict[str, Any]], ours: list[dict[str, Any]]) -> Row:
-    pairs = [
-        (o["first_frame"], b["first_frame"])
-        for o, b in zip(ours, bare, strict=True)
-        if b["first_frame"] is not None
-    ]
-    return Row(
-        metric=f"{label}: push start to first frame playing, against a bare player",
-        unit="s",
-        ours=median([o for o, _ in pairs]),
-        baseline=median([b for _, b in pairs]),
+    return _paired_row(
+        f"{label}: push start to first frame playing, against a bare player",
+        _pairs(ours, "first_frame", bare, "first_frame"),
         baseline_name="bare hls.js on bare ffmpeg's files, same browser",
         note="no API, no Blob: the player handed the local master once playable",
-        paired_ratio=paired_ratio([o for o, _ in pairs], [b for _, b in pairs]),
     )
 
 
