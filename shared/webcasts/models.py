@@ -36,9 +36,9 @@ def _distinct(languages: list[Language]) -> list[Language]:
     return languages
 
 
-# The languages a webcast's pages and mails offer; `language` is the default among them.
-Languages = Annotated[
-    list[Language], Field(min_length=1, max_length=len(Language)), AfterValidator(_distinct)
+# Languages a webcast's pages offer besides its default `language`.
+AdditionalLanguages = Annotated[
+    list[Language], Field(max_length=len(Language) - 1), AfterValidator(_distinct)
 ]
 
 
@@ -134,8 +134,7 @@ class WebcastCreate(InputModel):
     description: Description = ""
     slug: Slug
     language: Language = Language.de
-    # Leaving it out offers the default language alone.
-    languages: Languages | None = None
+    additional_languages: AdditionalLanguages = []
     schedule: Schedule | None = None
     access_mode: AccessMode = AccessMode.public
     modules: Modules = Modules()
@@ -158,7 +157,7 @@ class WebcastUpdate(InputModel):
     description: Description | None = None
     slug: Slug | None = None
     language: Language | None = None
-    languages: Languages | None = None
+    additional_languages: AdditionalLanguages | None = None
     schedule: Schedule | None = None
     access_mode: AccessMode | None = None
     modules: Modules | None = None
@@ -178,8 +177,7 @@ class Webcast(Document):
     description: str = ""
     slug: str
     language: Language
-    # Stored before webcasts had several languages: the default language alone (validator).
-    languages: list[Language] = []
+    additional_languages: list[Language] = []
     schedule: Schedule | None = None
     access_mode: AccessMode
     modules: Modules
@@ -202,11 +200,10 @@ class Webcast(Document):
     # the webcast as gone while the deletion job removes its data (decision 0047).
     deletion_started_at: str | None = None
 
-    @model_validator(mode="after")
-    def _default_languages(self) -> "Webcast":
-        if not self.languages:
-            self.languages = [self.language]
-        return self
+    @property
+    def languages(self) -> list[Language]:
+        """Every language the pages offer, the default first."""
+        return [self.language, *self.additional_languages]
 
 
 class WebcastKey(Document):
@@ -233,7 +230,7 @@ class WebcastView(BaseModel):
     description: str
     slug: str
     language: Language
-    languages: list[Language]
+    additional_languages: list[Language]
     schedule: Schedule | None
     access_mode: AccessMode
     modules: Modules

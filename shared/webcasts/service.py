@@ -31,6 +31,7 @@ from shared.ids import new_id
 from shared.webcasts import repository
 from shared.webcasts.models import (
     MAX_RETENTION_DAYS,
+    Language,
     Module,
     RetentionExtension,
     Schedule,
@@ -193,13 +194,11 @@ def _check_retention(webcast: Webcast | WebcastCreate, changed: str) -> None:
         raise validation_error(changed, "participant_retention_days must not exceed retention_days")
 
 
-_DEFAULT_NOT_OFFERED = "languages must include the default language"
-
-
-def _check_languages(webcast: Webcast, changed: str) -> None:
-    """The default language is among the offered ones; `changed` is named."""
-    if webcast.language not in webcast.languages:
-        raise validation_error(changed, _DEFAULT_NOT_OFFERED)
+def _check_languages(language: str, additional: list[Language], changed: str) -> None:
+    """The default language is not listed again among the additional ones; `changed` is
+    named."""
+    if language in additional:
+        raise validation_error(changed, "additional_languages must not repeat the default language")
 
 
 def create_webcast(
@@ -207,8 +206,7 @@ def create_webcast(
 ) -> Webcast:
     tenant_id = require_manager(principal, write=True)
     _check_retention(data, "participant_retention_days")
-    if data.languages is not None and data.language not in data.languages:
-        raise validation_error("languages", _DEFAULT_NOT_OFFERED)
+    _check_languages(data.language, data.additional_languages, "additional_languages")
     webcast_id = new_id()
     _reserve_slug(tenant_id, data.slug, webcast_id)
     webcast_keys.create(WebcastKey(id=webcast_id, tenant_id=tenant_id))
@@ -222,8 +220,7 @@ def create_webcast(
             created_at=moment,
             updated_at=moment,
             created_by=principal.account_id,
-            **data.model_dump(exclude={"languages"}),
-            languages=data.languages or [data.language],
+            **data.model_dump(),
         ),
         actor=principal.actor,
         action="webcast.create",
@@ -266,15 +263,17 @@ def update_webcast(
     if if_match is not None and if_match.strip('"') != (webcast.etag or "").strip('"'):
         raise precondition_failed()
     changed = operations.changed_fields(data, webcast)
+    proposed = webcast.model_copy(update={name: getattr(data, name) for name in changed})
     _check_retention(
-        webcast.model_copy(update={name: getattr(data, name) for name in changed}),
+        proposed,
         "participant_retention_days"
         if "participant_retention_days" in changed
         else "retention_days",
     )
     _check_languages(
-        webcast.model_copy(update={name: getattr(data, name) for name in changed}),
-        "languages" if "languages" in changed else "language",
+        proposed.language,
+        proposed.additional_languages,
+        "additional_languages" if "additional_languages" in changed else "language",
     )
     old_slug = webcast.slug
     if data.slug is not None and data.slug != old_slug:

@@ -4395,8 +4395,11 @@ export interface components {
             slug: string;
             /** @default de */
             language: components["schemas"]["Language"];
-            /** Languages */
-            languages?: components["schemas"]["Language"][] | null;
+            /**
+             * Additional Languages
+             * @default []
+             */
+            additional_languages: components["schemas"]["Language"][];
             schedule?: components["schemas"]["Schedule"] | null;
             /** @default public */
             access_mode: components["schemas"]["AccessMode"];
@@ -4456,8 +4459,8 @@ export interface components {
             /** Slug */
             slug?: string | null;
             language?: components["schemas"]["Language"] | null;
-            /** Languages */
-            languages?: components["schemas"]["Language"][] | null;
+            /** Additional Languages */
+            additional_languages?: components["schemas"]["Language"][] | null;
             schedule?: components["schemas"]["Schedule"] | null;
             access_mode?: components["schemas"]["AccessMode"] | null;
             modules?: components["schemas"]["Modules"] | null;
@@ -4485,8 +4488,8 @@ export interface components {
             /** Slug */
             slug: string;
             language: components["schemas"]["Language"];
-            /** Languages */
-            languages: components["schemas"]["Language"][];
+            /** Additional Languages */
+            additional_languages: components["schemas"]["Language"][];
             schedule: components["schemas"]["Schedule"] | null;
             access_mode: components["schemas"]["AccessMode"];
             modules: components["schemas"]["Modules"];
