@@ -1,22 +1,11 @@
 import { describe, expect, it } from "vitest";
 
 import { CSRF_HEADER, createApi } from "./client";
-
-/** A fetch that answers 200 with `{}` and keeps the requests it was given. */
-function recordingFetch(): { fetch: typeof globalThis.fetch; requests: Request[] } {
-  const requests: Request[] = [];
-  const fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    requests.push(input instanceof Request ? input : new Request(input, init));
-    return Promise.resolve(
-      new Response("{}", { status: 200, headers: { "content-type": "application/json" } }),
-    );
-  };
-  return { fetch, requests };
-}
+import { answering } from "./testing";
 
 describe("createApi", () => {
   it("sends the CSRF token with state-changing requests only, once it has one", async () => {
-    const { fetch, requests } = recordingFetch();
+    const { fetch, requests } = answering(200, {});
     const api = createApi({ baseUrl: "http://page.test", fetch });
     await api.client.POST("/api/w/{webcast_id}/enter", {
       params: { path: { webcast_id: "w1" } },
@@ -35,13 +24,13 @@ describe("createApi", () => {
   });
 
   it("sends cookies to its own origin only", async () => {
-    const { fetch, requests } = recordingFetch();
+    const { fetch, requests } = answering(200, {});
     await createApi({ baseUrl: "http://page.test", fetch }).client.GET("/api/health");
     expect(requests[0]?.credentials).toBe("same-origin");
   });
 
   it("encodes a hostile path parameter instead of following it", async () => {
-    const { fetch, requests } = recordingFetch();
+    const { fetch, requests } = answering(200, {});
     const api = createApi({ baseUrl: "http://page.test", fetch });
     await api.client.GET("/api/w/{webcast_id}/live", {
       params: { path: { webcast_id: "../../admin?x=1#" } },

@@ -2,20 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { CSRF_HEADER, createApi } from "./client";
 import { restoreViewerSession } from "./session";
-
-function answering(status: number, body: unknown): { fetch: typeof fetch; requests: Request[] } {
-  const requests: Request[] = [];
-  const fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    requests.push(input instanceof Request ? input : new Request(input, init));
-    return Promise.resolve(
-      new Response(JSON.stringify(body), {
-        status,
-        headers: { "content-type": "application/json" },
-      }),
-    );
-  };
-  return { fetch, requests };
-}
+import { answering } from "./testing";
 
 describe("restoreViewerSession", () => {
   it("keeps the token it reads for the next write", async () => {
