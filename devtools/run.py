@@ -25,6 +25,7 @@ from types import FrameType
 from typing import IO
 
 from devtools import emulators as emulator_processes
+from devtools import web_build
 from devtools.mailsink import MailSink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -337,6 +338,7 @@ def _credentials(demo: Demo) -> str:
             "Demo customer: Demo Customer",
             f"  tenant id:     {demo.tenant_id}",
             f"  webcast:       Demo webcast (slug {demo.webcast_slug}, id {demo.webcast_id})",
+            f"  viewer page:   {API_URL}/w/{demo.webcast_id}",
             f"  viewer API:    {API_URL}/api/w/{demo.webcast_id}  (public: POST .../enter)",
             f"  live ingest:   rtmp://{HOST}:{RTMP_PORT}/live  stream key {demo.stream_key}",
             f"  push a test:   ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi "
@@ -366,6 +368,7 @@ def _banner(running: emulator_processes.Emulators, demo: Demo, children: list[Ch
             rule,
             "The webcast platform runs locally (everything on 127.0.0.1)",
             rule,
+            f"Viewer page:     {API_URL}/w/{demo.webcast_id}  (the demo webcast)",
             f"API:             {API_URL}/api",
             f"API docs:        {API_URL}/api/docs",
             f"Health:          {HEALTH_URL}",
@@ -450,6 +453,9 @@ def _start_everything(stack: Stack) -> None:
     ensure_local_resources()
     demo = _seed()
 
+    if web_build.stale():
+        print("Building the participant pages (web/) ...", flush=True)
+        web_build.ensure_built()
     print("Starting the API and the trigger runner ...", flush=True)
     api = _spawn(
         "api",

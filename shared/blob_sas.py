@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel
 
@@ -171,3 +171,14 @@ def read_url(
         content_type=content_type,
         base_url=get_settings().media_delivery_base_url,
     )
+
+
+def read_origin() -> str:
+    """The origin (scheme, host, port) of every read URL `read_url` hands out: a page's
+    Content-Security-Policy lets media and fetches come from there."""
+    settings = get_settings()
+    base = settings.media_delivery_base_url
+    if base is None:
+        base, _, _ = _account(settings.storage_connection_string, settings.environment)
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}"

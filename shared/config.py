@@ -2,6 +2,7 @@
 
 import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -97,6 +98,10 @@ class Settings(BaseSettings):
 
     public_base_url: str = "http://127.0.0.1:7071"
     enable_api_docs: bool = False
+    # The built participant pages (`npm run -w web build`); the API serves them on its origin.
+    web_dist_dir: str = str(Path(__file__).resolve().parent.parent / "web" / "dist")
+    # How often the participant pages ask for the feed, the polls and the downloads.
+    viewer_refresh_seconds: int = Field(default=10, ge=2, le=300)
     # Origins allowed to send state-changing requests (the admin SPA); others get 403.
     allowed_origins: list[str] = ["http://127.0.0.1:7071", "http://localhost:7071"]
     max_body_bytes: int = 1_048_576

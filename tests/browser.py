@@ -46,6 +46,9 @@ PAGE_FILES = {
     # A page without a script, for requests a test makes from an origin's own scripts.
     "blank.html": (PAGE_DIR / "blank.html", "text/html; charset=utf-8"),
     "harness.js": (PAGE_DIR / "harness.js", "text/javascript; charset=utf-8"),
+    # A customer's page that frames a participant page (tests run it from another origin).
+    "embed-host.html": (PAGE_DIR / "embed-host.html", "text/html; charset=utf-8"),
+    "embed-host.js": (PAGE_DIR / "embed-host.js", "text/javascript; charset=utf-8"),
     "hls.js": (HLS_JS, "text/javascript; charset=utf-8"),
     "player/player.js": (PLAYER_DIR / "dist" / "player.js", "text/javascript; charset=utf-8"),
 }
@@ -84,7 +87,7 @@ def page_policy(blob_origin: str) -> str:
     return (
         "default-src 'none'; script-src 'self'; "
         f"connect-src 'self' {blob_origin}; media-src 'self' blob: {blob_origin}; "
-        f"img-src 'self' {blob_origin}; worker-src blob:; "
+        f"img-src 'self' {blob_origin}; worker-src blob:; frame-src http://127.0.0.1:*; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     )
 

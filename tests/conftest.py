@@ -5,8 +5,10 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Browser
 
 from devtools import emulators as emulator_processes
+from devtools import web_build
 from devtools.mailsink import MailSink
 from shared import config
 from tests import browser
@@ -45,3 +47,28 @@ def mail_sink(stack: emulator_processes.Emulators) -> Iterator[MailSink]:
         yield sink
     finally:
         sink.stop()
+
+
+@pytest.fixture(scope="session")
+def built_web() -> None:
+    """The participant pages built (web/dist), as the API serves them."""
+    web_build.ensure_built()
+
+
+@pytest.fixture(scope="session")
+def api_server(
+    stack: emulator_processes.Emulators, player_socket: socket.socket, built_web: None
+) -> Iterator[str]:
+    """The API with the participant pages and the player test page under uvicorn on the
+    reserved origin; its base URL. One per test session, shared by every browser test."""
+    browser.build_player()
+    app = browser.harness_app(browser.blob_origin(stack.storage_connection_string))
+    with browser.serve(app, player_socket) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for the test session."""
+    with browser.chromium() as running:
+        yield running

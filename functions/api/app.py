@@ -3,7 +3,7 @@
 from fastapi import Depends, FastAPI
 
 from functions.api import docs as api_docs
-from functions.api import problems
+from functions.api import pages, problems
 from functions.api.deps import checked_parameters
 from functions.api.middleware import HygieneMiddleware
 from functions.api.routers import (
@@ -74,6 +74,7 @@ def create_app() -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    pages.install(app)
     problems.document(app)
     app.add_middleware(HygieneMiddleware)
     return app

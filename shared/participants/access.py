@@ -24,7 +24,7 @@ from shared.participants.models import (
 )
 from shared.participants.repository import get_form, participants
 from shared.participants.service import confirm_address, participant_by_login, register_self
-from shared.webcasts.models import AccessMode, Schedule, Webcast
+from shared.webcasts.models import AccessMode, Modules, PrivacySwitches, Schedule, Webcast
 from shared.webcasts.service import find_public, viewer_webcast
 
 LINK = "participant_link"
@@ -42,6 +42,11 @@ class PublicWebcast(BaseModel):
     schedule: Schedule | None  # times in UTC offsets, shown in its `time_zone`
     access_mode: AccessMode
     registration_fields: list[FormField]
+    # What the page shows, and what it tells the viewer about the use of their data.
+    modules: Modules
+    privacy: PrivacySwitches
+    # How often a page asks for the feed, the polls and the downloads.
+    refresh_seconds: int
 
 
 class ViewerSessionState(BaseModel):
@@ -76,6 +81,9 @@ def public_view(webcast_id: str) -> PublicWebcast:
         schedule=webcast.schedule,
         access_mode=webcast.access_mode,
         registration_fields=fields,
+        modules=webcast.modules,
+        privacy=webcast.privacy,
+        refresh_seconds=get_settings().viewer_refresh_seconds,
     )
 
 

@@ -1,6 +1,5 @@
 """Fixtures that several integration modules share."""
 
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -35,23 +34,6 @@ def api_url(live_app: FastAPI) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def ingest(api_url: str) -> Iterator[Ingest]:
     with running_ingest(api_url) as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def api_server(stack: Emulators, player_socket: socket.socket) -> Iterator[str]:
-    """The API with the player test page under uvicorn on the reserved origin; its base URL.
-    One per test session, shared by every browser test."""
-    browser.build_player()
-    app = browser.harness_app(browser.blob_origin(stack.storage_connection_string))
-    with browser.serve(app, player_socket) as base_url:
-        yield base_url
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    """One headless Chromium for the test session."""
-    with browser.chromium() as running:
         yield running
 
 

@@ -238,7 +238,7 @@ def test_a_rotated_secret_works_for_the_grace_period_only(owner):
 
 
 @pytest.mark.claim("P35")
-def test_embed_page_names_exactly_the_allowed_sites_as_frame_ancestors(owner):
+def test_embed_page_names_exactly_the_allowed_sites_as_frame_ancestors(owner, built_web):
     webcast_id, secret = _embeddable(owner)
     http = helpers.client()
     page = http.get(f"/embed/{webcast_id}")
@@ -253,7 +253,9 @@ def test_embed_page_names_exactly_the_allowed_sites_as_frame_ancestors(owner):
     assert "x-frame-options" not in page.headers
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["strict-transport-security"].startswith("max-age=")
-    assert "Embedded" in page.text
+    # The participant app's one static document: the page reads the webcast from its address.
+    assert '<div id="root">' in page.text and "Embedded" not in page.text
+    assert directives["script-src"] == ["'self'"]
     # Everything else still refuses to be framed.
     health = http.get("/api/health")
     assert health.headers["x-frame-options"] == "DENY"

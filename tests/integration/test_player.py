@@ -15,14 +15,11 @@ import pytest
 
 from devtools.emulators import Emulators
 from shared.clients import blob_service
-from tests import browser, helpers
+from tests import browser, helpers, media_pipeline
 from tests.live_ingest import Ingest, running_ingest
-from tests.media_pipeline import settle
 
-CLIP_SECONDS = 8
-# Two cues over the whole clip: whenever the track is selected, one of them is on screen.
-VTT = b"WEBVTT\n\n00:00.000 --> 00:04.000\nGuten Tag\n\n00:04.000 --> 00:08.000\nAuf Wiedersehen\n"
-CUES = {"Guten Tag", "Auf Wiedersehen"}
+CLIP_SECONDS = media_pipeline.CLIP_SECONDS
+CUES = media_pipeline.CUES
 EXPIRY_WAIT_SECONDS = 60
 
 
@@ -35,44 +32,14 @@ class Vod:
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """8 s of test picture and tone, H.264 with a keyframe every second."""
-    path = tmp_path_factory.mktemp("player") / "talk.mp4"
-    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
-    command += ["-f", "lavfi", "-i", "testsrc2=size=480x270:rate=30"]
-    command += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
-    command += ["-t", str(CLIP_SECONDS), "-c:v", "libx264", "-preset", "ultrafast"]
-    command += ["-pix_fmt", "yuv420p", "-g", "30", "-c:a", "aac", str(path)]
-    subprocess.run(command, check=True)
-    return Path(path).read_bytes()
+    return media_pipeline.make_clip(tmp_path_factory.mktemp("player") / "talk.mp4")
 
 
 def _published_vod(clip: bytes, name: str) -> Vod:
-    """A public webcast whose published VOD the real worker made from the clip (two rungs of
-    the tiny ladder), with German captions."""
+    """A public webcast whose published VOD the real worker made from the clip."""
     owner = helpers.new_owner(name)
     webcast_id = helpers.new_webcast(owner, title="Player")
-    created = owner.post(
-        f"/api/webcasts/{webcast_id}/media",
-        json={"title": "Keynote", "filename": "talk.mp4", "size": len(clip)},
-    )
-    assert created.status_code == 201, created.text
-    asset_id = created.json()["asset"]["id"]
-    ticket = created.json()["upload"]
-    put = httpx.put(ticket["url"], content=clip, headers=ticket["headers"], timeout=30)
-    assert put.status_code == 201, put.text
-    settle()
-    captions = owner.request(
-        "PUT",
-        f"/api/webcasts/{webcast_id}/media/{asset_id}/captions/de",
-        params={"label": "Deutsch"},
-        content=VTT,
-    )
-    assert captions.status_code == 200, captions.text
-    settle()
-    asset = owner.get(f"/api/webcasts/{webcast_id}/media/{asset_id}").json()
-    assert asset["status"] == "ready" and len(asset["renditions"]) == 2, asset
-    published = owner.post(f"/api/webcasts/{webcast_id}/media/{asset_id}/publish")
-    assert published.status_code == 200, published.text
+    asset_id = media_pipeline.publish_clip(owner, webcast_id, clip)
     return Vod(owner=owner, webcast_id=webcast_id, asset_id=asset_id)
 
 

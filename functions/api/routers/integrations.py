@@ -1,7 +1,6 @@
 """Embedding and customer servers (P35): admin settings, the embed page and token exchange,
 and the server API that registers participants with a server credential."""
 
-import html
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
@@ -10,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
+from functions.api.pages import participant_page
 from functions.api.routers.viewer import Entered
 from functions.api.routing import DeferredAPIRoute
 from functions.api.viewer_deps import EMBED_COOKIE, set_session_cookie
@@ -139,32 +139,13 @@ def exchange_embed_token(
     )
 
 
-_PAGE = """<!doctype html>
-<html lang="{language}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{title}</title>
-</head>
-<body>
-<main data-webcast-id="{webcast_id}"><h1>{title}</h1></main>
-</body>
-</html>
-"""
-
-
-@router.get("/embed/{webcast_id}", response_class=HTMLResponse)
-def embed_page(webcast_id: str) -> HTMLResponse:
-    """The page a customer site frames; only the sites the customer listed may frame it."""
-    webcast, origins = embed.frame_ancestors(webcast_id=webcast_id)
-    policy = (
-        "default-src 'none'; base-uri 'none'; form-action 'none'; "
-        f"frame-ancestors {' '.join(origins)}"
-    )
-    body = _PAGE.format(
-        language=html.escape(webcast.language.value),
-        title=html.escape(webcast.title),
-        webcast_id=html.escape(webcast.id),
-    )
-    return HTMLResponse(body, headers={"Content-Security-Policy": policy})
+@router.get(
+    "/embed/{webcast_id}",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}}, **problems.responses(503)},
+)
+def embed_page(webcast_id: str, request: Request) -> Response:
+    """The participant page a customer site frames; only the sites the customer listed may
+    frame it. It trades the customer server's token (after `#token=`) for the embed session."""
+    _, origins = embed.frame_ancestors(webcast_id=webcast_id)
+    return participant_page(request, frame_ancestors=" ".join(origins))

@@ -24,6 +24,7 @@ from shared.messages.models import (
     MessageUpdate,
     MessageView,
     OwnMessage,
+    PublishedFeed,
     QueueFilter,
     QueueSort,
     ReplyCreate,
@@ -50,7 +51,11 @@ def my_messages(webcast_id: str, session: ViewerSession) -> list[OwnMessage]:
     return service.mine(webcast_id=webcast_id, session=session)
 
 
-@router.get(f"{VIEWER}/published", responses=problems.needs_module())
+@router.get(
+    f"{VIEWER}/published",
+    response_model=PublishedFeed,
+    responses={**problems.needs_module(), **UNCHANGED},
+)
 async def published_messages(
     webcast_id: str,
     session: ViewerSession,

@@ -922,7 +922,8 @@ export interface paths {
         };
         /**
          * Embed Page
-         * @description The page a customer site frames; only the sites the customer listed may frame it.
+         * @description The participant page a customer site frames; only the sites the customer listed may
+         *     frame it. It trades the customer server's token (after `#token=`) for the embed session.
          */
         get: operations["embed_page_embed__webcast_id__get"];
         put?: never;
@@ -2670,6 +2671,32 @@ export interface components {
             csrf_token: string;
         };
         /**
+         * FeedItem
+         * @description A published message as every viewer sees it.
+         */
+        FeedItem: {
+            /** Id */
+            id: string;
+            /** Text */
+            text: string;
+            /** Created At */
+            created_at: string;
+            /** Published At */
+            published_at: string;
+            /** Sender Name */
+            sender_name?: string | null;
+            /**
+             * Replies
+             * @default []
+             */
+            replies: string[];
+            /**
+             * Votes
+             * @default 0
+             */
+            votes: number;
+        };
+        /**
          * FieldType
          * @enum {string}
          */
@@ -3728,6 +3755,19 @@ export interface components {
             access_mode: components["schemas"]["AccessMode"];
             /** Registration Fields */
             registration_fields: components["schemas"]["FormField"][];
+            modules: components["schemas"]["Modules"];
+            privacy: components["schemas"]["PrivacySwitches"];
+            /** Refresh Seconds */
+            refresh_seconds: number;
+        };
+        /** PublishedFeed */
+        PublishedFeed: {
+            /** Webcast Id */
+            webcast_id: string;
+            /** Version */
+            version: number;
+            /** Items */
+            items: components["schemas"]["FeedItem"][];
         };
         /**
          * Question
@@ -9640,6 +9680,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     invite_api_webcasts__webcast_id__invitations_post: {
@@ -10424,11 +10473,22 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The version of the body, for If-None-Match (or If-Match) */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["PublishedFeed"];
                 };
+            };
+            /** @description Unchanged since the ETag given in If-None-Match */
+            304: {
+                headers: {
+                    /** @description The version of the body, for If-None-Match (or If-Match) */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
             403: {
