@@ -168,6 +168,14 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         webcast_references=(WebcastReference.field,),
     ),
     CosmosContainerSpec(
+        name="designs",
+        partition_key="/webcast_id",
+        purpose="the webcast page's design: draft and published versions of theme and blocks, "
+        "speakers' names and roles",
+        personal_data=True,
+        webcast_references=(WebcastReference.field,),
+    ),
+    CosmosContainerSpec(
         name="jobs",
         partition_key="/id",
         purpose="idempotency markers of queue handlers (ids only)",

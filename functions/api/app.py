@@ -12,6 +12,7 @@ from functions.api.routers import (
     audit,
     auth,
     deletions,
+    designs,
     handouts,
     integrations,
     live,
@@ -65,6 +66,7 @@ def create_app() -> FastAPI:
         tracking.router,
         media.router,
         handouts.router,
+        designs.router,
         playback.router,
         live.router,
     ):

@@ -66,9 +66,7 @@ def _built_page(dist: Path) -> BuiltPage | None:
     return BuiltPage(body=body, etag=f'"{hashlib.sha256(body).hexdigest()[:32]}"')
 
 
-def participant_page(
-    request: Request, *, frame_ancestors: str = "'none'"
-) -> Response:
+def participant_page(request: Request, *, frame_ancestors: str = "'none'") -> Response:
     """The participant app's HTML with its policy (503 while the web app is not built)."""
     page = _built_page(Path(get_settings().web_dist_dir))
     if page is None:

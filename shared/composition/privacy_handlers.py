@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from shared.accounts import privacy as accounts
 from shared.audit import privacy as audit
 from shared.auth import privacy as auth
+from shared.designs import privacy as designs
 from shared.downloads import privacy as downloads
 from shared.live import privacy as live
 from shared.media import privacy as media
@@ -41,6 +42,7 @@ COSMOS_HANDLERS: Mapping[str, StoreHandlers] = {
     "messages": StoreHandlers(messages.export_messages, messages.erase_messages),
     "polls": StoreHandlers(polls.export_answers, polls.erase_answers),
     "tracking": StoreHandlers(tracking.export_viewings, tracking.erase_viewings),
+    "designs": StoreHandlers(designs.export_speaker, designs.erase_speaker),
 }
 
 BLOB_HANDLERS: Mapping[str, StoreHandlers] = {

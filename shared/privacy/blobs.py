@@ -17,10 +17,6 @@ def _prefix(subject: DataSubject) -> str | None:
     return f"{subject.tenant_id}/{subject.webcast_id}/"
 
 
-def _is_whole_webcast(subject: DataSubject) -> bool:
-    return subject.account_id is None and subject.participant_id is None
-
-
 def export_prefix(container: str, subject: DataSubject) -> list[dict[str, Any]]:
     """Name, size and time of every blob the subject's webcast holds in `container`."""
     prefix = _prefix(subject)
@@ -42,7 +38,7 @@ def export_prefix(container: str, subject: DataSubject) -> list[dict[str, Any]]:
 def erase_prefix(container: str, subject: DataSubject) -> int:
     """Delete every blob of the webcast in `container`; only for the webcast's own deletion."""
     prefix = _prefix(subject)
-    if prefix is None or not _is_whole_webcast(subject):
+    if prefix is None or not subject.is_whole_webcast:
         return 0
     return delete_prefix(container, prefix)
 

@@ -187,6 +187,12 @@ ROUTES = {
     ("GET", "/api/webcasts/{webcast_id}/handouts/{handout_id}"): MANAGER_READ,
     ("PATCH", "/api/webcasts/{webcast_id}/handouts/{handout_id}"): MANAGER_WRITE,
     ("DELETE", "/api/webcasts/{webcast_id}/handouts/{handout_id}"): MANAGER_WRITE,
+    ("GET", "/api/webcasts/{webcast_id}/design"): MANAGER_READ,
+    ("PUT", "/api/webcasts/{webcast_id}/design"): MANAGER_WRITE,
+    ("GET", "/api/webcasts/{webcast_id}/design/preview"): MANAGER_READ,
+    ("POST", "/api/webcasts/{webcast_id}/design/publish"): MANAGER_WRITE,
+    # The page's design is what its entry page shows before anyone enters.
+    ("GET", "/api/w/{webcast_id}/design"): PUBLIC,
     ("GET", "/api/w/{webcast_id}/handouts"): VIEWER,
     ("GET", "/api/w/{webcast_id}/handouts/{handout_id}"): VIEWER,
     # Playback (P20): viewers with a grant; every account previews its tenant's assets.
@@ -309,6 +315,9 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
         },
         ("PUT", "/api/webcasts/{webcast_id}/handouts/order"): {"ids": [ids["handout_id"]]},
         ("PATCH", "/api/webcasts/{webcast_id}/handouts/{handout_id}"): {"title": "Hijacked"},
+        ("PUT", "/api/webcasts/{webcast_id}/design"): {
+            "blocks": [{"id": "hijack", "kind": "rich_text", "texts": {"de": {"body": "Hi"}}}]
+        },
         ("POST", "/api/webcasts/{webcast_id}/media/{asset_id}/edits"): {"edit": {"trim_start": 1}},
         ("POST", "/api/webcasts/{webcast_id}/polls"): _POLL,
         ("PATCH", "/api/webcasts/{webcast_id}/polls/{poll_id}"): {"title": "Hijacked"},

@@ -369,6 +369,12 @@ def _webcast_flows(owner: helpers.Admin, recorder: Recorder) -> None:
     _ok(owner.patch(f"{pbase}/handouts/{handout_id}", json={"title": "The slides"}))
     _ok(http.get(f"/api/w/{public_id}/handouts"))
     _ok(owner.delete(f"{pbase}/handouts/{handout_id}"), 204)
+    # The page's design: a draft, its preview, its publication, the viewer's read.
+    design = {"blocks": [{"id": "about", "kind": "rich_text", "texts": {"de": {"body": "*Hi*"}}}]}
+    _ok(owner.request("PUT", f"{pbase}/design", json=design))
+    _ok(owner.get(f"{pbase}/design/preview"))
+    _ok(owner.post(f"{pbase}/design/publish"))
+    _ok(http.get(f"/api/w/{public_id}/design"))
     key = _ok(owner.post(f"{pbase}/live", json={"record": True}), 201)["stream_key"]
     _ok(owner.patch(f"{pbase}/live", json={"record": True}))
     ingest = recorder.client()

@@ -15,8 +15,8 @@ from shared.privacy.models import DataSubject
 def export_sources(*, subject: DataSubject) -> list[dict[str, Any]]:
     """Import files held right now for the subject's webcast (kept only while a job needs
     them); their rows of other people are not handed out, what was imported is exported
-    with the participant."""
-    if subject.webcast_id is None:
+    with the participant. A speaker is in no import."""
+    if subject.webcast_id is None or subject.speaker_id is not None:
         return []
     container = blob_service().get_container_client(blob_container_name(CONTAINER))
     prefix = f"{subject.tenant_id}/{subject.webcast_id}/"
@@ -33,8 +33,9 @@ def export_sources(*, subject: DataSubject) -> list[dict[str, Any]]:
 
 def erase_sources(*, subject: DataSubject) -> int:
     """Delete every import file of the subject's webcast (prefix {tenant}/{webcast}/); a
-    file cannot lose one person's row, so pending imports of the webcast end as failed."""
-    if subject.webcast_id is None:
+    file cannot lose one person's row, so pending imports of the webcast end as failed. A
+    speaker is in no import."""
+    if subject.webcast_id is None or subject.speaker_id is not None:
         return 0
     container = blob_service().get_container_client(blob_container_name(CONTAINER))
     prefix = f"{subject.tenant_id}/{subject.webcast_id}/"

@@ -1757,6 +1757,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webcasts/{webcast_id}/design": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Draft
+         * @description The draft (the default page until one is saved).
+         */
+        get: operations["get_draft_api_webcasts__webcast_id__design_get"];
+        /**
+         * Save Draft
+         * @description Saves the draft; refused whole (422 naming each field) when it could not be published.
+         */
+        put: operations["save_draft_api_webcasts__webcast_id__design_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webcasts/{webcast_id}/design/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Preview Draft
+         * @description The draft as viewers would get it once published.
+         */
+        get: operations["preview_draft_api_webcasts__webcast_id__design_preview_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webcasts/{webcast_id}/design/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish Draft */
+        post: operations["publish_draft_api_webcasts__webcast_id__design_publish_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/w/{webcast_id}/design": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Published Design
+         * @description The published design, or the default page; `public` caching for public webcasts.
+         */
+        get: operations["published_design_api_w__webcast_id__design_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/w/{webcast_id}/vod": {
         parameters: {
             query?: never;
@@ -2179,6 +2260,15 @@ export interface components {
          * @enum {string}
          */
         ActorKind: "owner" | "subaccount" | "support" | "system" | "participant" | "anonymous";
+        /** AgendaItem */
+        AgendaItem: {
+            /** Starts At */
+            starts_at: string;
+            /** Title */
+            title: {
+                [key: string]: string;
+            };
+        };
         /**
          * AnswerInput
          * @description A viewer's answer: question id -> option id, option ids, rating, or text.
@@ -2362,6 +2452,56 @@ export interface components {
             items: components["schemas"]["AuditEntry"][];
             /** Continuation */
             continuation: string | null;
+        };
+        /** Block */
+        Block: {
+            /** Id */
+            id: string;
+            kind: components["schemas"]["BlockKind"];
+            /** States */
+            states?: components["schemas"]["PageState"][];
+            /**
+             * Texts
+             * @default {}
+             */
+            texts: {
+                [key: string]: components["schemas"]["BlockText"];
+            };
+            /**
+             * Agenda
+             * @default []
+             */
+            agenda: components["schemas"]["AgendaItem"][];
+            /**
+             * Speakers
+             * @default []
+             */
+            speakers: components["schemas"]["Speaker"][];
+            /** Imprint Url */
+            imprint_url?: string | null;
+            /** Privacy Url */
+            privacy_url?: string | null;
+        };
+        /**
+         * BlockKind
+         * @enum {string}
+         */
+        BlockKind: "intro" | "rich_text" | "agenda" | "speakers" | "player" | "messages" | "poll" | "downloads" | "countdown" | "entry" | "recording_notice" | "legal" | "footer";
+        /**
+         * BlockText
+         * @description A block's texts in one language; which of them a block uses depends on its kind.
+         */
+        BlockText: {
+            /**
+             * Heading
+             * @default
+             */
+            heading: string;
+            /**
+             * Body
+             * @default
+             */
+            body: string;
         };
         /** Body_publish_api_live_ingest_publish_post */
         Body_publish_api_live_ingest_publish_post: {
@@ -2580,6 +2720,35 @@ export interface components {
             backups_gone_by: string | null;
         };
         /**
+         * DesignInput
+         * @description What an admin saves as the draft.
+         */
+        DesignInput: {
+            /**
+             * @default {
+             *       "background": "#ffffff",
+             *       "text": "#1b1f24",
+             *       "accent": "#0b5cad",
+             *       "font": "system"
+             *     }
+             */
+            theme: components["schemas"]["Theme"];
+            /** Blocks */
+            blocks: components["schemas"]["Block"][];
+        };
+        /** DraftView */
+        DraftView: {
+            /** Webcast Id */
+            webcast_id: string;
+            theme: components["schemas"]["Theme"];
+            /** Blocks */
+            blocks: components["schemas"]["Block"][];
+            /** Updated At */
+            updated_at: string | null;
+            /** Published Version */
+            published_version: number | null;
+        };
+        /**
          * EditCreate
          * @description A new version of an asset: the spec is in the timeline of the asset being edited.
          */
@@ -2701,6 +2870,13 @@ export interface components {
          * @enum {string}
          */
         FieldType: "short_text" | "long_text" | "email" | "number" | "date" | "phone" | "country" | "single_choice" | "multiple_choice" | "checkbox" | "consent" | "display_text";
+        /**
+         * Font
+         * @description The fonts a page may use: stacks of fonts that systems ship, so no font file (and no
+         *     font CDN) is needed.
+         * @enum {string}
+         */
+        Font: "system" | "humanist" | "serif" | "rounded" | "mono";
         /** FormDefinition */
         FormDefinition: {
             /**
@@ -3508,6 +3684,28 @@ export interface components {
             replies: components["schemas"]["ReplyView"][];
         };
         /**
+         * PageState
+         * @description What the page shows depends on where the webcast stands.
+         * @enum {string}
+         */
+        PageState: "waiting" | "live" | "on_demand" | "ended";
+        /**
+         * PageTheme
+         * @description The theme as pages use it: the colours, the button text colour that reads on the
+         *     accent, and the font.
+         */
+        PageTheme: {
+            /** Background */
+            background: string;
+            /** Text */
+            text: string;
+            /** Accent */
+            accent: string;
+            /** Accent Text */
+            accent_text: string;
+            font: components["schemas"]["Font"];
+        };
+        /**
          * ParticipantInput
          * @description What an admin, an import or a customer server sends for one participant.
          */
@@ -3760,6 +3958,30 @@ export interface components {
             /** Refresh Seconds */
             refresh_seconds: number;
         };
+        /** PublishResult */
+        PublishResult: {
+            /** Webcast Id */
+            webcast_id: string;
+            /** Version */
+            version: number;
+            /** Published At */
+            published_at: string;
+        };
+        /**
+         * PublishedDesign
+         * @description What the participant page renders; the same for every viewer.
+         */
+        PublishedDesign: {
+            /** Webcast Id */
+            webcast_id: string;
+            /** Version */
+            version: number;
+            /** Published At */
+            published_at: string | null;
+            theme: components["schemas"]["PageTheme"];
+            /** Blocks */
+            blocks: components["schemas"]["RenderedBlock"][];
+        };
         /** PublishedFeed */
         PublishedFeed: {
             /** Webcast Id */
@@ -3917,6 +4139,33 @@ export interface components {
             internal: string;
             /** Internal Key Rotated At */
             internal_key_rotated_at: string | null;
+        };
+        /** RenderedBlock */
+        RenderedBlock: {
+            /** Id */
+            id: string;
+            kind: components["schemas"]["BlockKind"];
+            /** States */
+            states: components["schemas"]["PageState"][];
+            /** Texts */
+            texts: {
+                [key: string]: components["schemas"]["RenderedText"];
+            };
+            /** Agenda */
+            agenda: components["schemas"]["AgendaItem"][];
+            /** Speakers */
+            speakers: components["schemas"]["Speaker"][];
+            /** Imprint Url */
+            imprint_url: string | null;
+            /** Privacy Url */
+            privacy_url: string | null;
+        };
+        /** RenderedText */
+        RenderedText: {
+            /** Heading */
+            heading: string;
+            /** Html */
+            html: string;
         };
         /**
          * Rendition
@@ -4142,6 +4391,24 @@ export interface components {
             csrf_token: string;
         };
         /**
+         * Speaker
+         * @description A person on stage: personal data of someone who is neither an account nor a
+         *     participant (their own kind of data subject, `speaker_id`).
+         */
+        Speaker: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Role
+             * @default {}
+             */
+            role: {
+                [key: string]: string;
+            };
+        };
+        /**
          * StoreCount
          * @description One store after a sweep: what it deleted, what was left, what it keeps blocked.
          */
@@ -4256,6 +4523,26 @@ export interface components {
             subject: string;
             /** Text */
             text: string;
+        };
+        /** Theme */
+        Theme: {
+            /**
+             * Background
+             * @default #ffffff
+             */
+            background: string;
+            /**
+             * Text
+             * @default #1b1f24
+             */
+            text: string;
+            /**
+             * Accent
+             * @default #0b5cad
+             */
+            accent: string;
+            /** @default system */
+            font: components["schemas"]["Font"];
         };
         /** UploadCreate */
         UploadCreate: {
@@ -14775,6 +15062,412 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_draft_api_webcasts__webcast_id__design_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftView"];
+                };
+            };
+            /** @description Not signed in, the session expired, or the credential is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    save_draft_api_webcasts__webcast_id__design_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DesignInput"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftView"];
+                };
+            };
+            /** @description Not signed in, the session expired, or the credential is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed by another request since it was read (or since the If-Match ETag); read again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    preview_draft_api_webcasts__webcast_id__design_preview_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishedDesign"];
+                };
+            };
+            /** @description Not signed in, the session expired, or the credential is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    publish_draft_api_webcasts__webcast_id__design_publish_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishResult"];
+                };
+            };
+            /** @description Not signed in, the session expired, or the credential is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description In conflict with the resource's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed by another request since it was read (or since the If-Match ETag); read again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    published_design_api_w__webcast_id__design_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                "if-none-match"?: string | null;
+            };
+            path: {
+                webcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The version of the body, for If-None-Match (or If-Match) */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishedDesign"];
+                };
+            };
+            /** @description Unchanged since the ETag given in If-None-Match */
+            304: {
+                headers: {
+                    /** @description The version of the body, for If-None-Match (or If-Match) */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Not found, or not in the caller's tenant */
             404: {
