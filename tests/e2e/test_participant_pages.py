@@ -45,6 +45,30 @@ FORM = {
         },
     ]
 }
+# A tenant's rich text that tries to run script on the pages' origin.
+HOSTILE_TEXT = (
+    "## About the keynote\n\n<script>window.pwned = true</script> "
+    '[Open the agenda](javascript:window.pwned=true) and <img src=x onerror="window.pwned=true">'
+    " and [the programme](https://example.org/programme)"
+)
+DESIGN = {
+    "theme": {"background": "#fdfcf7", "text": "#1d1d1b", "accent": "#8a1538", "font": "serif"},
+    "blocks": [
+        {"id": "intro", "kind": "intro", "texts": {"en": {"heading": "Keynote 2027"}}},
+        {"id": "about", "kind": "rich_text", "texts": {"en": {"body": HOSTILE_TEXT}}},
+        {
+            "id": "agenda",
+            "kind": "agenda",
+            "agenda": [{"starts_at": "10:00", "title": {"en": "Welcome", "de": "Begrüßung"}}],
+        },
+        {"id": "speakers", "kind": "speakers", "speakers": [{"id": "ada", "name": "Ada Lovelace"}]},
+        {"id": "entry", "kind": "entry"},
+        {"id": "player", "kind": "player", "states": ["live", "on_demand", "ended"]},
+        {"id": "messages", "kind": "messages", "states": ["live", "on_demand"]},
+        {"id": "poll", "kind": "poll", "states": ["live", "on_demand"]},
+        {"id": "legal", "kind": "legal", "imprint_url": "https://example.org/imprint"},
+    ],
+}
 TRACKING = helpers.Triggers({f"tracking_heartbeats_{shard}" for shard in range(QUEUE_SHARDS)})
 MAIL = helpers.Triggers({"send_mail"})
 
@@ -115,6 +139,8 @@ def _published_message(owner: helpers.Admin, webcast_id: str, text: str) -> None
     assert published.status_code == 200, published.text
 
 
+@pytest.mark.claim("P25")
+@pytest.mark.claim("P36")
 def test_a_participant_registers_watches_asks_and_answers(
     chromium: Browser, api_server: str, clip: bytes
 ) -> None:
@@ -131,12 +157,29 @@ def test_a_participant_registers_watches_asks_and_answers(
         form=FORM,
     )
     media_pipeline.publish_clip(owner, webcast_id, clip)
+    saved = owner.request("PUT", f"/api/webcasts/{webcast_id}/design", json=DESIGN)
+    assert saved.status_code == 200, saved.text
+    assert owner.post(f"/api/webcasts/{webcast_id}/design/publish").status_code == 200
     email = helpers.unique_email("page-viewer")
     context = _context(chromium)
     page, errors = _page(context)
     page.goto(f"{api_server}/w/{webcast_id}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Keynote 2027")
     expect(page.get_by_role("heading", name="Registration")).to_be_visible()
+    # The designed page: its blocks in order, the tenant's text inert.
+    expect(page.get_by_role("heading", name="About the keynote")).to_be_visible()
+    expect(page.get_by_text("Ada Lovelace")).to_be_visible()
+    expect(page.get_by_role("link", name="Imprint")).to_have_attribute(
+        "href", "https://example.org/imprint"
+    )
+    about = page.locator(".rich-text", has_text="About the keynote")
+    expect(about).to_contain_text("<script>window.pwned = true</script>")
+    assert about.locator("script, img, [onerror]").count() == 0
+    assert [link.get_attribute("href") for link in about.get_by_role("link").all()] == [
+        "https://example.org/programme"
+    ]
+    assert page.evaluate("() => window.pwned") is None
+    assert page.evaluate("() => document.body.classList.contains('font-serif')")
     pages.assert_accessible(page, "the registration page")
 
     # The required company left empty: the API's error shows at that field.
@@ -225,6 +268,8 @@ def _embed_token(secret: str, webcast_id: str) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+@pytest.mark.claim("P25")
+@pytest.mark.claim("P36")
 def test_a_public_webcast_framed_by_another_origin_stores_no_participant(
     chromium: Browser, api_server: str
 ) -> None:
@@ -289,6 +334,7 @@ def _mailed_link(mail_sink: MailSink, address: str, path: str) -> str:
     raise AssertionError(f"no mail to {address} with a link to {path}")
 
 
+@pytest.mark.claim("P25")
 def test_a_personal_link_and_a_password_reset_work(
     chromium: Browser, api_server: str, mail_sink: MailSink
 ) -> None:

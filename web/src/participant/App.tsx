@@ -5,10 +5,9 @@ import { useEffect, useId, useMemo, useState, type SyntheticEvent, type ReactNod
 import type { Api } from "../api/client";
 import { restoreViewerSession } from "../api/session";
 import { Page, type PublicWebcast, textsFor, usePage } from "./context";
-import { Entry } from "./Entry";
+import { DesignedPage, localised, type PublishedDesign } from "./Designed";
 import { LOCALES, type Locale, MESSAGES, pageLocales, pickLocale } from "./i18n";
 import { linkSecrets, type Route, withoutSecrets } from "./routes";
-import { Stage } from "./Stage";
 
 type Loaded<T> = { readonly state: "loading" } | { readonly state: "missing" } | { readonly state: "failed" } | { readonly state: "ready"; readonly value: T };
 
@@ -32,6 +31,24 @@ function useWebcast(api: Api, webcastId: string | null): Loaded<PublicWebcast> {
       });
   }, [api, webcastId]);
   return loaded;
+}
+
+function useDesign(api: Api, webcastId: string | null): PublishedDesign | null | "failed" {
+  const [design, setDesign] = useState<PublishedDesign | null | "failed">(null);
+  useEffect(() => {
+    if (webcastId === null) {
+      return;
+    }
+    void api.client
+      .GET("/api/w/{webcast_id}/design", { params: { path: { webcast_id: webcastId } } })
+      .then(({ data }) => {
+        setDesign(data ?? "failed");
+      })
+      .catch(() => {
+        setDesign("failed");
+      });
+  }, [api, webcastId]);
+  return design;
 }
 
 function LanguageSwitch(props: { readonly available: readonly Locale[]; readonly locale: Locale; readonly onChange: (locale: Locale) => void }) {
@@ -137,7 +154,7 @@ function useStanding(api: Api, webcast: PublicWebcast | null, embedded: boolean)
   ];
 }
 
-function WebcastPage(props: { readonly api: Api; readonly webcast: PublicWebcast; readonly embedded: boolean; readonly locale: Locale }) {
+function WebcastPage(props: { readonly api: Api; readonly webcast: PublicWebcast; readonly design: PublishedDesign; readonly embedded: boolean }) {
   const { api, webcast } = props;
   const { texts } = usePage();
   const [standing, setGranted] = useStanding(api, webcast, props.embedded);
@@ -147,26 +164,21 @@ function WebcastPage(props: { readonly api: Api; readonly webcast: PublicWebcast
   }
   return (
     <>
-      {webcast.description ? <p className="teaser">{webcast.description}</p> : null}
-      {standing.state === "granted" ? (
-        <Stage webcast={webcast} />
-      ) : (
-        <>
-          {standing.linkFailed ? (
-            <p className="status error" role="alert">
-              {texts.t("linkInvalid")}
-            </p>
-          ) : null}
-          <Entry
-            webcast={webcast}
-            internalKey={internalKey}
-            onGranted={(granted) => {
-              api.setCsrfToken(granted.csrfToken);
-              setGranted(true);
-            }}
-          />
-        </>
-      )}
+      {standing.state === "outside" && standing.linkFailed ? (
+        <p className="status error" role="alert">
+          {texts.t("linkInvalid")}
+        </p>
+      ) : null}
+      <DesignedPage
+        webcast={webcast}
+        design={props.design}
+        granted={standing.state === "granted"}
+        internalKey={internalKey}
+        onGranted={(granted) => {
+          api.setCsrfToken(granted.csrfToken);
+          setGranted(true);
+        }}
+      />
     </>
   );
 }
@@ -249,6 +261,7 @@ function Privacy({ webcast }: { readonly webcast: PublicWebcast }) {
 export function App({ api, route }: { readonly api: Api; readonly route: Route }) {
   const webcastId = "webcastId" in route ? route.webcastId : null;
   const loaded = useWebcast(api, webcastId);
+  const design = useDesign(api, route.page === "webcast" ? webcastId : null);
   const available = useMemo(
     () => (loaded.state === "ready" ? pageLocales(loaded.value.languages) : [...LOCALES]),
     [loaded],
@@ -264,16 +277,17 @@ export function App({ api, route }: { readonly api: Api; readonly route: Route }
     body = <p>{texts.t("landingText")}</p>;
   } else if (route.page === "not-found" || loaded.state === "missing") {
     body = <p role="alert">{texts.t("notFound")}</p>;
-  } else if (loaded.state === "failed") {
+  } else if (loaded.state === "failed" || design === "failed") {
     body = <p role="alert">{texts.t("failed")}</p>;
-  } else if (loaded.state === "loading") {
+  } else if (loaded.state === "loading" || (route.page === "webcast" && design === null)) {
     body = <p role="status">{texts.t("loading")}</p>;
   } else {
     const webcast = loaded.value;
-    title = webcast.title;
+    const intro = design?.blocks.find((block) => block.kind === "intro");
+    title = (intro && localised(intro.texts, locale, webcast.language)?.heading) || webcast.title;
     body =
-      route.page === "webcast" ? (
-        <WebcastPage api={api} webcast={webcast} embedded={route.embedded} locale={locale} />
+      route.page === "webcast" && design !== null ? (
+        <WebcastPage api={api} webcast={webcast} design={design} embedded={route.embedded} />
       ) : route.page === "password-reset" ? (
         <PasswordReset api={api} webcast={webcast} />
       ) : (

@@ -16,6 +16,8 @@ interface PlayerProps {
   readonly source: Source;
   /** Whether attendance heartbeats are sent (the tracking module). */
   readonly tracking: boolean;
+  /** Whether the player says that the live stream is recorded (unless the page does). */
+  readonly recordingNotice: boolean;
 }
 
 interface Choice {
@@ -73,7 +75,7 @@ function useHeartbeats(videoRef: RefObject<HTMLVideoElement | null>, webcastId: 
   }, [api, videoRef, webcastId, source, enabled]);
 }
 
-export default function Player({ webcastId, source, tracking }: PlayerProps) {
+export default function Player({ webcastId, source, tracking, recordingNotice }: PlayerProps) {
   const { texts } = usePage();
   const id = useId().replace(/:/g, "");
   const videoRef = useRef<HTMLVideoElement>(null);
@@ -177,7 +179,7 @@ export default function Player({ webcastId, source, tracking }: PlayerProps) {
           </>
         )}
       </h2>
-      {source.mode === "live" && source.recorded ? (
+      {recordingNotice && source.mode === "live" && source.recorded ? (
         <p className="notice recording" role="note">
           {texts.t("recordingNotice")}
         </p>

@@ -6,9 +6,7 @@ import type { components } from "../api/schema";
 import { type PublicWebcast, usePage } from "./context";
 import { calendarFile } from "./ics";
 import { formatMoment, formatSize, zoneLabel } from "./i18n";
-import { MessageBox } from "./MessageBox";
 import type { Source } from "./Player";
-import { Polls } from "./Polls";
 import { fetchedOf, useRefreshing, type Fetcher } from "./refresh";
 
 const Player = lazy(() => import("./Player"));
@@ -163,8 +161,11 @@ export function sourceOf(live: LiveSummary | null, vod: VodSummary | null): Sour
   return null;
 }
 
-export function Stage({ webcast }: { readonly webcast: PublicWebcast }) {
-  const { api, texts } = usePage();
+export type PageState = components["schemas"]["PageState"];
+
+/** The live stream or recording a granted viewer can watch, asked for at the API's interval. */
+export function useSource(webcast: PublicWebcast): Source | null {
+  const { api } = usePage();
   const liveFetcher = useCallback<Fetcher<LiveSummary>>(
     async (_etag, signal) => {
       const { data, response } = await api.client.GET("/api/w/{webcast_id}/live", {
@@ -193,26 +194,58 @@ export function Stage({ webcast }: { readonly webcast: PublicWebcast }) {
   // The source object changes identity on every poll; the player restarts only when its
   // playlist does.
   const key = found ? `${found.mode}:${found.masterPlaylist.split("?")[0] ?? ""}` : "none";
-  const source = useMemo(() => found, [key]); // eslint-disable-line react-hooks/exhaustive-deps
-  const now = useNow(webcast.refresh_seconds * 1000);
-  const before = webcast.schedule !== null && Date.parse(webcast.schedule.starts_at) > now && source?.mode !== "live";
-  const ended = webcast.schedule !== null && Date.parse(webcast.schedule.ends_at) < now && source === null;
+  return useMemo(() => found, [key]); // eslint-disable-line react-hooks/exhaustive-deps
+}
 
+/** Where the webcast stands: live or on demand by what plays, else by its schedule (one
+ * without a schedule is open whenever it is: live). */
+export function pageStateOf(schedule: PublicWebcast["schedule"], source: Source | null, now: number): PageState {
+  if (source?.mode === "live") {
+    return "live";
+  }
+  if (source?.mode === "vod") {
+    return "on_demand";
+  }
+  if (schedule === null) {
+    return "live";
+  }
+  if (Date.parse(schedule.starts_at) > now) {
+    return "waiting";
+  }
+  return Date.parse(schedule.ends_at) < now ? "ended" : "live";
+}
+
+/** The player, or what the page says while there is nothing to play. */
+export function PlayerSlot(props: { readonly webcast: PublicWebcast; readonly source: Source | null; readonly state: PageState; readonly recordingNotice: boolean }) {
+  const { texts } = usePage();
+  const { webcast, source, state } = props;
+  if (source === null) {
+    const text = state === "ended" ? texts.t("ended") : state === "waiting" ? texts.t("notLiveYet") : texts.t("noVideo");
+    return <p className="notice">{text}</p>;
+  }
   return (
-    <>
-      <ScheduleInfo webcast={webcast} before={before} />
-      {source ? (
-        <Suspense fallback={<p>{texts.t("loading")}</p>}>
-          <Player key={key} webcastId={webcast.id} source={source} tracking={webcast.modules.tracking} />
-        </Suspense>
-      ) : (
-        <p className="notice">{ended ? texts.t("ended") : before ? texts.t("notLiveYet") : texts.t("noVideo")}</p>
-      )}
-      <div className="modules">
-        {webcast.modules.message_box ? <MessageBox webcast={webcast} /> : null}
-        {webcast.modules.polls ? <Polls webcast={webcast} /> : null}
-        <Downloads webcast={webcast} />
-      </div>
-    </>
+    <Suspense fallback={<p>{texts.t("loading")}</p>}>
+      <Player
+        key={`${source.mode}:${source.masterPlaylist}`}
+        webcastId={webcast.id}
+        source={source}
+        tracking={webcast.modules.tracking}
+        recordingNotice={props.recordingNotice}
+      />
+    </Suspense>
   );
 }
+
+export function RecordingNotice({ source }: { readonly source: Source | null }) {
+  const { texts } = usePage();
+  if (source?.mode !== "live" || !source.recorded) {
+    return null;
+  }
+  return (
+    <p className="notice recording" role="note">
+      {texts.t("recordingNotice")}
+    </p>
+  );
+}
+
+export { Downloads, ScheduleInfo, useNow };

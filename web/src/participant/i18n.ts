@@ -93,6 +93,10 @@ const en = {
   privacyText:
     "For questions about your data in this webcast, for access, rectification or erasure, please contact the organiser of the webcast.",
   privacyLink: "Privacy",
+  imprint: "Imprint",
+  legal: "Legal information",
+  agenda: "Agenda",
+  speakers: "Speakers",
   ended: "This webcast has ended.",
   skipToContent: "Skip to content",
   ofSize: "{size}",
@@ -190,6 +194,10 @@ const de: Messages = {
   privacyText:
     "Für Fragen zu Ihren Daten in diesem Webcast, für Auskunft, Berichtigung oder Löschung wenden Sie sich bitte an den Veranstalter des Webcasts.",
   privacyLink: "Datenschutz",
+  imprint: "Impressum",
+  legal: "Rechtliche Hinweise",
+  agenda: "Programm",
+  speakers: "Sprecherinnen und Sprecher",
   ended: "Dieser Webcast ist beendet.",
   skipToContent: "Zum Inhalt springen",
   ofSize: "{size}",
