@@ -70,6 +70,12 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         personal_data=True,
     ),
     CosmosContainerSpec(
+        name="tenant_slugs",
+        partition_key="/id",
+        purpose="readable page addresses: a customer account's slug to its tenant id",
+        personal_data=False,
+    ),
+    CosmosContainerSpec(
         name="sessions",
         partition_key="/id",
         purpose="server-side sessions, stored under the hash of the cookie value",

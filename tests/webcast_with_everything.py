@@ -256,6 +256,20 @@ def add_handout(built: Built) -> None:
     built.ids["handout_id"] = created["handout"]["id"]
 
 
+def add_design(built: Built) -> None:
+    """A published page design naming a speaker, and a later draft."""
+    base = f"/api/webcasts/{built.webcast_id}/design"
+    design = {
+        "blocks": [
+            {"id": "about", "kind": "rich_text", "texts": {"de": {"body": "Über *uns*"}}},
+            {"id": "people", "kind": "speakers", "speakers": [{"id": "ada", "name": "Ada L."}]},
+        ]
+    }
+    ok(built.owner.request("PUT", base, json=design))
+    ok(built.owner.post(f"{base}/publish"))
+    ok(built.owner.request("PUT", base, json={"blocks": design["blocks"][:1]}))
+
+
 def add_video(built: Built, clip: bytes) -> str:
     """An uploaded video; the asset's id (the worker transcodes it when `settle` runs)."""
     base = f"/api/webcasts/{built.webcast_id}"
@@ -324,6 +338,7 @@ def webcast_with_everything(owner: helpers.Admin, clip: Clips) -> Built:
     add_participants(built)
     add_integrations(built)
     add_handout(built)
+    add_design(built)
     asset_id = add_video(built, clip.upload)
     add_live_session(built, clip.recording)
     settle()
@@ -347,6 +362,7 @@ def webcast_with_some(owner: helpers.Admin) -> Built:
         201,
     )
     add_handout(built)
+    add_design(built)
     return built
 
 

@@ -9,6 +9,7 @@ from functions.api.middleware import HygieneMiddleware
 from functions.api.routers import (
     account_deletion,
     accounts,
+    addresses,
     audit,
     auth,
     deletions,
@@ -54,6 +55,7 @@ def create_app() -> FastAPI:
         webcasts.router,
         deletions.router,
         account_deletion.router,
+        addresses.router,
         retention.router,
         participant_files.router,  # before participants: /participants/export.csv
         participants.router,

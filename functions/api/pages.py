@@ -35,6 +35,8 @@ PAGE_PATHS = (
     "/w/{webcast_id}",
     "/w/{webcast_id}/password-reset",
     "/w/{webcast_id}/privacy",
+    # Readable addresses: a prefix of its own, so no slug can collide with /w/{id}/...
+    "/p/{tenant_slug}/{webcast_slug}",
 )
 
 

@@ -5,7 +5,12 @@ its deletion (P22, decision 0050)."""
 from shared.accounts import privacy
 from shared.accounts.models import Tenant
 from shared.accounts.repository import accounts, grants, tenants
-from shared.accounts.service import is_closing, stored_tenant, tenant_document_id
+from shared.accounts.service import (
+    is_closing,
+    release_tenant_slug,
+    stored_tenant,
+    tenant_document_id,
+)
 from shared.accounts.signin import PASSWORD_RESET
 from shared.audit import operations
 from shared.audit.models import Actor, RequestContext
@@ -89,6 +94,7 @@ def erase(*, tenant_id: str, actor: Actor) -> dict[str, int]:
         "tokens": auth_privacy.erase_tenant_tokens(tenant_id),
         "throttles": 0,
         "logins": 0,
+        "tenant_slugs": 0,
         "tenants": 0,
     }
     found = accounts.query(tenant_id=tenant_id, include_blocked=True)
@@ -120,7 +126,9 @@ def erase(*, tenant_id: str, actor: Actor) -> dict[str, int]:
             entity_type="support_grant",
             entity_ids=[grant.id for grant in tenant_grants],
         )
-    if stored_tenant(tenant_id) is not None:
+    tenant = stored_tenant(tenant_id)
+    if tenant is not None:
+        deleted["tenant_slugs"] += release_tenant_slug(tenant)
         deleted["tenants"] += operations.delete(
             tenants,
             tenant_id=tenant_id,

@@ -29,6 +29,8 @@ class Tenant(Document):
     # session of it is left, and support cannot enter (decision 0050).
     deletion_started_at: str | None = None
     deletion_job_id: str | None = None
+    # Unique across the platform; readable page addresses are /p/{slug}/{webcast slug}.
+    slug: str | None = None
 
 
 class Account(Document):
@@ -50,6 +52,25 @@ class Account(Document):
     created_at: str
     updated_at: str
     erased: bool = False
+
+
+class TenantSlugInput(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: Annotated[str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")]
+
+
+class TenantSlugView(BaseModel):
+    tenant_id: str
+    slug: str | None
+
+
+class TenantSlug(Document):
+    """Makes a tenant's slug unique across the platform: its id is the slug."""
+
+    doc_type = "tenant-slug"
+
+    tenant_id: str
 
 
 class LoginKey(Document):

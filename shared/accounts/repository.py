@@ -1,6 +1,6 @@
 """Where accounts, tenants, login keys and support grants are stored."""
 
-from shared.accounts.models import Account, LoginKey, SupportGrant, Tenant
+from shared.accounts.models import Account, LoginKey, SupportGrant, Tenant, TenantSlug
 from shared.audit.models import PLATFORM_TENANT
 from shared.cosmos.repository import KeyedRepository, TenantRepository
 from shared.ids import lookup_hash, normalize_email
@@ -9,6 +9,7 @@ tenants = TenantRepository(container="tenants", model=Tenant)
 accounts = TenantRepository(container="tenants", model=Account)
 grants = TenantRepository(container="tenants", model=SupportGrant)
 login_keys = KeyedRepository(container="logins", model=LoginKey)
+tenant_slugs = KeyedRepository(container="tenant_slugs", model=TenantSlug)
 
 
 def login_key_id(email: str) -> str:
@@ -41,5 +42,6 @@ __all__ = [
     "login_keys",
     "release_email",
     "reserve_email",
+    "tenant_slugs",
     "tenants",
 ]

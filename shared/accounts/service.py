@@ -15,6 +15,8 @@ from shared.accounts.models import (
     SupportGrant,
     Tenant,
     TenantCreate,
+    TenantSlug,
+    TenantSlugView,
 )
 from shared.accounts.repository import (
     PLATFORM_TENANT,
@@ -22,6 +24,7 @@ from shared.accounts.repository import (
     grants,
     release_email,
     reserve_email,
+    tenant_slugs,
     tenants,
 )
 from shared.audit import operations
@@ -484,3 +487,62 @@ def leave_tenant(*, principal: Principal, session: Session, context: RequestCont
             context=context,
         )
     sessions.set_acting_tenant(session=session, tenant_id=None, grant_id=None)
+
+
+# Slugs that would read as something of the platform's own in a page address.
+RESERVED_TENANT_SLUGS = frozenset(
+    {"admin", "api", "assets", "embed", "help", "login", "p", "platform", "support", "w", "www"}
+)
+
+
+def tenant_slug_view(tenant_id: str) -> TenantSlugView:
+    tenant = stored_tenant(tenant_id)
+    return TenantSlugView(tenant_id=tenant_id, slug=tenant.slug if tenant else None)
+
+
+def get_tenant_slug(*, principal: Principal) -> TenantSlugView:
+    return tenant_slug_view(require_owner(principal))
+
+
+def set_tenant_slug(*, principal: Principal, slug: str, context: RequestContext) -> TenantSlugView:
+    """The owner names the customer account in readable page addresses; a slug another
+    account holds, or one the platform reserves, is refused (409)."""
+    tenant_id = require_owner(principal)
+    if slug in RESERVED_TENANT_SLUGS:
+        raise conflict("This slug is reserved", "slug")
+    tenant = stored_tenant(tenant_id)
+    if tenant is None:
+        raise not_found("Customer account")
+    if tenant.slug == slug:
+        return tenant_slug_view(tenant_id)
+    try:
+        tenant_slugs.create(TenantSlug(id=slug, tenant_id=tenant_id))
+    except DomainError as error:
+        raise conflict("Another customer account uses this slug", "slug") from error
+    old = tenant.slug
+    tenant.slug = slug
+    operations.replace(
+        tenants,
+        tenant_id=tenant_id,
+        item=tenant,
+        actor=principal.actor,
+        action="tenant.slug",
+        entity_type="tenant",
+        entity_id=tenant_id,
+        changed_fields=["slug"],
+        context=context,
+    )
+    if old is not None:
+        tenant_slugs.delete(old)
+    return tenant_slug_view(tenant_id)
+
+
+def tenant_of_slug(slug: str) -> str | None:
+    """The tenant a readable page address names, if any."""
+    found = tenant_slugs.get(slug)
+    return found.tenant_id if found is not None else None
+
+
+def release_tenant_slug(tenant: Tenant) -> int:
+    """Frees the account's slug when the account is erased; how many lookups went."""
+    return int(tenant.slug is not None and tenant_slugs.delete(tenant.slug))

@@ -399,3 +399,11 @@ def live_webcasts_page(
         max_items=max_items, continuation=continuation, tenant_id=tenant_id
     )
     return Page(items=[Webcast.model_validate(item) for item in found], continuation=token)
+
+
+def webcast_id_by_slug(*, tenant_id: str, slug: str) -> str | None:
+    """The webcast a tenant's slug names (its reservation), if it is shown to viewers."""
+    reservation = slugs.get(tenant_id=tenant_id, item_id=f"slug:{slug}")
+    if reservation is None or find_public(reservation.webcast_id) is None:
+        return None
+    return reservation.webcast_id

@@ -276,7 +276,11 @@ def test_a_public_webcast_framed_by_another_origin_stores_no_participant(
     owner = helpers.new_owner("pages-embed")
     host_origin = api_server.replace("127.0.0.1", "localhost")
     webcast_id = helpers.new_webcast(
-        owner, title="Framed town hall", language="en", modules={"message_box": True}
+        owner,
+        slug="town-hall",
+        title="Framed town hall",
+        language="en",
+        modules={"message_box": True},
     )
     embedding = owner.request(
         "PUT",
@@ -304,10 +308,15 @@ def test_a_public_webcast_framed_by_another_origin_stores_no_participant(
     pages.assert_storage_holds_nothing_personal(inner, [])
     context.close()
 
-    # Opened directly, the public page asks for nothing and stores no participant.
+    # Opened directly by its readable address, the public page asks for nothing and stores
+    # no participant.
+    tenant_slug = f"town-{uuid.uuid4().hex[:8]}"
+    named = owner.request("PUT", "/api/account/slug", json={"slug": tenant_slug})
+    assert named.status_code == 200, named.text
     context = _context(chromium)
     page, more_errors = _page(context)
-    page.goto(f"{api_server}/w/{webcast_id}")
+    page.goto(f"{api_server}/p/{tenant_slug}/town-hall")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Framed town hall")
     expect(page.get_by_text("No personal data is asked for or stored")).to_be_visible()
     pages.assert_accessible(page, "the public entry")
     page.get_by_role("button", name="Enter the webcast").click()

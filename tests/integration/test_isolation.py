@@ -63,6 +63,9 @@ ROUTES = {
     # Deleting the whole customer account (P22, decision 0050); its receipt is read with the
     # receipt token the request answered, as the deletion ends every session of the tenant.
     ("POST", "/api/account/deletion"): OWNER,
+    ("GET", "/api/account/slug"): OWNER,
+    ("PUT", "/api/account/slug"): OWNER,
+    ("GET", "/api/p/{tenant_slug}/{webcast_slug}"): PUBLIC,
     ("GET", "/api/account-deletions/{tenant_id}"): PUBLIC,
     ("POST", "/api/support/tenants/{tenant_id}/enter"): SELF,
     ("POST", "/api/support/leave"): SELF,
@@ -266,6 +269,7 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
             "password": helpers.PASSWORD,
         },
         ("POST", "/api/webcasts"): {"title": "Hijack", "slug": "hijack"},
+        ("PUT", "/api/account/slug"): {"slug": f"hijack-{uuid.uuid4().hex[:8]}"},
         ("PATCH", "/api/webcasts/{webcast_id}"): {"title": "Hijacked"},
         ("POST", "/api/webcasts/{webcast_id}/deletion"): {"confirm_slug": "not-its-slug"},
         ("POST", "/api/webcasts/{webcast_id}/retention/extension"): {"days": 1},

@@ -43,6 +43,10 @@ def _operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
     ]
 
 
+# What anyone may read of a webcast before entering it: its public information and its page.
+PUBLIC_VIEWER_READS = {"/api/w/{webcast_id}", "/api/w/{webcast_id}/design"}
+
+
 def _expected(method: str, path: str) -> set[str]:
     """The problems an operation can answer with, told from its method and path alone."""
     expected = {"413", "422", "500"}
@@ -52,7 +56,7 @@ def _expected(method: str, path: str) -> set[str]:
         expected.add("404")
     if path.startswith(ADMIN_AREAS) and path not in SIGN_IN:
         expected |= {"401", "403"}
-    if path.startswith("/api/w/") and path != "/api/w/{webcast_id}":
+    if path.startswith("/api/w/") and path not in PUBLIC_VIEWER_READS:
         expected.add("403")
     return expected
 

@@ -375,6 +375,11 @@ def _webcast_flows(owner: helpers.Admin, recorder: Recorder) -> None:
     _ok(owner.get(f"{pbase}/design/preview"))
     _ok(owner.post(f"{pbase}/design/publish"))
     _ok(http.get(f"/api/w/{public_id}/design"))
+    # A readable address: the customer account's slug and the webcast's.
+    tenant_slug = f"walk-{uuid.uuid4().hex[:8]}"
+    _ok(owner.request("PUT", "/api/account/slug", json={"slug": tenant_slug}))
+    _ok(owner.get("/api/account/slug"))
+    _ok(http.get(f"/api/p/{tenant_slug}/open"))
     key = _ok(owner.post(f"{pbase}/live", json={"record": True}), 201)["stream_key"]
     _ok(owner.patch(f"{pbase}/live", json={"record": True}))
     ingest = recorder.client()

@@ -211,9 +211,11 @@ def test_a_deleted_webcast_leaves_nothing_in_any_store_and_others_stay_as_they_w
     everything.settle()
     before = everything.whole_store()
     stores = everything.naming(before, built.webcast_id).keys()
-    # Accounts, logins and sign-in throttles are the tenant's, not a webcast's.
+    # Accounts, logins, sign-in throttles and the account's slug are the tenant's, not a
+    # webcast's.
     expected = {f"cosmos:{spec.name}" for spec in swept_containers()}
-    assert stores >= expected - {"cosmos:tenants", "cosmos:logins", "cosmos:throttles"}
+    tenant_level = {"cosmos:tenants", "cosmos:logins", "cosmos:throttles", "cosmos:tenant_slugs"}
+    assert stores >= expected - tenant_level
     # Exports are streamed to the owner today: nothing writes to their container yet.
     assert stores >= {f"blob:{spec.name}" for spec in BLOB_CONTAINERS} - {"blob:exports"}
     assert everything.types_naming(before, built.webcast_id) >= EVERY_KIND

@@ -11,6 +11,27 @@ import { linkSecrets, type Route, withoutSecrets } from "./routes";
 
 type Loaded<T> = { readonly state: "loading" } | { readonly state: "missing" } | { readonly state: "failed" } | { readonly state: "ready"; readonly value: T };
 
+/** The id of the webcast a readable address names. */
+function useAddress(api: Api, route: Route): Loaded<string> {
+  const [found, setFound] = useState<Loaded<string>>({ state: "loading" });
+  const tenantSlug = route.page === "address" ? route.tenantSlug : null;
+  const webcastSlug = route.page === "address" ? route.webcastSlug : null;
+  useEffect(() => {
+    if (tenantSlug === null || webcastSlug === null) {
+      return;
+    }
+    void api.client
+      .GET("/api/p/{tenant_slug}/{webcast_slug}", { params: { path: { tenant_slug: tenantSlug, webcast_slug: webcastSlug } } })
+      .then(({ data }) => {
+        setFound(data ? { state: "ready", value: data.webcast_id } : { state: "missing" });
+      })
+      .catch(() => {
+        setFound({ state: "failed" });
+      });
+  }, [api, tenantSlug, webcastSlug]);
+  return found;
+}
+
 function useWebcast(api: Api, webcastId: string | null): Loaded<PublicWebcast> {
   const [loaded, setLoaded] = useState<Loaded<PublicWebcast>>({ state: "loading" });
   useEffect(() => {
@@ -259,9 +280,11 @@ function Privacy({ webcast }: { readonly webcast: PublicWebcast }) {
 }
 
 export function App({ api, route }: { readonly api: Api; readonly route: Route }) {
-  const webcastId = "webcastId" in route ? route.webcastId : null;
+  const address = useAddress(api, route);
+  const webcastId = "webcastId" in route ? route.webcastId : address.state === "ready" ? address.value : null;
+  const showsWebcast = route.page === "webcast" || route.page === "address";
   const loaded = useWebcast(api, webcastId);
-  const design = useDesign(api, route.page === "webcast" ? webcastId : null);
+  const design = useDesign(api, showsWebcast ? webcastId : null);
   const available = useMemo(
     () => (loaded.state === "ready" ? pageLocales(loaded.value.languages) : [...LOCALES]),
     [loaded],
@@ -275,19 +298,19 @@ export function App({ api, route }: { readonly api: Api; readonly route: Route }
   let body: ReactNode;
   if (route.page === "landing") {
     body = <p>{texts.t("landingText")}</p>;
-  } else if (route.page === "not-found" || loaded.state === "missing") {
+  } else if (route.page === "not-found" || loaded.state === "missing" || (route.page === "address" && address.state === "missing")) {
     body = <p role="alert">{texts.t("notFound")}</p>;
-  } else if (loaded.state === "failed" || design === "failed") {
+  } else if (loaded.state === "failed" || design === "failed" || (route.page === "address" && address.state === "failed")) {
     body = <p role="alert">{texts.t("failed")}</p>;
-  } else if (loaded.state === "loading" || (route.page === "webcast" && design === null)) {
+  } else if (loaded.state === "loading" || (showsWebcast && design === null)) {
     body = <p role="status">{texts.t("loading")}</p>;
   } else {
     const webcast = loaded.value;
     const intro = design?.blocks.find((block) => block.kind === "intro");
     title = (intro && localised(intro.texts, locale, webcast.language)?.heading) || webcast.title;
     body =
-      route.page === "webcast" && design !== null ? (
-        <WebcastPage api={api} webcast={webcast} design={design} embedded={route.embedded} />
+      showsWebcast && design !== null ? (
+        <WebcastPage api={api} webcast={webcast} design={design} embedded={route.page === "webcast" && route.embedded} />
       ) : route.page === "password-reset" ? (
         <PasswordReset api={api} webcast={webcast} />
       ) : (

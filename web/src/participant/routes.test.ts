@@ -10,10 +10,11 @@ describe("routeOf", () => {
     expect(routeOf("/embed/abc123")).toEqual({ page: "webcast", webcastId: "abc123", embedded: true });
     expect(routeOf("/w/abc123/password-reset")).toEqual({ page: "password-reset", webcastId: "abc123" });
     expect(routeOf("/w/abc123/privacy")).toEqual({ page: "privacy", webcastId: "abc123" });
+    expect(routeOf("/p/acme/keynote-2027")).toEqual({ page: "address", tenantSlug: "acme", webcastSlug: "keynote-2027" });
   });
 
   it("refuses what it does not know, and ids that are no ids", () => {
-    for (const path of ["/x/abc", "/w/abc/other", "/w/abc/privacy/more", "/embed/abc/privacy", "/w/a%20b", `/w/${"a".repeat(65)}`]) {
+    for (const path of ["/x/abc", "/w/abc/other", "/w/abc/privacy/more", "/embed/abc/privacy", "/w/a%20b", `/w/${"a".repeat(65)}`, "/p/acme", "/p/Acme/x", "/p/acme/x/y", "/p/-a/x"]) {
       expect(routeOf(path)).toEqual({ page: "not-found" });
     }
   });

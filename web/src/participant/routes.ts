@@ -5,16 +5,23 @@ export type Route =
   | { readonly page: "webcast"; readonly webcastId: string; readonly embedded: boolean }
   | { readonly page: "password-reset"; readonly webcastId: string }
   | { readonly page: "privacy"; readonly webcastId: string }
+  /** A readable address: the customer account's slug and the webcast's. */
+  | { readonly page: "address"; readonly tenantSlug: string; readonly webcastSlug: string }
   | { readonly page: "not-found" };
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
-/** The page for a path: `/w/{id}`, its sub-pages, `/embed/{id}`; anything else is unknown. */
+/** The page for a path: `/w/{id}`, its sub-pages, `/embed/{id}`, `/p/{account}/{webcast}`;
+ * anything else is unknown. */
 export function routeOf(pathname: string): Route {
   const parts = pathname.split("/").filter((part) => part !== "");
   const [first, id, sub, ...rest] = parts;
   if (parts.length === 0) {
     return { page: "landing" };
+  }
+  if (first === "p" && id !== undefined && sub !== undefined && rest.length === 0) {
+    return SLUG.test(id) && SLUG.test(sub) ? { page: "address", tenantSlug: id, webcastSlug: sub } : { page: "not-found" };
   }
   if (id === undefined || !ID.test(id) || rest.length > 0) {
     return { page: "not-found" };
