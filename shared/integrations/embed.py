@@ -1,5 +1,6 @@
 """Embedding a webcast in a customer site: settings, signing secret, token exchange (P35)."""
 
+import html
 import logging
 from typing import Any
 
@@ -8,6 +9,7 @@ from shared.audit.models import Actor, ActorKind, RequestContext
 from shared.auth.models import Permission, Principal
 from shared.auth.tokens import remember_spent
 from shared.clock import now, utc_iso
+from shared.config import get_settings
 from shared.errors import DomainError, InvalidField, forbidden, not_found
 from shared.ids import new_id, new_secret_token
 from shared.integrations.models import (
@@ -46,7 +48,23 @@ _MAX_SUB = 200
 log = logging.getLogger("webcast.embed")
 
 
-def _view(settings: EmbedSettings, keys: EmbedKeys | None) -> EmbedSettingsView:
+# Where the customer's server puts the token it signs for each page view.
+TOKEN_PLACEHOLDER = "{EMBED_TOKEN}"  # noqa: S105 (a placeholder, not a secret)
+
+
+def snippet(webcast: Webcast) -> str:
+    """The iframe a customer's page carries: the token after `#` (never sent to a server
+    or logged), no referrer, the player allowed to autoplay and go full screen."""
+    source = f"{get_settings().public_base_url.rstrip('/')}/embed/{webcast.id}"
+    return (
+        f'<iframe src="{html.escape(source)}#token={TOKEN_PLACEHOLDER}" '
+        f'title="{html.escape(webcast.title)}" width="960" height="720" '
+        'style="max-width: 100%; border: 0" allow="autoplay; fullscreen" '
+        'referrerpolicy="no-referrer"></iframe>'
+    )
+
+
+def _view(settings: EmbedSettings, keys: EmbedKeys | None, webcast: Webcast) -> EmbedSettingsView:
     until = keys.previous_valid_until if keys else None
     return EmbedSettingsView(
         webcast_id=settings.webcast_id,
@@ -56,6 +74,7 @@ def _view(settings: EmbedSettings, keys: EmbedKeys | None) -> EmbedSettingsView:
         has_secret=keys is not None,
         secret_kid=keys.current.kid if keys else None,
         previous_secret_valid_until=until if until and until > now() else None,
+        snippet=snippet(webcast),
     )
 
 
@@ -65,6 +84,7 @@ def read_settings(*, principal: Principal, webcast_id: str) -> EmbedSettingsView
     return _view(
         get_settings_of(tenant_id=webcast.tenant_id, webcast_id=webcast.id),
         load_keys(tenant_id=webcast.tenant_id, webcast_id=webcast.id),
+        webcast,
     )
 
 
@@ -106,7 +126,7 @@ def save_settings(
         changed_fields=changed,
         context=context,
     )
-    return _view(settings, load_keys(tenant_id=webcast.tenant_id, webcast_id=webcast.id))
+    return _view(settings, load_keys(tenant_id=webcast.tenant_id, webcast_id=webcast.id), webcast)
 
 
 def rotate_secret(

@@ -100,6 +100,8 @@ class EmbedSettingsView(BaseModel):
     has_secret: bool
     secret_kid: str | None
     previous_secret_valid_until: float | None
+    # The iframe for the customer's page; their server replaces {EMBED_TOKEN} per page view.
+    snippet: str
 
 
 class RotatedSecret(BaseModel):

@@ -285,6 +285,12 @@ def test_allowed_origins_must_be_https_origins(owner):
         "has_secret": False,
         "secret_kid": None,
         "previous_secret_valid_until": None,
+        "snippet": (
+            f'<iframe src="{get_settings().public_base_url}/embed/{webcast_id}'
+            '#token={EMBED_TOKEN}" '
+            'title="Webcast" width="960" height="720" style="max-width: 100%; border: 0" '
+            'allow="autoplay; fullscreen" referrerpolicy="no-referrer"></iframe>'
+        ),
     }, "off until the customer turns it on"
     for bad in (
         "http://www.customer.example",

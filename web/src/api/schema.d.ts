@@ -2850,6 +2850,8 @@ export interface components {
             secret_kid: string | null;
             /** Previous Secret Valid Until */
             previous_secret_valid_until: number | null;
+            /** Snippet */
+            snippet: string;
         };
         /** EnrolmentConfirm */
         EnrolmentConfirm: {
