@@ -21,6 +21,7 @@ BENCHMARKS = (
     "interaction",
     "media_transcode",
     "live_latency",
+    "web",
 )
 
 

@@ -188,8 +188,9 @@ export function useSource(webcast: PublicWebcast): Source | null {
     },
     [api, webcast.id],
   );
-  const live = useRefreshing(liveFetcher, webcast.refresh_seconds);
   const vod = useRefreshing(vodFetcher, webcast.refresh_seconds * 6);
+  // While the recording plays, a start of the live stream may show a little later.
+  const live = useRefreshing(liveFetcher, webcast.refresh_seconds * (vod.data ? 3 : 1));
   const found = sourceOf(live.data, vod.data);
   // The source object changes identity on every poll; the player restarts only when its
   // playlist does.

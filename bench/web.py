@@ -1,0 +1,187 @@
+"""The participant web: gzipped JavaScript per entry point against its budget, and the API
+requests one watching viewer's page makes per minute against the bare player harness (hls.js
+and the API's playlists, nothing else) watching the same VOD in the same run."""
+
+import contextlib
+import gzip
+import json
+import re
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench.common import Result, Row, Stopwatch, stack
+
+WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
+# The participant entry without the player: at most this much gzipped JavaScript (issue 15).
+ENTRY_BUDGET_KB = 100.0
+WATCH_SECONDS = 60
+CLIP_SECONDS = 75
+
+
+def _gzipped_kb(path: Path) -> float:
+    return len(gzip.compress(path.read_bytes(), compresslevel=9)) / 1000
+
+
+def bundle_rows() -> tuple[list[Row], dict[str, Any]]:
+    """The entry's own JavaScript (what the page loads before any player) and the player chunk
+    (hls.js and the player module, loaded only with a video)."""
+    from devtools.web_build import ensure_built
+
+    ensure_built()
+    html = (WEB_DIST / "participant.html").read_text()
+    eager = re.findall(r'(?:src|href)="/assets/([^"]+\.js)"', html)
+    scripts = sorted((WEB_DIST / "assets").glob("*.js"))
+    player = [path for path in scripts if path.name.startswith("Player-")]
+    entry = [WEB_DIST / "assets" / name for name in eager]
+    lazy = [path for path in scripts if path not in entry and path not in player]
+    entry_kb = sum(_gzipped_kb(path) for path in entry)
+    player_kb = sum(_gzipped_kb(path) for path in player)
+    css_kb = sum(_gzipped_kb(path) for path in (WEB_DIST / "assets").glob("*.css"))
+    rows = [
+        Row(
+            "participant entry JavaScript, without the player (gzip)",
+            "KB",
+            entry_kb,
+            ENTRY_BUDGET_KB,
+            "budget",
+        ),
+        Row(
+            "player chunk: hls.js and the player module (gzip, only with a video)", "KB", player_kb
+        ),
+        Row("participant CSS (gzip)", "KB", css_kb),
+    ]
+    details = {
+        "entry": [path.name for path in entry],
+        "player": [path.name for path in player],
+        "other_lazy_chunks": [path.name for path in lazy],
+    }
+    return rows, details
+
+
+def _clip(path: Path) -> bytes:
+    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+    command += ["-f", "lavfi", "-i", "testsrc2=size=480x270:rate=30"]
+    command += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+    command += ["-t", str(CLIP_SECONDS), "-c:v", "libx264", "-preset", "ultrafast"]
+    command += ["-pix_fmt", "yuv420p", "-g", "30", "-c:a", "aac", str(path)]
+    subprocess.run(command, check=True)
+    return path.read_bytes()
+
+
+def _kind(url: str, origin: str) -> str:
+    """What a request was for: an API call by its route's last part, or media from Blob."""
+    if not url.startswith(origin):
+        return "media (Blob)"
+    path = urlsplit(url).path
+    if not path.startswith("/api/"):
+        return "page files"
+    if path.endswith(".m3u8"):
+        return "api: playlists"
+    last = path.rstrip("/").split("/")[-1]
+    return f"api: {last}"
+
+
+def _watch(page: Any, origin: str, start: Any) -> Counter[str]:
+    """The requests of the page while it plays for WATCH_SECONDS, after `start` began it."""
+    seen: Counter[str] = Counter()
+    page.on("request", lambda request: seen.update([_kind(request.url, origin)]))
+    start()
+    page.wait_for_function(
+        "() => document.querySelector('video')?.currentTime > 0.5", timeout=60_000
+    )
+    started = sum(seen.values())
+    seen.clear()
+    time.sleep(WATCH_SECONDS)
+    seen["(before playing)"] = started
+    return seen
+
+
+def requests_per_minute() -> tuple[list[Row], dict[str, Any], list[str]]:
+    import socket
+
+    from tests import browser, helpers, media_pipeline
+
+    problems: list[str] = []
+    tiny = {"WEBCAST_MEDIA_LADDER": "tiny", "WEBCAST_MEDIA_X264_PRESET": "ultrafast"}
+    with contextlib.ExitStack() as running:
+        sock: socket.socket = running.enter_context(browser.reserve_socket())
+        origins = json.dumps([browser.origin_of(sock)])
+        env = running.enter_context(stack("web", {"WEBCAST_ALLOWED_ORIGINS": origins} | tiny))
+        folder = Path(running.enter_context(tempfile.TemporaryDirectory(prefix="bench-web-")))
+        print(f"   a {CLIP_SECONDS} s clip, transcoded and published ...", flush=True)
+        owner = helpers.new_owner("bench-web")
+        modules = {"message_box": True, "polls": True, "tracking": True}
+        webcast_id = helpers.new_webcast(owner, title="Bench", language="en", modules=modules)
+        media_pipeline.publish_clip(owner, webcast_id, _clip(folder / "clip.mp4"))
+        browser.build_player()
+        app = browser.harness_app(browser.blob_origin(env["WEBCAST_STORAGE_CONNECTION_STRING"]))
+        base = running.enter_context(browser.serve(app, sock))
+        chromium = running.enter_context(browser.chromium())
+        api_origin = base
+
+        print(f"   the participant page, {WATCH_SECONDS} s ...", flush=True)
+        context = chromium.new_context(locale="en-US")
+        page = context.new_page()
+        page.goto(f"{base}/w/{webcast_id}")
+
+        def start_ours() -> None:
+            page.get_by_role("button", name="Enter the webcast").click()
+            page.locator("video").focus()
+            page.keyboard.press("k")
+
+        ours = _watch(page, api_origin, start_ours)
+        context.close()
+
+        print(f"   the bare player harness, {WATCH_SECONDS} s ...", flush=True)
+        with browser.player_page(chromium, base) as player:
+            bare = _watch(player.page, api_origin, lambda: player.open(webcast_id))
+
+    def api(counts: Counter[str]) -> float:
+        return sum(n for kind, n in counts.items() if kind.startswith("api:")) * 60 / WATCH_SECONDS
+
+    ours_api, bare_api = api(ours), api(bare)
+    if ours.get("api: heartbeat", 0) == 0:
+        problems.append("the page sent no heartbeat while the video played")
+    rows = [
+        Row(
+            "API requests per minute of one watching viewer",
+            "req/min",
+            ours_api,
+            bare_api,
+            "bare player harness",
+        ),
+        Row(
+            "of these: feed, polls, own messages, live, downloads (ETag polling)",
+            "req/min",
+            sum(
+                ours[k]
+                for k in ours
+                if k.startswith("api:") and k not in ("api: playlists", "api: heartbeat")
+            )
+            * 60
+            / WATCH_SECONDS,
+        ),
+        Row("of these: heartbeats", "req/min", ours.get("api: heartbeat", 0) * 60 / WATCH_SECONDS),
+    ]
+    return rows, {"ours": dict(ours), "bare": dict(bare), "watch_seconds": WATCH_SECONDS}, problems
+
+
+def run() -> Result:
+    watch = Stopwatch()
+    rows, details = bundle_rows()
+    problems = []
+    if rows[0].ours > ENTRY_BUDGET_KB:
+        problems.append(f"the participant entry is {rows[0].ours:.1f} KB gzipped, over its budget")
+    request_rows, requests, request_problems = requests_per_minute()
+    return Result(
+        name="web",
+        rows=rows + request_rows,
+        details=details | {"requests": requests},
+        seconds=watch.seconds,
+        problems=problems + request_problems,
+    )
