@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck unit bench loadtest security semgrep deps sysdeps format clean
+.PHONY: run test lint typecheck unit bench loadtest security semgrep screenshots deps sysdeps format clean
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ bench: deps
 # exact counts after the queues drain. Shorter: make loadtest LOADTEST_ARGS="--viewers 200 --minutes 1"
 loadtest: deps
 	$(PY) -m loadtest $(LOADTEST_ARGS)
+
+# Every participant page at 1280 px and 360 px, into docs/screenshots/ (a stack of its own).
+screenshots: deps
+	$(PY) -m tests.e2e.screenshots
 
 # The security review: schema fuzzing, ruff's S rules, semgrep, isolation and hostile inputs.
 security: deps $(SEMGREP_STAMP)

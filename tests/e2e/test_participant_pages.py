@@ -191,7 +191,7 @@ def test_a_participant_registers_watches_asks_and_answers(
     expect(company).to_have_attribute("aria-invalid", "true")
     expect(company).to_be_focused()
     described = company.get_attribute("aria-describedby") or ""
-    expect(page.locator(f"#{described.split()[-1]}")).to_have_text("required")
+    expect(page.locator(f"#{described.split()[-1]}")).to_have_text("Please fill in this field.")
     pages.assert_accessible(page, "the registration page with an error")
 
     company.fill("Example GmbH")

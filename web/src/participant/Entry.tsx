@@ -19,8 +19,8 @@ interface EntryProps {
 
 /** The API's reasons are English; the common ones read in the page's language. */
 const REASONS: Readonly<Record<string, MessageKey>> = {
-  "is required": "required",
-  "must be accepted": "required",
+  "is required": "fieldRequired",
+  "must be accepted": "mustAccept",
 };
 
 function useReason(): (reason: string | undefined) => string | undefined {
