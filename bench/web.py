@@ -15,8 +15,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.common import Result, Row, Stopwatch, stack
+from functions.api.viewer_deps import VIEWER_COOKIE
 
-WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
+ROOT = Path(__file__).resolve().parent.parent
+WEB_DIST = ROOT / "web" / "dist"
+# Lighthouse 12.2.3 is the last release for Node 20; installed for the bench alone.
+LIGHTHOUSE_VERSION = "12.2.3"
+LIGHTHOUSE_DIR = ROOT / ".local" / "tools" / "lighthouse"
+LIGHTHOUSE = LIGHTHOUSE_DIR / "node_modules" / ".bin" / "lighthouse"
 # The participant entry without the player: at most this much gzipped JavaScript (issue 15).
 ENTRY_BUDGET_KB = 100.0
 WATCH_SECONDS = 60
@@ -101,6 +107,48 @@ def _watch(page: Any, origin: str, start: Any) -> Counter[str]:
     return seen
 
 
+def _lighthouse_installed() -> Path:
+    if not LIGHTHOUSE.exists():
+        print(
+            f"   installing lighthouse {LIGHTHOUSE_VERSION} into {LIGHTHOUSE_DIR} ...", flush=True
+        )
+        LIGHTHOUSE_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--prefix", str(LIGHTHOUSE_DIR), "--no-audit", "--no-fund",
+             "--loglevel=error", f"lighthouse@{LIGHTHOUSE_VERSION}"],
+            check=True,
+        )  # fmt: skip
+    return LIGHTHOUSE
+
+
+def lighthouse(url: str, headers: dict[str, str], out: Path) -> dict[str, Any]:
+    """Lighthouse's performance and accessibility scores (0-100) of the page, on a desktop
+    profile in Debian's Chromium; a category Lighthouse could not score is None, and its
+    reason is kept."""
+    command = [
+        str(_lighthouse_installed()),
+        url,
+        "--only-categories=performance,accessibility",
+        "--preset=desktop",
+        "--output=json",
+        f"--output-path={out}",
+        "--quiet",
+        "--chrome-flags=--headless=new --no-sandbox --autoplay-policy=no-user-gesture-required",
+        f"--extra-headers={json.dumps(headers)}",
+    ]
+    subprocess.run(
+        command, check=True, env={"CHROME_PATH": "/usr/bin/chromium", "PATH": "/usr/bin:/bin"}
+    )
+    report = json.loads(out.read_text())
+    scores: dict[str, Any] = {
+        name: None if category["score"] is None else category["score"] * 100
+        for name, category in report["categories"].items()
+    }
+    if report.get("runtimeError"):
+        scores["runtime_error"] = report["runtimeError"].get("message")
+    return scores
+
+
 def requests_per_minute() -> tuple[list[Row], dict[str, Any], list[str]]:
     import socket
 
@@ -141,6 +189,18 @@ def requests_per_minute() -> tuple[list[Row], dict[str, Any], list[str]]:
         with browser.player_page(chromium, base) as player:
             bare = _watch(player.page, api_origin, lambda: player.open(webcast_id))
 
+        print("   lighthouse: the player page and the bare player harness ...", flush=True)
+        viewer = helpers.Viewer.enter(webcast_id)
+        cookie = {"Cookie": f"{VIEWER_COOKIE}={viewer.token}"}
+        scores = {
+            "ours": lighthouse(f"{base}/w/{webcast_id}", cookie, folder / "ours.json"),
+            "bare": lighthouse(
+                f"{base}/_harness/player.html?webcast={webcast_id}&mode=vod&config=%7B%7D",
+                {},
+                folder / "bare.json",
+            ),
+        }
+
     def api(counts: Counter[str]) -> float:
         return sum(n for kind, n in counts.items() if kind.startswith("api:")) * 60 / WATCH_SECONDS
 
@@ -168,7 +228,20 @@ def requests_per_minute() -> tuple[list[Row], dict[str, Any], list[str]]:
         ),
         Row("of these: heartbeats", "req/min", ours.get("api: heartbeat", 0) * 60 / WATCH_SECONDS),
     ]
-    return rows, {"ours": dict(ours), "bare": dict(bare), "watch_seconds": WATCH_SECONDS}, problems
+    rows += [
+        Row(
+            f"Lighthouse {name} of the player page (desktop profile)",
+            "score",
+            scores["ours"][name] or 0.0,
+            scores["bare"][name],
+            "bare player harness",
+        )
+        for name in ("performance", "accessibility")
+    ]
+    if (scores["ours"]["accessibility"] or 0) < 90:
+        problems.append(f"Lighthouse accessibility of the player page: {scores['ours']}")
+    details = {"ours": dict(ours), "bare": dict(bare), "watch_seconds": WATCH_SECONDS}
+    return rows, details | {"lighthouse": scores}, problems
 
 
 def run() -> Result:
