@@ -69,16 +69,6 @@ def bundle_rows() -> tuple[list[Row], dict[str, Any]]:
     return rows, details
 
 
-def _clip(path: Path) -> bytes:
-    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
-    command += ["-f", "lavfi", "-i", "testsrc2=size=480x270:rate=30"]
-    command += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
-    command += ["-t", str(CLIP_SECONDS), "-c:v", "libx264", "-preset", "ultrafast"]
-    command += ["-pix_fmt", "yuv420p", "-g", "30", "-c:a", "aac", str(path)]
-    subprocess.run(command, check=True)
-    return path.read_bytes()
-
-
 def _kind(url: str, origin: str) -> str:
     """What a request was for: an API call by its route's last part, or media from Blob."""
     if not url.startswith(origin):
@@ -165,7 +155,8 @@ def requests_per_minute() -> tuple[list[Row], dict[str, Any], list[str]]:
         owner = helpers.new_owner("bench-web")
         modules = {"message_box": True, "polls": True, "tracking": True}
         webcast_id = helpers.new_webcast(owner, title="Bench", language="en", modules=modules)
-        media_pipeline.publish_clip(owner, webcast_id, _clip(folder / "clip.mp4"))
+        clip = media_pipeline.make_clip(folder / "clip.mp4", CLIP_SECONDS)
+        media_pipeline.publish_clip(owner, webcast_id, clip)
         browser.build_player()
         app = browser.harness_app(browser.blob_origin(env["WEBCAST_STORAGE_CONNECTION_STRING"]))
         base = running.enter_context(browser.serve(app, sock))

@@ -27,12 +27,12 @@ def settle() -> None:
     raise AssertionError("the pipeline kept finding work")
 
 
-def make_clip(path: Path) -> bytes:
-    """8 s of test picture and tone, H.264 with a keyframe every second."""
+def make_clip(path: Path, seconds: int = CLIP_SECONDS) -> bytes:
+    """Test picture and tone (8 s unless told), H.264 with a keyframe every second."""
     command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
     command += ["-f", "lavfi", "-i", "testsrc2=size=480x270:rate=30"]
     command += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
-    command += ["-t", str(CLIP_SECONDS), "-c:v", "libx264", "-preset", "ultrafast"]
+    command += ["-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast"]
     command += ["-pix_fmt", "yuv420p", "-g", "30", "-c:a", "aac", str(path)]
     subprocess.run(command, check=True)
     return path.read_bytes()

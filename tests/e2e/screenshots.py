@@ -30,7 +30,7 @@ def main() -> None:
     from devtools import web_build
     from devtools.emulators import isolated_stack
     from tests import browser, helpers, media_pipeline
-    from tests.e2e.test_participant_pages import DESIGN, FORM
+    from tests.e2e.test_participant_pages import DESIGN, designed_webcast
 
     OUT.mkdir(parents=True, exist_ok=True)
     web_build.ensure_built()
@@ -44,27 +44,13 @@ def main() -> None:
         env = running.enter_context(isolated_stack(label="shots", extra=extra))[1]
         folder = Path(running.enter_context(tempfile.TemporaryDirectory(prefix="shots-")))
         owner = helpers.new_owner("screenshots")
-        webcast_id = helpers.new_webcast(
-            owner,
-            title="Keynote 2027",
-            description="The yearly keynote.",
-            language="en",
-            additional_languages=["de"],
-            access_mode="registration",
-            admit_before_confirmation=True,
-            modules={"message_box": True, "polls": True, "tracking": True},
-            form=FORM,
-        )
-        media_pipeline.publish_clip(
-            owner, webcast_id, media_pipeline.make_clip(folder / "clip.mp4")
-        )
         design = json.loads(json.dumps(DESIGN))
         design["blocks"][1]["texts"]["en"]["body"] = (
             "## About the keynote\n\nThe year in **one hour**: what we built, what comes next, "
             "and your questions. [The programme](https://example.org/programme)."
         )
-        assert owner.request("PUT", f"/api/webcasts/{webcast_id}/design", json=design).is_success
-        assert owner.post(f"/api/webcasts/{webcast_id}/design/publish").is_success
+        clip = media_pipeline.make_clip(folder / "clip.mp4")
+        webcast_id = designed_webcast(owner, clip, design)
         app = browser.harness_app(browser.blob_origin(env["WEBCAST_STORAGE_CONNECTION_STRING"]))
         base = running.enter_context(browser.serve(app, sock))
         chromium = running.enter_context(browser.chromium())

@@ -105,6 +105,27 @@ def _page(context: BrowserContext) -> tuple[Page, list[str]]:
     return page, errors
 
 
+def designed_webcast(owner: helpers.Admin, clip: bytes, design: dict[str, Any] = DESIGN) -> str:
+    """A registration webcast in English and German with its modules on, a published VOD and
+    a published design; its id."""
+    webcast_id = helpers.new_webcast(
+        owner,
+        title="Keynote 2027",
+        description="The yearly keynote.",
+        language="en",
+        additional_languages=["de"],
+        access_mode="registration",
+        admit_before_confirmation=True,
+        modules={"message_box": True, "polls": True, "tracking": True},
+        form=FORM,
+    )
+    media_pipeline.publish_clip(owner, webcast_id, clip)
+    saved = owner.request("PUT", f"/api/webcasts/{webcast_id}/design", json=design)
+    assert saved.status_code == 200, saved.text
+    assert owner.post(f"/api/webcasts/{webcast_id}/design/publish").status_code == 200
+    return webcast_id
+
+
 def _open_poll(owner: helpers.Admin, webcast_id: str) -> str:
     created = owner.post(
         f"/api/webcasts/{webcast_id}/polls",
@@ -145,21 +166,7 @@ def test_a_participant_registers_watches_asks_and_answers(
     chromium: Browser, api_server: str, clip: bytes
 ) -> None:
     owner = helpers.new_owner("pages")
-    webcast_id = helpers.new_webcast(
-        owner,
-        title="Keynote 2027",
-        description="The yearly keynote.",
-        language="en",
-        additional_languages=["de"],
-        access_mode="registration",
-        admit_before_confirmation=True,
-        modules={"message_box": True, "polls": True, "tracking": True},
-        form=FORM,
-    )
-    media_pipeline.publish_clip(owner, webcast_id, clip)
-    saved = owner.request("PUT", f"/api/webcasts/{webcast_id}/design", json=DESIGN)
-    assert saved.status_code == 200, saved.text
-    assert owner.post(f"/api/webcasts/{webcast_id}/design/publish").status_code == 200
+    webcast_id = designed_webcast(owner, clip)
     email = helpers.unique_email("page-viewer")
     context = _context(chromium)
     page, errors = _page(context)

@@ -26,6 +26,34 @@ interface Choice {
 }
 
 const SEEK_SECONDS = 5;
+
+/** A native select over hls.js's levels or subtitle tracks; -1 is automatic or off. */
+function TrackChoice(props: {
+  readonly label: string;
+  readonly none: string;
+  readonly choices: readonly Choice[];
+  readonly value: number;
+  readonly onChange: (index: number) => void;
+}) {
+  return (
+    <label>
+      {props.label}{" "}
+      <select
+        value={props.value}
+        onChange={(event) => {
+          props.onChange(Number(event.target.value));
+        }}
+      >
+        <option value={-1}>{props.none}</option>
+        {props.choices.map((each) => (
+          <option key={each.index} value={each.index}>
+            {each.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
 const FIRST_HEARTBEAT_SECONDS = 30;
 
 /** Heartbeats every interval the API names while the video plays and the page is visible. */
@@ -197,40 +225,10 @@ export default function Player({ webcastId, source, tracking, recordingNotice }:
       </p>
       <div className="player-choices">
         {levels.length > 1 ? (
-          <label>
-            {texts.t("quality")}{" "}
-            <select
-              value={level}
-              onChange={(event) => {
-                chooseLevel(Number(event.target.value));
-              }}
-            >
-              <option value={-1}>{texts.t("auto")}</option>
-              {levels.map((each) => (
-                <option key={each.index} value={each.index}>
-                  {each.label}
-                </option>
-              ))}
-            </select>
-          </label>
+          <TrackChoice label={texts.t("quality")} none={texts.t("auto")} choices={levels} value={level} onChange={chooseLevel} />
         ) : null}
         {subtitles.length > 0 ? (
-          <label>
-            {texts.t("captions")}{" "}
-            <select
-              value={subtitle}
-              onChange={(event) => {
-                chooseSubtitle(Number(event.target.value));
-              }}
-            >
-              <option value={-1}>{texts.t("off")}</option>
-              {subtitles.map((each) => (
-                <option key={each.index} value={each.index}>
-                  {each.label}
-                </option>
-              ))}
-            </select>
-          </label>
+          <TrackChoice label={texts.t("captions")} none={texts.t("off")} choices={subtitles} value={subtitle} onChange={chooseSubtitle} />
         ) : null}
       </div>
       {failed ? (
