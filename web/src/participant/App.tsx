@@ -104,6 +104,8 @@ function LanguageSwitch(props: { readonly available: readonly Locale[]; readonly
 function Shell(props: {
   readonly title: string;
   readonly webcastId: string | null;
+  /** Whether the footer links the privacy page (not when the page's legal block does). */
+  readonly privacyLink: boolean;
   readonly available: readonly Locale[];
   readonly locale: Locale;
   readonly onLocale: (locale: Locale) => void;
@@ -126,7 +128,7 @@ function Shell(props: {
         <h1>{props.title}</h1>
         {props.children}
       </main>
-      {props.webcastId !== null ? (
+      {props.webcastId !== null && props.privacyLink ? (
         <footer className="page-footer">
           <a href={`/w/${encodeURIComponent(props.webcastId)}/privacy`}>{texts.t("privacyLink")}</a>
         </footer>
@@ -319,7 +321,14 @@ export function App({ api, route }: { readonly api: Api; readonly route: Route }
   }
   return (
     <Page.Provider value={context}>
-      <Shell title={title} webcastId={webcastId} available={available} locale={locale} onLocale={setChosen}>
+      <Shell
+        title={title}
+        webcastId={webcastId}
+        privacyLink={!(showsWebcast && design !== null && design !== "failed" && design.blocks.some((block) => block.kind === "legal"))}
+        available={available}
+        locale={locale}
+        onLocale={setChosen}
+      >
         {body}
       </Shell>
     </Page.Provider>
