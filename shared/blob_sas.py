@@ -5,6 +5,7 @@ URL; against Azurite the account key from the connection string does. One functi
 Times come from the real clock, not `shared.clock`: the storage service checks them.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -170,6 +171,18 @@ def read_url(
         content_disposition=content_disposition,
         content_type=content_type,
         base_url=get_settings().media_delivery_base_url,
+    )
+
+
+def shared_window(seconds: int) -> tuple[datetime, datetime]:
+    """A read URL's validity that every caller within one window of `seconds` shares (so
+    the URL is the same and cacheable): from one window before it opened (clock skew) to two
+    after, so that a URL handed out stays valid for at least one more window."""
+    # The real clock, not shared.clock: the storage service checks the window.
+    opened = int(time.time()) // seconds * seconds
+    return (
+        datetime.fromtimestamp(opened - seconds, UTC),
+        datetime.fromtimestamp(opened + 2 * seconds, UTC),
     )
 
 

@@ -9,9 +9,8 @@ the kind's content type. A refused file is deleted; its record keeps the reason.
 """
 
 import io
-import time
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from azure.core import MatchConditions
@@ -20,7 +19,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
-from shared.blob_sas import UploadTicket, read_url, upload_ticket
+from shared.blob_sas import UploadTicket, read_url, shared_window, upload_ticket
 from shared.cache import ShortCache
 from shared.clients import blob_container_name, blob_service
 from shared.clock import utc_iso
@@ -324,13 +323,6 @@ def available_handouts(*, session: ParticipantSession | None, webcast_id: str) -
     return _offered_handouts(webcast_id)
 
 
-def _download_window() -> tuple[datetime, datetime]:
-    # The real clock, not shared.clock: the storage service checks the window.
-    opened = int(time.time()) // DOWNLOAD_WINDOW_SECONDS * DOWNLOAD_WINDOW_SECONDS
-    start = datetime.fromtimestamp(opened - DOWNLOAD_WINDOW_SECONDS, UTC)  # allows clock skew
-    return start, datetime.fromtimestamp(opened + 2 * DOWNLOAD_WINDOW_SECONDS, UTC)
-
-
 def download_url(*, session: ParticipantSession | None, webcast_id: str, handout_id: str) -> str:
     """A short-lived read URL whose response is an attachment with the handout's file name
     and content type; only for available handouts and viewers with a grant."""
@@ -338,7 +330,7 @@ def download_url(*, session: ParticipantSession | None, webcast_id: str, handout
     handout = next((h for h in _offered_handouts(webcast_id) if h.id == handout_id), None)
     if handout is None:
         raise not_found("Handout")
-    start, expiry = _download_window()
+    start, expiry = shared_window(DOWNLOAD_WINDOW_SECONDS)
     return read_url(
         container=CONTAINER,
         blob_name=handout.blob_name,
