@@ -194,6 +194,8 @@ class Settings(BaseSettings):
     retention_erase_batch: int = Field(default=2000, ge=1)
 
     downloads_max_bytes: int = Field(default=200 * 1024**2, ge=1)
+    # A page image's upload (logo, background, speaker photo) before it is re-encoded.
+    page_image_max_bytes: int = Field(default=15 * 1024**2, ge=1)
 
     # Shared secret of the live ingest (nginx-rtmp sidecar) towards the API's on_publish hook.
     live_ingest_secret: SecretStr = SecretStr("local-development-ingest-secret-change-me")

@@ -177,7 +177,7 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         name="designs",
         partition_key="/webcast_id",
         purpose="the webcast page's design: draft and published versions of theme and blocks, "
-        "speakers' names and roles",
+        "speakers' names and roles; page images' use, size and scan status",
         personal_data=True,
         webcast_references=(WebcastReference.field,),
     ),
@@ -212,6 +212,15 @@ BLOB_CONTAINERS: tuple[BlobContainerSpec, ...] = (
             ("live", "live HLS output of each session, {tenant}/{webcast}/{session}/"),
             ("exports", "generated exports, {tenant}/{webcast}/..."),
             ("downloads", "handouts offered to viewers, {tenant}/{webcast}/{download}/{file}"),
+            (
+                "page-uploads",
+                "page images as uploaded (logos, backgrounds, speakers' photos), "
+                "{tenant}/{webcast}/{image}/upload, deleted once re-encoded or refused",
+            ),
+            (
+                "page-images",
+                "page images re-encoded without metadata, {tenant}/{webcast}/{image}/image.webp",
+            ),
         )
     ),
     BlobContainerSpec(

@@ -1,5 +1,6 @@
 """Helpers for API tests: tenants, signed-in clients, TOTP codes."""
 
+import io
 import random
 import uuid
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ import httpx
 import pyotp
 from fastapi.testclient import TestClient
 
-from devtools.runner import TriggerRunner, app_functions
+from devtools.runner import TriggerRunner, app_functions, blob_created_event
 from functions.api.app import create_app
 from functions.api.viewer_deps import VIEWER_COOKIE
 from shared import clock
@@ -22,8 +23,11 @@ from shared.audit import service as audit_service
 from shared.audit.models import AuditEntry, AuditFilter
 from shared.auth.models import Permission, Role
 from shared.auth.totp import STEP_SECONDS
-from shared.clients import cosmos_container
+from shared.clients import blob_container_name, blob_service, cosmos_container
+from shared.composition.blob_consumers import BLOB_CONSUMERS
 from shared.config import Settings, get_settings
+from shared.designs.models import IMAGE_UPLOADS
+from shared.events import service as blob_events
 
 PASSWORD = "correct horse battery staple"
 
@@ -310,3 +314,38 @@ class Viewer(SessionClient):
 
     def session_headers(self, method: str) -> dict[str, str]:
         return super().session_headers(method) | {"Cookie": f"{VIEWER_COOKIE}={self.token}"}
+
+
+def page_image(
+    owner: "Admin",
+    webcast_id: str,
+    purpose: str,
+    *,
+    processed: bool = True,
+    size: tuple[int, int] = (40, 30),
+    colour: tuple[int, int, int] = (20, 90, 160),
+    label: str = "",
+) -> str:
+    """An uploaded page image (a PNG of one colour with a label in white), re-encoded at
+    once or left where it landed (as before its BlobCreated event); its id."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    drawn = Image.new("RGB", size, colour)
+    if label:
+        font = ImageFont.load_default(size=size[1] // 3)
+        ImageDraw.Draw(drawn).text((size[1] // 4, size[1] // 3), label, fill="white", font=font)
+    picture = io.BytesIO()
+    drawn.save(picture, "PNG")
+    body = {"purpose": purpose, "content_type": "image/png", "size": len(picture.getvalue())}
+    created = owner.post(f"/api/webcasts/{webcast_id}/design/images", json=body)
+    assert created.status_code == 201, created.text
+    ticket = created.json()["upload"]
+    put = httpx.put(ticket["url"], content=picture.getvalue(), headers=ticket["headers"])
+    assert put.status_code == 201, put.text
+    image_id = str(created.json()["image"]["id"])
+    if processed:
+        container = blob_service().get_container_client(blob_container_name(IMAGE_UPLOADS))
+        name = f"{owner.tenant_id}/{webcast_id}/{image_id}/upload"
+        uploaded = container.get_blob_client(name).get_blob_properties()
+        assert blob_events.handle(blob_created_event(container, uploaded), BLOB_CONSUMERS)
+    return image_id

@@ -257,17 +257,22 @@ def add_handout(built: Built) -> None:
 
 
 def add_design(built: Built) -> None:
-    """A published page design naming a speaker, and a later draft."""
+    """A published page design naming a speaker with a photo, a later draft, and a logo
+    uploaded but not yet processed."""
     base = f"/api/webcasts/{built.webcast_id}/design"
+    photo = helpers.page_image(built.owner, built.webcast_id, "speaker")
+    built.ids["image_id"] = photo
+    speaker = {"id": "ada", "name": "Ada L.", "photo": photo}
     design = {
         "blocks": [
             {"id": "about", "kind": "rich_text", "texts": {"de": {"body": "Über *uns*"}}},
-            {"id": "people", "kind": "speakers", "speakers": [{"id": "ada", "name": "Ada L."}]},
+            {"id": "people", "kind": "speakers", "speakers": [speaker]},
         ]
     }
     ok(built.owner.request("PUT", base, json=design))
     ok(built.owner.post(f"{base}/publish"))
     ok(built.owner.request("PUT", base, json={"blocks": design["blocks"][:1]}))
+    helpers.page_image(built.owner, built.webcast_id, "logo", processed=False)
 
 
 def add_video(built: Built, clip: bytes) -> str:

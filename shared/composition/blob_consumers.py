@@ -7,6 +7,8 @@ webcast that is gone (being deleted) reaches no consumer: it is deleted (decisio
 
 from collections.abc import Mapping
 
+from shared.designs import images as page_images
+from shared.designs.models import IMAGE_UPLOADS
 from shared.downloads import models as downloads_models
 from shared.downloads import service as downloads
 from shared.events.models import EventGridEvent
@@ -36,4 +38,5 @@ BLOB_CONSUMERS: Mapping[str, BlobConsumer] = {
     UPLOADS: unless_gone(UPLOADS, media.on_upload_created),
     import_files.CONTAINER: unless_gone(import_files.CONTAINER, import_worker.on_source_created),
     downloads_models.CONTAINER: unless_gone(downloads_models.CONTAINER, downloads.on_file_created),
+    IMAGE_UPLOADS: unless_gone(IMAGE_UPLOADS, page_images.on_upload_created),
 }

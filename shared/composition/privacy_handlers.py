@@ -52,6 +52,8 @@ BLOB_HANDLERS: Mapping[str, StoreHandlers] = {
     "exports": StoreHandlers(media.export_exports, media.erase_exports),
     "downloads": StoreHandlers(downloads.export_downloads, downloads.erase_downloads),
     "imports": StoreHandlers(import_privacy.export_sources, import_privacy.erase_sources),
+    "page-uploads": StoreHandlers(designs.export_image_uploads, designs.erase_image_uploads),
+    "page-images": StoreHandlers(designs.export_images, designs.erase_images),
 }
 
 # Left out when a participant is deleted: the participant's own record (the caller removes

@@ -6,11 +6,17 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.blob_sas import UploadTicket
 from shared.cosmos.repository import Document
 from shared.text import LINE_BREAKS, InputModel
 from shared.webcasts.models import Language
 
 CONTAINER = "designs"
+# Page images: the browser's upload lands in the gated container; what pages show is the
+# re-encoded copy in the other (the upload is deleted once it has been read).
+IMAGE_UPLOADS = "page-uploads"
+IMAGES = "page-images"
+MAX_IMAGES = 200
 MAX_BLOCKS = 40
 MAX_AGENDA_ITEMS = 50
 MAX_SPEAKERS = 50
@@ -22,6 +28,7 @@ Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TITLE)]
 Markdown = Annotated[str, StringConstraints(max_length=MAX_MARKDOWN), LINE_BREAKS]
 HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s<>\"']{1,2000}$")]
+ImageId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 class PageState(StrEnum):
@@ -98,6 +105,7 @@ class Speaker(Strict):
     id: BlockId
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     role: dict[Language, ShortText] = {}
+    photo: ImageId | None = None  # a ready `speaker` image of the webcast
 
 
 class Block(Strict):
@@ -116,6 +124,11 @@ class Theme(Strict):
     text: Colour = "#1b1f24"
     accent: Colour = "#0b5cad"
     font: Font = Font.system
+    logo: ImageId | None = None  # a ready `logo` image of the webcast
+    # What the logo says, in every language of the webcast (it is the page's banner).
+    logo_alt: dict[Language, ShortText] = {}
+    # A ready `background` image, shown around the page's content (which keeps the colours).
+    background_image: ImageId | None = None
 
 
 class DesignInput(Strict):
@@ -131,13 +144,20 @@ class RenderedText(BaseModel):
     html: str
 
 
+class RenderedSpeaker(BaseModel):
+    id: str
+    name: str
+    role: dict[str, str]
+    photo_url: str | None  # a path on the page's own origin
+
+
 class RenderedBlock(BaseModel):
     id: str
     kind: BlockKind
     states: list[PageState]
     texts: dict[str, RenderedText]
     agenda: list[AgendaItem]
-    speakers: list[Speaker]
+    speakers: list[RenderedSpeaker]
     imprint_url: str | None
     privacy_url: str | None
 
@@ -151,6 +171,10 @@ class PageTheme(BaseModel):
     accent: str
     accent_text: str
     font: Font
+    # Paths on the page's own origin, which answer with a redirect to the image.
+    logo_url: str | None
+    logo_alt: dict[str, str]
+    background_image_url: str | None
 
 
 class PublishedDesign(BaseModel):
@@ -191,3 +215,79 @@ class PublishResult(BaseModel):
     webcast_id: str
     version: int
     published_at: str
+
+
+class ImagePurpose(StrEnum):
+    """Where an image may be used; it sets the largest size it is scaled to."""
+
+    logo = "logo"
+    background = "background"
+    speaker = "speaker"
+
+
+class ImageStatus(StrEnum):
+    awaiting_upload = "awaiting_upload"
+    processing = "processing"  # the file is there: size, malware scan and decoding are checked
+    ready = "ready"
+    rejected = "rejected"
+
+
+class ImageRejection(BaseModel):
+    code: (
+        str  # too-large, size-mismatch, malware, unscanned, missing, not-an-image, too-many-pixels
+    )
+    reason: str
+
+
+class PageImage(Document):
+    """An image for a webcast's page, stored beside its designs. A speaker's photo is their
+    personal data: it goes with them (`designs.privacy.erase_speaker`)."""
+
+    doc_type = "page-image"
+    tenant_id: str
+    webcast_id: str
+    purpose: ImagePurpose
+    size: int  # declared when created
+    status: ImageStatus = ImageStatus.awaiting_upload
+    rejection: ImageRejection | None = None
+    upload_blob: str  # in IMAGE_UPLOADS, deleted once read
+    image_blob: str | None = None  # in IMAGES once ready: the re-encoded WebP
+    width: int | None = None
+    height: int | None = None
+    created_by: str
+    created_at: str
+    updated_at: str
+    ready_at: str | None = None
+
+
+class PageImageCreate(Strict):
+    purpose: ImagePurpose
+    content_type: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    size: int = Field(gt=0)
+
+
+class PageImageView(BaseModel):
+    id: str
+    webcast_id: str
+    purpose: ImagePurpose
+    size: int
+    status: ImageStatus
+    rejection: ImageRejection | None
+    width: int | None
+    height: int | None
+    created_at: str
+    ready_at: str | None
+    # Once ready: a short-lived read URL of the re-encoded image, for the admins' preview.
+    preview_url: str | None
+
+    @classmethod
+    def of(cls, image: PageImage, preview_url: str | None) -> "PageImageView":
+        fields = image.model_dump(include=set(cls.model_fields))
+        return cls.model_validate(
+            {**fields, "id": image.id.removeprefix("image:"), "preview_url": preview_url}
+        )
+
+
+class CreatedPageImage(BaseModel):
+    image: PageImageView
+    upload: UploadTicket

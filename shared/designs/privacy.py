@@ -3,9 +3,11 @@ one of them, and its erasure from the draft and from every published version."""
 
 from typing import Any
 
-from shared.designs.models import Design
+from shared.designs import images
+from shared.designs.models import IMAGE_UPLOADS, IMAGES, Design
 from shared.designs.repository import designs
 from shared.designs.service import render
+from shared.privacy.blobs import erase_prefix, export_prefix
 from shared.privacy.models import DataSubject
 
 
@@ -32,12 +34,14 @@ def export_speaker(*, subject: DataSubject) -> list[dict[str, Any]]:
 
 def erase_speaker(*, subject: DataSubject) -> int:
     """Remove the speaker from the draft and from every published version (which is
-    rendered again without them); the versions changed."""
+    rendered again without them), and delete their photos; the versions changed."""
     changed = 0
     for design in _versions(subject):
-        named = any(s.id == subject.speaker_id for b in design.blocks for s in b.speakers)
+        named = [s for b in design.blocks for s in b.speakers if s.id == subject.speaker_id]
         if not named:
             continue
+        for photo in {s.photo for s in named if s.photo is not None}:
+            images.erase_image(subject.tenant_id, design.webcast_id, photo)
         for block in design.blocks:
             block.speakers = [s for s in block.speakers if s.id != subject.speaker_id]
         if design.rendered is not None:
@@ -51,3 +55,19 @@ def erase_speaker(*, subject: DataSubject) -> int:
         designs.replace(tenant_id=subject.tenant_id, item=design)
         changed += 1
     return changed
+
+
+def export_image_uploads(*, subject: DataSubject) -> list[dict[str, Any]]:
+    return export_prefix(IMAGE_UPLOADS, subject)
+
+
+def erase_image_uploads(*, subject: DataSubject) -> int:
+    return erase_prefix(IMAGE_UPLOADS, subject)
+
+
+def export_images(*, subject: DataSubject) -> list[dict[str, Any]]:
+    return export_prefix(IMAGES, subject)
+
+
+def erase_images(*, subject: DataSubject) -> int:
+    return erase_prefix(IMAGES, subject)

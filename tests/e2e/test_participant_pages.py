@@ -105,6 +105,26 @@ def _page(context: BrowserContext) -> tuple[Page, list[str]]:
     return page, errors
 
 
+def with_images(owner: helpers.Admin, webcast_id: str, design: dict[str, Any]) -> dict[str, Any]:
+    """The design with a logo, a background image and the first speaker's photo uploaded."""
+    theme = design["theme"] | {
+        "logo": helpers.page_image(
+            owner, webcast_id, "logo", size=(240, 80), colour=(138, 21, 56), label="Example"
+        ),
+        "logo_alt": {"en": "Example Keynote", "de": "Beispiel-Keynote"},
+        "background_image": helpers.page_image(
+            owner, webcast_id, "background", size=(640, 400), colour=(230, 225, 210)
+        ),
+    }
+    blocks = [dict(block) for block in design["blocks"]]
+    for block in blocks:
+        if block["kind"] == "speakers":
+            first, *others = block["speakers"]
+            photo = helpers.page_image(owner, webcast_id, "speaker", size=(200, 200), label="AL")
+            block["speakers"] = [first | {"photo": photo}, *others]
+    return {"theme": theme, "blocks": blocks}
+
+
 def designed_webcast(owner: helpers.Admin, clip: bytes, design: dict[str, Any] = DESIGN) -> str:
     """A registration webcast in English and German with its modules on, a published VOD and
     a published design; its id."""
@@ -120,6 +140,7 @@ def designed_webcast(owner: helpers.Admin, clip: bytes, design: dict[str, Any] =
         form=FORM,
     )
     media_pipeline.publish_clip(owner, webcast_id, clip)
+    design = with_images(owner, webcast_id, design)
     saved = owner.request("PUT", f"/api/webcasts/{webcast_id}/design", json=design)
     assert saved.status_code == 200, saved.text
     assert owner.post(f"/api/webcasts/{webcast_id}/design/publish").status_code == 200
@@ -176,6 +197,16 @@ def test_a_participant_registers_watches_asks_and_answers(
     # The designed page: its blocks in order, the tenant's text inert.
     expect(page.get_by_role("heading", name="About the keynote")).to_be_visible()
     expect(page.get_by_text("Ada Lovelace")).to_be_visible()
+    # Its images, from the re-encoded copies, under the page's strict policy.
+    logo = page.get_by_role("img", name="Example Keynote")
+    expect(logo).to_be_visible()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.logo, .speakers .photo')]"
+        ".every((image) => image.complete && image.naturalWidth > 0)"
+    )
+    assert page.evaluate("() => getComputedStyle(document.body).backgroundImage").startswith(
+        'url("'
+    )
     expect(page.get_by_role("link", name="Imprint")).to_have_attribute(
         "href", "https://example.org/imprint"
     )

@@ -194,8 +194,14 @@ ROUTES = {
     ("PUT", "/api/webcasts/{webcast_id}/design"): MANAGER_WRITE,
     ("GET", "/api/webcasts/{webcast_id}/design/preview"): MANAGER_READ,
     ("POST", "/api/webcasts/{webcast_id}/design/publish"): MANAGER_WRITE,
-    # The page's design is what its entry page shows before anyone enters.
+    ("POST", "/api/webcasts/{webcast_id}/design/images"): MANAGER_WRITE,
+    ("GET", "/api/webcasts/{webcast_id}/design/images"): MANAGER_READ,
+    ("GET", "/api/webcasts/{webcast_id}/design/images/{image_id}"): MANAGER_READ,
+    ("DELETE", "/api/webcasts/{webcast_id}/design/images/{image_id}"): MANAGER_WRITE,
+    # The page's design and the images it shows are what its entry page shows before anyone
+    # enters.
     ("GET", "/api/w/{webcast_id}/design"): PUBLIC,
+    ("GET", "/api/w/{webcast_id}/images/{image_id}"): PUBLIC,
     ("GET", "/api/w/{webcast_id}/handouts"): VIEWER,
     ("GET", "/api/w/{webcast_id}/handouts/{handout_id}"): VIEWER,
     # Playback (P20): viewers with a grant; every account previews its tenant's assets.
@@ -321,6 +327,11 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
         ("PATCH", "/api/webcasts/{webcast_id}/handouts/{handout_id}"): {"title": "Hijacked"},
         ("PUT", "/api/webcasts/{webcast_id}/design"): {
             "blocks": [{"id": "hijack", "kind": "rich_text", "texts": {"de": {"body": "Hi"}}}]
+        },
+        ("POST", "/api/webcasts/{webcast_id}/design/images"): {
+            "purpose": "logo",
+            "content_type": "image/png",
+            "size": 1000,
         },
         ("POST", "/api/webcasts/{webcast_id}/media/{asset_id}/edits"): {"edit": {"trim_start": 1}},
         ("POST", "/api/webcasts/{webcast_id}/polls"): _POLL,
@@ -506,6 +517,8 @@ def _webcast_with_everything(owner: helpers.Admin, title: str) -> dict[str, str]
             },
         )
     )["handout"]
+    image = {"purpose": "speaker", "content_type": "image/jpeg", "size": 1000}
+    page_image = _created(owner.post(f"{base}/design/images", json=image))["image"]
     embed = {"enabled": True, "allowed_origins": ["https://customer.example"]}
     _created(owner.request("PUT", f"{base}/embed", json=embed))
     embed_secret = _created(owner.post(f"{base}/embed/secret"))["secret"]
@@ -513,6 +526,7 @@ def _webcast_with_everything(owner: helpers.Admin, title: str) -> dict[str, str]
     return {
         "webcast_id": webcast["id"],
         "handout_id": handout["id"],
+        "image_id": page_image["id"],
         "asset_id": asset["id"],
         "language": "de",
         "rung": "720p",
@@ -731,6 +745,7 @@ CHILD_IDS = (
     "message_id",
     "asset_id",
     "handout_id",
+    "image_id",
     "job_id",
     "session_id",
 )

@@ -59,6 +59,7 @@ class Tenants:
     asset: str
     handout: str
     handout_blob: str
+    image: str
     emails: tuple[str, ...]
 
     def names(self) -> list[str]:
@@ -71,6 +72,7 @@ class Tenants:
             self.job,
             self.asset,
             self.handout,
+            self.image,
         ]
 
 
@@ -375,6 +377,18 @@ CASES: tuple[Case, ...] = (
         container="downloads",
         blob=lambda t: f"{t.intruder}/{t.intruder_webcast}/{t.handout}/slides.pdf",
     ),
+    Case(
+        "upload of a picture for the victim's page image",
+        "blob-events",
+        container="page-uploads",
+        blob=lambda t: f"{t.intruder}/{t.webcast}/{t.image}/upload",
+    ),
+    Case(
+        "upload of a picture for the victim's page image in the intruder's webcast",
+        "blob-events",
+        container="page-uploads",
+        blob=lambda t: f"{t.intruder}/{t.intruder_webcast}/{t.image}/upload",
+    ),
     # deletion steps: a message names a job and starts none; there is no job by these ids
     Case(
         "deletion step for the victim's job id under the intruder's tenant",
@@ -620,6 +634,10 @@ def tenants(stack: Any) -> Iterator[Tenants]:
     ).json()["handout"]
     handout_blob = f"{victim.tenant_id}/{webcast['id']}/{handout['id']}/slides.pdf"
     _upload("downloads", handout_blob)  # uploaded, its scan result not in yet
+    image = victim.post(
+        f"{base}/design/images",
+        json={"purpose": "logo", "content_type": "image/png", "size": 17},
+    ).json()["image"]
     # The victim's own viewer, whose viewing a heartbeat of the intruder must not touch.
     heartbeat = HeartbeatMessage(
         tenant_id=victim.tenant_id,
@@ -652,6 +670,7 @@ def tenants(stack: Any) -> Iterator[Tenants]:
         asset=asset,
         handout=handout["id"],
         handout_blob=handout_blob,
+        image=image["id"],
         emails=(email, victim.email),
     )
     yield t

@@ -44,7 +44,11 @@ def _operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
 
 
 # What anyone may read of a webcast before entering it: its public information and its page.
-PUBLIC_VIEWER_READS = {"/api/w/{webcast_id}", "/api/w/{webcast_id}/design"}
+PUBLIC_VIEWER_READS = {
+    "/api/w/{webcast_id}",
+    "/api/w/{webcast_id}/design",
+    "/api/w/{webcast_id}/images/{image_id}",
+}
 
 
 def _expected(method: str, path: str) -> set[str]:

@@ -375,6 +375,11 @@ def _webcast_flows(owner: helpers.Admin, recorder: Recorder) -> None:
     _ok(owner.get(f"{pbase}/design/preview"))
     _ok(owner.post(f"{pbase}/design/publish"))
     _ok(http.get(f"/api/w/{public_id}/design"))
+    image = {"purpose": "logo", "content_type": "image/png", "size": 1000}
+    image_id = _ok(owner.post(f"{pbase}/design/images", json=image), 201)["image"]["id"]
+    _ok(owner.get(f"{pbase}/design/images"))
+    _ok(owner.get(f"{pbase}/design/images/{image_id}"))
+    _ok(owner.delete(f"{pbase}/design/images/{image_id}"), 204)
     # A readable address: the customer account's slug and the webcast's.
     tenant_slug = f"walk-{uuid.uuid4().hex[:8]}"
     _ok(owner.request("PUT", "/api/account/slug", json={"slug": tenant_slug}))

@@ -162,6 +162,7 @@ def _route_ids(built: everything.Built) -> dict[str, str]:
             "message_id": "0" * 8,
             "asset_id": "0" * 8,
             "handout_id": "0" * 8,
+            "image_id": "0" * 8,
             "job_id": "0" * 8,
             "session_id": "0" * 8,
             "language": "de",

@@ -1879,6 +1879,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webcasts/{webcast_id}/design/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Images */
+        get: operations["list_images_api_webcasts__webcast_id__design_images_get"];
+        put?: never;
+        /**
+         * Create Image
+         * @description A new page image and a write-only upload URL for its file (PUT, 30 minutes); it is
+         *     ready once scanned and re-encoded (PNG, JPEG or WebP; SVG is refused).
+         */
+        post: operations["create_image_api_webcasts__webcast_id__design_images_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webcasts/{webcast_id}/design/images/{image_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Image */
+        get: operations["get_image_api_webcasts__webcast_id__design_images__image_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Image
+         * @description Refused (409) while the draft or the published design uses the image.
+         */
+        delete: operations["delete_image_api_webcasts__webcast_id__design_images__image_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/w/{webcast_id}/images/{image_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Page Image
+         * @description 302 to a short-lived read URL of an image the published design shows.
+         */
+        get: operations["page_image_api_w__webcast_id__images__image_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/w/{webcast_id}/vod": {
         parameters: {
             query?: never;
@@ -2634,6 +2697,11 @@ export interface components {
             job: components["schemas"]["ImportJobView"];
             upload: components["schemas"]["UploadTicket"];
         };
+        /** CreatedPageImage */
+        CreatedPageImage: {
+            image: components["schemas"]["PageImageView"];
+            upload: components["schemas"]["UploadTicket"];
+        };
         /** CreatedParticipant */
         CreatedParticipant: {
             /** Id */
@@ -2770,7 +2838,8 @@ export interface components {
              *       "background": "#ffffff",
              *       "text": "#1b1f24",
              *       "accent": "#0b5cad",
-             *       "font": "system"
+             *       "font": "system",
+             *       "logo_alt": {}
              *     }
              */
             theme: components["schemas"]["Theme"];
@@ -3098,6 +3167,24 @@ export interface components {
             /** Interval Seconds */
             interval_seconds: number;
         };
+        /**
+         * ImagePurpose
+         * @description Where an image may be used; it sets the largest size it is scaled to.
+         * @enum {string}
+         */
+        ImagePurpose: "logo" | "background" | "speaker";
+        /** ImageRejection */
+        ImageRejection: {
+            /** Code */
+            code: string;
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * ImageStatus
+         * @enum {string}
+         */
+        ImageStatus: "awaiting_upload" | "processing" | "ready" | "rejected";
         /** ImportCounts */
         ImportCounts: {
             /**
@@ -3731,6 +3818,36 @@ export interface components {
             /** Webcast Id */
             webcast_id: string;
         };
+        /** PageImageCreate */
+        PageImageCreate: {
+            purpose: components["schemas"]["ImagePurpose"];
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+        };
+        /** PageImageView */
+        PageImageView: {
+            /** Id */
+            id: string;
+            /** Webcast Id */
+            webcast_id: string;
+            purpose: components["schemas"]["ImagePurpose"];
+            /** Size */
+            size: number;
+            status: components["schemas"]["ImageStatus"];
+            rejection: components["schemas"]["ImageRejection"] | null;
+            /** Width */
+            width: number | null;
+            /** Height */
+            height: number | null;
+            /** Created At */
+            created_at: string;
+            /** Ready At */
+            ready_at: string | null;
+            /** Preview Url */
+            preview_url: string | null;
+        };
         /**
          * PageState
          * @description What the page shows depends on where the webcast stands.
@@ -3752,6 +3869,14 @@ export interface components {
             /** Accent Text */
             accent_text: string;
             font: components["schemas"]["Font"];
+            /** Logo Url */
+            logo_url: string | null;
+            /** Logo Alt */
+            logo_alt: {
+                [key: string]: string;
+            };
+            /** Background Image Url */
+            background_image_url: string | null;
         };
         /**
          * ParticipantInput
@@ -4202,11 +4327,24 @@ export interface components {
             /** Agenda */
             agenda: components["schemas"]["AgendaItem"][];
             /** Speakers */
-            speakers: components["schemas"]["Speaker"][];
+            speakers: components["schemas"]["RenderedSpeaker"][];
             /** Imprint Url */
             imprint_url: string | null;
             /** Privacy Url */
             privacy_url: string | null;
+        };
+        /** RenderedSpeaker */
+        RenderedSpeaker: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Role */
+            role: {
+                [key: string]: string;
+            };
+            /** Photo Url */
+            photo_url: string | null;
         };
         /** RenderedText */
         RenderedText: {
@@ -4455,6 +4593,8 @@ export interface components {
             role: {
                 [key: string]: string;
             };
+            /** Photo */
+            photo?: string | null;
         };
         /**
          * StoreCount
@@ -4603,6 +4743,17 @@ export interface components {
             accent: string;
             /** @default system */
             font: components["schemas"]["Font"];
+            /** Logo */
+            logo?: string | null;
+            /**
+             * Logo Alt
+             * @default {}
+             */
+            logo_alt: {
+                [key: string]: string;
+            };
+            /** Background Image */
+            background_image?: string | null;
         };
         /** UploadCreate */
         UploadCreate: {
@@ -15736,6 +15887,408 @@ export interface operations {
                 headers: {
                     /** @description The version of the body, for If-None-Match (or If-Match) */
                     ETag: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_images_api_webcasts__webcast_id__design_images_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageImageView"][];
+                };
+            };
+            /** @description Not signed in, the session expired, or the credential is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_image_api_webcasts__webcast_id__design_images_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PageImageCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedPageImage"];
+                };
+            };
+            /** @description Not signed in, the session expired, or the credential is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description In conflict with the resource's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed by another request since it was read (or since the If-Match ETag); read again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_image_api_webcasts__webcast_id__design_images__image_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageImageView"];
+                };
+            };
+            /** @description Not signed in, the session expired, or the credential is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_image_api_webcasts__webcast_id__design_images__image_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, the session expired, or the credential is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description In conflict with the resource's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed by another request since it was read (or since the If-Match ETag); read again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    page_image_api_w__webcast_id__images__image_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            302: {
+                headers: {
+                    Location: string;
                     [name: string]: unknown;
                 };
                 content?: never;

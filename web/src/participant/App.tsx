@@ -109,6 +109,8 @@ function Shell(props: {
   readonly available: readonly Locale[];
   readonly locale: Locale;
   readonly onLocale: (locale: Locale) => void;
+  /** The design's logo, with what it says in the page's language. */
+  readonly logo: { readonly url: string; readonly alt: string } | null;
   readonly children: ReactNode;
 }) {
   const { texts } = usePage();
@@ -122,6 +124,7 @@ function Shell(props: {
         {texts.t("skipToContent")}
       </a>
       <header className="page-header">
+        {props.logo ? <img className="logo" src={props.logo.url} alt={props.logo.alt} /> : null}
         <LanguageSwitch available={props.available} locale={props.locale} onChange={props.onLocale} />
       </header>
       <main id="content" tabIndex={-1}>
@@ -297,6 +300,7 @@ export function App({ api, route }: { readonly api: Api; readonly route: Route }
   const context = useMemo(() => ({ api, texts }), [api, texts]);
 
   let title = texts.t("landingTitle");
+  let logo: { url: string; alt: string } | null = null;
   let body: ReactNode;
   if (route.page === "landing") {
     body = <p>{texts.t("landingText")}</p>;
@@ -310,6 +314,9 @@ export function App({ api, route }: { readonly api: Api; readonly route: Route }
     const webcast = loaded.value;
     const intro = design?.blocks.find((block) => block.kind === "intro");
     title = (intro && localised(intro.texts, locale, webcast.language)?.heading) || webcast.title;
+    if (showsWebcast && design?.theme.logo_url) {
+      logo = { url: design.theme.logo_url, alt: localised(design.theme.logo_alt, locale, webcast.language) ?? webcast.title };
+    }
     body =
       showsWebcast && design !== null ? (
         <WebcastPage api={api} webcast={webcast} design={design} embedded={route.page === "webcast" && route.embedded} />
@@ -328,6 +335,7 @@ export function App({ api, route }: { readonly api: Api; readonly route: Route }
         available={available}
         locale={locale}
         onLocale={setChosen}
+        logo={logo}
       >
         {body}
       </Shell>

@@ -75,6 +75,8 @@ function Speakers({ block, text }: BlockProps) {
       <ul>
         {block.speakers.map((speaker) => (
           <li key={speaker.id}>
+            {/* The name beside it says who it is: the photo adds nothing to read out. */}
+            {speaker.photo_url ? <img className="photo" src={speaker.photo_url} alt="" width={64} height={64} loading="lazy" /> : null}
             <span className="name">{speaker.name}</span>
             {Object.keys(speaker.role).length > 0 ? (
               <span className="role"> · {localised(speaker.role, texts.locale, "de")}</span>
@@ -194,6 +196,8 @@ export function themeStyle(theme: PublishedDesign["theme"]): CSSProperties {
     "--color-text": theme.text,
     "--color-accent": theme.accent,
     "--color-accent-text": theme.accent_text,
+    // A path the API wrote (ids only); quoted for CSS all the same.
+    "--page-background-image": theme.background_image_url ? `url(${JSON.stringify(theme.background_image_url)})` : "none",
   } as CSSProperties;
 }
 
@@ -206,9 +210,11 @@ export function DesignedPage(props: DesignedPageProps) {
       document.body.style.setProperty(name, String(value));
     }
     document.body.classList.add(font);
+    const backdrop = props.design.theme.background_image_url !== null;
+    document.body.classList.toggle("with-background-image", backdrop);
     return () => {
-      document.body.classList.remove(font);
+      document.body.classList.remove(font, "with-background-image");
     };
-  }, [style, font]);
+  }, [style, font, props.design.theme.background_image_url]);
   return props.granted ? <Inside {...props} /> : <Blocks {...props} source={null} />;
 }
