@@ -14,6 +14,7 @@ from shared.audit.models import RequestContext
 from shared.auth.models import Principal
 from shared.cache import ShortCache
 from shared.clock import utc_iso
+from shared.designs import images
 from shared.designs import theme as contrast
 from shared.designs.models import (
     Block,
@@ -22,16 +23,21 @@ from shared.designs.models import (
     Design,
     DesignInput,
     DraftView,
+    ImagePurpose,
+    ImageStatus,
+    PageImage,
     PageState,
     PageTheme,
     PublishedDesign,
     PublishResult,
     RenderedBlock,
+    RenderedSpeaker,
     RenderedText,
+    Speaker,
     Theme,
 )
 from shared.designs.repository import designs
-from shared.errors import InvalidField, conflict, invalid_fields
+from shared.errors import DomainError, InvalidField, conflict, invalid_fields
 from shared.webcasts.models import AccessMode, Webcast
 from shared.webcasts.service import MANAGER, admin_webcast, viewer_webcast
 
@@ -41,6 +47,9 @@ VIEWER_CACHE_SECONDS = 5.0
 # Blocks whose texts are Markdown.
 _MARKDOWN_KINDS = {BlockKind.intro, BlockKind.rich_text, BlockKind.footer}
 _TALK = [PageState.live, PageState.on_demand]
+# Versions a publication may find stored but unnamed by the draft; draft re-reads it tries.
+_MAX_UNNAMED_VERSIONS = 5
+_NAMING_ATTEMPTS = 5
 
 _published: ShortCache[PublishedDesign | None] = ShortCache(seconds=VIEWER_CACHE_SECONDS)
 
@@ -70,6 +79,7 @@ def _check(webcast: Webcast, data: DesignInput) -> None:
     errors: list[InvalidField] = []
     languages = set(webcast.languages)
     seen: set[str] = set()
+    found = images.images_of(webcast) if images.referenced(data.theme, data.blocks) else {}
     for index, block in enumerate(data.blocks):
         where = f"blocks.{index}"
         if block.id in seen:
@@ -93,6 +103,11 @@ def _check(webcast: Webcast, data: DesignInput) -> None:
         speakers = [speaker.id for speaker in block.speakers]
         if len(set(speakers)) != len(speakers):
             errors.append(InvalidField(f"{where}.speakers", "speaker ids must differ"))
+        for position, speaker in enumerate(block.speakers):
+            errors += _image_errors(
+                found, speaker.photo, ImagePurpose.speaker, f"{where}.speakers.{position}.photo"
+            )
+    errors += _theme_image_errors(webcast, data.theme, found)
     pairs = (("text", data.theme.text), ("accent", data.theme.accent))
     for name, colour in pairs:
         ratio = contrast.contrast(colour, data.theme.background)
@@ -106,6 +121,43 @@ def _check(webcast: Webcast, data: DesignInput) -> None:
             )
     if errors:
         raise invalid_fields(errors)
+
+
+def _image_errors(
+    found: dict[str, PageImage], image_id: str | None, purpose: ImagePurpose, field: str
+) -> list[InvalidField]:
+    if image_id is None:
+        return []
+    image = found.get(image_id)
+    if image is None or image.purpose != purpose:
+        return [InvalidField(field, f"is not a {purpose.value} image of this webcast")]
+    if image.status != ImageStatus.ready:
+        return [InvalidField(field, f"is {image.status.value.replace('_', ' ')}, not ready")]
+    return []
+
+
+def _theme_image_errors(
+    webcast: Webcast, theme: Theme, found: dict[str, PageImage]
+) -> list[InvalidField]:
+    errors = _image_errors(found, theme.logo, ImagePurpose.logo, "theme.logo")
+    errors += _image_errors(
+        found, theme.background_image, ImagePurpose.background, "theme.background_image"
+    )
+    for language in theme.logo_alt:
+        if language not in webcast.languages:
+            errors.append(
+                InvalidField(f"theme.logo_alt.{language.value}", "is not a language of the webcast")
+            )
+    if theme.logo is not None:
+        for language in webcast.languages:
+            if not theme.logo_alt.get(language):
+                errors.append(
+                    InvalidField(
+                        f"theme.logo_alt.{language.value}",
+                        "must say what the logo shows (screen readers read it out)",
+                    )
+                )
+    return errors
 
 
 def _draft(webcast: Webcast) -> Design | None:
@@ -139,10 +191,24 @@ def _rendered_text(kind: BlockKind, text: BlockText) -> RenderedText:
     return RenderedText(heading=text.heading, html=html)
 
 
+def _image_url(webcast_id: str, image_id: str | None) -> str | None:
+    return images.image_path(webcast_id, image_id) if image_id else None
+
+
+def _rendered_speaker(webcast_id: str, speaker: Speaker) -> RenderedSpeaker:
+    return RenderedSpeaker(
+        id=speaker.id,
+        name=speaker.name,
+        role={language.value: role for language, role in speaker.role.items()},
+        photo_url=_image_url(webcast_id, speaker.photo),
+    )
+
+
 def render(
     *, webcast_id: str, version: int, published_at: str | None, theme: Theme, blocks: list[Block]
 ) -> PublishedDesign:
-    """The design as viewers get it: rich text as sanitised HTML, the button text colour."""
+    """The design as viewers get it: rich text as sanitised HTML, the button text colour,
+    images as paths on the page's origin."""
     return PublishedDesign(
         webcast_id=webcast_id,
         version=version,
@@ -153,6 +219,9 @@ def render(
             accent=theme.accent,
             accent_text=contrast.text_on(theme.accent),
             font=theme.font,
+            logo_url=_image_url(webcast_id, theme.logo),
+            logo_alt={language.value: alt for language, alt in theme.logo_alt.items()},
+            background_image_url=_image_url(webcast_id, theme.background_image),
         ),
         blocks=[
             RenderedBlock(
@@ -164,7 +233,7 @@ def render(
                     for language, text in block.texts.items()
                 },
                 agenda=block.agenda,
-                speakers=block.speakers,
+                speakers=[_rendered_speaker(webcast_id, s) for s in block.speakers],
                 imprint_url=block.imprint_url,
                 privacy_url=block.privacy_url,
             )
@@ -183,22 +252,9 @@ def save_draft(
 ) -> DraftView:
     webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
     _check(webcast, data)
-    current = _draft(webcast)
-    draft = Design(
-        id=design_id(webcast.id, DRAFT),
+    saved = _store_draft(webcast, principal, data)
+    operations.record_write(
         tenant_id=webcast.tenant_id,
-        webcast_id=webcast.id,
-        version=DRAFT,
-        theme=data.theme,
-        blocks=data.blocks,
-        updated_at=utc_iso(),
-        updated_by=principal.account_id,
-        published_version=current.published_version if current else None,
-    )
-    saved = operations.upsert(
-        designs,
-        tenant_id=webcast.tenant_id,
-        item=draft,
         actor=principal.actor,
         action="design.save",
         entity_type="design",
@@ -207,6 +263,33 @@ def save_draft(
         context=context,
     )
     return _draft_view(webcast, saved)
+
+
+def _store_draft(webcast: Webcast, principal: Principal, data: DesignInput) -> Design:
+    """The new draft, keeping the version it names: written only over the draft it read, so
+    that a publication naming its version meanwhile is not undone."""
+    for _ in range(_NAMING_ATTEMPTS):
+        current = _draft(webcast)
+        draft = Design(
+            id=design_id(webcast.id, DRAFT),
+            tenant_id=webcast.tenant_id,
+            webcast_id=webcast.id,
+            version=DRAFT,
+            theme=data.theme,
+            blocks=data.blocks,
+            updated_at=utc_iso(),
+            updated_by=principal.account_id,
+            published_version=current.published_version if current else None,
+        )
+        try:
+            if current is None:
+                return designs.create(tenant_id=webcast.tenant_id, item=draft)
+            draft.etag = current.etag
+            return designs.replace(tenant_id=webcast.tenant_id, item=draft)
+        except DomainError as error:
+            if error.status not in (409, 412):
+                raise
+    raise conflict("The draft kept changing while it was saved: save again")
 
 
 def preview(*, principal: Principal, webcast_id: str) -> PublishedDesign:
@@ -222,6 +305,39 @@ def preview(*, principal: Principal, webcast_id: str) -> PublishedDesign:
     )
 
 
+def _next_version(webcast: Webcast, draft: Design) -> int:
+    """The version after the one the draft names, past any that a publication stored
+    without getting to name it (a draft saved meanwhile, or a crash in between)."""
+    version = (draft.published_version or 0) + 1
+    for _ in range(_MAX_UNNAMED_VERSIONS):
+        taken = designs.get(
+            tenant_id=webcast.tenant_id,
+            partition_key=webcast.id,
+            item_id=design_id(webcast.id, version),
+        )
+        if taken is None:
+            return version
+        version += 1
+    raise conflict("The design's versions are out of step: publish again")
+
+
+def _name_published(webcast: Webcast, version: int) -> None:
+    """The draft names the new version; a draft saved meanwhile keeps its content and is
+    read again (its etag changed), so the publication is never lost."""
+    for _ in range(_NAMING_ATTEMPTS):
+        draft = _draft(webcast)
+        if draft is None or (draft.published_version or 0) >= version:
+            return
+        draft.published_version = version
+        try:
+            designs.replace(tenant_id=webcast.tenant_id, item=draft)
+            return
+        except DomainError as error:
+            if error.status != 412:
+                raise
+    raise conflict("The draft kept changing while it was published: publish again")
+
+
 def publish(*, principal: Principal, webcast_id: str, context: RequestContext) -> PublishResult:
     """The draft becomes the next published version; viewers see it within seconds."""
     webcast = admin_webcast(principal, webcast_id, needs=MANAGER, write=True)
@@ -229,7 +345,7 @@ def publish(*, principal: Principal, webcast_id: str, context: RequestContext) -
     if draft is None:
         raise conflict("There is no draft to publish: save one first")
     _check(webcast, DesignInput(theme=draft.theme, blocks=draft.blocks))
-    version = (draft.published_version or 0) + 1
+    version = _next_version(webcast, draft)
     moment = utc_iso()
     operations.create(
         designs,
@@ -258,9 +374,7 @@ def publish(*, principal: Principal, webcast_id: str, context: RequestContext) -
         changed_fields=["version"],
         context=context,
     )
-    # The draft names the new version (etag-guarded: a concurrent publish loses with 412).
-    draft.published_version = version
-    designs.replace(tenant_id=webcast.tenant_id, item=draft)
+    _name_published(webcast, version)
     _published.forget(webcast.id)
     return PublishResult(webcast_id=webcast.id, version=version, published_at=moment)
 
@@ -297,3 +411,19 @@ def viewer_design(webcast_id: str) -> ViewerDesign:
         blocks=default_blocks(),
     )
     return ViewerDesign(design=design, public=webcast.access_mode == AccessMode.public)
+
+
+@dataclass(frozen=True)
+class ViewerImage:
+    url: str
+    public: bool  # the redirect may sit in shared caches, as the design may
+
+
+def viewer_image(webcast_id: str, image_id: str) -> ViewerImage:
+    """A read URL of an image that the webcast's published design shows."""
+    webcast = viewer_webcast(webcast_id)
+    found = viewer_design(webcast_id)
+    url = images.viewer_image_url(
+        tenant_id=webcast.tenant_id, design=found.design, image_id=image_id
+    )
+    return ViewerImage(url=url, public=found.public)

@@ -2,11 +2,13 @@
 tenant Markdown inert, versions kept, the viewer's cacheable read, the default page, and
 speakers as data subjects of their own."""
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from shared.composition.privacy_handlers import COSMOS_HANDLERS
+from shared.designs.repository import designs
 from shared.privacy.models import DataSubject
 from tests import helpers
 
@@ -160,3 +162,55 @@ def test_a_speaker_is_exported_and_erased_alone(stack: object) -> None:
     draft = owner.get(base).json()
     [block] = [b for b in draft["blocks"] if b["kind"] == "speakers"]
     assert [s["id"] for s in block["speakers"]] == ["alan"]
+
+
+@pytest.mark.claim("P36")
+def test_a_publication_and_a_save_at_the_same_moment_lose_neither(
+    stack: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = helpers.new_owner("designs-race")
+    webcast_id = helpers.new_webcast(owner)
+    base = f"/api/webcasts/{webcast_id}/design"
+    viewer = helpers.client()
+    first = _design()
+    assert owner.request("PUT", base, json=first).status_code == 200
+    assert owner.post(f"{base}/publish").json()["version"] == 1
+
+    # Another admin's write lands between each call's read of the draft and its write.
+    replace = designs.replace
+    interloper: list[Callable[[], Any]] = []
+
+    def interleaved(**kwargs: Any) -> Any:
+        while interloper:
+            interloper.pop()()
+        return replace(**kwargs)
+
+    monkeypatch.setattr(designs, "replace", interleaved)
+    later = _design(accent="#8a1538")
+    interloper.append(lambda: owner.request("PUT", base, json=later))
+    published = owner.post(f"{base}/publish")
+    assert published.status_code == 200, published.text
+    assert published.json()["version"] == 2
+    draft = owner.get(base).json()
+    assert draft["published_version"] == 2, "the publication is named"
+    assert draft["theme"]["accent"] == "#8a1538", "the save meanwhile is kept"
+
+    interloper.append(lambda: owner.post(f"{base}/publish"))
+    assert owner.request("PUT", base, json=first).status_code == 200
+    draft = owner.get(base).json()
+    assert draft["published_version"] == 3, "a save does not undo a publication meanwhile"
+    assert draft["theme"]["accent"] == first["theme"]["accent"]
+    assert viewer.get(f"/api/w/{webcast_id}/design").json()["version"] == 3
+
+    # A publication that stored its version but never named it (a crash in between).
+    monkeypatch.setattr(designs, "replace", replace)
+    stored = designs.get(
+        tenant_id=owner.tenant_id, partition_key=webcast_id, item_id=f"design:{webcast_id}:v3"
+    )
+    assert stored is not None
+    designs.create(
+        tenant_id=owner.tenant_id,
+        item=stored.model_copy(update={"id": f"design:{webcast_id}:v4", "version": 4}),
+    )
+    assert owner.post(f"{base}/publish").json()["version"] == 5
+    assert viewer.get(f"/api/w/{webcast_id}/design").json()["version"] == 5
