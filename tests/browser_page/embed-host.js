@@ -1,8 +1,9 @@
-// Frames the participant page named by `?src=` the way a customer's snippet does.
-const frame = document.createElement("iframe");
-frame.src = new URLSearchParams(location.search).get("src");
-frame.title = "Webcast";
-frame.width = "960";
-frame.height = "720";
-frame.allow = "autoplay; fullscreen";
-document.querySelector("main").append(frame);
+// Puts the iframe snippet named by `?snippet=` (the API's, with the customer's token in it)
+// into the page the way a customer's CMS does: as markup, parsed, not run.
+const markup = new URLSearchParams(location.search).get("snippet") ?? "";
+const parsed = new DOMParser().parseFromString(markup, "text/html");
+const frame = parsed.querySelector("iframe");
+if (frame === null) {
+  throw new Error("the snippet holds no iframe");
+}
+document.querySelector("main").append(document.importNode(frame, false));

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from devtools.emulators import Emulators
 from devtools.mailsink import MailSink
+from shared.config import get_settings
 from shared.tracking.settings import QUEUE_SHARDS
 from tests import helpers, media_pipeline
 from tests.e2e import pages
@@ -328,12 +329,17 @@ def test_a_public_webcast_framed_by_another_origin_stores_no_participant(
     assert embedding.status_code == 200, embedding.text
     secret = owner.post(f"/api/webcasts/{webcast_id}/embed/secret").json()["secret"]
 
-    # Framed by the customer's site (another origin), the page trades the token from its
-    # address for the embed session and takes part.
+    # Framed by the customer's site (another origin) with the snippet the API hands out,
+    # the page trades the token from its address for the embed session and takes part.
+    snippet = embedding.json()["snippet"]
+    public = get_settings().public_base_url.rstrip("/")
+    assert f'src="{public}/embed/{webcast_id}#token={{EMBED_TOKEN}}"' in snippet
+    snippet = snippet.replace(public, api_server).replace(
+        "{EMBED_TOKEN}", quote(_embed_token(secret, webcast_id))
+    )
     context = _context(chromium)
     page, errors = _page(context)
-    src = f"{api_server}/embed/{webcast_id}#token={quote(_embed_token(secret, webcast_id))}"
-    page.goto(f"{host_origin}/_harness/embed-host.html?{urlencode({'src': src})}")
+    page.goto(f"{host_origin}/_harness/embed-host.html?{urlencode({'snippet': snippet})}")
     frame = page.frame_locator("iframe")
     expect(frame.get_by_role("heading", level=1)).to_have_text("Framed town hall")
     frame.get_by_label("Your question").fill("A question from the framed page")
@@ -341,6 +347,7 @@ def test_a_public_webcast_framed_by_another_origin_stores_no_participant(
     expect(frame.get_by_text("Your question has been sent.")).to_be_visible()
     [inner] = [f for f in page.frames if f.url.startswith(f"{api_server}/embed/")]
     assert "token" not in inner.url, "the token left the frame's address"
+    assert page.locator("iframe").get_attribute("referrerpolicy") == "no-referrer"
     pages.assert_accessible(inner, "the framed page")
     pages.assert_only_session_cookies(context, [])
     pages.assert_storage_holds_nothing_personal(inner, [])
