@@ -1,11 +1,13 @@
 """The participant pages in Chromium against the real stack: register with a field left empty
 first, watch the published VOD with captions, reload and still post, ask, answer a poll and
 see its results, a moderator's publish in the feed, a heartbeat in the attendance report;
-the page framed by another origin through the embed token; a personal link and a password
-reset; a public webcast that stores no participant. axe-core runs on every page."""
+a live stream with its recording notice; the page framed by another origin through the
+embed token; a personal link and a password reset; a public webcast that stores no
+participant. axe-core runs on every page."""
 
 import os
 import re
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,8 +26,10 @@ from shared.config import get_settings
 from shared.tracking.settings import QUEUE_SHARDS
 from tests import helpers, media_pipeline
 from tests.e2e import pages
+from tests.live_ingest import Ingest, running_ingest
 
 REFRESH_SECONDS = 2
+LIVE_SECONDS = 30
 WAIT_MS = 30_000
 FORM = {
     "fields": [
@@ -369,6 +373,56 @@ def test_a_public_webcast_framed_by_another_origin_stores_no_participant(
     pages.assert_only_session_cookies(context, [])
     assert helpers.stored_participants(webcast_id) == []
     assert errors == [] and more_errors == []
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def page_ingest(api_server: str) -> Iterator[Ingest]:
+    """The live ingest reporting to the API that serves the pages."""
+    with running_ingest(api_server) as running:
+        yield running
+
+
+@pytest.mark.claim("P36")
+def test_a_live_stream_plays_on_the_page_with_its_recording_notice(
+    chromium: Browser, api_server: str, page_ingest: Ingest
+) -> None:
+    owner = helpers.new_owner("pages-live")
+    webcast_id = helpers.new_webcast(
+        owner, title="Live town hall", language="en", modules={"tracking": True}
+    )
+    key = owner.post(f"/api/webcasts/{webcast_id}/live", json={"record": True}).json()["stream_key"]
+    context = _context(chromium)
+    page, errors = _page(context)
+    page.goto(f"{api_server}/w/{webcast_id}")
+    page.get_by_role("button", name="Enter the webcast").click()
+    # Open before the encoder starts: the page waits, then plays the stream once it is live.
+    expect(page.get_by_text("There is no video yet.")).to_be_visible()
+    encoder = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"]
+    encoder += ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"]
+    encoder += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+    encoder += ["-t", str(LIVE_SECONDS), "-c:v", "libx264", "-preset", "veryfast", "-g", "25"]
+    encoder += ["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", page_ingest.url(key)]
+    pusher = subprocess.Popen(encoder, stdin=subprocess.DEVNULL)
+    try:
+        expect(page.get_by_text("This live stream is being recorded.")).to_be_visible()
+        video = page.locator("video")
+        expect(video).to_be_visible()
+        video.focus()
+        page.keyboard.press("k")
+        page.wait_for_function("() => document.querySelector('video').currentTime > 1")
+        first = pages.video_time(page)
+        page.wait_for_function(f"() => document.querySelector('video').currentTime > {first + 1}")
+        pages.assert_accessible(page, "the live page")
+        # Heartbeats while it plays count as live minutes.
+        page.wait_for_timeout(1000)
+        TRACKING.drain()
+        report = owner.get(f"/api/webcasts/{webcast_id}/attendance").json()
+        assert report["live_minutes"] > 0, (report, page_ingest.output())
+    finally:
+        pusher.kill()
+        pusher.wait(timeout=10)
+    assert errors == []
     context.close()
 
 
