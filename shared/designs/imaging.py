@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 # not even parsed.
 FORMATS = ("PNG", "JPEG", "WEBP")
 CONTENT_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
-# Read from the header before decoding: a few kilobytes of PNG can claim billions of pixels.
+# Read from the header before decoding (a few kilobytes of PNG can claim billions of
+# pixels); for a JPEG, at the reduced size it is decoded at.
 MAX_PIXELS = 40_000_000
 # The largest box each use is scaled into (aspect ratio kept, never enlarged).
 BOXES = {
@@ -71,12 +72,13 @@ def reencode(data: bytes, purpose: ImagePurpose) -> Reencoded:
     except (OSError, SyntaxError, ValueError) as error:
         raise not_an_image from error
     with source:
-        if source.width * source.height > MAX_PIXELS:
-            raise _too_many_pixels()
         box = BOXES[purpose]
+        # A JPEG decodes at a fraction of its size when that still covers the box, so a
+        # camera's 50-megapixel photo is counted (and decoded) at that fraction.
         try:
-            # A JPEG decodes at a fraction of its size when that still covers the box.
             source.draft("RGB", box)
+            if source.width * source.height > MAX_PIXELS:
+                raise _too_many_pixels()
             oriented = ImageOps.exif_transpose(source)
             oriented.thumbnail(box, Image.Resampling.LANCZOS)
             mode = "RGBA" if _has_alpha(oriented) else "RGB"

@@ -84,3 +84,12 @@ def test_a_gif_and_a_claim_beyond_pillows_own_bomb_limit_are_refused() -> None:
     with pytest.raises(imaging.ImageRefusedError) as bomb:
         imaging.reencode(claimed, ImagePurpose.logo)
     assert bomb.value.code == "too-many-pixels"
+
+
+def test_a_large_camera_jpeg_decodes_at_a_fraction_but_a_png_that_size_is_refused() -> None:
+    photo = Image.new("RGB", (9000, 5000), (10, 120, 10))
+    result = imaging.reencode(_encoded(photo, "JPEG", quality=50), ImagePurpose.background)
+    assert (result.width, result.height) == (2560, 1422)
+    with pytest.raises(imaging.ImageRefusedError) as refused:
+        imaging.reencode(_encoded(photo, "PNG", compress_level=1), ImagePurpose.background)
+    assert refused.value.code == "too-many-pixels"
