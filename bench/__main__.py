@@ -22,6 +22,7 @@ BENCHMARKS = (
     "media_transcode",
     "live_latency",
     "web",
+    "page_images",
 )
 
 
