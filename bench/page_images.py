@@ -23,7 +23,10 @@ def _camera_jpeg() -> bytes:
     from PIL import Image
 
     noise = Image.effect_noise((4000, 3000), 40)
-    photo = Image.merge("RGB", (noise, noise.rotate(90, expand=False), noise.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+    photo = Image.merge(
+        "RGB",
+        (noise, noise.rotate(90, expand=False), noise.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+    )
     exif = Image.Exif()
     exif[0x0112] = 6
     exif[0x8825] = {1: "N", 2: (52.0, 22.0, 12.0)}
