@@ -22,6 +22,7 @@ from functions.api.routers import (
     messages,
     participant_files,
     participants,
+    people,
     playback,
     polls,
     retention,
@@ -59,6 +60,7 @@ def create_app() -> FastAPI:
         retention.router,
         participant_files.router,  # before participants: /participants/export.csv
         participants.router,
+        people.router,
         viewer.router,
         audit.router,
         integrations.router,

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from shared.spreadsheet import XLSX_TYPE, ExportFile
 
@@ -36,12 +36,19 @@ class XlsxDownload(StreamingResponse):
     media_type = XLSX_TYPE
 
 
+def _attachment_headers(filename: str) -> dict[str, str]:
+    return {
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    }
+
+
 def download(export: ExportFile) -> StreamingResponse:
     return StreamingResponse(
-        export.chunks,
-        media_type=export.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{export.filename}"',
-            "Cache-Control": "no-store",
-        },
+        export.chunks, media_type=export.media_type, headers=_attachment_headers(export.filename)
     )
+
+
+def attachment(data: bytes, *, media_type: str, filename: str) -> Response:
+    """A file built whole in memory, as an attachment that no cache keeps."""
+    return Response(data, media_type=media_type, headers=_attachment_headers(filename))

@@ -289,6 +289,7 @@ def record_event(
     changed_fields: list[str] | None = None,
     outcome: str = "success",
     context: RequestContext | None = None,
+    entity_ids: list[str] | None = None,
 ) -> None:
     """Log what writes no document of its own: a sign-in, an export, a read, a mail sent."""
     _append(
@@ -298,6 +299,7 @@ def record_event(
             action=action,
             entity_type=entity_type,
             entity_id=entity_id,
+            entity_ids=entity_ids,
             store_counts=store_counts,
             changed_fields=changed_fields,
             outcome=outcome,

@@ -6,6 +6,7 @@ Keyed by the store's name in `shared.stores` (Cosmos and blob containers apart: 
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shared.accounts import privacy as accounts
 from shared.audit import privacy as audit
@@ -31,10 +32,19 @@ class StoreHandlers:
     eraser: Eraser | NotYet
 
 
+def _export_sessions(*, subject: DataSubject) -> list[dict[str, Any]]:
+    """Admin sessions of an account and viewer sessions of a participant share the store."""
+    return auth.export_sessions(subject=subject) + participants.export_sessions(subject=subject)
+
+
+def _erase_sessions(*, subject: DataSubject) -> int:
+    return auth.erase_sessions(subject=subject) + participants.erase_sessions(subject=subject)
+
+
 COSMOS_HANDLERS: Mapping[str, StoreHandlers] = {
     "tenants": StoreHandlers(accounts.export_account, accounts.erase_account),
     "logins": StoreHandlers(accounts.export_account, accounts.erase_account),
-    "sessions": StoreHandlers(auth.export_sessions, auth.erase_sessions),
+    "sessions": StoreHandlers(_export_sessions, _erase_sessions),
     "tokens": StoreHandlers(auth.export_tokens, auth.erase_tokens),
     "throttles": StoreHandlers(accounts.export_throttles, accounts.erase_throttles),
     "participants": StoreHandlers(participants.export_participant, participants.erase_participant),

@@ -6,6 +6,7 @@ the emulator ignores the SDK's partition_key argument, and the text is our tenan
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, ClassVar, Generic, TypeVar
 
 from azure.core import MatchConditions
@@ -304,6 +305,26 @@ class TenantRepository(_Base[T]):
         for raw in self.container.query_items(  # nosemgrep: cosmos-query-without-partition-key
             text, parameters=params, enable_cross_partition_query=True
         ):
+            yield self._parse(raw)
+
+    def iterate_tenant(
+        self, *, tenant_id: str, where: str, parameters: Parameters, max_items: int
+    ) -> Iterator[T]:
+        """Up to `max_items` of the tenant's documents of this type that match `where`, in
+        every partition of the container: for a data-subject request across webcasts;
+        blocked documents are left out."""
+        text, params = self._select(
+            guards=[("tenant_id", tenant_id)],
+            where=where,
+            parameters=parameters,
+            order_by=None,
+            include_blocked=False,
+        )
+        # The tenant is in the text; `where` narrows it to one person's documents.
+        found = self.container.query_items(  # nosemgrep: cosmos-query-without-partition-key
+            text, parameters=params, enable_cross_partition_query=True, max_item_count=max_items
+        )
+        for raw in islice(found, max_items):
             yield self._parse(raw)
 
     def page(

@@ -153,6 +153,8 @@ class ParticipantLogin(Document):
     tenant_id: str
     webcast_id: str
     participant_id: str
+    # repository.person_key: the same for this login in every webcast of the tenant.
+    person: str | None = None
 
 
 class ParticipantSession(TimedSession):

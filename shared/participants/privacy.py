@@ -4,7 +4,8 @@ from collections.abc import Callable
 from itertools import islice
 from typing import Any
 
-from shared.participants.repository import participants
+from shared.participants import sessions
+from shared.participants.repository import participant_sessions, participants
 from shared.participants.service import remove_participant
 from shared.privacy.models import DataSubject
 
@@ -37,6 +38,36 @@ def erase_participant(*, subject: DataSubject) -> int:
         return 0
     remove_participant(participant)
     return 1
+
+
+def export_sessions(*, subject: DataSubject) -> list[dict[str, Any]]:
+    """The viewer sessions signed in as the participant: their times and which grant is theirs."""
+    if subject.participant_id is None:
+        return []
+    found = participant_sessions.scan(
+        where="ARRAY_CONTAINS(c.participant_ids, @p)", parameters={"@p": subject.participant_id}
+    )
+    return [
+        {
+            "created_at": session.created_at,
+            "last_seen_at": session.last_seen_at,
+            "absolute_expires_at": session.absolute_expires_at,
+            "embedded": session.embedded,
+            "webcasts": sorted(
+                webcast
+                for webcast, holder in session.grants.items()
+                if holder == subject.participant_id
+            ),
+        }
+        for session in found
+    ]
+
+
+def erase_sessions(*, subject: DataSubject) -> int:
+    """Take the participant's grants out of every viewer session."""
+    if subject.participant_id is None:
+        return 0
+    return sessions.revoke_participant(subject.participant_id)
 
 
 def erase_webcast_participants(

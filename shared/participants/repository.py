@@ -29,12 +29,34 @@ participant_sessions = KeyedRepository(container="sessions", model=ParticipantSe
 link_settings = TenantRepository(container="webcasts", model=LinkSettings)
 
 
+def _login_value(kind: str, value: str) -> str:
+    # External identities (an embed token's `sub`) keep their case: the customer's system
+    # decides what is equal.
+    return value if kind == EXTERNAL else value.lower()
+
+
 def login_id(*, webcast_id: str, kind: str, value: str) -> str:
     """The id of the document that makes an e-mail address, a user name or an external
-    identity unique per webcast; each kind is its own key space. External identities (an
-    embed token's `sub`) keep their case: the customer's system decides what is equal."""
-    key = value if kind == EXTERNAL else value.lower()
+    identity unique per webcast; each kind is its own key space."""
+    key = _login_value(kind, value)
     return f"login:{kind}:{lookup_hash(f'participant-{kind}', f'{webcast_id}:{key}')}"
+
+
+def person_key(*, tenant_id: str, kind: str, value: str) -> str:
+    """The same login of one person across the tenant's webcasts: a keyed hash of tenant and
+    value, which every login key carries so that a data-subject request finds them all."""
+    return lookup_hash(f"person-{kind}", f"{tenant_id}:{_login_value(kind, value)}")
+
+
+def login_key(*, participant: Participant, kind: str, value: str) -> ParticipantLogin:
+    """The document that makes `value` the participant's login of `kind`."""
+    return ParticipantLogin(
+        id=login_id(webcast_id=participant.webcast_id, kind=kind, value=value),
+        tenant_id=participant.tenant_id,
+        webcast_id=participant.webcast_id,
+        participant_id=participant.id,
+        person=person_key(tenant_id=participant.tenant_id, kind=kind, value=value),
+    )
 
 
 def find_by_login(*, tenant_id: str, webcast_id: str, kind: str, value: str) -> Participant | None:

@@ -32,6 +32,7 @@ from shared.participants.repository import (
     forms,
     get_form,
     login_id,
+    login_key,
     logins,
     participants,
 )
@@ -97,12 +98,7 @@ def _claim_login(participant: Participant, kind: str, value: str | None) -> None
     write that died before its participant was stored is taken over (imports resume)."""
     if not value:
         return
-    key = ParticipantLogin(
-        id=login_id(webcast_id=participant.webcast_id, kind=kind, value=value),
-        tenant_id=participant.tenant_id,
-        webcast_id=participant.webcast_id,
-        participant_id=participant.id,
-    )
+    key = login_key(participant=participant, kind=kind, value=value)
     try:
         logins.create(tenant_id=participant.tenant_id, item=key)
         return
@@ -120,6 +116,7 @@ def _claim_login(participant: Participant, kind: str, value: str | None) -> None
             label = "e-mail address" if kind == "email" else "user name"
             raise conflict(f"Another participant of this webcast has this {label}", kind) from error
         existing.participant_id = participant.id
+        existing.person = key.person
         logins.replace(tenant_id=participant.tenant_id, item=existing)
 
 
@@ -392,12 +389,7 @@ def _batches(planned: dict[int, Participant]) -> Iterator[list[int]]:
 
 def _login_keys(participant: Participant) -> list[ParticipantLogin]:
     return [
-        ParticipantLogin(
-            id=login_id(webcast_id=participant.webcast_id, kind=kind, value=value),
-            tenant_id=participant.tenant_id,
-            webcast_id=participant.webcast_id,
-            participant_id=participant.id,
-        )
+        login_key(participant=participant, kind=kind, value=value)
         for kind, value in _logins_of(participant)
         if value
     ]

@@ -79,6 +79,10 @@ ROUTES = {
     ("GET", "/api/deletions/{deletion_id}/receipt"): OWNER,
     ("GET", "/api/webcasts/{webcast_id}/retention"): MEMBER_READ,
     ("POST", "/api/webcasts/{webcast_id}/retention/extension"): OWNER,
+    # Data-subject requests (P23) across the tenant's webcasts: the person is named in the body.
+    ("POST", "/api/people/search"): MANAGER_READ,
+    ("POST", "/api/people/export"): MANAGER_READ,
+    ("POST", "/api/people/erasure"): MANAGER_WRITE,
     ("GET", "/api/audit"): MANAGER_READ,
     ("GET", "/api/audit/export.csv"): MANAGER_READ,
     ("GET", "/api/audit/verify"): MANAGER_READ,
@@ -273,6 +277,11 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
         ("POST", "/api/account/deletion"): {
             "confirm_name": "No customer account is named so",
             "password": helpers.PASSWORD,
+        },
+        # The victim's participant by address: another tenant's request finds no one.
+        **{
+            ("POST", f"/api/people/{route}"): {"email": ids.get("participant_email", "")}
+            for route in ("search", "export", "erasure")
         },
         ("POST", "/api/webcasts"): {"title": "Hijack", "slug": "hijack"},
         ("PUT", "/api/account/slug"): {"slug": f"hijack-{uuid.uuid4().hex[:8]}"},

@@ -261,6 +261,12 @@ def _participant_flows(owner: helpers.Admin, recorder: Recorder, webcast_id: str
     assert server.status_code == 201, server.text
     _ok(owner.post(f"{base}/server-credentials/revoke", json={"id": credential["id"]}))
     _ok(owner.delete(f"{base}/participants/{other['id']}"), 204)
+    # A person's request across the tenant's webcasts (P23): found, given their data, erased.
+    asking = {"email": helpers.unique_email("asking")}
+    _ok(owner.post(f"{base}/participants", json=asking), 201)
+    for route in ("search", "export", "erasure"):
+        answer = owner.post(f"/api/people/{route}", json=asking)
+        assert answer.status_code == 200, answer.text
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,55 @@
+"""Data-subject requests across the tenant's webcasts (P23): find, export and erase a person.
+
+Every route is a POST: the address or name a request names travels in the body, never in a
+URL that servers and proxies log."""
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from functions.api import problems
+from functions.api.deps import Context, CurrentPrincipal
+from functions.api.downloads import ATTACHMENT, attachment
+from functions.api.routing import DeferredAPIRoute
+from shared.composition import subject_requests
+from shared.composition.subject_requests import PersonErasure, PersonMatches, PersonQuery
+
+router = APIRouter(
+    prefix="/api/people", tags=["data-subject requests"], route_class=DeferredAPIRoute
+)
+
+ZIP_ATTACHMENT: dict[int | str, dict[str, Any]] = {
+    200: {
+        **ATTACHMENT[200],
+        "content": {subject_requests.ZIP_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+class ZipDownload(Response):
+    """As a route's `response_class`, documents its answer as a ZIP file."""
+
+    media_type = subject_requests.ZIP_TYPE
+
+
+@router.post("/search", responses=problems.responses(422))
+def search_person(
+    body: PersonQuery, principal: CurrentPrincipal, context: Context
+) -> PersonMatches:
+    """Every participant record of the person in the tenant's webcasts."""
+    return subject_requests.find(principal=principal, query=body, context=context)
+
+
+@router.post(
+    "/export", response_class=ZipDownload, responses={**ZIP_ATTACHMENT, **problems.responses(422)}
+)
+def export_person(body: PersonQuery, principal: CurrentPrincipal, context: Context) -> Response:
+    """Everything every store holds about the person: `person.json` and a CSV per store."""
+    exported = subject_requests.export(principal=principal, query=body, context=context)
+    return attachment(exported.data, media_type=exported.media_type, filename=exported.filename)
+
+
+@router.post("/erasure", responses=problems.responses(422))
+def erase_person(body: PersonQuery, principal: CurrentPrincipal, context: Context) -> PersonErasure:
+    """Erase the person's records of every webcast and what is tied to them, in every store."""
+    return subject_requests.erase(principal=principal, query=body, context=context)

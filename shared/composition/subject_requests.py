@@ -1,0 +1,248 @@
+"""Data-subject requests across a tenant's webcasts (P23): find a person by e-mail address,
+user name or external identity; give them everything every store holds about them as a ZIP
+(access and portability); erase them and what is tied to them from every store.
+
+It runs every feature's exporter and eraser (`privacy_handlers`), so it lives here. Every
+request and its outcome, counts per store, is audited with ids only: never the address or
+name it was asked for."""
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from pydantic import BaseModel, StringConstraints
+
+from shared.audit import operations
+from shared.audit.models import RequestContext
+from shared.auth.models import Principal
+from shared.auth.permissions import require_manager
+from shared.clock import utc_iso
+from shared.composition.privacy_handlers import COSMOS_HANDLERS, erase_tied_to_participant
+from shared.errors import validation_error
+from shared.participants import privacy as participant_privacy
+from shared.participants.models import Participant
+from shared.participants.people import LoginKind, find_person
+from shared.participants.service import registration_form
+from shared.privacy.models import DataSubject, NotYet
+from shared.spreadsheet import csv_chunks, safe_cell
+from shared.stores import COSMOS_CONTAINERS
+from shared.text import InputModel
+from shared.webcasts.service import find_in_tenant
+
+EXPORT_FORMAT = "webcast-data-subject-export"
+EXPORT_VERSION = 1
+ZIP_TYPE = "application/zip"
+# One person's records across the tenant: far more webcasts than anyone attends; more is
+# refused rather than answered in part, so that no request is mistaken for complete.
+MAX_RECORDS = 1000
+
+_Login = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
+
+
+class PersonQuery(InputModel):
+    """Whom a request names: exactly one of an e-mail address, a user name (user-name-only
+    logins have no address) or the external identity a customer's server embeds them by."""
+
+    email: _Login | None = None
+    username: _Login | None = None
+    external_id: _Login | None = None
+
+
+class PersonRecord(BaseModel):
+    """One webcast's participant record of the person."""
+
+    webcast_id: str
+    webcast_title: str
+    participant_id: str
+    name: str
+    created_at: str
+    source: str
+
+
+class PersonMatches(BaseModel):
+    found_by: LoginKind
+    records: list[PersonRecord]
+
+
+class PersonErasure(BaseModel):
+    """What an erasure removed: the records it found, and the items per store."""
+
+    found_by: LoginKind
+    participants: int
+    erased: dict[str, int]
+
+
+class PersonExport(BaseModel):
+    filename: str
+    media_type: str = ZIP_TYPE
+    data: bytes
+
+
+def _named(query: PersonQuery) -> tuple[LoginKind, str]:
+    given = [
+        (kind, value)
+        for kind, value in (
+            (LoginKind.email, query.email),
+            (LoginKind.username, query.username),
+            (LoginKind.external_id, query.external_id),
+        )
+        if value
+    ]
+    if len(given) != 1:
+        raise validation_error(
+            "email", "Name the person by exactly one of: email, username, external_id"
+        )
+    return given[0]
+
+
+def _records(tenant_id: str, query: PersonQuery) -> tuple[LoginKind, list[Participant]]:
+    kind, value = _named(query)
+    found = find_person(tenant_id=tenant_id, kind=kind, value=value, limit=MAX_RECORDS + 1)
+    if len(found) > MAX_RECORDS:
+        raise validation_error(
+            kind.value, f"names more than {MAX_RECORDS} participant records; ask the vendor"
+        )
+    return kind, found
+
+
+def _subject(participant: Participant) -> DataSubject:
+    return DataSubject(
+        tenant_id=participant.tenant_id,
+        webcast_id=participant.webcast_id,
+        participant_id=participant.id,
+    )
+
+
+def _record(participant: Participant) -> PersonRecord:
+    webcast = find_in_tenant(tenant_id=participant.tenant_id, webcast_id=participant.webcast_id)
+    return PersonRecord(
+        webcast_id=participant.webcast_id,
+        webcast_title=webcast.title if webcast else "",
+        participant_id=participant.id,
+        name=participant.name,
+        created_at=participant.created_at,
+        source=participant.source,
+    )
+
+
+def _audit(
+    tenant_id: str,
+    principal: Principal,
+    action: str,
+    found: list[Participant],
+    counts: dict[str, int],
+    context: RequestContext,
+) -> None:
+    operations.record_event(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action=action,
+        entity_type="person",
+        entity_id=None,
+        entity_ids=[participant.id for participant in found],
+        store_counts={store: [count] for store, count in counts.items()},
+        context=context,
+    )
+
+
+def find(*, principal: Principal, query: PersonQuery, context: RequestContext) -> PersonMatches:
+    """Every participant record of the person in the tenant's webcasts."""
+    tenant_id = require_manager(principal, write=False)
+    kind, found = _records(tenant_id, query)
+    _audit(tenant_id, principal, "subject.search", found, {"participants": len(found)}, context)
+    return PersonMatches(found_by=kind, records=[_record(each) for each in found])
+
+
+def _exported_stores(subject: DataSubject) -> dict[str, list[dict[str, Any]]]:
+    """What every Cosmos store's exporter holds about one participant record."""
+    stores: dict[str, list[dict[str, Any]]] = {}
+    for spec in COSMOS_CONTAINERS:
+        handlers = COSMOS_HANDLERS.get(spec.name)
+        if handlers is None or isinstance(handlers.exporter, NotYet):
+            continue
+        stores[spec.name] = handlers.exporter(subject=subject)
+    return stores
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return safe_cell(json.dumps(value, ensure_ascii=False, sort_keys=True))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return safe_cell(value)
+
+
+def _csv(rows: list[dict[str, Any]]) -> bytes:
+    """One store's records of every webcast as CSV: a column per field any record has."""
+    columns = sorted({key for row in rows for key in row} - {"webcast_id", "participant_id"})
+    header = ["webcast_id", "participant_id", *columns]
+
+    def lines() -> Iterator[list[str]]:
+        for row in rows:
+            yield [_cell(row.get(column)) for column in header]
+
+    return b"".join(csv_chunks(header, lines()))
+
+
+def export(*, principal: Principal, query: PersonQuery, context: RequestContext) -> PersonExport:
+    """A ZIP: `person.json` (its schema: docs/data-subject-export.schema.json) with every
+    record of the person by webcast and store, and one CSV per store that holds any."""
+    tenant_id = require_manager(principal, write=False)
+    kind, found = _records(tenant_id, query)
+    webcasts: list[dict[str, Any]] = []
+    by_store: dict[str, list[dict[str, Any]]] = {}
+    for participant in found:
+        stores = _exported_stores(_subject(participant))
+        form = registration_form(tenant_id=tenant_id, webcast_id=participant.webcast_id)
+        webcasts.append(
+            {
+                **_record(participant).model_dump(),
+                "form_fields": {field.id: field.label for field in form.fields},
+                "stores": stores,
+            }
+        )
+        for store, records in stores.items():
+            by_store.setdefault(store, []).extend(
+                {
+                    "webcast_id": participant.webcast_id,
+                    "participant_id": participant.id,
+                    **record,
+                }
+                for record in records
+            )
+    document = {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "generated_at": utc_iso(),
+        "tenant_id": tenant_id,
+        "found_by": kind.value,
+        "webcasts": webcasts,
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("person.json", json.dumps(document, ensure_ascii=False, indent=2))
+        for store, rows in by_store.items():
+            if rows:
+                archive.writestr(f"csv/{store}.csv", _csv(rows))
+    counts = {store: len(rows) for store, rows in by_store.items() if rows}
+    _audit(tenant_id, principal, "subject.export", found, counts, context)
+    return PersonExport(filename="personal-data.zip", data=buffer.getvalue())
+
+
+def erase(*, principal: Principal, query: PersonQuery, context: RequestContext) -> PersonErasure:
+    """Remove the person's records of every webcast and what is tied to them in every store;
+    every other person's data stays. The audit log keeps its entries (ids only, P31)."""
+    tenant_id = require_manager(principal, write=True)
+    kind, found = _records(tenant_id, query)
+    erased: dict[str, int] = {}
+    for participant in found:
+        subject = _subject(participant)
+        for store, count in erase_tied_to_participant(subject).items():
+            erased[store] = erased.get(store, 0) + count
+        # The record goes last, so that a failed step before it can be asked for again.
+        removed = participant_privacy.erase_participant(subject=subject)
+        erased["participants"] = erased.get("participants", 0) + removed
+    _audit(tenant_id, principal, "subject.erase", found, erased, context)
+    return PersonErasure(found_by=kind, participants=len(found), erased=erased)
