@@ -15,6 +15,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -58,6 +59,9 @@ def _single_line(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(_single_line)]
 """A single-line text parameter outside an InputModel."""
+
+HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s<>\"']{1,2000}$")]
+"""An absolute https address that a page links to."""
 
 
 def _strings(

@@ -12,6 +12,7 @@ from functions.api.routers import (
     addresses,
     audit,
     auth,
+    controller,
     deletions,
     designs,
     handouts,
@@ -57,6 +58,7 @@ def create_app() -> FastAPI:
         deletions.router,
         account_deletion.router,
         addresses.router,
+        controller.router,
         retention.router,
         participant_files.router,  # before participants: /participants/export.csv
         participants.router,

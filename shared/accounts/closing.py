@@ -6,6 +6,7 @@ from shared.accounts import privacy
 from shared.accounts.models import Tenant
 from shared.accounts.repository import accounts, grants, tenants
 from shared.accounts.service import (
+    erase_controller_profile,
     is_closing,
     release_tenant_slug,
     stored_tenant,
@@ -126,6 +127,7 @@ def erase(*, tenant_id: str, actor: Actor) -> dict[str, int]:
             entity_type="support_grant",
             entity_ids=[grant.id for grant in tenant_grants],
         )
+    deleted["tenants"] += erase_controller_profile(tenant_id)
     tenant = stored_tenant(tenant_id)
     if tenant is not None:
         deleted["tenant_slugs"] += release_tenant_slug(tenant)

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from shared.auth.models import Permission, Role
 from shared.cosmos.repository import Document
-from shared.text import InputModel
+from shared.text import LINE_BREAKS, HttpsUrl, InputModel
 
 
 class GrantScope(StrEnum):
@@ -171,3 +171,58 @@ class GrantView(BaseModel):
     created_at: str
     revoked_at: str | None
     active: bool
+
+
+Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class SubProcessor(Strict):
+    """A processor the customer engages besides the platform's vendor (Art. 28(2) GDPR)."""
+
+    name: Name
+    purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    location: Name  # where it processes the data, e.g. "Germany" or "EU"
+
+
+class ControllerProfileInput(Strict):
+    """Who the controller is: named in the record of processing, the participant pages'
+    imprint and privacy links, forwarded requests and mails."""
+
+    legal_name: Name
+    postal_address: Annotated[Address, LINE_BREAKS]
+    contact_email: EmailStr
+    dpo_contact: Annotated[Address, LINE_BREAKS] | None = None  # data-protection officer
+    imprint_url: HttpsUrl | None = None
+    privacy_policy_url: HttpsUrl | None = None
+    sub_processors: Annotated[list[SubProcessor], Field(max_length=50)] = []
+
+
+class ControllerProfile(Document):
+    """The customer account's controller profile; one per tenant, id `controller-profile`."""
+
+    doc_type = "controller-profile"
+
+    tenant_id: str
+    legal_name: str
+    postal_address: str
+    contact_email: str
+    dpo_contact: str | None = None
+    imprint_url: str | None = None
+    privacy_policy_url: str | None = None
+    sub_processors: list[SubProcessor] = []
+    updated_at: str
+
+
+class ControllerProfileView(ControllerProfileInput):
+    updated_at: str
+
+
+class PublicController(BaseModel):
+    """What a participant page shows of the controller: how to reach it."""
+
+    legal_name: str
+    postal_address: str
+    contact_email: str
+    dpo_contact: str | None
+    imprint_url: str | None
+    privacy_policy_url: str | None

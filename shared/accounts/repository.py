@@ -1,6 +1,13 @@
 """Where accounts, tenants, login keys and support grants are stored."""
 
-from shared.accounts.models import Account, LoginKey, SupportGrant, Tenant, TenantSlug
+from shared.accounts.models import (
+    Account,
+    ControllerProfile,
+    LoginKey,
+    SupportGrant,
+    Tenant,
+    TenantSlug,
+)
 from shared.audit.models import PLATFORM_TENANT
 from shared.cosmos.repository import KeyedRepository, TenantRepository
 from shared.ids import lookup_hash, normalize_email
@@ -8,6 +15,8 @@ from shared.ids import lookup_hash, normalize_email
 tenants = TenantRepository(container="tenants", model=Tenant)
 accounts = TenantRepository(container="tenants", model=Account)
 grants = TenantRepository(container="tenants", model=SupportGrant)
+controller_profiles = TenantRepository(container="tenants", model=ControllerProfile)
+CONTROLLER_PROFILE_ID = "controller-profile"
 login_keys = KeyedRepository(container="logins", model=LoginKey)
 tenant_slugs = KeyedRepository(container="tenant_slugs", model=TenantSlug)
 

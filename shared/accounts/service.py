@@ -6,9 +6,13 @@ from pydantic import ValidationError
 
 from shared.accounts.models import (
     Account,
+    ControllerProfile,
+    ControllerProfileInput,
+    ControllerProfileView,
     GrantCreate,
     GrantScope,
     GrantView,
+    PublicController,
     SubAccountCreate,
     SubAccountUpdate,
     SupportAccountCreate,
@@ -19,8 +23,10 @@ from shared.accounts.models import (
     TenantSlugView,
 )
 from shared.accounts.repository import (
+    CONTROLLER_PROFILE_ID,
     PLATFORM_TENANT,
     accounts,
+    controller_profiles,
     grants,
     release_email,
     reserve_email,
@@ -32,7 +38,7 @@ from shared.audit.models import SYSTEM_ACTOR, Actor, RequestContext
 from shared.auth import sessions
 from shared.auth.models import Permission, Principal, Role, Session
 from shared.auth.passwords import check_policy, hash_password
-from shared.auth.permissions import require_owner
+from shared.auth.permissions import require_manager, require_owner
 from shared.clock import now, utc_iso
 from shared.errors import (
     DomainError,
@@ -546,3 +552,64 @@ def tenant_of_slug(slug: str) -> str | None:
 def release_tenant_slug(tenant: Tenant) -> int:
     """Frees the account's slug when the account is erased; how many lookups went."""
     return int(tenant.slug is not None and tenant_slugs.delete(tenant.slug))
+
+
+def controller_profile(tenant_id: str) -> ControllerProfile | None:
+    """The customer account's controller profile, for system work (pages, records, mails)."""
+    return controller_profiles.get(tenant_id=tenant_id, item_id=CONTROLLER_PROFILE_ID)
+
+
+def _profile_view(profile: ControllerProfile) -> ControllerProfileView:
+    return ControllerProfileView.model_validate(
+        profile.model_dump(include=set(ControllerProfileView.model_fields))
+    )
+
+
+def get_controller_profile(*, principal: Principal) -> ControllerProfileView:
+    """The controller profile as the owner last saved it; 404 before the first save."""
+    stored = controller_profile(require_manager(principal, write=False))
+    if stored is None:
+        raise not_found("Controller profile")
+    return _profile_view(stored)
+
+
+def set_controller_profile(
+    *, principal: Principal, data: ControllerProfileInput, context: RequestContext
+) -> ControllerProfileView:
+    """The owner alone names the controller; the entry names the fields that changed."""
+    tenant_id = require_owner(principal)
+    before = controller_profile(tenant_id)
+    values = data.model_dump()
+    values["contact_email"] = normalize_email(data.contact_email)
+    profile = ControllerProfile(
+        id=CONTROLLER_PROFILE_ID, tenant_id=tenant_id, updated_at=utc_iso(), **values
+    )
+    old = before.model_dump() if before else {}
+    changed = sorted(name for name in values if old.get(name) != profile.model_dump()[name])
+    operations.upsert(
+        controller_profiles,
+        tenant_id=tenant_id,
+        item=profile,
+        actor=principal.actor,
+        action="tenant.controller_profile",
+        entity_type="tenant",
+        entity_id=tenant_id,
+        changed_fields=changed,
+        context=context,
+    )
+    return _profile_view(profile)
+
+
+def public_controller(tenant_id: str) -> PublicController | None:
+    """How a participant reaches the controller, as its pages show it."""
+    stored = controller_profile(tenant_id)
+    if stored is None:
+        return None
+    return PublicController.model_validate(
+        stored.model_dump(include=set(PublicController.model_fields))
+    )
+
+
+def erase_controller_profile(tenant_id: str) -> int:
+    """The account's deletion removes its profile; how many documents went."""
+    return int(controller_profiles.delete(tenant_id=tenant_id, item_id=CONTROLLER_PROFILE_ID))

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from shared.blob_sas import UploadTicket
 from shared.cosmos.repository import Document
-from shared.text import LINE_BREAKS, InputModel
+from shared.text import LINE_BREAKS, HttpsUrl, InputModel
 from shared.webcasts.models import Language
 
 CONTAINER = "designs"
@@ -27,7 +27,6 @@ BlockId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
 Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TITLE)]
 Markdown = Annotated[str, StringConstraints(max_length=MAX_MARKDOWN), LINE_BREAKS]
-HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s<>\"']{1,2000}$")]
 ImageId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 

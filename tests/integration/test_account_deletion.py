@@ -102,6 +102,8 @@ def test_the_owner_deletes_the_account_and_only_the_audit_log_stays_for_its_peri
     assert added.status_code == 201, added.text
     viewer = helpers.client()
     assert viewer.post(f"/api/w/{webcasts[1]}/enter").status_code == 200
+    profile = {"legal_name": name, "postal_address": "Street 1", "contact_email": owner.email}
+    assert owner.request("PUT", "/api/account/controller", json=profile).status_code == 200
     sub = helpers.new_subaccount(owner, list(Permission))
     grant = owner.post("/api/support-grants", json={"scope": "full", "expires_at": _in(1)})
     assert grant.status_code == 201, grant.text

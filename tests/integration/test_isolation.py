@@ -65,7 +65,11 @@ ROUTES = {
     ("POST", "/api/account/deletion"): OWNER,
     ("GET", "/api/account/slug"): OWNER,
     ("PUT", "/api/account/slug"): OWNER,
+    ("GET", "/api/account/controller"): MANAGER_READ,
+    ("PUT", "/api/account/controller"): OWNER,
     ("GET", "/api/p/{tenant_slug}/{webcast_slug}"): PUBLIC,
+    # How to reach the controller: what the webcast's pages show anyway.
+    ("GET", "/api/w/{webcast_id}/controller"): PUBLIC,
     ("GET", "/api/account-deletions/{tenant_id}"): PUBLIC,
     ("POST", "/api/support/tenants/{tenant_id}/enter"): SELF,
     ("POST", "/api/support/leave"): SELF,
@@ -285,6 +289,11 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
         },
         ("POST", "/api/webcasts"): {"title": "Hijack", "slug": "hijack"},
         ("PUT", "/api/account/slug"): {"slug": f"hijack-{uuid.uuid4().hex[:8]}"},
+        ("PUT", "/api/account/controller"): {
+            "legal_name": "Hijack Ltd",
+            "postal_address": "Nowhere",
+            "contact_email": "hijack@example.org",
+        },
         ("PATCH", "/api/webcasts/{webcast_id}"): {"title": "Hijacked"},
         ("POST", "/api/webcasts/{webcast_id}/deletion"): {"confirm_slug": "not-its-slug"},
         ("POST", "/api/webcasts/{webcast_id}/retention/extension"): {"days": 1},
@@ -570,6 +579,12 @@ def victim(stack):
     grant = _created(
         owner.post("/api/support-grants", json={"scope": "read_only", "expires_at": _in(0.5)})
     )
+    profile = {
+        "legal_name": "Secret controller",
+        "postal_address": "Secret street",
+        "contact_email": helpers.unique_email("victim-controller"),
+    }
+    assert owner.request("PUT", "/api/account/controller", json=profile).status_code == 200
     second = _created(owner.post("/api/webcasts", json={"title": "Secret two", "slug": "two"}))
     # A third webcast is being deleted: its job and receipt are the owner's alone.
     gone = _created(owner.post("/api/webcasts", json={"title": "Secret gone", "slug": "gone"}))

@@ -48,6 +48,7 @@ PUBLIC_VIEWER_READS = {
     "/api/w/{webcast_id}",
     "/api/w/{webcast_id}/design",
     "/api/w/{webcast_id}/images/{image_id}",
+    "/api/w/{webcast_id}/controller",
 }
 
 

@@ -310,6 +310,12 @@ def _webcast_flows(owner: helpers.Admin, recorder: Recorder) -> None:
     base = f"/api/webcasts/{webcast_id}"
     _ok(owner.patch(base, json={"title": "Walk on"}))
     _ok(owner.post(f"{base}/retention/extension", json={"days": 30}))
+    controller = {
+        "legal_name": "Walk GmbH",
+        "postal_address": "Way 1",
+        "contact_email": owner.email,
+    }
+    _ok(owner.request("PUT", "/api/account/controller", json=controller))
     _participant_flows(owner, recorder, webcast_id)
     # A public webcast: anonymous viewers chat, vote, answer, beat, watch and download.
     public_id = _ok(

@@ -463,6 +463,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/account/controller": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Controller Profile
+         * @description The profile as last saved; 404 before the owner saved one.
+         */
+        get: operations["get_controller_profile_api_account_controller_get"];
+        /**
+         * Set Controller Profile
+         * @description The owner alone; audited with the fields that changed.
+         */
+        put: operations["set_controller_profile_api_account_controller_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/w/{webcast_id}/controller": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Webcast Controller
+         * @description Who is responsible for the webcast's data and how to reach them.
+         */
+        get: operations["webcast_controller_api_w__webcast_id__controller_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/webcasts/{webcast_id}/retention": {
         parameters: {
             query?: never;
@@ -2747,6 +2791,58 @@ export interface components {
             /** Withdrawn At */
             withdrawn_at?: string | null;
         };
+        /**
+         * ControllerProfileInput
+         * @description Who the controller is: named in the record of processing, the participant pages'
+         *     imprint and privacy links, forwarded requests and mails.
+         */
+        ControllerProfileInput: {
+            /** Legal Name */
+            legal_name: string;
+            /** Postal Address */
+            postal_address: string;
+            /**
+             * Contact Email
+             * Format: email
+             */
+            contact_email: string;
+            /** Dpo Contact */
+            dpo_contact?: string | null;
+            /** Imprint Url */
+            imprint_url?: string | null;
+            /** Privacy Policy Url */
+            privacy_policy_url?: string | null;
+            /**
+             * Sub Processors
+             * @default []
+             */
+            sub_processors: components["schemas"]["SubProcessor"][];
+        };
+        /** ControllerProfileView */
+        ControllerProfileView: {
+            /** Legal Name */
+            legal_name: string;
+            /** Postal Address */
+            postal_address: string;
+            /**
+             * Contact Email
+             * Format: email
+             */
+            contact_email: string;
+            /** Dpo Contact */
+            dpo_contact?: string | null;
+            /** Imprint Url */
+            imprint_url?: string | null;
+            /** Privacy Policy Url */
+            privacy_policy_url?: string | null;
+            /**
+             * Sub Processors
+             * @default []
+             */
+            sub_processors: components["schemas"]["SubProcessor"][];
+            /** Updated At */
+            updated_at: string;
+        };
         /** CreatedHandout */
         CreatedHandout: {
             handout: components["schemas"]["HandoutView"];
@@ -4224,6 +4320,24 @@ export interface components {
          */
         ProblemSeverity: "warning" | "error";
         /**
+         * PublicController
+         * @description What a participant page shows of the controller: how to reach it.
+         */
+        PublicController: {
+            /** Legal Name */
+            legal_name: string;
+            /** Postal Address */
+            postal_address: string;
+            /** Contact Email */
+            contact_email: string;
+            /** Dpo Contact */
+            dpo_contact: string | null;
+            /** Imprint Url */
+            imprint_url: string | null;
+            /** Privacy Policy Url */
+            privacy_policy_url: string | null;
+        };
+        /**
          * PublicWebcast
          * @description What anyone may see of a webcast before entering it.
          */
@@ -4789,6 +4903,18 @@ export interface components {
             permissions?: components["schemas"]["Permission"][] | null;
             /** Disabled */
             disabled?: boolean | null;
+        };
+        /**
+         * SubProcessor
+         * @description A processor the customer engages besides the platform's vendor (Art. 28(2) GDPR).
+         */
+        SubProcessor: {
+            /** Name */
+            name: string;
+            /** Purpose */
+            purpose: string;
+            /** Location */
+            location: string;
         };
         /** Sweep */
         Sweep: {
@@ -7669,6 +7795,216 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PageAddress"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_controller_profile_api_account_controller_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ControllerProfileView"];
+                };
+            };
+            /** @description Not signed in, the session expired, or the credential is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_controller_profile_api_account_controller_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ControllerProfileInput"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ControllerProfileView"];
+                };
+            };
+            /** @description Not signed in, the session expired, or the credential is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed by another request since it was read (or since the If-Match ETag); read again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    webcast_controller_api_w__webcast_id__controller_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicController"];
                 };
             };
             /** @description Not found, or not in the caller's tenant */
