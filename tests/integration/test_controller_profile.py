@@ -6,16 +6,15 @@ import pytest
 from shared.auth.models import Permission
 from tests import helpers
 
-PROFILE = {
+SUB_PROCESSOR = {"name": "Mail Relay B.V.", "purpose": "sending invitations", "location": "NL"}
+PROFILE: dict[str, object] = {
     "legal_name": "Beispiel Events GmbH",
     "postal_address": "Keizersgracht 1\n1015 CJ Amsterdam",
     "contact_email": "Privacy@Example.org",
     "dpo_contact": "Dr. Datenschutz, dpo@example.org",
     "imprint_url": "https://example.org/imprint",
     "privacy_policy_url": "https://example.org/privacy",
-    "sub_processors": [
-        {"name": "Mail Relay B.V.", "purpose": "sending invitations", "location": "Netherlands"}
-    ],
+    "sub_processors": [SUB_PROCESSOR],
 }
 
 
@@ -64,7 +63,7 @@ def test_the_owner_names_the_controller_and_its_pages_show_how_to_reach_it(stack
         ({"privacy_policy_url": "javascript:alert(1)"}, "body.privacy_policy_url"),
         ({"legal_name": "Two\nlines"}, "body.legal_name"),
         ({"contact_email": "not an address"}, "body.contact_email"),
-        ({"sub_processors": PROFILE["sub_processors"] * 51}, "body.sub_processors"),
+        ({"sub_processors": [SUB_PROCESSOR] * 51}, "body.sub_processors"),
         ({"postal_address": "x" * 501}, "body.postal_address"),
     ):
         answer = owner.request("PUT", "/api/account/controller", json=PROFILE | change)
