@@ -145,6 +145,10 @@ class Settings(BaseSettings):
     mail_reminder_lead_seconds: list[int] = [24 * 60 * 60, 60 * 60]
     # How long the link to manage or withdraw one's data (in every participant mail) works.
     participant_privacy_link_seconds: int = Field(default=365 * 24 * 60 * 60, ge=3600)
+    # The privacy page's look at one's own data, opened by that link, and the mailed link
+    # that confirms an erasure asked for there.
+    participant_privacy_session_seconds: int = Field(default=15 * 60, ge=60)
+    participant_erasure_link_seconds: int = Field(default=30 * 60, ge=60)
 
     # Keys hashes of e-mail addresses and client addresses (Key Vault in Azure).
     lookup_hmac_key: SecretStr = SecretStr("local-development-lookup-key-change-me")

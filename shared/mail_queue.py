@@ -23,6 +23,7 @@ class JobKind(StrEnum):
     invitation_batch = "invitation_batch"
     reminder_batch = "reminder_batch"
     retention_notice = "retention_notice"  # to the owner: the webcast's retention ends
+    participant_erasure = "participant_erasure"  # the link that confirms one's own erasure
 
 
 class MailJob(BaseModel):

@@ -20,11 +20,11 @@ from shared import clock
 from shared.clients import blob_container_name, blob_service, cosmos_container
 from shared.config import get_settings
 from shared.mail import participant_reset
-from shared.mail.service import issue_privacy_token
 from shared.messages import feed
 from shared.messages.settings import settings as message_settings
 from shared.participants import access
 from shared.participants.repository import participants
+from shared.participants.self_service import issue_privacy_token
 from shared.polls import queue as poll_queue
 from shared.stores import BLOB_CONTAINERS, COSMOS_CONTAINERS
 from shared.tracking.settings import QUEUE_SHARDS

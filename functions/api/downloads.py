@@ -24,10 +24,25 @@ OR_XLSX: dict[int | str, dict[str, Any]] = {
 }
 
 
+ZIP_TYPE = "application/zip"
+ZIP_ATTACHMENT: dict[int | str, dict[str, Any]] = {
+    200: {
+        **ATTACHMENT[200],
+        "content": {ZIP_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
 class CsvDownload(StreamingResponse):
     """As a route's `response_class`, documents its answer as a CSV file."""
 
     media_type = CSV_TYPE
+
+
+class ZipDownload(Response):
+    """As a route's `response_class`, documents its answer as a ZIP file."""
+
+    media_type = ZIP_TYPE
 
 
 class XlsxDownload(StreamingResponse):

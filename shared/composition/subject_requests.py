@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, StringConstraints
 
 from shared.audit import operations
-from shared.audit.models import RequestContext
+from shared.audit.models import Actor, RequestContext
 from shared.auth.models import Principal
 from shared.auth.permissions import require_manager
 from shared.clock import utc_iso
@@ -78,6 +78,7 @@ class PersonExport(BaseModel):
     filename: str
     media_type: str = ZIP_TYPE
     data: bytes
+    counts: dict[str, int]  # records per store, for the request's audit entry
 
 
 def _named(query: PersonQuery) -> tuple[LoginKind, str]:
@@ -127,17 +128,19 @@ def _record(participant: Participant) -> PersonRecord:
     )
 
 
-def _audit(
+def audit_request(
+    *,
     tenant_id: str,
-    principal: Principal,
+    actor: Actor,
     action: str,
     found: list[Participant],
     counts: dict[str, int],
     context: RequestContext,
 ) -> None:
+    """One entry per request: the records' ids and the counts per store, never the value."""
     operations.record_event(
         tenant_id=tenant_id,
-        actor=principal.actor,
+        actor=actor,
         action=action,
         entity_type="person",
         entity_id=None,
@@ -151,7 +154,14 @@ def find(*, principal: Principal, query: PersonQuery, context: RequestContext) -
     """Every participant record of the person in the tenant's webcasts."""
     tenant_id = require_manager(principal, write=False)
     kind, found = _records(tenant_id, query)
-    _audit(tenant_id, principal, "subject.search", found, {"participants": len(found)}, context)
+    audit_request(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="subject.search",
+        found=found,
+        counts={"participants": len(found)},
+        context=context,
+    )
     return PersonMatches(found_by=kind, records=[_record(each) for each in found])
 
 
@@ -186,11 +196,9 @@ def _csv(rows: list[dict[str, Any]]) -> bytes:
     return b"".join(csv_chunks(header, lines()))
 
 
-def export(*, principal: Principal, query: PersonQuery, context: RequestContext) -> PersonExport:
+def export_records(tenant_id: str, found_by: str, found: list[Participant]) -> PersonExport:
     """A ZIP: `person.json` (its schema: docs/data-subject-export.schema.json) with every
     record of the person by webcast and store, and one CSV per store that holds any."""
-    tenant_id = require_manager(principal, write=False)
-    kind, found = _records(tenant_id, query)
     webcasts: list[dict[str, Any]] = []
     by_store: dict[str, list[dict[str, Any]]] = {}
     for participant in found:
@@ -217,7 +225,7 @@ def export(*, principal: Principal, query: PersonQuery, context: RequestContext)
         "version": EXPORT_VERSION,
         "generated_at": utc_iso(),
         "tenant_id": tenant_id,
-        "found_by": kind.value,
+        "found_by": found_by,
         "webcasts": webcasts,
     }
     buffer = io.BytesIO()
@@ -227,15 +235,27 @@ def export(*, principal: Principal, query: PersonQuery, context: RequestContext)
             if rows:
                 archive.writestr(f"csv/{store}.csv", _csv(rows))
     counts = {store: len(rows) for store, rows in by_store.items() if rows}
-    _audit(tenant_id, principal, "subject.export", found, counts, context)
-    return PersonExport(filename="personal-data.zip", data=buffer.getvalue())
+    return PersonExport(filename="personal-data.zip", data=buffer.getvalue(), counts=counts)
 
 
-def erase(*, principal: Principal, query: PersonQuery, context: RequestContext) -> PersonErasure:
-    """Remove the person's records of every webcast and what is tied to them in every store;
-    every other person's data stays. The audit log keeps its entries (ids only, P31)."""
-    tenant_id = require_manager(principal, write=True)
+def export(*, principal: Principal, query: PersonQuery, context: RequestContext) -> PersonExport:
+    """Everything every store holds about the person, as `export_records` builds it."""
+    tenant_id = require_manager(principal, write=False)
     kind, found = _records(tenant_id, query)
+    exported = export_records(tenant_id, kind.value, found)
+    audit_request(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="subject.export",
+        found=found,
+        counts=exported.counts,
+        context=context,
+    )
+    return exported
+
+
+def erase_records(found: list[Participant]) -> dict[str, int]:
+    """Remove the records and what is tied to them in every store; the items per store."""
     erased: dict[str, int] = {}
     for participant in found:
         subject = _subject(participant)
@@ -244,5 +264,21 @@ def erase(*, principal: Principal, query: PersonQuery, context: RequestContext) 
         # The record goes last, so that a failed step before it can be asked for again.
         removed = participant_privacy.erase_participant(subject=subject)
         erased["participants"] = erased.get("participants", 0) + removed
-    _audit(tenant_id, principal, "subject.erase", found, erased, context)
+    return erased
+
+
+def erase(*, principal: Principal, query: PersonQuery, context: RequestContext) -> PersonErasure:
+    """Remove the person's records of every webcast and what is tied to them in every store;
+    every other person's data stays. The audit log keeps its entries (ids only, P31)."""
+    tenant_id = require_manager(principal, write=True)
+    kind, found = _records(tenant_id, query)
+    erased = erase_records(found)
+    audit_request(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="subject.erase",
+        found=found,
+        counts=erased,
+        context=context,
+    )
     return PersonErasure(found_by=kind, participants=len(found), erased=erased)

@@ -101,6 +101,22 @@ DEFAULTS: dict[TemplateKind, dict[Language, TemplateText]] = {
             "If you did not ask for this, ignore this mail.\n",
         ),
     },
+    TemplateKind.erasure: {
+        Language.de: TemplateText(
+            subject="Löschung Ihrer Daten zu {{ webcast_title }} bestätigen",
+            text=_HELLO_DE + "Sie haben die Löschung Ihrer Daten zum Webcast "
+            "„{{ webcast_title }}“ verlangt. Mit diesem Link bestätigen Sie sie innerhalb von "
+            "{{ valid_minutes }} Minuten:\n{{ link }}\n\n"
+            "Wenn Sie das nicht verlangt haben, ignorieren Sie diese E-Mail; "
+            "es wird nichts gelöscht.\n",
+        ),
+        Language.en: TemplateText(
+            subject="Confirm the erasure of your data for {{ webcast_title }}",
+            text=_HELLO_EN + "you asked for your data for the webcast “{{ webcast_title }}” "
+            "to be erased. Confirm it with this link within {{ valid_minutes }} minutes:\n"
+            "{{ link }}\n\nIf you did not ask for this, ignore this mail; nothing is erased.\n",
+        ),
+    },
 }
 
 # Added below every participant mail (not editable): the link to one's data (P-claims on

@@ -16,6 +16,7 @@ class TemplateKind(StrEnum):
     confirmation = "confirmation"
     reminder = "reminder"
     password_reset = "password_reset"  # noqa: S105 - a kind's name, not a secret
+    erasure = "erasure"  # confirms the erasure a participant asked for on the privacy page
 
 
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=300)]
@@ -50,6 +51,7 @@ class TemplateOverrides(InputModel):
     confirmation: LanguageTexts = LanguageTexts()
     reminder: LanguageTexts = LanguageTexts()
     password_reset: LanguageTexts = LanguageTexts()
+    erasure: LanguageTexts = LanguageTexts()
 
     def get(self, kind: TemplateKind, language: Language) -> TemplateText | None:
         texts: LanguageTexts = getattr(self, kind.value)

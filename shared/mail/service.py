@@ -17,7 +17,6 @@ from shared.accounts.service import get_account, tenant_owner
 from shared.accounts.signin import issue_reset_token
 from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR
-from shared.auth.tokens import mint, participant_owner
 from shared.clock import now
 from shared.config import get_settings
 from shared.mail import invitations, reminders
@@ -31,11 +30,10 @@ from shared.mail_queue import JobKind, MailJob
 from shared.participants.access import issue_link
 from shared.participants.links import page_url, with_token
 from shared.participants.models import Participant, ParticipantStatus
+from shared.participants.self_service import issue_erasure_token, issue_privacy_token
 from shared.participants.service import find_participant
 from shared.webcasts.models import Language, Webcast
 from shared.webcasts.service import find_in_tenant, is_gone
-
-PRIVACY = "participant_privacy"
 
 
 class PermanentMailError(Exception):
@@ -93,16 +91,6 @@ def _retention_notice(job: MailJob) -> OutgoingMail | None:
             f"gelöscht. Verlängern können Sie die Frist hier:\n{link}\n"
         ),
         key=job.idempotency_key,
-    )
-
-
-def issue_privacy_token(*, participant: Participant) -> str:
-    """A token for the page where the participant sees, changes or withdraws their data."""
-    return mint(
-        purpose=PRIVACY,
-        tenant_id=participant.tenant_id,
-        owner=participant_owner(webcast_id=participant.webcast_id, participant_id=participant.id),
-        lifetime=get_settings().participant_privacy_link_seconds,
     )
 
 
@@ -264,6 +252,32 @@ def _participant_password_reset(job: MailJob) -> OutgoingMail | None:
     )
 
 
+def _participant_erasure(job: MailJob) -> OutgoingMail | None:
+    """The link that confirms an erasure asked for on the privacy page; it goes to disabled
+    participants too (their rights do not end with their access)."""
+    if job.webcast_id is None or job.participant_id is None:
+        raise PermanentMailError("an erasure mail needs a webcast and a participant id")
+    webcast = find_in_tenant(tenant_id=job.tenant_id, webcast_id=job.webcast_id)
+    participant = find_participant(
+        tenant_id=job.tenant_id, webcast_id=job.webcast_id, participant_id=job.participant_id
+    )
+    if webcast is None or participant is None or not participant.email:
+        return None
+    token = issue_erasure_token(participant=participant)
+    values = {
+        "link": f"{page_url(webcast.id, '/privacy')}#erase={quote(token, safe='')}",
+        "valid_minutes": get_settings().participant_erasure_link_seconds // 60,
+    }
+    return _compose(
+        job=job,
+        webcast=webcast,
+        participant=participant,
+        kind=TemplateKind.erasure,
+        values=values,
+        calendar=False,
+    )
+
+
 _RENDERERS: dict[str, Callable[[MailJob], OutgoingMail | None]] = {
     JobKind.password_reset: _password_reset,
     JobKind.invitation: _invitation,
@@ -271,6 +285,7 @@ _RENDERERS: dict[str, Callable[[MailJob], OutgoingMail | None]] = {
     JobKind.reminder: _reminder,
     JobKind.participant_password_reset: _participant_password_reset,
     JobKind.retention_notice: _retention_notice,
+    JobKind.participant_erasure: _participant_erasure,
 }
 _FAN_OUTS: dict[str, Callable[[MailJob], int]] = {
     JobKind.invitation_batch: invitations.expand,

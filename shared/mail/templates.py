@@ -126,6 +126,7 @@ VARIABLES: dict[TemplateKind, tuple[str, ...]] = {
     ),
     TemplateKind.reminder: (*COMMON_VARIABLES, "lead"),
     TemplateKind.password_reset: (*COMMON_VARIABLES, "valid_minutes"),
+    TemplateKind.erasure: (*COMMON_VARIABLES, "valid_minutes"),
 }
 _SAMPLE: dict[str, Any] = {
     "name": "Erika Mustermann",

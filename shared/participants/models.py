@@ -157,6 +157,13 @@ class ParticipantLogin(Document):
     person: str | None = None
 
 
+class PrivacyGrant(BaseModel):
+    """A short look at one's own data in one webcast, opened by the mailed privacy link."""
+
+    participant_id: str
+    expires_at: float
+
+
 class ParticipantSession(TimedSession):
     """A viewer's session, stored under the hash of the cookie value.
 
@@ -166,8 +173,11 @@ class ParticipantSession(TimedSession):
     doc_type = "participant-session"
 
     grants: dict[str, str | None] = {}
+    # Every participant the session names, in `grants` or in `privacy` (revocation finds them).
     participant_ids: list[str] = []
     embedded: bool = False
+    # By webcast: the privacy page's grant; it lets no one watch or write in the webcast.
+    privacy: dict[str, PrivacyGrant] = {}
 
 
 class ParticipantInput(InputModel):

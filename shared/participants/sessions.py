@@ -7,7 +7,7 @@ from shared.auth.sessions import keep_alive, purge_stale
 from shared.clock import now
 from shared.config import get_settings
 from shared.ids import new_secret_token, token_hash
-from shared.participants.models import ParticipantSession
+from shared.participants.models import ParticipantSession, PrivacyGrant
 from shared.participants.repository import participant_sessions as sessions
 
 
@@ -41,17 +41,43 @@ def grant(
     embedded: bool = False,
 ) -> IssuedViewerSession:
     """A new session id holding the earlier grants plus this webcast's (new id at sign-in)."""
-    s = get_settings()
     previous = resolve(current_token)
     grants: dict[str, str | None] = dict(previous.grants) if previous else {}
     grants[webcast_id] = participant_id
+    privacy = dict(previous.privacy) if previous else {}
+    return _rotated(previous, grants=grants, privacy=privacy, embedded=embedded)
+
+
+def grant_privacy(
+    *, current_token: str | None, webcast_id: str, participant_id: str
+) -> IssuedViewerSession:
+    """A new session id holding the earlier grants plus a short privacy grant for the
+    participant's own data in this webcast."""
+    previous = resolve(current_token)
+    privacy = dict(previous.privacy) if previous else {}
+    expires_at = now() + get_settings().participant_privacy_session_seconds
+    privacy[webcast_id] = PrivacyGrant(participant_id=participant_id, expires_at=expires_at)
+    grants = dict(previous.grants) if previous else {}
+    return _rotated(previous, grants=grants, privacy=privacy, embedded=False)
+
+
+def _rotated(
+    previous: ParticipantSession | None,
+    *,
+    grants: dict[str, str | None],
+    privacy: dict[str, PrivacyGrant],
+    embedded: bool,
+) -> IssuedViewerSession:
+    s = get_settings()
     moment = now()
     token = new_secret_token()
     lifetime = s.participant_session_absolute_seconds
+    named = {p for p in grants.values() if p} | {g.participant_id for g in privacy.values()}
     session = ParticipantSession(
         id=token_hash(token),
         grants=grants,
-        participant_ids=sorted({p for p in grants.values() if p}),
+        participant_ids=sorted(named),
+        privacy=privacy,
         csrf_token=secrets.token_urlsafe(32),
         created_at=moment,
         last_seen_at=moment,
@@ -65,6 +91,19 @@ def grant(
     return IssuedViewerSession(token=token, session=stored)
 
 
+def privacy_participant(session: ParticipantSession | None, webcast_id: str) -> str | None:
+    """The participant whose data the session may see in the webcast, while its grant runs."""
+    found = session.privacy.get(webcast_id) if session is not None else None
+    if found is None or found.expires_at <= now():
+        return None
+    return found.participant_id
+
+
+def _renamed(session: ParticipantSession) -> None:
+    named = {p for p in session.grants.values() if p}
+    session.participant_ids = sorted(named | {g.participant_id for g in session.privacy.values()})
+
+
 def end(session_id: str) -> None:
     sessions.delete(session_id)
 
@@ -76,7 +115,10 @@ def revoke_participant(participant_id: str) -> int:
         where="ARRAY_CONTAINS(c.participant_ids, @p)", parameters={"@p": participant_id}
     ):
         session.grants = {w: p for w, p in session.grants.items() if p != participant_id}
-        session.participant_ids = [p for p in session.participant_ids if p != participant_id]
+        session.privacy = {
+            w: g for w, g in session.privacy.items() if g.participant_id != participant_id
+        }
+        _renamed(session)
         sessions.upsert(session)
         changed += 1
     return changed
@@ -86,10 +128,13 @@ def revoke_webcast(webcast_id: str) -> int:
     """Remove every session's grant for a webcast being deleted; a session left without any
     grant goes. How many sessions changed."""
     changed = 0
-    for session in sessions.scan(where="IS_DEFINED(c.grants[@w])", parameters={"@w": webcast_id}):
+    for session in sessions.scan(
+        where="IS_DEFINED(c.grants[@w]) OR IS_DEFINED(c.privacy[@w])", parameters={"@w": webcast_id}
+    ):
         session.grants = {w: p for w, p in session.grants.items() if w != webcast_id}
-        if session.grants:
-            session.participant_ids = sorted({p for p in session.grants.values() if p})
+        session.privacy = {w: g for w, g in session.privacy.items() if w != webcast_id}
+        if session.grants or session.privacy:
+            _renamed(session)
             sessions.upsert(session)
         else:
             sessions.delete(session.id)

@@ -48,6 +48,9 @@ MODERATION = "moderation"  # the same with the moderation permission
 POLLS = "polls"  # the same with the polls permission
 VIEWER = "viewer"  # a viewer session's grant for the webcast; its own tests check grants
 SELF = "self"  # acts on the caller's own session only
+# The privacy page's grant, opened by the mailed privacy token, for one's own data in one
+# webcast; tests/integration/test_self_service.py checks what it reaches and what not.
+PRIVACY = "privacy"
 PUBLIC = "public"
 
 ROUTES = {
@@ -116,6 +119,13 @@ ROUTES = {
     # Anyone may ask; the answer is the caller's own standing and CSRF token only.
     ("GET", "/api/w/{webcast_id}/session"): PUBLIC,
     ("GET", "/api/w/{webcast_id}/me"): SELF,
+    # The privacy page (P23): the mailed privacy token opens a grant for one's own data only.
+    ("POST", "/api/w/{webcast_id}/privacy/session"): PUBLIC,
+    ("GET", "/api/w/{webcast_id}/privacy"): PRIVACY,
+    ("GET", "/api/w/{webcast_id}/privacy/export"): PRIVACY,
+    ("POST", "/api/w/{webcast_id}/privacy/consents/{field_id}/withdrawal"): PRIVACY,
+    ("POST", "/api/w/{webcast_id}/privacy/erasure-request"): PRIVACY,
+    ("POST", "/api/w/{webcast_id}/privacy/erasure"): PRIVACY,
     # Mail (P08): invitations, registration links and texts need the participants permission;
     # the participant's password reset is public and answers the same for every login.
     ("POST", "/api/webcasts/{webcast_id}/invitations"): PARTICIPANTS,

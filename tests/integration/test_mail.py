@@ -22,9 +22,9 @@ from shared.clients import queue_client
 from shared.config import get_settings
 from shared.ids import token_hash
 from shared.mail import reminders
-from shared.mail.service import PRIVACY
 from shared.mail_queue import MailJob
 from shared.participants import links
+from shared.participants.self_service import PRIVACY
 from tests import helpers
 
 TOKEN = re.compile(r"/w/(?P<webcast>[0-9a-f]+)(?P<path>[a-z/-]*)#token=(?P<token>[A-Za-z0-9_%-]+)")
@@ -306,7 +306,8 @@ def test_texts_follow_the_webcast_language_and_can_be_changed(owner, mail_sink):
     assert read.status_code == 200
     view = read.json()
     assert view["language"] == "de"
-    assert set(view["templates"]) == {"invitation", "confirmation", "reminder", "password_reset"}
+    kinds = {"invitation", "confirmation", "reminder", "password_reset", "erasure"}
+    assert set(view["templates"]) == kinds
     assert view["templates"]["invitation"]["de"]["subject"].startswith("Einladung")
     assert view["templates"]["invitation"]["en"]["subject"].startswith("Invitation")
     assert "link" in view["variables"]["invitation"]

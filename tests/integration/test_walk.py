@@ -37,6 +37,7 @@ from shared.mail import participant_reset
 from shared.media.models import TRANSCODE_QUEUE
 from shared.participants import access
 from shared.participants.repository import participants
+from shared.participants.self_service import issue_erasure_token, issue_privacy_token
 from shared.tracking.settings import QUEUE_SHARDS
 from tests import helpers
 from tests.integration.test_isolation import _POLL, _app_routes, _bodies, _in, _make_ready
@@ -269,6 +270,33 @@ def _participant_flows(owner: helpers.Admin, recorder: Recorder, webcast_id: str
         assert answer.status_code == 200, answer.text
 
 
+def _privacy_flows(owner: helpers.Admin, recorder: Recorder) -> None:
+    """A participant's privacy page: opened by the mailed token, a consent withdrawn, the
+    erasure asked for and confirmed (the tokens minted as the mail worker mints them)."""
+    webcast_id = helpers.new_webcast(owner, "privacy-walk", access_mode="login")
+    form = {"fields": [{"id": "news", "type": "consent", "label": "Send me news"}]}
+    _ok(owner.request("PUT", f"/api/webcasts/{webcast_id}/form", json=form))
+    body = {"email": helpers.unique_email("private"), "answers": {"news": True}}
+    created = _ok(owner.post(f"/api/webcasts/{webcast_id}/participants", json=body), 201)
+    participant = participants.get(
+        tenant_id=owner.tenant_id, partition_key=webcast_id, item_id=created["id"]
+    )
+    assert participant is not None
+    http = recorder.client()
+    base = f"/api/w/{webcast_id}/privacy"
+    opened = http.post(
+        f"{base}/session", json={"token": issue_privacy_token(participant=participant)}
+    )
+    assert opened.status_code == 200, opened.text
+    csrf = {"X-CSRF-Token": opened.json()["csrf_token"]}
+    withdrawn = http.post(f"{base}/consents/news/withdrawal", headers=csrf)
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert http.post(f"{base}/erasure-request", headers=csrf).status_code == 202
+    token = issue_erasure_token(participant=participant)
+    erased = http.post(f"{base}/erasure", json={"token": token}, headers=csrf)
+    assert erased.status_code == 200, erased.text
+
+
 @pytest.fixture(scope="module")
 def walk(stack) -> Iterator[Recorder]:
     recorder = Recorder()
@@ -284,6 +312,7 @@ def walk(stack) -> Iterator[Recorder]:
         recorder.tenant_ids.add(tenant.tenant_id)
         owner = helpers.enrol(email, helpers.PASSWORD)
         _webcast_flows(owner, recorder)
+        _privacy_flows(owner, recorder)
         _admin_flows(owner, recorder)
         # Last: the owner deletes the whole customer account (its session ends with it).
         closing = {"confirm_name": "Walk", "password": helpers.PASSWORD}

@@ -3,13 +3,11 @@
 Every route is a POST: the address or name a request names travels in the body, never in a
 URL that servers and proxies log."""
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
-from functions.api.downloads import ATTACHMENT, attachment
+from functions.api.downloads import ZIP_ATTACHMENT, ZipDownload, attachment
 from functions.api.routing import DeferredAPIRoute
 from shared.composition import subject_requests
 from shared.composition.subject_requests import PersonErasure, PersonMatches, PersonQuery
@@ -17,19 +15,6 @@ from shared.composition.subject_requests import PersonErasure, PersonMatches, Pe
 router = APIRouter(
     prefix="/api/people", tags=["data-subject requests"], route_class=DeferredAPIRoute
 )
-
-ZIP_ATTACHMENT: dict[int | str, dict[str, Any]] = {
-    200: {
-        **ATTACHMENT[200],
-        "content": {subject_requests.ZIP_TYPE: {"schema": {"type": "string", "format": "binary"}}},
-    }
-}
-
-
-class ZipDownload(Response):
-    """As a route's `response_class`, documents its answer as a ZIP file."""
-
-    media_type = subject_requests.ZIP_TYPE
 
 
 @router.post("/search", responses=problems.responses(422))

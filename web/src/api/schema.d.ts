@@ -890,6 +890,127 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/w/{webcast_id}/privacy/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open Privacy
+         * @description Exchange the mailed privacy link's token (sent by POST, never in a URL) for a short
+         *     privacy grant in the viewer session.
+         */
+        post: operations["open_privacy_api_w__webcast_id__privacy_session_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/w/{webcast_id}/privacy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Data
+         * @description The person's record, consents and what each store holds (403 without the grant).
+         */
+        get: operations["my_data_api_w__webcast_id__privacy_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/w/{webcast_id}/privacy/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Export
+         * @description Everything about the person in this webcast: `person.json` and a CSV per store.
+         */
+        get: operations["my_export_api_w__webcast_id__privacy_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/w/{webcast_id}/privacy/consents/{field_id}/withdrawal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw Consent
+         * @description Withdraw a consent; one required for taking part erases the person with it.
+         */
+        post: operations["withdraw_consent_api_w__webcast_id__privacy_consents__field_id__withdrawal_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/w/{webcast_id}/privacy/erasure-request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Erasure
+         * @description Mail the link that confirms the erasure to the person's address.
+         */
+        post: operations["request_erasure_api_w__webcast_id__privacy_erasure_request_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/w/{webcast_id}/privacy/erasure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Erasure
+         * @description Erase the person's record of the webcast and all tied to it, by the mailed link's token.
+         */
+        post: operations["confirm_erasure_api_w__webcast_id__privacy_erasure_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit": {
         parameters: {
             query?: never;
@@ -3772,7 +3893,8 @@ export interface components {
              *       "invitation": {},
              *       "confirmation": {},
              *       "reminder": {},
-             *       "password_reset": {}
+             *       "password_reset": {},
+             *       "erasure": {}
              *     }
              */
             templates: components["schemas"]["TemplateOverrides"];
@@ -3910,25 +4032,63 @@ export interface components {
              */
             meeting: boolean;
         };
-        /** MyAnswer */
-        MyAnswer: {
-            /** Poll Id */
-            poll_id: string;
+        /** MyConsent */
+        MyConsent: {
+            /** Field Id */
+            field_id: string;
+            /** Text */
+            text: string;
+            /** Given At */
+            given_at: string;
+            /** Withdrawn At */
+            withdrawn_at: string | null;
+            /** Ends Participation */
+            ends_participation: boolean;
+        };
+        /**
+         * MyData
+         * @description What the privacy page shows: the person's record and how much each store holds.
+         */
+        MyData: {
+            /** Webcast Id */
+            webcast_id: string;
+            /** Webcast Title */
+            webcast_title: string;
+            /** Participant Id */
+            participant_id: string;
+            /** Email */
+            email: string | null;
+            /** Username */
+            username: string | null;
+            /** Name */
+            name: string;
+            /** Created At */
+            created_at: string;
             /** Answers */
-            answers: {
-                [key: string]: unknown;
+            answers: components["schemas"]["shared__composition__self_service__MyAnswer"][];
+            /** Consents */
+            consents: components["schemas"]["MyConsent"][];
+            /** Held */
+            held: {
+                [key: string]: number;
             };
-            /** Score */
-            score: number | null;
-            /** Max Score */
-            max_score: number | null;
-            /** Submitted At */
-            submitted_at: string;
-            /**
-             * Created
-             * @default false
-             */
-            created: boolean;
+            controller: components["schemas"]["PublicController"] | null;
+            /** Privacy Expires At */
+            privacy_expires_at: number;
+        };
+        /** MyErasure */
+        MyErasure: {
+            /** Erased */
+            erased: {
+                [key: string]: number;
+            };
+        };
+        /** MyWithdrawal */
+        MyWithdrawal: {
+            /** Field Id */
+            field_id: string;
+            /** Erased */
+            erased: boolean;
         };
         /** OpenPoll */
         OpenPoll: {
@@ -4273,6 +4433,15 @@ export interface components {
             /** Updated At */
             updated_at: string;
         };
+        /** PrivacyOpened */
+        PrivacyOpened: {
+            /** Webcast Id */
+            webcast_id: string;
+            /** Csrf Token */
+            csrf_token: string;
+            /** Expires At */
+            expires_at: number;
+        };
         /**
          * PrivacySwitches
          * @description Each switch ties participant data to a module; all off until the customer turns one on.
@@ -4308,6 +4477,11 @@ export interface components {
              * @default false
              */
             meeting_shows_participant_data: boolean;
+        };
+        /** PrivacyToken */
+        PrivacyToken: {
+            /** Token */
+            token: string;
         };
         /**
          * ProblemCode
@@ -4929,7 +5103,7 @@ export interface components {
          * TemplateKind
          * @enum {string}
          */
-        TemplateKind: "invitation" | "confirmation" | "reminder" | "password_reset";
+        TemplateKind: "invitation" | "confirmation" | "reminder" | "password_reset" | "erasure";
         /**
          * TemplateOverrides
          * @description A webcast's own texts; whatever is left out uses the default text.
@@ -4943,6 +5117,8 @@ export interface components {
             reminder: components["schemas"]["LanguageTexts"];
             /** @default {} */
             password_reset: components["schemas"]["LanguageTexts"];
+            /** @default {} */
+            erasure: components["schemas"]["LanguageTexts"];
         };
         /**
          * TemplateText
@@ -5289,6 +5465,35 @@ export interface components {
             updated_at: string;
             /** Etag */
             etag: string | null;
+        };
+        /** MyAnswer */
+        shared__composition__self_service__MyAnswer: {
+            /** Field Id */
+            field_id: string;
+            /** Label */
+            label: string;
+            /** Value */
+            value: unknown;
+        };
+        /** MyAnswer */
+        shared__polls__models__MyAnswer: {
+            /** Poll Id */
+            poll_id: string;
+            /** Answers */
+            answers: {
+                [key: string]: unknown;
+            };
+            /** Score */
+            score: number | null;
+            /** Max Score */
+            max_score: number | null;
+            /** Submitted At */
+            submitted_at: string;
+            /**
+             * Created
+             * @default false
+             */
+            created: boolean;
         };
         /**
          * FieldProblem
@@ -10089,6 +10294,464 @@ export interface operations {
             };
         };
     };
+    open_privacy_api_w__webcast_id__privacy_session_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrivacyToken"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrivacyOpened"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed by another request since it was read (or since the If-Match ETag); read again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    my_data_api_w__webcast_id__privacy_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyData"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    my_export_api_w__webcast_id__privacy_export_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description attachment, with the file's name */
+                    "Content-Disposition": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    withdraw_consent_api_w__webcast_id__privacy_consents__field_id__withdrawal_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+                field_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyWithdrawal"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed by another request since it was read (or since the If-Match ETag); read again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    request_erasure_api_w__webcast_id__privacy_erasure_request_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description In conflict with the resource's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed by another request since it was read (or since the If-Match ETag); read again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirm_erasure_api_w__webcast_id__privacy_erasure_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webcast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrivacyToken"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyErasure"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed by another request since it was read (or since the If-Match ETag); read again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_entries_api_audit_get: {
         parameters: {
             query?: {
@@ -13890,7 +14553,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MyAnswer"];
+                    "application/json": components["schemas"]["shared__polls__models__MyAnswer"];
                 };
             };
             /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
@@ -13979,7 +14642,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MyAnswer"];
+                    "application/json": components["schemas"]["shared__polls__models__MyAnswer"];
                 };
             };
             /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
