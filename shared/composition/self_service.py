@@ -25,13 +25,13 @@ from shared.webcasts.service import viewer_webcast
 FOUND_BY = "privacy_link"
 
 
-class MyAnswer(BaseModel):
+class OwnAnswer(BaseModel):
     field_id: str
     label: str
     value: Any
 
 
-class MyConsent(BaseModel):
+class OwnConsent(BaseModel):
     field_id: str
     text: str  # as the person saw it when consenting
     given_at: str
@@ -40,7 +40,7 @@ class MyConsent(BaseModel):
     ends_participation: bool
 
 
-class MyData(BaseModel):
+class OwnData(BaseModel):
     """What the privacy page shows: the person's record and how much each store holds."""
 
     webcast_id: str
@@ -50,18 +50,18 @@ class MyData(BaseModel):
     username: str | None
     name: str
     created_at: str
-    answers: list[MyAnswer]
-    consents: list[MyConsent]
+    answers: list[OwnAnswer]
+    consents: list[OwnConsent]
     held: dict[str, int]  # records per store, as the download holds them
     controller: PublicController | None
     privacy_expires_at: float  # the privacy grant's end (seconds since the epoch)
 
 
-class MyErasure(BaseModel):
+class OwnErasure(BaseModel):
     erased: dict[str, int]
 
 
-class MyWithdrawal(BaseModel):
+class OwnWithdrawal(BaseModel):
     field_id: str
     # True when the consent was required for taking part: the person was erased with it.
     erased: bool
@@ -72,14 +72,14 @@ def _expires_at(session: ParticipantSession | None, webcast_id: str) -> float:
     return grant.expires_at if grant else 0.0
 
 
-def my_data(*, session: ParticipantSession | None, webcast_id: str) -> MyData:
+def my_data(*, session: ParticipantSession | None, webcast_id: str) -> OwnData:
     participant = self_service.privacy_participant(session, webcast_id)
     webcast = viewer_webcast(webcast_id, cached=False)
     form = registration_form(tenant_id=participant.tenant_id, webcast_id=webcast_id)
     labels = {field.id: field.label for field in form.fields}
     consents = self_service.consent_fields(participant)
     exported = export_records(participant.tenant_id, FOUND_BY, [participant])
-    return MyData(
+    return OwnData(
         webcast_id=webcast_id,
         webcast_title=webcast.title,
         participant_id=participant.id,
@@ -88,12 +88,12 @@ def my_data(*, session: ParticipantSession | None, webcast_id: str) -> MyData:
         name=participant.name,
         created_at=participant.created_at,
         answers=[
-            MyAnswer(field_id=key, label=labels.get(key, key), value=value)
+            OwnAnswer(field_id=key, label=labels.get(key, key), value=value)
             for key, value in participant.answers.items()
             if key not in consents
         ],
         consents=[
-            MyConsent(
+            OwnConsent(
                 field_id=consent.field_id,
                 text=consent.text,
                 given_at=consent.given_at,
@@ -148,16 +148,16 @@ def withdraw_consent(
     webcast_id: str,
     field_id: str,
     context: RequestContext,
-) -> MyWithdrawal:
+) -> OwnWithdrawal:
     """Withdraw one consent: an optional one is marked withdrawn and its use stops; one the
     webcast requires for taking part ends the participation, so the person is erased."""
     participant = self_service.privacy_participant(session, webcast_id)
     withdrawal = self_service.withdrawal(participant, field_id)
     if withdrawal.ends_participation:
         _erase(participant, context)
-        return MyWithdrawal(field_id=field_id, erased=True)
+        return OwnWithdrawal(field_id=field_id, erased=True)
     self_service.withdraw_optional(participant, field_id, context)
-    return MyWithdrawal(field_id=field_id, erased=False)
+    return OwnWithdrawal(field_id=field_id, erased=False)
 
 
 def request_erasure(
@@ -169,10 +169,7 @@ def request_erasure(
     self_service.request_erasure(participant, context)
 
 
-def confirm_erasure(
-    *, session: ParticipantSession | None, webcast_id: str, token: str, context: RequestContext
-) -> MyErasure:
+def confirm_erasure(*, webcast_id: str, token: str, context: RequestContext) -> OwnErasure:
     """Erase the person's record of the webcast and everything tied to it, by the mailed link."""
-    participant = self_service.privacy_participant(session, webcast_id)
-    self_service.spend_erasure_token(participant, token)
-    return MyErasure(erased=_erase(participant, context))
+    participant = self_service.spend_erasure_token(webcast_id=webcast_id, token=token)
+    return OwnErasure(erased=_erase(participant, context))

@@ -125,7 +125,8 @@ ROUTES = {
     ("GET", "/api/w/{webcast_id}/privacy/export"): PRIVACY,
     ("POST", "/api/w/{webcast_id}/privacy/consents/{field_id}/withdrawal"): PRIVACY,
     ("POST", "/api/w/{webcast_id}/privacy/erasure-request"): PRIVACY,
-    ("POST", "/api/w/{webcast_id}/privacy/erasure"): PRIVACY,
+    # By the mailed erasure link's token alone (it may open in another browser).
+    ("POST", "/api/w/{webcast_id}/privacy/erasure"): PUBLIC,
     # Mail (P08): invitations, registration links and texts need the participants permission;
     # the participant's password reset is public and answers the same for every login.
     ("POST", "/api/webcasts/{webcast_id}/invitations"): PARTICIPANTS,

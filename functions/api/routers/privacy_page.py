@@ -12,7 +12,7 @@ from functions.api.downloads import ZIP_ATTACHMENT, ZipDownload, attachment
 from functions.api.routing import DeferredAPIRoute
 from functions.api.viewer_deps import ViewerSession, set_viewer_cookie, viewer_token
 from shared.composition import self_service
-from shared.composition.self_service import MyData, MyErasure, MyWithdrawal
+from shared.composition.self_service import OwnData, OwnErasure, OwnWithdrawal
 from shared.participants import self_service as privacy_access
 from shared.text import InputModel
 
@@ -61,7 +61,7 @@ def open_privacy(
 
 
 @router.get("")
-def my_data(webcast_id: str, session: ViewerSession) -> MyData:
+def my_data(webcast_id: str, session: ViewerSession) -> OwnData:
     """The person's record, consents and what each store holds (403 without the grant)."""
     return self_service.my_data(session=session, webcast_id=webcast_id)
 
@@ -76,7 +76,7 @@ def my_export(webcast_id: str, session: ViewerSession, context: Context) -> Resp
 @router.post("/consents/{field_id}/withdrawal", responses=problems.responses(422))
 def withdraw_consent(
     webcast_id: str, field_id: str, session: ViewerSession, context: Context
-) -> MyWithdrawal:
+) -> OwnWithdrawal:
     """Withdraw a consent; one required for taking part erases the person with it."""
     return self_service.withdraw_consent(
         session=session, webcast_id=webcast_id, field_id=field_id, context=context
@@ -91,9 +91,8 @@ def request_erasure(webcast_id: str, session: ViewerSession, context: Context) -
 
 @router.post("/erasure", responses=problems.responses(422))
 def confirm_erasure(
-    webcast_id: str, body: PrivacyToken, session: ViewerSession, context: Context
-) -> MyErasure:
-    """Erase the person's record of the webcast and all tied to it, by the mailed link's token."""
-    return self_service.confirm_erasure(
-        session=session, webcast_id=webcast_id, token=body.token, context=context
-    )
+    webcast_id: str, body: PrivacyToken, context: Context, _: ViewerSession
+) -> OwnErasure:
+    """Erase the person's record of the webcast and all tied to it, by the token of the link
+    mailed on their request (it needs no privacy grant: the mail may open in another browser)."""
+    return self_service.confirm_erasure(webcast_id=webcast_id, token=body.token, context=context)

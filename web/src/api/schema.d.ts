@@ -1002,7 +1002,8 @@ export interface paths {
         put?: never;
         /**
          * Confirm Erasure
-         * @description Erase the person's record of the webcast and all tied to it, by the mailed link's token.
+         * @description Erase the person's record of the webcast and all tied to it, by the token of the link
+         *     mailed on their request (it needs no privacy grant: the mail may open in another browser).
          */
         post: operations["confirm_erasure_api_w__webcast_id__privacy_erasure_post"];
         delete?: never;
@@ -4032,63 +4033,25 @@ export interface components {
              */
             meeting: boolean;
         };
-        /** MyConsent */
-        MyConsent: {
-            /** Field Id */
-            field_id: string;
-            /** Text */
-            text: string;
-            /** Given At */
-            given_at: string;
-            /** Withdrawn At */
-            withdrawn_at: string | null;
-            /** Ends Participation */
-            ends_participation: boolean;
-        };
-        /**
-         * MyData
-         * @description What the privacy page shows: the person's record and how much each store holds.
-         */
-        MyData: {
-            /** Webcast Id */
-            webcast_id: string;
-            /** Webcast Title */
-            webcast_title: string;
-            /** Participant Id */
-            participant_id: string;
-            /** Email */
-            email: string | null;
-            /** Username */
-            username: string | null;
-            /** Name */
-            name: string;
-            /** Created At */
-            created_at: string;
+        /** MyAnswer */
+        MyAnswer: {
+            /** Poll Id */
+            poll_id: string;
             /** Answers */
-            answers: components["schemas"]["shared__composition__self_service__MyAnswer"][];
-            /** Consents */
-            consents: components["schemas"]["MyConsent"][];
-            /** Held */
-            held: {
-                [key: string]: number;
+            answers: {
+                [key: string]: unknown;
             };
-            controller: components["schemas"]["PublicController"] | null;
-            /** Privacy Expires At */
-            privacy_expires_at: number;
-        };
-        /** MyErasure */
-        MyErasure: {
-            /** Erased */
-            erased: {
-                [key: string]: number;
-            };
-        };
-        /** MyWithdrawal */
-        MyWithdrawal: {
-            /** Field Id */
-            field_id: string;
-            /** Erased */
-            erased: boolean;
+            /** Score */
+            score: number | null;
+            /** Max Score */
+            max_score: number | null;
+            /** Submitted At */
+            submitted_at: string;
+            /**
+             * Created
+             * @default false
+             */
+            created: boolean;
         };
         /** OpenPoll */
         OpenPoll: {
@@ -4115,6 +4078,66 @@ export interface components {
             /** Correct */
             correct?: boolean | null;
         };
+        /** OwnAnswer */
+        OwnAnswer: {
+            /** Field Id */
+            field_id: string;
+            /** Label */
+            label: string;
+            /** Value */
+            value: unknown;
+        };
+        /** OwnConsent */
+        OwnConsent: {
+            /** Field Id */
+            field_id: string;
+            /** Text */
+            text: string;
+            /** Given At */
+            given_at: string;
+            /** Withdrawn At */
+            withdrawn_at: string | null;
+            /** Ends Participation */
+            ends_participation: boolean;
+        };
+        /**
+         * OwnData
+         * @description What the privacy page shows: the person's record and how much each store holds.
+         */
+        OwnData: {
+            /** Webcast Id */
+            webcast_id: string;
+            /** Webcast Title */
+            webcast_title: string;
+            /** Participant Id */
+            participant_id: string;
+            /** Email */
+            email: string | null;
+            /** Username */
+            username: string | null;
+            /** Name */
+            name: string;
+            /** Created At */
+            created_at: string;
+            /** Answers */
+            answers: components["schemas"]["OwnAnswer"][];
+            /** Consents */
+            consents: components["schemas"]["OwnConsent"][];
+            /** Held */
+            held: {
+                [key: string]: number;
+            };
+            controller: components["schemas"]["PublicController"] | null;
+            /** Privacy Expires At */
+            privacy_expires_at: number;
+        };
+        /** OwnErasure */
+        OwnErasure: {
+            /** Erased */
+            erased: {
+                [key: string]: number;
+            };
+        };
         /**
          * OwnMessage
          * @description A message as its sender sees it, with private and public replies.
@@ -4134,6 +4157,13 @@ export interface components {
             answered: boolean;
             /** Replies */
             replies: components["schemas"]["ReplyView"][];
+        };
+        /** OwnWithdrawal */
+        OwnWithdrawal: {
+            /** Field Id */
+            field_id: string;
+            /** Erased */
+            erased: boolean;
         };
         /** PageAddress */
         PageAddress: {
@@ -5465,35 +5495,6 @@ export interface components {
             updated_at: string;
             /** Etag */
             etag: string | null;
-        };
-        /** MyAnswer */
-        shared__composition__self_service__MyAnswer: {
-            /** Field Id */
-            field_id: string;
-            /** Label */
-            label: string;
-            /** Value */
-            value: unknown;
-        };
-        /** MyAnswer */
-        shared__polls__models__MyAnswer: {
-            /** Poll Id */
-            poll_id: string;
-            /** Answers */
-            answers: {
-                [key: string]: unknown;
-            };
-            /** Score */
-            score: number | null;
-            /** Max Score */
-            max_score: number | null;
-            /** Submitted At */
-            submitted_at: string;
-            /**
-             * Created
-             * @default false
-             */
-            created: boolean;
         };
         /**
          * FieldProblem
@@ -10391,7 +10392,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MyData"];
+                    "application/json": components["schemas"]["OwnData"];
                 };
             };
             /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
@@ -10528,7 +10529,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MyWithdrawal"];
+                    "application/json": components["schemas"]["OwnWithdrawal"];
                 };
             };
             /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
@@ -10693,7 +10694,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MyErasure"];
+                    "application/json": components["schemas"]["OwnErasure"];
                 };
             };
             /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
@@ -14553,7 +14554,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["shared__polls__models__MyAnswer"];
+                    "application/json": components["schemas"]["MyAnswer"];
                 };
             };
             /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
@@ -14642,7 +14643,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["shared__polls__models__MyAnswer"];
+                    "application/json": components["schemas"]["MyAnswer"];
                 };
             };
             /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */

@@ -7,6 +7,7 @@ import { restoreViewerSession } from "../api/session";
 import { Page, type PublicWebcast, textsFor, usePage } from "./context";
 import { DesignedPage, localised, type PublishedDesign } from "./Designed";
 import { LOCALES, type Locale, MESSAGES, pageLocales, pickLocale } from "./i18n";
+import { PrivacyPage } from "./PrivacyPage";
 import { linkSecrets, type Route, withoutSecrets } from "./routes";
 
 type Loaded<T> = { readonly state: "loading" } | { readonly state: "missing" } | { readonly state: "failed" } | { readonly state: "ready"; readonly value: T };
@@ -271,19 +272,6 @@ function PasswordReset({ api, webcast }: { readonly api: Api; readonly webcast: 
   );
 }
 
-function Privacy({ webcast }: { readonly webcast: PublicWebcast }) {
-  const { texts } = usePage();
-  return (
-    <section aria-labelledby="privacy-title">
-      <h2 id="privacy-title">{texts.t("privacyTitle")}</h2>
-      <p>{texts.t("privacyText")}</p>
-      <p>
-        <a href={`/w/${encodeURIComponent(webcast.id)}`}>{texts.t("backToWebcast")}</a>
-      </p>
-    </section>
-  );
-}
-
 export function App({ api, route }: { readonly api: Api; readonly route: Route }) {
   const address = useAddress(api, route);
   const webcastId = "webcastId" in route ? route.webcastId : address.state === "ready" ? address.value : null;
@@ -323,7 +311,7 @@ export function App({ api, route }: { readonly api: Api; readonly route: Route }
       ) : route.page === "password-reset" ? (
         <PasswordReset api={api} webcast={webcast} />
       ) : (
-        <Privacy webcast={webcast} />
+        <PrivacyPage api={api} webcast={webcast} />
       );
   }
   return (

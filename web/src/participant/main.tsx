@@ -11,7 +11,8 @@ import "./page.css";
 // A mailed link opened in a tab that shows the page already changes only the fragment: start
 // again, so that the page takes the link's token like on any other opening.
 window.addEventListener("hashchange", () => {
-  if (linkSecrets("", location.hash).token !== null) {
+  const secrets = linkSecrets("", location.hash);
+  if (secrets.token !== null || secrets.erase !== null) {
     location.reload();
   }
 });

@@ -22,14 +22,19 @@ describe("routeOf", () => {
 
 describe("linkSecrets", () => {
   it("reads the token and key after # and, from links mailed earlier, the query", () => {
-    expect(linkSecrets("", "#token=abc&key=k1")).toEqual({ token: "abc", key: "k1" });
-    expect(linkSecrets("?token=old", "")).toEqual({ token: "old", key: null });
-    expect(linkSecrets("?token=old", "#token=new")).toEqual({ token: "new", key: null });
-    expect(linkSecrets("", "")).toEqual({ token: null, key: null });
+    expect(linkSecrets("", "#token=abc&key=k1")).toEqual({ token: "abc", key: "k1", erase: null });
+    expect(linkSecrets("?token=old", "")).toEqual({ token: "old", key: null, erase: null });
+    expect(linkSecrets("?token=old", "#token=new")).toEqual({ token: "new", key: null, erase: null });
+    expect(linkSecrets("", "")).toEqual({ token: null, key: null, erase: null });
+    expect(linkSecrets("", "#erase=e1")).toEqual({ token: null, key: null, erase: "e1" });
   });
 
   it("drops values longer than the API takes", () => {
-    expect(linkSecrets("", `#token=${"t".repeat(257)}&key=${"k".repeat(65)}`)).toEqual({ token: null, key: null });
+    expect(linkSecrets("", `#token=${"t".repeat(257)}&key=${"k".repeat(65)}&erase=${"e".repeat(257)}`)).toEqual({
+      token: null,
+      key: null,
+      erase: null,
+    });
   });
 
   it("leaves an address without its secrets", () => {

@@ -49,6 +49,8 @@ export interface LinkSecrets {
   readonly token: string | null;
   /** The internal registration link's key. */
   readonly key: string | null;
+  /** The mailed link that confirms an erasure asked for on the privacy page. */
+  readonly erase: string | null;
 }
 
 /**
@@ -62,7 +64,7 @@ export function linkSecrets(search: string, hash: string): LinkSecrets {
     const value = fromHash.get(name) ?? fromQuery.get(name);
     return value !== null && value !== "" && value.length <= max ? value : null;
   };
-  return { token: pick("token", 256), key: pick("key", 64) };
+  return { token: pick("token", 256), key: pick("key", 64), erase: pick("erase", 256) };
 }
 
 /** The address without its secrets, for `history.replaceState`: a link's token leaves the
@@ -72,5 +74,6 @@ export function withoutSecrets(href: string): string {
   url.hash = "";
   url.searchParams.delete("token");
   url.searchParams.delete("key");
+  url.searchParams.delete("erase");
   return url.pathname + url.search;
 }
