@@ -121,6 +121,18 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         webcast_references=(WebcastReference.field,),
     ),
     CosmosContainerSpec(
+        name="erasures",
+        partition_key="/webcast_id",
+        purpose="erasure ledger: keyed hashes of the e-mail addresses, user names and external "
+        "identities of people erased at their request, per original webcast",
+        personal_data=True,
+        # Kept as long as a backup of the webcast may be restored: the longest retention
+        # (10 years) plus the 35 days of the databases' own backups.
+        default_ttl=(3650 + 35) * 24 * 60 * 60,
+        kept_after_deletion="the erasure ledger (keyed hashes only): no import or restore of "
+        "a backup may bring an erased person back",
+    ),
+    CosmosContainerSpec(
         name="audit",
         partition_key="/partition",
         purpose="hash-chained audit log; ids only, client address for admin-side actors",

@@ -16,6 +16,7 @@ from shared.downloads import privacy as downloads
 from shared.live import privacy as live
 from shared.media import privacy as media
 from shared.messages import privacy as messages
+from shared.participants import erasure_ledger
 from shared.participants import privacy as participants
 from shared.participants.imports import privacy as import_privacy
 from shared.polls import privacy as polls
@@ -48,6 +49,7 @@ COSMOS_HANDLERS: Mapping[str, StoreHandlers] = {
     "tokens": StoreHandlers(auth.export_tokens, auth.erase_tokens),
     "throttles": StoreHandlers(accounts.export_throttles, accounts.erase_throttles),
     "participants": StoreHandlers(participants.export_participant, participants.erase_participant),
+    "erasures": StoreHandlers(erasure_ledger.export_entries, erasure_ledger.keep_entries),
     "audit": StoreHandlers(audit.export_actor_entries, audit.redact_actor_addresses),
     "messages": StoreHandlers(messages.export_messages, messages.erase_messages),
     "polls": StoreHandlers(polls.export_answers, polls.erase_answers),
@@ -67,10 +69,11 @@ BLOB_HANDLERS: Mapping[str, StoreHandlers] = {
 }
 
 # Left out when a participant is deleted: the participant's own record (the caller removes
-# it last, so that a failed step can be repeated) and the audit log, which keeps its entries
-# as the processing log (ids only, P31). Blob containers are left out too: their erasers work
-# on a whole webcast (video and import files are not one person's data alone).
-_NOT_ERASED_WITH_A_PARTICIPANT = {"participants", "audit"}
+# it last, so that a failed step can be repeated), the audit log, which keeps its entries as
+# the processing log (ids only, P31), and the erasure ledger, which records that a person was
+# erased at their request (keyed hashes only). Blob containers are left out too: their
+# erasers work on a whole webcast (video and import files are not one person's data alone).
+_NOT_ERASED_WITH_A_PARTICIPANT = {"participants", "audit", "erasures"}
 
 
 def erase_tied_to_participant(subject: DataSubject) -> dict[str, int]:

@@ -21,6 +21,7 @@ from shared.auth.permissions import require_manager
 from shared.clock import utc_iso
 from shared.composition.privacy_handlers import COSMOS_HANDLERS, erase_tied_to_participant
 from shared.errors import validation_error
+from shared.participants import erasure_ledger
 from shared.participants import privacy as participant_privacy
 from shared.participants.models import Participant
 from shared.participants.people import LoginKind, find_person
@@ -258,6 +259,8 @@ def erase_records(found: list[Participant]) -> dict[str, int]:
     """Remove the records and what is tied to them in every store; the items per store."""
     erased: dict[str, int] = {}
     for participant in found:
+        # First into the ledger: an import running meanwhile must not bring them back.
+        erased["erasures"] = erased.get("erasures", 0) + erasure_ledger.record(participant)
         subject = _subject(participant)
         for store, count in erase_tied_to_participant(subject).items():
             erased[store] = erased.get(store, 0) + count

@@ -43,6 +43,7 @@ from shared.deletions.repository import account_jobs, jobs
 from shared.deletions.sweep import count_blobs, delete_documents, store_key, swept_containers
 from shared.errors import DomainError, conflict, not_found
 from shared.ids import new_secret_token, token_hash
+from shared.participants import erasure_ledger
 from shared.privacy.blobs import delete_prefix
 from shared.stores import BLOB_CONTAINERS
 from shared.webcasts.service import not_tombstoned_ids, tenant_has_webcasts
@@ -349,7 +350,8 @@ def purge_expired_logs(*, max_documents: int = PURGE_MAX_DOCUMENTS) -> int:
             account_jobs.replace(tenant_id=job.tenant_id, item=job)
             continue
         records = _purge_records(job)
-        purged += records
+        ledger = erasure_ledger.purge_tenant(job.tenant_id, max_items=max(budget, 1))
+        purged += records + ledger
         operations.record_event(
             tenant_id=PLATFORM_TENANT,
             actor=SYSTEM_ACTOR,
@@ -359,6 +361,7 @@ def purge_expired_logs(*, max_documents: int = PURGE_MAX_DOCUMENTS) -> int:
             store_counts={
                 store_key("cosmos", "audit"): [job.audit_purged, 0],
                 store_key("cosmos", "deletions"): [records, 0],
+                store_key("cosmos", "erasures"): [ledger, 0],
             },
         )
     return purged

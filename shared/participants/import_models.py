@@ -48,6 +48,7 @@ class ImportCounts(BaseModel):
     created: int = 0
     updated: int = 0
     failed: int = 0  # valid rows the database refused
+    erased: int = 0  # valid rows naming a person erased at their request: skipped
 
 
 class ImportReport(BaseModel):

@@ -164,6 +164,18 @@ class PrivacyGrant(BaseModel):
     expires_at: float
 
 
+class ErasedLogin(Document):
+    """An erasure ledger entry: a login of a person erased at their request. Its id is the
+    login key's (a keyed hash of webcast and value): nothing of the person in clear."""
+
+    doc_type = "erased-login"
+
+    tenant_id: str
+    webcast_id: str
+    kind: str
+    erased_at: str
+
+
 class ParticipantSession(TimedSession):
     """A viewer's session, stored under the hash of the cookie value.
 

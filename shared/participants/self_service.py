@@ -40,6 +40,7 @@ def open_privacy(
 ) -> sessions.IssuedViewerSession:
     """Exchange the mailed privacy token for a short privacy grant in the viewer session; the
     token stays usable (it sits in every mail the person got) until it expires."""
+    viewer_webcast(webcast_id, cached=False)
     stored = usable(token, purposes=(PRIVACY,), owner_prefix=f"{webcast_id}/")
     participant = stored and participants.get(
         tenant_id=stored.tenant_id,
@@ -168,6 +169,7 @@ def spend_erasure_token(*, webcast_id: str, token: str) -> Participant:
     """The participant whose mailed erasure link this is, the link spent now; else 422 on
     `token`. The link alone suffices: it was asked for under a privacy grant and proves the
     mailbox now, in whichever browser the mail is opened."""
+    viewer_webcast(webcast_id, cached=False)
     stored = usable(token, purposes=(ERASURE,), owner_prefix=f"{webcast_id}/")
     participant = stored and participants.get(
         tenant_id=stored.tenant_id,

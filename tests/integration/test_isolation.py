@@ -788,6 +788,8 @@ VIEWER_BODIES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/w/{webcast_id}/messages"): {"text": "Planted"},
     ("POST", "/api/w/{webcast_id}/polls/{poll_id}/answer"): {"answers": {"q1": "yes"}},
     ("POST", "/api/w/{webcast_id}/heartbeat"): {"mode": "live"},
+    ("POST", "/api/w/{webcast_id}/privacy/session"): {"token": "not-a-privacy-token"},
+    ("POST", "/api/w/{webcast_id}/privacy/erasure"): {"token": "not-an-erasure-token"},
 }
 
 

@@ -8,6 +8,7 @@ import json
 import zipfile
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import jsonschema
 import pytest
@@ -16,6 +17,7 @@ from shared.audit.models import Actor, ActorKind
 from shared.auth.models import Permission
 from shared.clients import cosmos_container
 from shared.participants import access
+from shared.participants.imports import worker
 from shared.participants.models import ParticipantInput
 from shared.participants.repository import participants
 from shared.participants.service import save_participant
@@ -24,6 +26,7 @@ from shared.webcasts.service import find_in_tenant
 from tests import helpers
 from tests.integration.test_isolation import _POLL
 from tests.integration.test_participant_deletion import TRACKING, _signed_in_activity
+from tests.integration.test_participant_imports import csv_bytes, start, upload
 
 SCHEMA = json.loads(
     (Path(__file__).parents[2] / "docs" / "data-subject-export.schema.json").read_text()
@@ -33,6 +36,8 @@ TIED = {
     "poll_results_tied_to_participant": True,
     "attendance_tied_to_participant": True,
 }
+# Any moment the ledger records, as ISO 8601 text.
+ANY_TIME = mock.ANY
 # Account-side stores: a participant has no admin account, sign-in lookup or page to design.
 ACCOUNT_SIDE = {"tenants", "logins", "designs"}
 
@@ -221,3 +226,34 @@ def test_a_request_names_one_person_of_its_own_tenant_and_needs_the_owner(stack)
         assert answer.status_code == 422, (body, answer.text)
         assert answer.headers["content-type"].startswith("application/problem+json")
         assert field in {error["field"] for error in answer.json()["errors"]}, answer.text
+
+
+@pytest.mark.claim("P23")
+def test_an_erased_person_stays_out_of_imports_but_may_register_again_themselves(stack):
+    owner = helpers.new_owner("subject-ledger")
+    webcast_id = helpers.new_webcast(
+        owner, "ledger", access_mode="registration", admit_before_confirmation=True
+    )
+    erased_address = helpers.unique_email("erased")
+    _participant(owner, webcast_id, email=erased_address)
+    assert owner.post("/api/people/erasure", json={"email": erased_address}).status_code == 200
+
+    # The import file was made before the request: its row of the erased person is skipped.
+    other_address = helpers.unique_email("imported")
+    content = csv_bytes([["E-Mail"], [erased_address.upper()], [other_address]])
+    job = upload(owner, webcast_id, "list.csv", content)
+    done = start(owner, webcast_id, job["id"], mapping={"E-Mail": "email"})
+    assert done["status"] == "done", done
+    assert (done["counts"]["created"], done["counts"]["erased"]) == (1, 1)
+    [skipped] = done["report"]["errors"]
+    assert skipped["row"] == 2 and skipped["reason"] == worker.ERASED_ROW
+    assert erased_address not in json.dumps(done)
+    search = owner.post("/api/people/search", json={"email": erased_address})
+    assert search.json()["records"] == []
+
+    # The person's own later registration is theirs to make; the export says what was erased.
+    viewer = helpers.Viewer.register(webcast_id, email=erased_address, answers={})
+    assert viewer.participant_id is not None
+    document, _ = _export(owner, email=erased_address)
+    [entry] = document["webcasts"]
+    assert entry["stores"]["erasures"] == [{"login": "email", "erased_at": ANY_TIME}]

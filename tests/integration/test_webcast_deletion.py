@@ -164,6 +164,7 @@ def _route_ids(built: everything.Built) -> dict[str, str]:
             "handout_id": "0" * 8,
             "image_id": "0" * 8,
             "job_id": "0" * 8,
+            "field_id": "privacy",
             "session_id": "0" * 8,
             "language": "de",
             "rung": "240p",

@@ -32,10 +32,11 @@ def export_sources(*, subject: DataSubject) -> list[dict[str, Any]]:
 
 
 def erase_sources(*, subject: DataSubject) -> int:
-    """Delete every import file of the subject's webcast (prefix {tenant}/{webcast}/); a
-    file cannot lose one person's row, so pending imports of the webcast end as failed. A
-    speaker is in no import."""
-    if subject.webcast_id is None or subject.speaker_id is not None:
+    """Delete every import file of a webcast being deleted (prefix {tenant}/{webcast}/);
+    pending imports of the webcast end as failed. One person's erasure leaves the files: a
+    file cannot lose one row, the erasure ledger makes a running import skip the person, and
+    the file goes when its job ends (at most 24 hours)."""
+    if not subject.is_whole_webcast:
         return 0
     container = blob_service().get_container_client(blob_container_name(CONTAINER))
     prefix = f"{subject.tenant_id}/{subject.webcast_id}/"

@@ -16,6 +16,7 @@ from shared.clock import now, utc_iso
 from shared.errors import DomainError
 from shared.events.models import EventGridEvent
 from shared.malware import ScanPendingError
+from shared.participants import erasure_ledger
 from shared.participants.import_models import (
     FINISHED,
     RUNNING,
@@ -59,6 +60,7 @@ SOURCE_MAX_AGE_SECONDS = 24 * 60 * 60
 WRITE_WORKERS = 12
 WRITE_CHUNK = 480
 _TRANSIENT_STATUS = {408, 429, 449, 500, 503}
+ERASED_ROW = "skipped: this person's data was erased at their request"
 _WRITE_ATTEMPTS = 4
 
 
@@ -221,10 +223,21 @@ class JobRun:
         # Before each chunk: a webcast deleted meanwhile gets no more people.
         if is_gone(tenant_id=self.job.tenant_id, webcast_id=self.job.webcast_id):
             raise WebcastGoneError(self.job.webcast_id)
-        outcomes = self._import_chunk(pool, [data for _, data in chunk])
+        # Read again for every chunk: a person erased while the import runs is skipped too.
+        erased = erasure_ledger.erased_in(
+            tenant_id=self.job.tenant_id, webcast_id=self.job.webcast_id
+        )
         counts = self.job.counts
         new_errors: list[RowError] = []
-        for (row, _), outcome in zip(chunk, outcomes, strict=True):
+        kept: list[tuple[int, ParticipantInput]] = []
+        for row, data in chunk:
+            if erasure_ledger.names_erased(data, webcast_id=self.job.webcast_id, erased=erased):
+                counts.erased += 1
+                new_errors.append(RowError(row=row, reason=ERASED_ROW, phase="write"))
+            else:
+                kept.append((row, data))
+        outcomes = self._import_chunk(pool, [data for _, data in kept]) if kept else []
+        for (row, _), outcome in zip(kept, outcomes, strict=True):
             if isinstance(outcome, Saved):
                 counts.created += outcome.created
                 counts.updated += not outcome.created

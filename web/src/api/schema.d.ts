@@ -3505,6 +3505,11 @@ export interface components {
              * @default 0
              */
             failed: number;
+            /**
+             * Erased
+             * @default 0
+             */
+            erased: number;
         };
         /** ImportCreate */
         ImportCreate: {
