@@ -195,6 +195,37 @@ def _resume_account_deletion(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _find_person(args: argparse.Namespace, out: TextIO) -> int:
+    from shared.composition.forwarding import controllers_holding
+    from shared.participants.people import LoginKind
+
+    named = [
+        (kind, value)
+        for kind, value in (
+            (LoginKind.email, args.email),
+            (LoginKind.username, args.username),
+            (LoginKind.external_id, args.external_id),
+        )
+        if value
+    ]
+    if len(named) != 1:
+        print(
+            "error: name the person by exactly one of --email, --username, --external-id",
+            file=sys.stderr,
+        )
+        return 2
+    kind, value = named[0]
+    found = controllers_holding(kind=kind, value=value.strip())
+    if not found:
+        print("no customer account holds data for this person", file=out)
+    for contact in found:
+        print(
+            f"{contact.name} <{contact.contact_email}>  (customer account {contact.tenant_id})",
+            file=out,
+        )
+    return 0
+
+
 Handler = Callable[[argparse.Namespace, TextIO], int]
 
 
@@ -279,6 +310,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     account.add_argument("--tenant-id", required=True, help="the customer account")
     account.set_defaults(handler=_resume_account_deletion)
+
+    person = commands.add_parser(
+        "find-person",
+        help="which customer accounts hold data about a person (to forward a request)",
+        description="For a data-subject request sent to the vendor: the controllers (name and "
+        "contact) whose webcasts hold participants by this e-mail address, user name or "
+        "external identity. Audited under the platform, without the value.",
+    )
+    person.add_argument("--email", help="the person's e-mail address")
+    person.add_argument("--username", help="a user name the person signs in with")
+    person.add_argument("--external-id", help="the identity a customer's server embeds them by")
+    person.set_defaults(handler=_find_person)
     return parser
 
 

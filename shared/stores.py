@@ -121,6 +121,13 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         webcast_references=(WebcastReference.field,),
     ),
     CosmosContainerSpec(
+        name="people_index",
+        partition_key="/id",
+        purpose="the vendor's index for forwarding requests: a keyed hash of an e-mail address, "
+        "user name or external identity -> the customer accounts holding participants by it",
+        personal_data=True,
+    ),
+    CosmosContainerSpec(
         name="erasures",
         partition_key="/webcast_id",
         purpose="erasure ledger: keyed hashes of the e-mail addresses, user names and external "

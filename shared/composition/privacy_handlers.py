@@ -16,7 +16,7 @@ from shared.downloads import privacy as downloads
 from shared.live import privacy as live
 from shared.media import privacy as media
 from shared.messages import privacy as messages
-from shared.participants import erasure_ledger
+from shared.participants import erasure_ledger, people_index
 from shared.participants import privacy as participants
 from shared.participants.imports import privacy as import_privacy
 from shared.polls import privacy as polls
@@ -49,6 +49,7 @@ COSMOS_HANDLERS: Mapping[str, StoreHandlers] = {
     "tokens": StoreHandlers(auth.export_tokens, auth.erase_tokens),
     "throttles": StoreHandlers(accounts.export_throttles, accounts.erase_throttles),
     "participants": StoreHandlers(participants.export_participant, participants.erase_participant),
+    "people_index": StoreHandlers(people_index.export_entries, people_index.release),
     "erasures": StoreHandlers(erasure_ledger.export_entries, erasure_ledger.keep_entries),
     "audit": StoreHandlers(audit.export_actor_entries, audit.redact_actor_addresses),
     "messages": StoreHandlers(messages.export_messages, messages.erase_messages),

@@ -164,6 +164,16 @@ class PrivacyGrant(BaseModel):
     expires_at: float
 
 
+class IndexedPerson(Document):
+    """The vendor's index entry of one login value across the platform: its id is a keyed
+    hash of kind and value; the tenants that held participants by it when they were written
+    (a lookup checks each of them again, so an entry may name a tenant that no longer does)."""
+
+    doc_type = "indexed-person"
+
+    tenants: dict[str, bool] = {}
+
+
 class ErasedLogin(Document):
     """An erasure ledger entry: a login of a person erased at their request. Its id is the
     login key's (a keyed hash of webcast and value): nothing of the person in clear."""

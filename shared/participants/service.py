@@ -15,6 +15,7 @@ from shared.cosmos.repository import MAX_BATCH_OPERATIONS, Document, Page
 from shared.emails import EmailNotValidError, checked_email
 from shared.errors import DomainError, conflict, not_found, validation_error
 from shared.ids import new_id, normalize_email
+from shared.participants import people_index
 from shared.participants.forms import check_answers, display_name
 from shared.participants.models import (
     Consent,
@@ -101,6 +102,7 @@ def _claim_login(participant: Participant, kind: str, value: str | None) -> None
     key = login_key(participant=participant, kind=kind, value=value)
     try:
         logins.create(tenant_id=participant.tenant_id, item=key)
+        people_index.add(tenant_id=participant.tenant_id, kind=kind, value=value)
         return
     except DomainError as error:
         existing = logins.get(
@@ -118,6 +120,7 @@ def _claim_login(participant: Participant, kind: str, value: str | None) -> None
         existing.participant_id = participant.id
         existing.person = key.person
         logins.replace(tenant_id=participant.tenant_id, item=existing)
+        people_index.add(tenant_id=participant.tenant_id, kind=kind, value=value)
 
 
 def _release_login(participant: Participant, kind: str, value: str | None) -> None:
@@ -456,6 +459,10 @@ def import_participants(
             )
         except DomainError:
             return [one_by_one(index) for index in group]
+        for index in group:
+            for kind, value in _logins_of(planned[index]):
+                if value:
+                    people_index.add(tenant_id=webcast.tenant_id, kind=kind, value=value)
         return [
             (
                 index,

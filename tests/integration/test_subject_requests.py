@@ -13,10 +13,11 @@ from unittest import mock
 import jsonschema
 import pytest
 
-from shared.audit.models import Actor, ActorKind
+from shared import cli
+from shared.audit.models import PLATFORM_TENANT, Actor, ActorKind
 from shared.auth.models import Permission
 from shared.clients import cosmos_container
-from shared.participants import access
+from shared.participants import access, people_index
 from shared.participants.imports import worker
 from shared.participants.models import ParticipantInput
 from shared.participants.repository import participants
@@ -257,3 +258,43 @@ def test_an_erased_person_stays_out_of_imports_but_may_register_again_themselves
     document, _ = _export(owner, email=erased_address)
     [entry] = document["webcasts"]
     assert entry["stores"]["erasures"] == [{"login": "email", "erased_at": ANY_TIME}]
+
+
+@pytest.mark.claim("P23")
+def test_the_vendor_finds_which_controllers_hold_a_person_to_forward_a_request(stack):
+    address = helpers.unique_email("forwarded")
+    named = helpers.new_owner("forward-named")
+    profile = {"legal_name": "Named GmbH", "postal_address": "Way 1", "contact_email": named.email}
+    assert named.request("PUT", "/api/account/controller", json=profile).status_code == 200
+    unnamed = helpers.new_owner("forward-unnamed")
+    elsewhere = helpers.new_owner("forward-elsewhere")
+    for owner in (named, unnamed):
+        for name in ("one", "two"):
+            _participant(owner, helpers.new_webcast(owner, name), email=address)
+    _participant(elsewhere, helpers.new_webcast(elsewhere), email=helpers.unique_email("x"))
+    # An entry naming an account that holds no one by the address (a webcast deleted since).
+    people_index.add(tenant_id=elsewhere.tenant_id, kind="email", value=address)
+
+    def lookup(*arguments: str) -> str:
+        out = io.StringIO()
+        assert cli.main(["find-person", *arguments], out=out) == 0
+        return out.getvalue()
+
+    shown = lookup("--email", address.upper())
+    assert f"Named GmbH <{named.email}>" in shown
+    assert unnamed.email in shown and elsewhere.tenant_id not in shown
+    entry = people_index.index.get(people_index.entry_id("email", address))
+    assert entry is not None and set(entry.tenants) == {named.tenant_id, unnamed.tenant_id}
+    [audited] = [
+        e
+        for e in helpers.audit_entries(PLATFORM_TENANT, action="subject.forward_lookup")
+        if set(e.entity_ids or []) == {named.tenant_id, unnamed.tenant_id}
+    ]
+    assert address.split("@")[0] not in audited.model_dump_json()
+
+    # Once one controller erased the person, the vendor forwards to the other alone.
+    assert named.post("/api/people/erasure", json={"email": address}).json()["participants"] == 2
+    shown = lookup("--email", address)
+    assert "Named GmbH" not in shown and unnamed.email in shown
+    assert "no customer account" in lookup("--username", "nobody-by-this-name")
+    assert cli.main(["find-person"], out=io.StringIO()) == 2
