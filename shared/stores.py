@@ -134,8 +134,8 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         "identities of people erased at their request, per original webcast",
         personal_data=True,
         # Kept as long as a backup of the webcast may be restored: the longest retention
-        # (10 years) plus the 35 days of the databases' own backups.
-        default_ttl=(3650 + 35) * 24 * 60 * 60,
+        # (10 years) plus the longest backup window (deletion_backup_window_days, at most 30).
+        default_ttl=(3650 + 30) * 24 * 60 * 60,
         kept_after_deletion="the erasure ledger (keyed hashes only): no import or restore of "
         "a backup may bring an erased person back",
     ),

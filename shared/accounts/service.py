@@ -197,6 +197,13 @@ def tenant_owner(tenant_id: str) -> Account | None:
     return accounts.get(tenant_id=tenant_id, item_id=tenant.owner_account_id)
 
 
+def count_subaccounts(tenant_id: str) -> int:
+    """How many sub-accounts the customer account has (the record of processing names it)."""
+    return sum(
+        1 for account in accounts.query(tenant_id=tenant_id) if account.role == Role.subaccount
+    )
+
+
 def get_account(*, tenant_id: str, account_id: str) -> Account | None:
     return accounts.get(tenant_id=tenant_id, item_id=account_id)
 

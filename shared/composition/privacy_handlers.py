@@ -6,7 +6,7 @@ Keyed by the store's name in `shared.stores` (Cosmos and blob containers apart: 
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from shared.accounts import privacy as accounts
 from shared.audit import privacy as audit
@@ -89,3 +89,27 @@ def erase_tied_to_participant(subject: DataSubject) -> dict[str, int]:
             continue
         erased[spec.name] = eraser(subject=subject)
     return erased
+
+
+class Blocker(Protocol):
+    """Stamp (`blocked_at` a time) or clear (None) the hold on what one store ties to the
+    subject; how many items it changed."""
+
+    def __call__(self, *, subject: DataSubject, blocked_at: str | None) -> int: ...
+
+
+# The stores whose documents tie a participant besides the record itself (P24): their
+# documents carry the hold too, so that no list, feed, report or export shows them.
+TIED_BLOCKERS: Mapping[str, Blocker] = {
+    "messages": messages.set_blocked,
+    "polls": polls.set_blocked,
+    "tracking": tracking.set_blocked,
+}
+
+
+def block_tied_to_participant(subject: DataSubject, blocked_at: str | None) -> dict[str, int]:
+    """Stamp or clear the hold on everything tied to the participant; items per store."""
+    return {
+        name: blocker(subject=subject, blocked_at=blocked_at)
+        for name, blocker in TIED_BLOCKERS.items()
+    }

@@ -17,6 +17,7 @@ from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth import privacy as auth_privacy
 from shared.auth.models import Principal
 from shared.clock import now, utc_iso
+from shared.composition.subject_requests import erase_ended_holds
 from shared.config import get_settings
 from shared.deletions import service as deletions
 from shared.deletions.models import DeletionReason
@@ -162,6 +163,7 @@ class RetentionRun(BaseModel):
     notices: int = 0
     deletions: int = 0
     participant_erasures: int = 0
+    hold_erasures: int = 0  # blocked records whose hold ended, erased (P24)
     failures: int = 0
 
 
@@ -244,4 +246,5 @@ def run(*, at: float | None = None, tenant_id: str | None = None) -> RetentionRu
                 result.failures += 1
         continuation = page.continuation
         if continuation is None:
+            result.hold_erasures = erase_ended_holds(at=moment)
             return result

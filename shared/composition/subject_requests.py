@@ -10,16 +10,21 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, StringConstraints
 
 from shared.audit import operations
-from shared.audit.models import Actor, RequestContext
+from shared.audit.models import SYSTEM_ACTOR, Actor, RequestContext
 from shared.auth.models import Principal
 from shared.auth.permissions import require_manager
-from shared.clock import utc_iso
-from shared.composition.privacy_handlers import COSMOS_HANDLERS, erase_tied_to_participant
+from shared.clock import now, utc_iso
+from shared.composition.privacy_handlers import (
+    COSMOS_HANDLERS,
+    block_tied_to_participant,
+    erase_tied_to_participant,
+)
 from shared.errors import validation_error
 from shared.participants import erasure_ledger
 from shared.participants import privacy as participant_privacy
@@ -65,6 +70,24 @@ class PersonRecord(BaseModel):
 class PersonMatches(BaseModel):
     found_by: LoginKind
     records: list[PersonRecord]
+
+
+MAX_HOLD_DAYS = 3650  # the longest retention: no hold outlasts what a webcast may keep
+
+
+class PersonHold(PersonQuery):
+    """A legal hold instead of an erasure (P24): why, and the day it ends (then erased)."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    until: date
+
+
+class PersonBlocking(BaseModel):
+    """What a hold, or its lifting, changed: the records and the tied items per store."""
+
+    found_by: LoginKind
+    participants: int
+    changed: dict[str, int]
 
 
 class PersonErasure(BaseModel):
@@ -285,3 +308,84 @@ def erase(*, principal: Principal, query: PersonQuery, context: RequestContext) 
         context=context,
     )
     return PersonErasure(found_by=kind, participants=len(found), erased=erased)
+
+
+def _hold_end(until: date) -> str:
+    today = datetime.fromtimestamp(now(), UTC).date()
+    if until <= today:
+        raise validation_error("until", "must be a day after today")
+    if until > today + timedelta(days=MAX_HOLD_DAYS):
+        raise validation_error("until", f"must be within {MAX_HOLD_DAYS} days")
+    return datetime.combine(until, time.min, UTC).isoformat().replace("+00:00", "Z")
+
+
+def block(*, principal: Principal, hold: PersonHold, context: RequestContext) -> PersonBlocking:
+    """Block the person's records and what is tied to them where a legal duty stands against
+    erasure: stored, but out of every list, search, export, sign-in, mail and processing."""
+    tenant_id = require_manager(principal, write=True)
+    ends = _hold_end(hold.until)
+    kind, found = _records(tenant_id, hold)
+    moment = utc_iso()
+    changed: dict[str, int] = {}
+    for participant in found:
+        subject = _subject(participant)
+        for store, count in block_tied_to_participant(subject, moment).items():
+            changed[store] = changed.get(store, 0) + count
+        held = participant_privacy.hold(subject=subject, reason=hold.reason, until=ends, at=moment)
+        changed["participants"] = changed.get("participants", 0) + held
+    audit_request(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="subject.block",
+        found=found,
+        counts=changed,
+        context=context,
+    )
+    return PersonBlocking(found_by=kind, participants=len(found), changed=changed)
+
+
+def unblock(*, principal: Principal, query: PersonQuery, context: RequestContext) -> PersonBlocking:
+    """Lift the hold on the person's blocked records: everything is back as it was."""
+    tenant_id = require_manager(principal, write=True)
+    kind, value = _named(query)
+    found = find_person(
+        tenant_id=tenant_id, kind=kind, value=value, limit=MAX_RECORDS, blocked=True
+    )
+    changed: dict[str, int] = {}
+    for participant in found:
+        subject = _subject(participant)
+        lifted = participant_privacy.release_hold(subject=subject)
+        changed["participants"] = changed.get("participants", 0) + lifted
+        for store, count in block_tied_to_participant(subject, None).items():
+            changed[store] = changed.get(store, 0) + count
+    audit_request(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        action="subject.unblock",
+        found=found,
+        counts=changed,
+        context=context,
+    )
+    return PersonBlocking(found_by=kind, participants=len(found), changed=changed)
+
+
+def erase_ended_holds(*, at: float, limit: int = 500) -> int:
+    """The retention timer's part: records whose hold ended are erased as the person asked,
+    with everything tied to them; how many records went."""
+    before = datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
+    erased = 0
+    for subject in participant_privacy.held_until(before=before, limit=limit):
+        participant = participant_privacy.held_record(subject=subject)
+        if participant is None:
+            continue
+        counts = erase_records([participant])
+        audit_request(
+            tenant_id=subject.tenant_id,
+            actor=SYSTEM_ACTOR,
+            action="subject.erase",
+            found=[participant],
+            counts=counts,
+            context=RequestContext(),
+        )
+        erased += 1
+    return erased

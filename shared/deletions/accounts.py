@@ -43,7 +43,7 @@ from shared.deletions.repository import account_jobs, jobs
 from shared.deletions.sweep import count_blobs, delete_documents, store_key, swept_containers
 from shared.errors import DomainError, conflict, not_found
 from shared.ids import new_secret_token, token_hash
-from shared.participants import erasure_ledger
+from shared.participants import erasure_ledger, people_index
 from shared.privacy.blobs import delete_prefix
 from shared.stores import BLOB_CONTAINERS
 from shared.webcasts.service import not_tombstoned_ids, tenant_has_webcasts
@@ -248,6 +248,11 @@ def _erase(job: AccountDeletionJob) -> None:
         count = stores.setdefault(key, StoreCount())
         count.deleted += _sweep_tenant(spec.name, spec.partition_key, tenant_id)
         count.remaining = _count_tenant(spec.name, tenant_id)
+    # The vendor's index names people by hash, not by tenant: the account is taken out.
+    stores[store_key("cosmos", "people_index")] = StoreCount(
+        deleted=people_index.forget_tenant(tenant_id),
+        remaining=people_index.count_tenant(tenant_id),
+    )
     for blob_spec in BLOB_CONTAINERS:
         stores[store_key("blob", blob_spec.name)] = StoreCount(
             deleted=delete_prefix(blob_spec.name, f"{tenant_id}/"),

@@ -46,6 +46,21 @@ def erase_messages(*, subject: DataSubject) -> int:
     return len(found)
 
 
+def set_blocked(*, subject: DataSubject, blocked_at: str | None) -> int:
+    """Stamp (or clear) the hold on the participant's messages: a blocked message leaves the
+    moderators' lists and the published feed, and comes back when the hold is lifted."""
+    found = _messages(subject)
+    for message in found:
+        messages.replace(
+            tenant_id=message.tenant_id, item=message.model_copy(update={"blocked_at": blocked_at})
+        )
+    if any(m.published for m in found) and subject.webcast_id:
+        webcast = find_in_tenant(tenant_id=subject.tenant_id, webcast_id=subject.webcast_id)
+        if webcast is not None:
+            feed.rebuild(webcast)
+    return len(found)
+
+
 def erase_webcast_senders(*, webcast: Webcast, limit: int) -> int:
     """Take the sender (participant id, session hash) off up to `limit` of the webcast's
     messages and delete their upvotes after folding them: texts and counts stay."""

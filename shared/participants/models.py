@@ -143,6 +143,9 @@ class Participant(Document):
     created_at: str
     updated_at: str
     last_sign_in_at: str | None = None
+    # A legal hold instead of an erasure (P24): why, and until when (then it is erased).
+    blocked_reason: str | None = None
+    blocked_until: str | None = None
 
 
 class ParticipantLogin(Document):

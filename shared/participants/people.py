@@ -14,9 +14,12 @@ class LoginKind(StrEnum):
     external_id = EXTERNAL  # the `sub` a customer's server vouches for in an embed token
 
 
-def find_person(*, tenant_id: str, kind: LoginKind, value: str, limit: int) -> list[Participant]:
+def find_person(
+    *, tenant_id: str, kind: LoginKind, value: str, limit: int, blocked: bool = False
+) -> list[Participant]:
     """The participant records of every webcast of the tenant where `value` is the login of
-    `kind`, at most `limit`, oldest first; blocked records are left out."""
+    `kind`, at most `limit`, oldest first; blocked records only when `blocked` (and then
+    only they: lifting a hold reaches nothing else)."""
     keys = logins.iterate_tenant(
         tenant_id=tenant_id,
         where="c.person = @person",
@@ -26,8 +29,11 @@ def find_person(*, tenant_id: str, kind: LoginKind, value: str, limit: int) -> l
     found: dict[str, Participant] = {}
     for key in keys:
         participant = participants.get(
-            tenant_id=tenant_id, partition_key=key.webcast_id, item_id=key.participant_id
+            tenant_id=tenant_id,
+            partition_key=key.webcast_id,
+            item_id=key.participant_id,
+            include_blocked=blocked,
         )
-        if participant is not None:
+        if participant is not None and (participant.blocked_at is not None) == blocked:
             found[participant.id] = participant
     return sorted(found.values(), key=lambda each: (each.created_at, each.id))

@@ -126,3 +126,26 @@ def release(*, subject: DataSubject) -> int:
         _keep_only(key, [t for t in entry.tenants if t != subject.tenant_id])
         changed += 1
     return changed
+
+
+def _naming(tenant_id: str) -> list[IndexedPerson]:
+    # Entries are keyed by person, not tenant: only an account's deletion looks across them.
+    found = index.container.query_items(  # nosemgrep: cosmos-query-without-partition-key
+        "SELECT * FROM c WHERE IS_DEFINED(c.tenants[@t])",
+        parameters=[{"name": "@t", "value": tenant_id}],
+        enable_cross_partition_query=True,
+    )
+    return [IndexedPerson.model_validate(item) for item in found]
+
+
+def forget_tenant(tenant_id: str) -> int:
+    """Take a deleted customer account out of every entry; how many entries changed."""
+    entries = _naming(tenant_id)
+    for entry in entries:
+        _keep_only(entry.id, [t for t in entry.tenants if t != tenant_id])
+    return len(entries)
+
+
+def count_tenant(tenant_id: str) -> int:
+    """How many entries still name the customer account."""
+    return len(_naming(tenant_id))

@@ -5,6 +5,7 @@ from itertools import islice
 from typing import Any
 
 from shared.participants import sessions
+from shared.participants.models import Participant
 from shared.participants.repository import participant_sessions, participants
 from shared.participants.service import remove_participant
 from shared.privacy.models import DataSubject
@@ -68,6 +69,61 @@ def erase_sessions(*, subject: DataSubject) -> int:
     if subject.participant_id is None:
         return 0
     return sessions.revoke_participant(subject.participant_id)
+
+
+def hold(*, subject: DataSubject, reason: str, until: str, at: str) -> int:
+    """Block the participant's record under a legal hold: it stays stored, but no list,
+    search, export, sign-in or mail finds it, and its session grants go."""
+    participant = _participant(subject)
+    if participant is None:
+        return 0
+    participant.blocked_at = at
+    participant.blocked_reason = reason
+    participant.blocked_until = until
+    participants.replace(tenant_id=participant.tenant_id, item=participant)
+    sessions.revoke_participant(participant.id)
+    return 1
+
+
+def release_hold(*, subject: DataSubject) -> int:
+    """Lift the hold: the record is back in every list and may sign in again."""
+    participant = _participant(subject)
+    if participant is None or participant.blocked_at is None:
+        return 0
+    participant.blocked_at = None
+    participant.blocked_reason = None
+    participant.blocked_until = None
+    participants.replace(tenant_id=participant.tenant_id, item=participant)
+    return 1
+
+
+def held_record(*, subject: DataSubject) -> Participant | None:
+    """The blocked record itself (the timer erases it once its hold ended)."""
+    found = _participant(subject)
+    return found if found is not None and found.blocked_at is not None else None
+
+
+def held_until(*, before: str, limit: int) -> list[DataSubject]:
+    """Records of every tenant whose hold ended before `before` (the retention timer erases
+    them); at most `limit`."""
+    # Across every tenant: the timer alone asks, for records whose hold has ended.
+    found = participants.container.query_items(  # nosemgrep: cosmos-query-without-partition-key
+        "SELECT c.tenant_id, c.webcast_id, c.id FROM c WHERE c.type = @type "
+        "AND IS_DEFINED(c.blocked_until) AND NOT IS_NULL(c.blocked_until) "
+        "AND c.blocked_until <= @before",
+        parameters=[
+            {"name": "@type", "value": Participant.doc_type},
+            {"name": "@before", "value": before},
+        ],
+        enable_cross_partition_query=True,
+        max_item_count=limit,
+    )
+    return [
+        DataSubject(
+            tenant_id=item["tenant_id"], webcast_id=item["webcast_id"], participant_id=item["id"]
+        )
+        for item in islice(found, limit)
+    ]
 
 
 def erase_webcast_participants(

@@ -51,6 +51,17 @@ def erase_answers(*, subject: DataSubject) -> int:
     return erased
 
 
+def set_blocked(*, subject: DataSubject, blocked_at: str | None) -> int:
+    """Stamp (or clear) the hold on the participant's tied answers: a blocked answer is no
+    longer listed or exported; counts folded into a tally before stay (aggregates only)."""
+    found = list(_tied_votes(subject))
+    for vote in found:
+        votes.replace(
+            tenant_id=subject.tenant_id, item=vote.model_copy(update={"blocked_at": blocked_at})
+        )
+    return len(found)
+
+
 def erase_webcast_answers(*, tenant_id: str, webcast_id: str, limit: int) -> int:
     """Delete up to `limit` of the webcast's answers, tied and anonymous alike, each counted
     into its shard's tally first: the tallies (counts only) stay as the polls' results."""

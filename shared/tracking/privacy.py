@@ -41,6 +41,18 @@ def erase_viewings(*, subject: DataSubject) -> int:
     return erased
 
 
+def set_blocked(*, subject: DataSubject, blocked_at: str | None) -> int:
+    """Stamp (or clear) the hold on the participant's viewing sessions: reports leave them
+    out while the hold lasts."""
+    found = _viewings(subject)
+    for viewing in found:
+        viewings.replace(
+            tenant_id=subject.tenant_id,
+            item=viewing.model_copy(update={"blocked_at": blocked_at}),
+        )
+    return len(found)
+
+
 def erase_webcast_viewings(*, tenant_id: str, webcast_id: str, limit: int) -> int:
     """Delete up to `limit` of the webcast's viewing documents, tied and pseudonymous alike
     (its participant data's retention ended; the report was frozen first)."""

@@ -70,6 +70,8 @@ ROUTES = {
     ("PUT", "/api/account/slug"): OWNER,
     ("GET", "/api/account/controller"): MANAGER_READ,
     ("PUT", "/api/account/controller"): OWNER,
+    ("GET", "/api/account/processing-record.md"): MANAGER_READ,
+    ("GET", "/api/account/processing-record.html"): MANAGER_READ,
     ("GET", "/api/p/{tenant_slug}/{webcast_slug}"): PUBLIC,
     # How to reach the controller: what the webcast's pages show anyway.
     ("GET", "/api/w/{webcast_id}/controller"): PUBLIC,
@@ -90,6 +92,8 @@ ROUTES = {
     ("POST", "/api/people/search"): MANAGER_READ,
     ("POST", "/api/people/export"): MANAGER_READ,
     ("POST", "/api/people/erasure"): MANAGER_WRITE,
+    ("POST", "/api/people/blocking"): MANAGER_WRITE,
+    ("POST", "/api/people/unblocking"): MANAGER_WRITE,
     ("GET", "/api/audit"): MANAGER_READ,
     ("GET", "/api/audit/export.csv"): MANAGER_READ,
     ("GET", "/api/audit/verify"): MANAGER_READ,
@@ -296,7 +300,12 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
         # The victim's participant by address: another tenant's request finds no one.
         **{
             ("POST", f"/api/people/{route}"): {"email": ids.get("participant_email", "")}
-            for route in ("search", "export", "erasure")
+            for route in ("search", "export", "erasure", "unblocking")
+        },
+        ("POST", "/api/people/blocking"): {
+            "email": ids.get("participant_email", ""),
+            "reason": "Hijack",
+            "until": datetime.fromtimestamp(clock.now() + 30 * 86400, UTC).date().isoformat(),
         },
         ("POST", "/api/webcasts"): {"title": "Hijack", "slug": "hijack"},
         ("PUT", "/api/account/slug"): {"slug": f"hijack-{uuid.uuid4().hex[:8]}"},

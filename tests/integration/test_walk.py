@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -265,8 +266,16 @@ def _participant_flows(owner: helpers.Admin, recorder: Recorder, webcast_id: str
     # A person's request across the tenant's webcasts (P23): found, given their data, erased.
     asking = {"email": helpers.unique_email("asking")}
     _ok(owner.post(f"{base}/participants", json=asking), 201)
-    for route in ("search", "export", "erasure"):
-        answer = owner.post(f"/api/people/{route}", json=asking)
+    until = datetime.fromtimestamp(clock.now() + 30 * 86400, UTC).date().isoformat()
+    hold = asking | {"reason": "Tax audit", "until": until}
+    for route, body in (
+        ("search", asking),
+        ("export", asking),
+        ("blocking", hold),
+        ("unblocking", asking),
+        ("erasure", asking),
+    ):
+        answer = owner.post(f"/api/people/{route}", json=body)
         assert answer.status_code == 200, answer.text
 
 

@@ -1,13 +1,18 @@
 """The customer account's controller profile (issue 16): the owner writes it, the admins read
-it, participant pages show how to reach the controller."""
+it, participant pages show how to reach the controller; and the record of processing
+activities generated from the account's configuration (P33)."""
+
+from typing import Literal
 
 from fastapi import APIRouter, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from functions.api import problems
 from functions.api.deps import Context, CurrentPrincipal
 from functions.api.routing import DeferredAPIRoute
 from shared.accounts import service as accounts
 from shared.accounts.models import ControllerProfileInput, ControllerProfileView, PublicController
+from shared.composition import processing_record
 from shared.composition.controller import controller_of_webcast
 
 router = APIRouter(route_class=DeferredAPIRoute)
@@ -34,3 +39,29 @@ def webcast_controller(webcast_id: str, response: Response) -> PublicController:
     """Who is responsible for the webcast's data and how to reach them."""
     response.headers["Cache-Control"] = PUBLIC_CACHE
     return controller_of_webcast(webcast_id)
+
+
+class MarkdownDocument(PlainTextResponse):
+    """As a route's `response_class`, documents its answer as Markdown."""
+
+    media_type = "text/markdown"
+
+
+@router.get("/api/account/processing-record.md", tags=["accounts"], response_class=MarkdownDocument)
+def processing_record_markdown(
+    principal: CurrentPrincipal, language: Literal["de", "en"] = "de"
+) -> MarkdownDocument:
+    """The record of processing activities (Art. 30 GDPR) as the account is configured now."""
+    record = processing_record.build(principal=principal, language=language)
+    return MarkdownDocument(
+        processing_record.markdown(record), headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.get("/api/account/processing-record.html", tags=["accounts"], response_class=HTMLResponse)
+def processing_record_page(
+    principal: CurrentPrincipal, language: Literal["de", "en"] = "de"
+) -> HTMLResponse:
+    """The same record as a printable page."""
+    record = processing_record.build(principal=principal, language=language)
+    return HTMLResponse(processing_record.html(record), headers={"Cache-Control": "no-store"})

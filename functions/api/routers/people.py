@@ -10,7 +10,13 @@ from functions.api.deps import Context, CurrentPrincipal
 from functions.api.downloads import ZIP_ATTACHMENT, ZipDownload, attachment
 from functions.api.routing import DeferredAPIRoute
 from shared.composition import subject_requests
-from shared.composition.subject_requests import PersonErasure, PersonMatches, PersonQuery
+from shared.composition.subject_requests import (
+    PersonBlocking,
+    PersonErasure,
+    PersonHold,
+    PersonMatches,
+    PersonQuery,
+)
 
 router = APIRouter(
     prefix="/api/people", tags=["data-subject requests"], route_class=DeferredAPIRoute
@@ -38,3 +44,18 @@ def export_person(body: PersonQuery, principal: CurrentPrincipal, context: Conte
 def erase_person(body: PersonQuery, principal: CurrentPrincipal, context: Context) -> PersonErasure:
     """Erase the person's records of every webcast and what is tied to them, in every store."""
     return subject_requests.erase(principal=principal, query=body, context=context)
+
+
+@router.post("/blocking", responses=problems.responses(422))
+def block_person(body: PersonHold, principal: CurrentPrincipal, context: Context) -> PersonBlocking:
+    """Where a legal duty stands against erasure: block the person's records until `until`
+    (then the retention timer erases them); stored, but out of every list, export and use."""
+    return subject_requests.block(principal=principal, hold=body, context=context)
+
+
+@router.post("/unblocking", responses=problems.responses(422))
+def unblock_person(
+    body: PersonQuery, principal: CurrentPrincipal, context: Context
+) -> PersonBlocking:
+    """Lift the hold: the person's records and what is tied to them are back."""
+    return subject_requests.unblock(principal=principal, query=body, context=context)
