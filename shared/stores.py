@@ -126,6 +126,9 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         purpose="the vendor's index for forwarding requests: a keyed hash of an e-mail address, "
         "user name or external identity -> the customer accounts holding participants by it",
         personal_data=True,
+        kept_after_deletion="the vendor's forwarding index names customer accounts, not "
+        "webcasts: a lookup drops an account that no longer holds the person, and the "
+        "account's deletion takes it out of every entry",
     ),
     CosmosContainerSpec(
         name="erasures",
@@ -209,6 +212,14 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
         webcast_references=(WebcastReference.field,),
     ),
     CosmosContainerSpec(
+        name="backups",
+        partition_key="/tenant_id",
+        purpose="manual backups of webcast projects: state, the ZIP's blob name, size and "
+        "SHA-256, counts per store (ids and counts only)",
+        personal_data=False,
+        webcast_references=(WebcastReference.field,),
+    ),
+    CosmosContainerSpec(
         name="deletions",
         partition_key="/tenant_id",
         purpose="deletion jobs of webcast projects and accounts: state, counts per store, "
@@ -229,7 +240,11 @@ BLOB_CONTAINERS: tuple[BlobContainerSpec, ...] = (
             ("uploads", "video sources and live recordings, {tenant}/{webcast}/{asset}/source"),
             ("media", "transcoded HLS ladders, posters, captions, {tenant}/{webcast}/{asset}/"),
             ("live", "live HLS output of each session, {tenant}/{webcast}/{session}/"),
-            ("exports", "generated exports, {tenant}/{webcast}/..."),
+            (
+                "exports",
+                "generated exports, {tenant}/{webcast}/...; manual backups "
+                "{tenant}/{webcast}/backups/{backup}.zip, removed after 24 hours",
+            ),
             ("downloads", "handouts offered to viewers, {tenant}/{webcast}/{download}/{file}"),
             (
                 "page-uploads",
@@ -291,6 +306,12 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(
         name="deletions-poison",
         purpose="deletion steps that failed five times",
+        no_trigger_reason=POISON,
+    ),
+    QueueSpec(name="backups", purpose="manual backup jobs of webcast projects: ids only"),
+    QueueSpec(
+        name="backups-poison",
+        purpose="backup jobs that failed five times",
         no_trigger_reason=POISON,
     ),
     QueueSpec(name="media-results", purpose="media worker results: ids and technical data"),

@@ -37,6 +37,7 @@ IMPORTS = helpers.Triggers({"participant_import", "blob_created"}, watch=("impor
 TRACKING = helpers.Triggers({f"tracking_heartbeats_{n}" for n in range(QUEUE_SHARDS)})
 POLLS = helpers.Triggers({f"poll_votes_{n}" for n in range(poll_queue.VOTE_QUEUES)})
 MAIL = helpers.Triggers({"send_mail"})
+BACKUPS = helpers.Triggers({"backup_run"})
 # All of them in one runner: one pass over every queue is cheaper than one per feature.
 EVERY_TRIGGER = helpers.Triggers(
     MEDIA_EVENTS.functions
@@ -351,6 +352,10 @@ def webcast_with_everything(owner: helpers.Admin, clip: Clips) -> Built:
     # Reading attendance stores its report snapshot.
     ok(owner.get(f"/api/webcasts/{built.webcast_id}/attendance"))
     built.ids["asset_id"] = asset_id
+    # A manual backup: its job record and its ZIP in the exports container (P32).
+    backup = ok(owner.post(f"/api/webcasts/{built.webcast_id}/backups"), 202)
+    BACKUPS.drain()
+    built.ids["backup_id"] = backup["id"]
     return built
 
 

@@ -3,6 +3,7 @@
 import azure.functions as func
 
 from functions.triggers import (
+    backups,
     blob_events,
     deletions,
     mail,
@@ -26,4 +27,5 @@ BLUEPRINTS: tuple[func.Blueprint, ...] = (
     malware.blueprint,
     deletions.blueprint,
     retention.blueprint,
+    backups.blueprint,
 )

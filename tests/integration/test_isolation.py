@@ -87,6 +87,9 @@ ROUTES = {
     ("GET", "/api/deletions/{deletion_id}"): OWNER,
     ("GET", "/api/deletions/{deletion_id}/receipt"): OWNER,
     ("GET", "/api/webcasts/{webcast_id}/retention"): MEMBER_READ,
+    # Manual backups (P32): the whole project's data, the owner's alone.
+    ("POST", "/api/webcasts/{webcast_id}/backups"): OWNER,
+    ("GET", "/api/webcasts/{webcast_id}/backups/{backup_id}"): OWNER,
     ("POST", "/api/webcasts/{webcast_id}/retention/extension"): OWNER,
     # Data-subject requests (P23) across the tenant's webcasts: the person is named in the body.
     ("POST", "/api/people/search"): MANAGER_READ,
@@ -618,10 +621,12 @@ def victim(stack):
     viewer, csrf = _viewer(ids["webcast_id"])
     vote = f"/api/w/{ids['webcast_id']}/polls/{answered['id']}/answer"
     _created(viewer.post(vote, json={"answers": {"q1": "yes"}}, headers=csrf))
+    backup = _created(owner.post(f"/api/webcasts/{ids['webcast_id']}/backups"))
     _wait_until_queued(answered["id"])
     _wait_until_queued(deletion.json()["id"])
     ids |= {
         "deletion_id": deletion.json()["id"],
+        "backup_id": backup["id"],
         "account_id": sub["id"],
         "sub_email": sub["email"],
         "grant_id": grant["id"],
@@ -792,6 +797,7 @@ CHILD_IDS = (
     "image_id",
     "job_id",
     "session_id",
+    "backup_id",
 )
 VIEWER_BODIES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/w/{webcast_id}/messages"): {"text": "Planted"},

@@ -81,7 +81,7 @@ def test_a_participant_managers_delete_removes_messages_answers_viewings_and_lin
         )
     TRACKING.drain()
     before = _exports(subjects["leaving"])
-    held = {"participants", "messages", "polls", "tracking", "tokens", "sessions"}
+    held = {"participants", "messages", "polls", "tracking", "tokens", "sessions", "people_index"}
     assert {name for name, found in before.items() if found} == held
     leaving = subjects["leaving"].participant_id
     deleted = manager.delete(f"/api/webcasts/{webcast_id}/participants/{leaving}")

@@ -348,6 +348,7 @@ def _webcast_flows(owner: helpers.Admin, recorder: Recorder) -> None:
     base = f"/api/webcasts/{webcast_id}"
     _ok(owner.patch(base, json={"title": "Walk on"}))
     _ok(owner.post(f"{base}/retention/extension", json={"days": 30}))
+    _ok(owner.post(f"{base}/backups"), 202)
     controller = {
         "legal_name": "Walk GmbH",
         "postal_address": "Way 1",

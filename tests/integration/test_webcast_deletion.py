@@ -165,6 +165,7 @@ def _route_ids(built: everything.Built) -> dict[str, str]:
             "image_id": "0" * 8,
             "job_id": "0" * 8,
             "field_id": "privacy",
+            "backup_id": "0" * 8,
             "session_id": "0" * 8,
             "language": "de",
             "rung": "240p",
@@ -218,8 +219,7 @@ def test_a_deleted_webcast_leaves_nothing_in_any_store_and_others_stay_as_they_w
     expected = {f"cosmos:{spec.name}" for spec in swept_containers()}
     tenant_level = {"cosmos:tenants", "cosmos:logins", "cosmos:throttles", "cosmos:tenant_slugs"}
     assert stores >= expected - tenant_level
-    # Exports are streamed to the owner today: nothing writes to their container yet.
-    assert stores >= {f"blob:{spec.name}" for spec in BLOB_CONTAINERS} - {"blob:exports"}
+    assert stores >= {f"blob:{spec.name}" for spec in BLOB_CONTAINERS}
     assert everything.types_naming(before, built.webcast_id) >= EVERY_KIND
     others = [kept.webcast_id, stranger.webcast_id]
     others_before = _about(before, others)
