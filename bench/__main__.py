@@ -23,6 +23,7 @@ BENCHMARKS = (
     "live_latency",
     "web",
     "page_images",
+    "subject_requests",
 )
 
 
