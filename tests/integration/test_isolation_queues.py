@@ -212,6 +212,7 @@ CASES: tuple[Case, ...] = (
             JobKind.invitation,
             JobKind.confirmation,
             JobKind.participant_password_reset,
+            JobKind.participant_erasure,
         )
     ),
     Case(
@@ -246,6 +247,12 @@ CASES: tuple[Case, ...] = (
             _mail(JobKind.reminder_batch, webcast_id=_victim_web)(t)
             | {"reminder_lead": 3600, "starts_at": "2030-01-01T10:00:00+00:00"}
         ),
+    ),
+    # manual backups: the intruder's tenant with an id of the victim's
+    Case(
+        "backup of the victim's job under the intruder's tenant",
+        "backups",
+        lambda t: {"tenant_id": t.intruder, "backup_id": t.job},
     ),
     # media worker results
     *(
