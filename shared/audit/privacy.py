@@ -29,7 +29,23 @@ def export_actor_entries(*, subject: DataSubject) -> list[dict[str, Any]]:
         parameters=[{"name": "@t", "value": subject.tenant_id}, {"name": "@a", "value": person}],
         enable_cross_partition_query=True,
     )
-    return [{k: v for k, v in item.items() if not k.startswith("_")} for item in found]
+    return [_as_exported(item, person) for item in found]
+
+
+# What an entry tells the person: what happened to their data and when. Who else acted
+# (another person's id and address), other people's ids in a bulk entry and the chain's
+# hashes are not theirs to receive.
+_SHOWN = ("at", "action", "entity_type", "entity_id", "outcome", "changed_fields", "actor_kind")
+
+
+def _as_exported(item: dict[str, Any], person: str) -> dict[str, Any]:
+    own = item.get("actor_id") == person
+    record = {key: item.get(key) for key in _SHOWN}
+    record["actor_id"] = person if own else None
+    record["client_ip"] = item.get("client_ip") if own else None
+    if item.get("entity_ids"):
+        record["entity_ids"] = [person] if person in item["entity_ids"] else []
+    return record
 
 
 def redact_actor_addresses(*, subject: DataSubject) -> int:

@@ -57,6 +57,8 @@ class ProcessingRecord(BaseModel):
 _LOADED = json.loads((Path(__file__).with_name("processing_record_texts.json")).read_text("utf-8"))
 _TEXTS: dict[str, dict[Language, str]] = _LOADED["texts"]
 _SWITCHES: dict[str, dict[Language, str]] = _LOADED["switches"]
+_ACCESS_MODES: dict[str, dict[Language, str]] = _LOADED["access_modes"]
+_MODULES: dict[str, dict[Language, str]] = _LOADED["modules"]
 
 
 def _t(key: str, language: Language, **values: object) -> str:
@@ -74,6 +76,12 @@ def _collected(webcast: Webcast, language: Language) -> str:
     ]
     fixed = "E-Mail, Benutzername, Name" if language == "de" else "e-mail, user name, name"
     return "; ".join([fixed, *fields])
+
+
+def _modules(webcast: Webcast, language: Language) -> str:
+    switched = webcast.modules.model_dump()
+    on = [label[language] for name, label in _MODULES.items() if switched.get(name) is True]
+    return ", ".join(on) or _t("none", language)
 
 
 def _ties(webcast: Webcast, language: Language) -> str:
@@ -163,12 +171,9 @@ def build(*, principal: Principal, language: Language) -> ProcessingRecord:
             rows=[
                 [
                     webcast.title,
-                    webcast.access_mode,
+                    _ACCESS_MODES[webcast.access_mode][language],
                     _collected(webcast, language),
-                    ", ".join(
-                        name for name, on in webcast.modules.model_dump().items() if on is True
-                    )
-                    or _t("none", language),
+                    _modules(webcast, language),
                     _ties(webcast, language),
                     _retention(webcast, language),
                 ]

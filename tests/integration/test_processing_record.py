@@ -56,7 +56,7 @@ def test_the_record_of_processing_follows_the_accounts_real_configuration(stack)
     assert "Relay: mail (EU)" in after
     assert "Company <b>&</b>" not in after and "Company \\<b\\>&\\</b\\> (short\\_text)" in after
     assert re.search(r"\| attendance \|", after), "the switch that ties attendance to a person"
-    assert "tracking" in after
+    assert "attendance tracking" in after and "sign-in of pre-registered participants" in after
     assert "1 sub-account" in after
     assert "scanned for malware" in after
     assert "after 20 minutes without activity" in after and "after 14 days" in after

@@ -150,6 +150,10 @@ def test_a_person_is_found_exported_and_erased_across_webcasts_and_no_one_else(s
     messages = csv.DictReader(io.StringIO(members["csv/messages.csv"].decode("utf-8-sig")))
     assert {row["text"] for row in messages} == {f"From {address}", f"From {address.upper()}"}
     assert staying not in json.dumps(document)
+    # The log tells what happened to their data, not who else acted or from where.
+    audit_rows = members["csv/audit.csv"].decode("utf-8-sig")
+    assert owner.account_id not in audit_rows and owner.account_id not in json.dumps(document)
+    assert "198.51." not in audit_rows, "no admin's client address"
 
     # Erasure: the person goes from every store, the audit log keeps ids only (P31).
     paul_before = _documents_naming({staying})

@@ -95,8 +95,10 @@ function OwnDataSection(props: { readonly api: Api; readonly webcast: PublicWebc
       await reload();
     }
   };
+  const [mailed, setMailed] = useState(false);
   const askErasure = async (): Promise<void> => {
     const { response } = await api.client.POST("/api/w/{webcast_id}/privacy/erasure-request", path);
+    setMailed(response.ok);
     setStatus(response.ok ? { text: texts.t("erasureMailed"), error: false } : { text: texts.t("failed"), error: true });
   };
 
@@ -149,7 +151,7 @@ function OwnDataSection(props: { readonly api: Api; readonly webcast: PublicWebc
       <section aria-labelledby="erasure-title">
         <h3 id="erasure-title">{texts.t("erasureTitle")}</h3>
         <p>{texts.t("erasureText")}</p>
-        <button type="button" onClick={() => void askErasure()}>
+        <button type="button" disabled={mailed} onClick={() => void askErasure()}>
           {texts.t("askErasure")}
         </button>
       </section>
@@ -172,7 +174,7 @@ function ConfirmErasure(props: { readonly api: Api; readonly webcast: PublicWebc
       props.onErased();
       return;
     }
-    setStatus({ text: error?.errors?.[0]?.reason ? texts.t("linkInvalid") : texts.t("failed"), error: true });
+    setStatus({ text: error?.errors?.[0]?.reason ? texts.t("erasureLinkInvalid") : texts.t("failed"), error: true });
   };
   return (
     <section aria-labelledby="confirm-erasure-title">
@@ -234,7 +236,7 @@ export function PrivacyPage({ api, webcast }: { readonly api: Api; readonly webc
             />
           ) : null}
           {standing.state === "opening" ? <p role="status">{texts.t("loading")}</p> : null}
-          {standing.state === "closed" ? (
+          {standing.state === "closed" && secrets.erase === null ? (
             <>
               {standing.linkFailed ? (
                 <p className="status error" role="alert">

@@ -118,6 +118,8 @@ const en = {
   confirmErasureText: "Your registration, answers, messages, poll answers and viewing data of this webcast will be erased. This cannot be undone.",
   confirmErasure: "Erase my data now",
   erased: "Your data of this webcast has been erased.",
+  erasureLinkInvalid:
+    "This erasure link is no longer valid: it was used already or has expired. If your data was erased, nothing is left to do; otherwise open the privacy link in one of your e-mails and ask again.",
   imprint: "Imprint",
   legal: "Legal information",
   agenda: "Agenda",
@@ -244,6 +246,8 @@ const de: Messages = {
   confirmErasureText: "Ihre Registrierung, Angaben, Nachrichten, Umfrageantworten und Zuschauerdaten zu diesem Webcast werden gelöscht. Das lässt sich nicht rückgängig machen.",
   confirmErasure: "Meine Daten jetzt löschen",
   erased: "Ihre Daten zu diesem Webcast wurden gelöscht.",
+  erasureLinkInvalid:
+    "Dieser Löschlink ist nicht mehr gültig: Er wurde schon verwendet oder ist abgelaufen. Wurden Ihre Daten gelöscht, ist nichts weiter zu tun; sonst öffnen Sie den Datenschutz-Link in einer Ihrer E-Mails und fordern ihn erneut an.",
   imprint: "Impressum",
   legal: "Rechtliche Hinweise",
   agenda: "Programm",
