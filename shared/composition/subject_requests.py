@@ -90,6 +90,22 @@ class PersonBlocking(BaseModel):
     changed: dict[str, int]
 
 
+class Hold(BaseModel):
+    """A blocked record as the controller sees it: where, why and until when; none of the
+    blocked data itself (it is out of every display while the hold lasts)."""
+
+    webcast_id: str
+    webcast_title: str
+    participant_id: str
+    reason: str
+    blocked_at: str
+    until: str
+
+
+class Holds(BaseModel):
+    items: list[Hold]
+
+
 class PersonErasure(BaseModel):
     """What an erasure removed: the records it found, and the items per store."""
 
@@ -389,3 +405,22 @@ def erase_ended_holds(*, at: float, limit: int = 500) -> int:
         )
         erased += 1
     return erased
+
+
+def list_holds(*, principal: Principal) -> Holds:
+    """The account's blocked records, the soonest hold's end first (at most MAX_RECORDS)."""
+    tenant_id = require_manager(principal, write=False)
+    items = []
+    for participant in participant_privacy.holds(tenant_id=tenant_id, limit=MAX_RECORDS):
+        webcast = find_in_tenant(tenant_id=tenant_id, webcast_id=participant.webcast_id)
+        items.append(
+            Hold(
+                webcast_id=participant.webcast_id,
+                webcast_title=webcast.title if webcast else "",
+                participant_id=participant.id,
+                reason=participant.blocked_reason or "",
+                blocked_at=participant.blocked_at or "",
+                until=participant.blocked_until or "",
+            )
+        )
+    return Holds(items=items)

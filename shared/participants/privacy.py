@@ -97,6 +97,22 @@ def release_hold(*, subject: DataSubject) -> int:
     return 1
 
 
+def holds(*, tenant_id: str, limit: int) -> list[Participant]:
+    """The tenant's blocked records, the hold's end first; at most `limit`."""
+    # The tenant is in the text: its blocked records across its webcasts' partitions.
+    found = participants.container.query_items(  # nosemgrep: cosmos-query-without-partition-key
+        "SELECT * FROM c WHERE c.tenant_id = @t AND c.type = @type "
+        "AND IS_DEFINED(c.blocked_at) AND NOT IS_NULL(c.blocked_at) ORDER BY c.blocked_until",
+        parameters=[
+            {"name": "@t", "value": tenant_id},
+            {"name": "@type", "value": Participant.doc_type},
+        ],
+        enable_cross_partition_query=True,
+        max_item_count=limit,
+    )
+    return [Participant.model_validate(item) for item in islice(found, limit)]
+
+
 def held_record(*, subject: DataSubject) -> Participant | None:
     """The blocked record itself (the timer erases it once its hold ended)."""
     found = _participant(subject)

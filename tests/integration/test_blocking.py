@@ -2,6 +2,7 @@
 controller blocks them until a day; the data stays stored but leaves every list, search,
 export, feed, sign-in and mail, comes back on unblocking, and is erased when the hold ends."""
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -132,6 +133,9 @@ def test_a_blocked_person_leaves_every_list_and_use_and_comes_back_when_unblocke
     assert invited.status_code == 202, invited.text
     drain()
     assert mail_sink.to(address) == [] and len(mail_sink.to(staying_address)) == 1
+    [listed] = owner.get("/api/people/holds").json()["items"]
+    assert (listed["participant_id"], listed["reason"]) == (held.id, "Tax audit 2026")
+    assert listed["until"].startswith(_day(30)) and address not in json.dumps(listed)
     stored: Any = cosmos_container("participants").read_item(held.id, partition_key=webcast_id)
     assert stored["blocked_reason"] == "Tax audit 2026" and stored["email"] == address, "kept"
 
@@ -140,6 +144,7 @@ def test_a_blocked_person_leaves_every_list_and_use_and_comes_back_when_unblocke
     assert unblocked.json()["changed"]["participants"] == 1
     assert _visible(owner, staying.viewer, webcast_id, address) == everywhere
     assert _signs_in(webcast_id, address, held.password)
+    assert owner.get("/api/people/holds").json()["items"] == []
     for action in ("subject.block", "subject.unblock"):
         [entry] = helpers.audit_entries(owner.tenant_id, action=action)
         assert entry.entity_ids == [held.id]

@@ -97,6 +97,7 @@ ROUTES = {
     ("POST", "/api/people/erasure"): MANAGER_WRITE,
     ("POST", "/api/people/blocking"): MANAGER_WRITE,
     ("POST", "/api/people/unblocking"): MANAGER_WRITE,
+    ("GET", "/api/people/holds"): MANAGER_READ,
     ("GET", "/api/audit"): MANAGER_READ,
     ("GET", "/api/audit/export.csv"): MANAGER_READ,
     ("GET", "/api/audit/verify"): MANAGER_READ,

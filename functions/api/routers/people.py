@@ -11,6 +11,7 @@ from functions.api.downloads import ZIP_ATTACHMENT, ZipDownload, attachment
 from functions.api.routing import DeferredAPIRoute
 from shared.composition import subject_requests
 from shared.composition.subject_requests import (
+    Holds,
     PersonBlocking,
     PersonErasure,
     PersonHold,
@@ -59,3 +60,9 @@ def unblock_person(
 ) -> PersonBlocking:
     """Lift the hold: the person's records and what is tied to them are back."""
     return subject_requests.unblock(principal=principal, query=body, context=context)
+
+
+@router.get("/holds")
+def list_holds(principal: CurrentPrincipal) -> Holds:
+    """The blocked records: where, why and until when (none of their data)."""
+    return subject_requests.list_holds(principal=principal)

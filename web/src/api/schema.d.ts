@@ -882,6 +882,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/people/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Holds
+         * @description The blocked records: where, why and until when (none of their data).
+         */
+        get: operations["list_holds_api_people_holds_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/w/{webcast_id}": {
         parameters: {
             query?: never;
@@ -3595,6 +3615,30 @@ export interface components {
         HeartbeatAccepted: {
             /** Interval Seconds */
             interval_seconds: number;
+        };
+        /**
+         * Hold
+         * @description A blocked record as the controller sees it: where, why and until when; none of the
+         *     blocked data itself (it is out of every display while the hold lasts).
+         */
+        Hold: {
+            /** Webcast Id */
+            webcast_id: string;
+            /** Webcast Title */
+            webcast_title: string;
+            /** Participant Id */
+            participant_id: string;
+            /** Reason */
+            reason: string;
+            /** Blocked At */
+            blocked_at: string;
+            /** Until */
+            until: string;
+        };
+        /** Holds */
+        Holds: {
+            /** Items */
+            items: components["schemas"]["Hold"][];
         };
         /**
          * ImagePurpose
@@ -10361,6 +10405,71 @@ export interface operations {
             };
             /** @description Changed by another request since it was read (or since the If-Match ETag); read again */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_holds_api_people_holds_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Holds"];
+                };
+            };
+            /** @description Not signed in, the session expired, or the credential is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
