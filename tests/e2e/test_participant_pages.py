@@ -426,11 +426,11 @@ def test_a_live_stream_plays_on_the_page_with_its_recording_notice(
     context.close()
 
 
-def _mailed_link(mail_sink: MailSink, address: str, path: str) -> str:
-    """`path` with the `#token=` of the newest mail to `address` that links to it (mails name
-    the configured public address; the test server listens elsewhere)."""
+def _mailed_link(mail_sink: MailSink, address: str, path: str, key: str = "token") -> str:
+    """`path` with the `#{key}=` of the newest mail to `address` that links to it (mails
+    name the configured public address; the test server listens elsewhere)."""
     deadline = time.monotonic() + 30
-    pattern = re.compile(rf"https?://[^/\s]+({re.escape(path)}#token=[A-Za-z0-9._~%-]+)")
+    pattern = re.compile(rf"https?://[^/\s]+({re.escape(path)}#{key}=[A-Za-z0-9._~%-]+)")
     while time.monotonic() < deadline:
         MAIL.drain()
         for message in reversed(mail_sink.to(address)):
