@@ -48,6 +48,21 @@ DOCUMENT_STORES = (
     "downloads",
     "designs",
 )
+# Never part of a backup: secrets and what only works with them (embed signing keys, the
+# hashes of customer servers' credentials, live channels with their stream keys and their
+# sessions), and what only a running process needs (import jobs, markers, viewer sessions).
+# A restore issues keys and credentials anew.
+EXCLUDED_TYPES = frozenset(
+    {
+        "embed-keys",
+        "server-credential",
+        "live-channel",
+        "live-session",
+        "import-job",
+        "job-marker",
+        "participant-session",
+    }
+)
 # Files a restore needs to serve the same project: renditions, captions, posters, handouts
 # and page images (sources, live segments and pending uploads are not kept).
 BLOB_STORES = ("media", "downloads", "page-images")
@@ -219,7 +234,8 @@ def _documents(store: str, tenant_id: str, webcast_id: str) -> Iterator[dict[str
         enable_cross_partition_query=True,
     )
     for item in found:
-        yield {key: value for key, value in item.items() if key not in _SYSTEM_FIELDS}
+        if item.get("type") not in EXCLUDED_TYPES:
+            yield {key: value for key, value in item.items() if key not in _SYSTEM_FIELDS}
 
 
 def _member(archive: zipfile.ZipFile, name: str, chunks: Iterator[bytes]) -> dict[str, Any]:

@@ -56,6 +56,12 @@ def test_the_owner_downloads_a_backup_whose_manifest_holds_every_members_checksu
     hold = {"email": held_address, "reason": "Court order", "until": until}
     assert owner.post("/api/people/blocking", json=hold).status_code == 200
     asset_id = _ready_video(owner, webcast_id)
+    embed = {"enabled": True, "allowed_origins": ["https://customer.example"]}
+    base = f"/api/webcasts/{webcast_id}"
+    assert owner.request("PUT", f"{base}/embed", json=embed).status_code == 200
+    embed_secret = owner.post(f"{base}/embed/secret").json()["secret"]
+    channel = owner.post(f"{base}/live", json={"record": True})
+    assert channel.status_code == 201, channel.text
 
     job = _backup(owner, webcast_id)
     assert job["status"] == "ready", job
@@ -87,6 +93,12 @@ def test_the_owner_downloads_a_backup_whose_manifest_holds_every_members_checksu
     assert not any(key.startswith("_") for person in people for key in person)
     assert any(w["id"] == webcast_id and w["title"] == "Backed up" for w in webcasts)
     assert playlist.startswith(b"#EXTM3U")
+    everything = download.content + b"".join(
+        zipfile.ZipFile(io.BytesIO(download.content)).read(name)
+        for name in zipfile.ZipFile(io.BytesIO(download.content)).namelist()
+    )
+    assert embed_secret.encode() not in everything
+    assert b'"type": "embed-keys"' not in everything and b'"type": "live-channel"' not in everything
 
     # Only the owner; another tenant's owner finds nothing.
     manager = helpers.new_subaccount(owner, [Permission.participants])
