@@ -8,7 +8,7 @@ from typing import Any
 from shared.clock import utc_iso
 from shared.cosmos.repository import TenantRepository
 from shared.participants.models import ErasedLogin, Participant, ParticipantInput
-from shared.participants.repository import EXTERNAL, login_id, participants
+from shared.participants.repository import login_id, logins_of, participants
 from shared.privacy.models import DataSubject
 
 ledger = TenantRepository(container="erasures", model=ErasedLogin, partition_field="webcast_id")
@@ -18,19 +18,10 @@ def _entry_id(*, webcast_id: str, kind: str, value: str) -> str:
     return f"erased:{login_id(webcast_id=webcast_id, kind=kind, value=value)}"
 
 
-def _logins(participant: Participant) -> list[tuple[str, str]]:
-    found = [
-        ("email", participant.email),
-        ("username", participant.username),
-        (EXTERNAL, participant.external_id),
-    ]
-    return [(kind, value) for kind, value in found if value]
-
-
 def record(participant: Participant) -> int:
     """Enter the participant's logins before the record is erased; how many entries."""
     moment = utc_iso()
-    for kind, value in _logins(participant):
+    for kind, value in logins_of(participant):
         ledger.upsert(
             tenant_id=participant.tenant_id,
             item=ErasedLogin(
@@ -41,7 +32,7 @@ def record(participant: Participant) -> int:
                 erased_at=moment,
             ),
         )
-    return len(_logins(participant))
+    return len(logins_of(participant))
 
 
 def erased_in(*, tenant_id: str, webcast_id: str) -> frozenset[str]:
@@ -75,7 +66,7 @@ def export_entries(*, subject: DataSubject) -> list[dict[str, Any]]:
     if participant is None:
         return []
     found = []
-    for kind, value in _logins(participant):
+    for kind, value in logins_of(participant):
         entry = ledger.get(
             tenant_id=subject.tenant_id,
             partition_key=subject.webcast_id,

@@ -10,27 +10,14 @@ from shared.cosmos.repository import KeyedRepository, is_missing
 from shared.ids import lookup_hash
 from shared.participants.models import IndexedPerson, Participant
 from shared.participants.people import LoginKind, find_person
-from shared.participants.repository import EXTERNAL, participants
+from shared.participants.repository import login_value, logins_of, participants
 from shared.privacy.models import DataSubject
 
 index = KeyedRepository(container="people_index", model=IndexedPerson)
 
 
-def _value(kind: str, value: str) -> str:
-    return value if kind == EXTERNAL else value.lower()
-
-
 def entry_id(kind: str, value: str) -> str:
-    return f"person:{kind}:{lookup_hash(f'platform-person-{kind}', _value(kind, value))}"
-
-
-def _logins(participant: Participant) -> list[tuple[str, str]]:
-    found = [
-        ("email", participant.email),
-        ("username", participant.username),
-        (EXTERNAL, participant.external_id),
-    ]
-    return [(kind, value) for kind, value in found if value]
+    return f"person:{kind}:{lookup_hash(f'platform-person-{kind}', login_value(kind, value))}"
 
 
 def add(*, tenant_id: str, kind: str, value: str) -> None:
@@ -96,7 +83,7 @@ def export_entries(*, subject: DataSubject) -> list[dict[str, Any]]:
     if participant is None:
         return []
     found = []
-    for kind, value in _logins(participant):
+    for kind, value in logins_of(participant):
         entry = index.get(entry_id(kind, value))
         if entry is not None and subject.tenant_id in entry.tenants:
             found.append({"login": kind, "indexed_for_forwarding": True})
@@ -111,7 +98,7 @@ def release(*, subject: DataSubject) -> int:
     if participant is None:
         return 0
     changed = 0
-    for kind, value in _logins(participant):
+    for kind, value in logins_of(participant):
         others = [
             p
             for p in find_person(

@@ -29,23 +29,34 @@ participant_sessions = KeyedRepository(container="sessions", model=ParticipantSe
 link_settings = TenantRepository(container="webcasts", model=LinkSettings)
 
 
-def _login_value(kind: str, value: str) -> str:
+def login_value(kind: str, value: str) -> str:
+    """A login as its keys compare it: e-mail addresses and user names in lower case."""
     # External identities (an embed token's `sub`) keep their case: the customer's system
     # decides what is equal.
     return value if kind == EXTERNAL else value.lower()
 
 
+def logins_of(participant: Participant) -> list[tuple[str, str]]:
+    """The participant's logins by kind: e-mail address, user name, external identity."""
+    found = [
+        ("email", participant.email),
+        ("username", participant.username),
+        (EXTERNAL, participant.external_id),
+    ]
+    return [(kind, value) for kind, value in found if value]
+
+
 def login_id(*, webcast_id: str, kind: str, value: str) -> str:
     """The id of the document that makes an e-mail address, a user name or an external
     identity unique per webcast; each kind is its own key space."""
-    key = _login_value(kind, value)
+    key = login_value(kind, value)
     return f"login:{kind}:{lookup_hash(f'participant-{kind}', f'{webcast_id}:{key}')}"
 
 
 def person_key(*, tenant_id: str, kind: str, value: str) -> str:
     """The same login of one person across the tenant's webcasts: a keyed hash of tenant and
     value, which every login key carries so that a data-subject request finds them all."""
-    return lookup_hash(f"person-{kind}", f"{tenant_id}:{_login_value(kind, value)}")
+    return lookup_hash(f"person-{kind}", f"{tenant_id}:{login_value(kind, value)}")
 
 
 def login_key(*, participant: Participant, kind: str, value: str) -> ParticipantLogin:

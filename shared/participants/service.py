@@ -35,6 +35,7 @@ from shared.participants.repository import (
     login_id,
     login_key,
     logins,
+    logins_of,
     participants,
 )
 from shared.privacy.models import DataSubject
@@ -263,19 +264,11 @@ def _created_fields(participant: Participant) -> list[str]:
     )
 
 
-def _logins_of(participant: Participant) -> list[tuple[str, str | None]]:
-    return [
-        ("email", participant.email),
-        ("username", participant.username),
-        (EXTERNAL, participant.external_id),
-    ]
-
-
 def _store_new(participant: Participant) -> Participant:
     """Claim the participant's e-mail, user name and external identity, then store it."""
-    claimed: list[tuple[str, str | None]] = []
+    claimed: list[tuple[str, str]] = []
     try:
-        for kind, value in _logins_of(participant):
+        for kind, value in logins_of(participant):
             _claim_login(participant, kind, value)
             claimed.append((kind, value))
         return participants.create(tenant_id=participant.tenant_id, item=participant)
@@ -380,7 +373,7 @@ def _batches(planned: dict[int, Participant]) -> Iterator[list[int]]:
     group: list[int] = []
     size = 0
     for index, participant in planned.items():
-        needs = 1 + sum(bool(value) for _, value in _logins_of(participant))
+        needs = 1 + sum(bool(value) for _, value in logins_of(participant))
         if size + needs > MAX_BATCH_OPERATIONS:
             yield group
             group, size = [], 0
@@ -393,8 +386,7 @@ def _batches(planned: dict[int, Participant]) -> Iterator[list[int]]:
 def _login_keys(participant: Participant) -> list[ParticipantLogin]:
     return [
         login_key(participant=participant, kind=kind, value=value)
-        for kind, value in _logins_of(participant)
-        if value
+        for kind, value in logins_of(participant)
     ]
 
 
@@ -460,9 +452,8 @@ def import_participants(
         except DomainError:
             return [one_by_one(index) for index in group]
         for index in group:
-            for kind, value in _logins_of(planned[index]):
-                if value:
-                    people_index.add(tenant_id=webcast.tenant_id, kind=kind, value=value)
+            for kind, value in logins_of(planned[index]):
+                people_index.add(tenant_id=webcast.tenant_id, kind=kind, value=value)
         return [
             (
                 index,
@@ -624,7 +615,7 @@ def remove_participant(participant: Participant) -> None:
     """Delete the participant with its login keys and sessions' grants."""
     from shared.participants import sessions
 
-    for kind, value in _logins_of(participant):
+    for kind, value in logins_of(participant):
         _release_login(participant, kind, value)
     participants.delete(
         tenant_id=participant.tenant_id,
