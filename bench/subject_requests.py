@@ -1,5 +1,6 @@
 """subject_requests: one person's access export across a tenant with 50 webcasts, and a
-project's manual backup, each against the raw SDK reading the same documents in the same run.
+project's manual backup and its restore into a new webcast, each against the raw SDK reading
+or writing the same documents in the same run.
 
 Seed (through the services, as the API writes them): a customer with WEBCASTS webcasts; the
 person is a participant of each, beside OTHERS other participants per webcast; in the first
@@ -13,6 +14,11 @@ webcast BACKUP_PEOPLE participants and BACKUP_FILES media files of 256 KiB.
 - backup, ours: `backups.run_backup` (streamed ZIP into Blob, manifest with SHA-256 sums);
   baseline: the raw SDK, one cross-partition query per store of the webcast's documents and a
   download of each media file, zipped in memory and uploaded as one blob.
+- restore, ours: `restores.run_restore` on that backup's ZIP in the `restores` container (the
+  first pass reads and checks every member, the second writes every document under new ids,
+  the login keys and the people index, copies the files, creates the webcast);
+  baseline: the raw SDK, the ZIP downloaded whole, every document upserted under the new
+  webcast id by the same 16 threads and every file uploaded: no checks, no new ids.
 Rounds alternate which side runs first; the ratio is the median of per-round ratios.
 """
 
@@ -153,11 +159,39 @@ def _raw_backup(tenant_id: str, webcast_id: str) -> int:
     return members
 
 
+def _raw_restore(tenant_id: str, archive: bytes) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared.clients import blob_container_name, blob_service, cosmos_container
+
+    webcast_id = uuid.uuid4().hex
+    written = 0
+    with zipfile.ZipFile(io.BytesIO(archive)) as opened, ThreadPoolExecutor(16) as pool:
+        manifest = json.loads(opened.read("manifest.json"))
+        old = manifest["webcast_id"]
+        for name in opened.namelist():
+            if name.startswith("documents/"):
+                container = cosmos_container(name.removeprefix("documents/").removesuffix(".jsonl"))
+                rows = [
+                    json.loads(line.replace(old, webcast_id))
+                    for line in opened.read(name).decode().splitlines()
+                ]
+                list(pool.map(container.upsert_item, rows))
+                written += len(rows)
+            elif name.startswith("blobs/"):
+                _, store, relative = name.split("/", 2)
+                blob_service().get_blob_client(
+                    blob_container_name(store), f"{tenant_id}/{webcast_id}/{relative}"
+                ).upload_blob(opened.read(name), overwrite=True)
+                written += 1
+    return written
+
+
 def run() -> Result:
     watch = Stopwatch()
     with stack("subjects"):
-        from shared.clients import queue_client
-        from shared.composition import backups, subject_requests
+        from shared.clients import blob_container_name, blob_service, queue_client
+        from shared.composition import backups, restores, subject_requests
         from shared.composition.subject_requests import PersonQuery
 
         print(f"   seeding {WEBCASTS} webcasts and {BACKUP_PEOPLE} participants ...", flush=True)
@@ -165,8 +199,10 @@ def run() -> Result:
         principal, context, first = seeded["principal"], seeded["context"], seeded["first"]
         query = PersonQuery(email=seeded["address"])
         times: dict[str, list[float]] = {
-            k: [] for k in ("export", "raw_export", "backup", "raw_backup")
+            k: []
+            for k in ("export", "raw_export", "backup", "raw_backup", "restore", "raw_restore")
         }
+        made: list[str] = []
 
         def ours_export() -> None:
             exported = subject_requests.export(principal=principal, query=query, context=context)
@@ -176,6 +212,28 @@ def run() -> Result:
             view = backups.request_backup(principal=principal, webcast_id=first.id, context=context)
             message = backups.BackupMessage(tenant_id=first.tenant_id, backup_id=view.id)
             assert backups.run_backup(message=message)
+            made.append(f"{first.tenant_id}/{first.id}/backups/{view.id}.zip")
+
+        def backup_zip() -> bytes:
+            exports = blob_service().get_container_client(blob_container_name("exports"))
+            return bytes(exports.download_blob(made[-1]).readall())
+
+        def ours_restore(archive: bytes, slug: str) -> None:
+            data = restores.RestoreCreate(size=len(archive), slug=slug)
+            view = restores.request_restore(principal=principal, data=data, context=context)
+            job = restores.restores.get(tenant_id=first.tenant_id, item_id=view.id)
+            assert job is not None
+            uploads = blob_service().get_container_client(blob_container_name("restores"))
+            uploads.upload_blob(job.blob, archive)
+            job.status = restores.RestoreStatus.queued  # the gate's part, timed elsewhere
+            restores.restores.replace(tenant_id=job.tenant_id, item=job)
+            message = restores.RestoreMessage(tenant_id=job.tenant_id, restore_id=job.id)
+            started = time.perf_counter()
+            assert restores.run_restore(message=message)
+            times["restore"].append(time.perf_counter() - started)
+
+        def raw_restore(archive: bytes) -> None:
+            times["raw_restore"].append(_seconds(lambda: _raw_restore(first.tenant_id, archive)))
 
         for round_index in range(ROUNDS):
             pairs = [
@@ -188,7 +246,17 @@ def run() -> Result:
                 pairs = [pairs[1], pairs[0], pairs[3], pairs[2]]
             for name, action in pairs:
                 times[name].append(_seconds(action))
+        # After the others: each restore adds a webcast holding the exported person.
+        archive = backup_zip()
+        for round_index in range(ROUNDS):
+            if round_index % 2:
+                raw_restore(archive)
+                ours_restore(archive, f"restored-{round_index}")
+            else:
+                ours_restore(archive, f"restored-{round_index}")
+                raw_restore(archive)
         queue_client(backups.QUEUE).clear_messages()
+        queue_client(restores.QUEUE).clear_messages()
     rows = [
         Row(
             f"access export of one person in {WEBCASTS} webcasts (ZIP, JSON and CSV)",
@@ -206,6 +274,14 @@ def run() -> Result:
             median(times["raw_backup"]) * 1000,
             "raw SDK reads, ZIP in memory, one upload",
             paired_ratio=paired_ratio(times["backup"], times["raw_backup"]),
+        ),
+        Row(
+            "restore of that backup into a new webcast (two passes: checked, then written)",
+            "ms",
+            median(times["restore"]) * 1000,
+            median(times["raw_restore"]) * 1000,
+            "raw SDK, the same writes by the same 16 threads, no checks",
+            paired_ratio=paired_ratio(times["restore"], times["raw_restore"]),
         ),
     ]
     return Result("subject_requests", rows, {"seconds": times}, watch.seconds)

@@ -214,8 +214,9 @@ COSMOS_CONTAINERS: tuple[CosmosContainerSpec, ...] = (
     CosmosContainerSpec(
         name="backups",
         partition_key="/tenant_id",
-        purpose="manual backups of webcast projects: state, the ZIP's blob name, size and "
-        "SHA-256, counts per store (ids and counts only)",
+        purpose="manual backups of webcast projects and their restores into new webcasts: "
+        "state, the ZIP's blob name, size and SHA-256, counts per store, a refused ZIP's "
+        "report (ids and counts only)",
         personal_data=False,
         webcast_references=(WebcastReference.field,),
     ),
@@ -256,6 +257,12 @@ BLOB_CONTAINERS: tuple[BlobContainerSpec, ...] = (
                 "page images re-encoded without metadata, {tenant}/{webcast}/{image}/image.webp",
             ),
         )
+    ),
+    BlobContainerSpec(
+        name="restores",
+        purpose="backup ZIPs to restore into a new webcast, {tenant}/{webcast}/restore/"
+        "{restore}.zip, deleted when the restore ends, or after 24 hours",
+        personal_data=True,
     ),
     BlobContainerSpec(
         name="imports",
@@ -312,6 +319,12 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(
         name="backups-poison",
         purpose="backup jobs that failed five times",
+        no_trigger_reason=POISON,
+    ),
+    QueueSpec(name="restores", purpose="restores of backups into new webcasts: ids only"),
+    QueueSpec(
+        name="restores-poison",
+        purpose="restore jobs that failed five times",
         no_trigger_reason=POISON,
     ),
     QueueSpec(name="media-results", purpose="media worker results: ids and technical data"),

@@ -7,6 +7,8 @@ webcast that is gone (being deleted) reaches no consumer: it is deleted (decisio
 
 from collections.abc import Mapping
 
+from shared.composition import restores
+from shared.composition.restore_uploads import CONTAINER as RESTORES
 from shared.designs import images as page_images
 from shared.designs.models import IMAGE_UPLOADS
 from shared.downloads import models as downloads_models
@@ -39,4 +41,6 @@ BLOB_CONSUMERS: Mapping[str, BlobConsumer] = {
     import_files.CONTAINER: unless_gone(import_files.CONTAINER, import_worker.on_source_created),
     downloads_models.CONTAINER: unless_gone(downloads_models.CONTAINER, downloads.on_file_created),
     IMAGE_UPLOADS: unless_gone(IMAGE_UPLOADS, page_images.on_upload_created),
+    # The webcast a restore writes into does not exist until it is done: not `unless_gone`.
+    RESTORES: restores.on_upload_created,
 }

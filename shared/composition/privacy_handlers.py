@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from shared.accounts import privacy as accounts
 from shared.audit import privacy as audit
 from shared.auth import privacy as auth
+from shared.composition import restore_uploads
 from shared.designs import privacy as designs
 from shared.downloads import privacy as downloads
 from shared.live import privacy as live
@@ -67,6 +68,7 @@ BLOB_HANDLERS: Mapping[str, StoreHandlers] = {
     "imports": StoreHandlers(import_privacy.export_sources, import_privacy.erase_sources),
     "page-uploads": StoreHandlers(designs.export_image_uploads, designs.erase_image_uploads),
     "page-images": StoreHandlers(designs.export_images, designs.erase_images),
+    "restores": StoreHandlers(restore_uploads.export_uploads, restore_uploads.erase_uploads),
 }
 
 # Left out when a participant is deleted: the participant's own record (the caller removes

@@ -427,3 +427,21 @@ def viewer_image(webcast_id: str, image_id: str) -> ViewerImage:
         tenant_id=webcast.tenant_id, design=found.design, image_id=image_id
     )
     return ViewerImage(url=url, public=found.public)
+
+
+def rendered_again(design: Design) -> Design:
+    """A published version restored from a backup, rendered again from its blocks: no
+    HTML of the backup reaches viewers."""
+    if design.rendered is None:
+        return design
+    return design.model_copy(
+        update={
+            "rendered": render(
+                webcast_id=design.webcast_id,
+                version=design.version,
+                published_at=design.rendered.published_at,
+                theme=design.theme,
+                blocks=design.blocks,
+            )
+        }
+    )

@@ -8,10 +8,9 @@ a grant list it and are sent to a short-lived read URL whose response is an atta
 the kind's content type. A refused file is deleted; its record keeps the reason.
 """
 
-import io
 from contextlib import suppress
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceNotFoundError
@@ -19,6 +18,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
+from shared.blob_reader import BlobRangeReader
 from shared.blob_sas import UploadTicket, read_url, shared_window, upload_ticket
 from shared.cache import ShortCache
 from shared.clients import blob_container_name, blob_service
@@ -346,54 +346,6 @@ def download_url(*, session: ParticipantSession | None, webcast_id: str, handout
 # -------------------------------------------------------------------------------------------
 
 
-class _BlobReader(io.RawIOBase):
-    """One version of a blob as a seekable file, read by range requests (a ZIP directory)."""
-
-    def __init__(self, blob: "BlobClient", properties: "BlobProperties") -> None:
-        super().__init__()
-        self._blob = blob
-        self._size: int = properties.size
-        self._etag: str = properties.etag
-        self._position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise OSError("seek before the start of the blob")
-        self._position = base + offset
-        return self._position
-
-    def read(self, size: int | None = -1) -> bytes:
-        remaining = max(self._size - self._position, 0)
-        wanted = remaining if size is None or size < 0 else min(size, remaining)
-        if wanted > _MAX_ZIP_READ:
-            raise OSError("the archive asks for a larger read than a document needs")
-        if wanted == 0:
-            return b""
-        data: bytes = self._blob.download_blob(
-            offset=self._position,
-            length=wanted,
-            etag=self._etag,
-            match_condition=MatchConditions.IfNotModified,
-        ).readall()
-        self._position += len(data)
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        memoryview(buffer).cast("B")[: len(data)] = data
-        return len(data)
-
-
 def _head(blob: "BlobClient", properties: "BlobProperties") -> bytes:
     if not properties.size:
         return b""
@@ -427,7 +379,7 @@ def _refusal(
     if not kind.matches_head(_head(blob, properties)):
         return wrong
     if kind.required_part and not filetypes.holds_part(
-        _BlobReader(blob, properties), kind.required_part
+        BlobRangeReader(blob, properties, max_read=_MAX_ZIP_READ), kind.required_part
     ):
         return wrong
     return None
@@ -498,3 +450,18 @@ def on_file_created(event: EventGridEvent) -> None:
     handout.available_at = utc_iso()
     _save(handout)
     _audit_scan(handout, "success")
+
+
+def restored(handout: Handout) -> Handout:
+    """A handout restored from a backup: its file, copied anew, passes the checks of an
+    upload (size, malware gate, type) before it is offered again."""
+    if handout.status != HandoutStatus.available:
+        return handout
+    return handout.model_copy(
+        update={
+            "status": HandoutStatus.scanning,
+            "file_etag": None,
+            "available_at": None,
+            "uploaded_at": utc_iso(),
+        }
+    )

@@ -2,7 +2,7 @@
 as keyed hashes, so that an import running meanwhile (or a restored backup) skips them. A
 person's own later self-registration is not held against them."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.clock import utc_iso
@@ -39,6 +39,32 @@ def erased_in(*, tenant_id: str, webcast_id: str) -> frozenset[str]:
     """The ledger's entry ids of the webcast, read once per chunk of an import."""
     return frozenset(
         entry.id for entry in ledger.iterate(tenant_id=tenant_id, partition_key=webcast_id)
+    )
+
+
+def erased_at_of(*, tenant_id: str, webcast_id: str) -> dict[str, str]:
+    """The ledger of a webcast: entry id -> when that login was erased."""
+    return {
+        entry.id: entry.erased_at
+        for entry in ledger.iterate(tenant_id=tenant_id, partition_key=webcast_id)
+    }
+
+
+def erased_since(
+    participant: Participant, *, original_webcast_id: str, entries: Mapping[str, str]
+) -> bool:
+    """Whether a record from a backup of `original_webcast_id` is of a person erased at
+    their request after it was made (a later registration of theirs is not held against
+    them)."""
+    return any(
+        participant.created_at <= erased_at
+        for kind, value in logins_of(participant)
+        if (
+            erased_at := entries.get(
+                _entry_id(webcast_id=original_webcast_id, kind=kind, value=value)
+            )
+        )
+        is not None
     )
 
 

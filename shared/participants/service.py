@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.audit import operations
-from shared.audit.models import Actor, ActorKind, RequestContext
+from shared.audit.models import SYSTEM_ACTOR, Actor, ActorKind, RequestContext
 from shared.auth.models import Permission, Principal
 from shared.auth.passwords import check_policy, hash_password
 from shared.clock import utc_iso
@@ -15,7 +15,7 @@ from shared.cosmos.repository import MAX_BATCH_OPERATIONS, Document, Page
 from shared.emails import EmailNotValidError, checked_email
 from shared.errors import DomainError, conflict, not_found, validation_error
 from shared.ids import new_id, normalize_email
-from shared.participants import people_index
+from shared.participants import erasure_ledger, people_index
 from shared.participants.forms import check_answers, display_name
 from shared.participants.models import (
     Consent,
@@ -34,6 +34,7 @@ from shared.participants.repository import (
     get_form,
     login_id,
     login_key,
+    login_value,
     logins,
     logins_of,
     participants,
@@ -812,3 +813,49 @@ def confirm_address(participant: Participant, *, by_registrant: bool) -> Partici
     participant.confirmed = True
     participant.updated_at = utc_iso()
     return participants.replace(tenant_id=participant.tenant_id, item=participant)
+
+
+# ---- restoring a backup (issue 16) ----
+
+
+def login_values(participant: Participant) -> list[tuple[str, str]]:
+    """The participant's logins as their keys compare them (kind, value)."""
+    return [(kind, login_value(kind, value)) for kind, value in logins_of(participant)]
+
+
+def erasure_entries(*, tenant_id: str, webcast_id: str) -> dict[str, str]:
+    """The erasure ledger of a webcast, read once for a restore of its backup."""
+    return erasure_ledger.erased_at_of(tenant_id=tenant_id, webcast_id=webcast_id)
+
+
+def was_erased(
+    participant: Participant, *, original_webcast_id: str, entries: dict[str, str]
+) -> bool:
+    """Whether a backed-up record is of a person erased at their request since."""
+    return erasure_ledger.erased_since(
+        participant, original_webcast_id=original_webcast_id, entries=entries
+    )
+
+
+def restore_participants(people: list[Participant], *, pool: Executor, restore_id: str) -> None:
+    """Store restored participants of a new webcast with their login keys computed for it,
+    and name the tenant in the vendor's index; upserts, so that a repeated run is the same.
+    Audited once per batch, as the restore's writes."""
+
+    def store(participant: Participant) -> None:
+        participants.upsert(tenant_id=participant.tenant_id, item=participant)
+        for key in _login_keys(participant):
+            logins.upsert(tenant_id=participant.tenant_id, item=key)
+        for kind, value in logins_of(participant):
+            people_index.add(tenant_id=participant.tenant_id, kind=kind, value=value)
+
+    list(pool.map(store, people))
+    if people:
+        operations.record_bulk(
+            tenant_id=people[0].tenant_id,
+            actor=SYSTEM_ACTOR,
+            action="participant.restore",
+            entity_type="participant",
+            entity_ids=[participant.id for participant in people],
+            entity_id=restore_id,
+        )

@@ -119,3 +119,10 @@ def record_heartbeat(*, message: HeartbeatMessage) -> bool:
                 raise
             log.info("viewing %s changed meanwhile; again", item_id)
     raise RuntimeError(f"viewing {item_id} kept changing; the queue will deliver it again")
+
+
+def rehomed(viewing: Viewing) -> Viewing:
+    """A viewing restored under new ids, in the shard that its participant (or viewer) keys
+    now, where the participant's erasure and sums look for it."""
+    shard = shard_of(viewing.participant_id or viewing.viewer_id)
+    return viewing.model_copy(update={"partition": shard_partition(viewing.webcast_id, shard)})

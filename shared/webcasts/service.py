@@ -7,7 +7,7 @@ cached, the module that must be on), and the plain lookups for workers (ADR 0045
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR, Actor, RequestContext
@@ -23,6 +23,7 @@ from shared.cosmos.repository import Page
 from shared.errors import (
     DomainError,
     conflict,
+    invalid_input,
     not_found,
     precondition_failed,
     validation_error,
@@ -407,3 +408,37 @@ def webcast_id_by_slug(*, tenant_id: str, slug: str) -> str | None:
     if reservation is None or find_public(reservation.webcast_id) is None:
         return None
     return reservation.webcast_id
+
+
+def check_restorable(webcast: Webcast) -> None:
+    """A webcast from a backup passes the checks of a new one (bounds, retention,
+    languages); DomainError naming the field."""
+    try:
+        WebcastCreate.model_validate(
+            webcast.model_dump(mode="json", include=set(WebcastCreate.model_fields))
+        )
+    except ValidationError as error:
+        raise invalid_input(error) from error
+    _check_retention(webcast, "participant_retention_days")
+    _check_languages(webcast.language, webcast.additional_languages, "additional_languages")
+
+
+def restore_webcast(*, webcast: Webcast, actor: Actor) -> Webcast:
+    """Create a webcast restored from a backup, its slug reserved and its key written, once
+    everything else of it is stored; a repeated call finds it made."""
+    existing = webcasts.get(tenant_id=webcast.tenant_id, item_id=webcast.id)
+    if existing is not None:
+        return existing
+    taken = slugs.get(tenant_id=webcast.tenant_id, item_id=f"slug:{webcast.slug}")
+    if taken is None or taken.webcast_id != webcast.id:
+        _reserve_slug(webcast.tenant_id, webcast.slug, webcast.id)
+    webcast_keys.upsert(WebcastKey(id=webcast.id, tenant_id=webcast.tenant_id))
+    return operations.create(
+        webcasts,
+        tenant_id=webcast.tenant_id,
+        item=webcast,
+        actor=actor,
+        action="webcast.restore",
+        entity_type="webcast",
+        changed_fields=sorted(WebcastCreate.model_fields),
+    )

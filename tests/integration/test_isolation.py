@@ -90,6 +90,9 @@ ROUTES = {
     # Manual backups (P32): the whole project's data, the owner's alone.
     ("POST", "/api/webcasts/{webcast_id}/backups"): OWNER,
     ("GET", "/api/webcasts/{webcast_id}/backups/{backup_id}"): OWNER,
+    # Restoring a backup into a new webcast of the owner's account.
+    ("POST", "/api/restores"): OWNER,
+    ("GET", "/api/restores/{restore_id}"): OWNER,
     ("POST", "/api/webcasts/{webcast_id}/retention/extension"): OWNER,
     # Data-subject requests (P23) across the tenant's webcasts: the person is named in the body.
     ("POST", "/api/people/search"): MANAGER_READ,
@@ -295,6 +298,7 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, object]]:
             "password": helpers.PASSWORD,
         },
         ("PATCH", "/api/accounts/{account_id}"): {"disabled": True},
+        ("POST", "/api/restores"): {"size": 1000, "slug": "planted-restore"},
         ("POST", "/api/support-grants"): {"scope": "full", "expires_at": _in(1)},
         # No customer account's name: whoever calls it deletes nothing.
         ("POST", "/api/account/deletion"): {
@@ -623,11 +627,13 @@ def victim(stack):
     vote = f"/api/w/{ids['webcast_id']}/polls/{answered['id']}/answer"
     _created(viewer.post(vote, json={"answers": {"q1": "yes"}}, headers=csrf))
     backup = _created(owner.post(f"/api/webcasts/{ids['webcast_id']}/backups"))
+    restore = _created(owner.post("/api/restores", json={"size": 1000, "slug": "secret-restore"}))
     _wait_until_queued(answered["id"])
     _wait_until_queued(deletion.json()["id"])
     ids |= {
         "deletion_id": deletion.json()["id"],
         "backup_id": backup["id"],
+        "restore_id": restore["id"],
         "account_id": sub["id"],
         "sub_email": sub["email"],
         "grant_id": grant["id"],

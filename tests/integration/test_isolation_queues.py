@@ -254,6 +254,11 @@ CASES: tuple[Case, ...] = (
         "backups",
         lambda t: {"tenant_id": t.intruder, "backup_id": t.job},
     ),
+    Case(
+        "restore of the victim's job under the intruder's tenant",
+        "restores",
+        lambda t: {"tenant_id": t.intruder, "restore_id": t.job},
+    ),
     # media worker results
     *(
         Case(
@@ -395,6 +400,12 @@ CASES: tuple[Case, ...] = (
         "blob-events",
         container="page-uploads",
         blob=lambda t: f"{t.intruder}/{t.intruder_webcast}/{t.image}/upload",
+    ),
+    Case(
+        "upload of a backup ZIP for the victim's restore",
+        "blob-events",
+        container="restores",
+        blob=lambda t: f"{t.intruder}/{t.webcast}/restore/{t.job}.zip",
     ),
     # deletion steps: a message names a job and starts none; there is no job by these ids
     Case(

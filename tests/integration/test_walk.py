@@ -349,6 +349,7 @@ def _webcast_flows(owner: helpers.Admin, recorder: Recorder) -> None:
     _ok(owner.patch(base, json={"title": "Walk on"}))
     _ok(owner.post(f"{base}/retention/extension", json={"days": 30}))
     _ok(owner.post(f"{base}/backups"), 202)
+    _ok(owner.post("/api/restores", json={"size": 1000, "slug": "walk-restored"}), 201)
     controller = {
         "legal_name": "Walk GmbH",
         "postal_address": "Way 1",

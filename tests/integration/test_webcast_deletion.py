@@ -219,7 +219,9 @@ def test_a_deleted_webcast_leaves_nothing_in_any_store_and_others_stay_as_they_w
     expected = {f"cosmos:{spec.name}" for spec in swept_containers()}
     tenant_level = {"cosmos:tenants", "cosmos:logins", "cosmos:throttles", "cosmos:tenant_slugs"}
     assert stores >= expected - tenant_level
-    assert stores >= {f"blob:{spec.name}" for spec in BLOB_CONTAINERS}
+    # A backup ZIP waits in `restores` under the id of a webcast that exists only once the
+    # ZIP is restored and deleted: no webcast being deleted holds one (an account can).
+    assert stores >= {f"blob:{spec.name}" for spec in BLOB_CONTAINERS if spec.name != "restores"}
     assert everything.types_naming(before, built.webcast_id) >= EVERY_KIND
     others = [kept.webcast_id, stranger.webcast_id]
     others_before = _about(before, others)

@@ -418,6 +418,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/restores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Restore
+         * @description A restore into a new webcast with this slug, and the write-only URL for the backup
+         *     ZIP (PUT, or blocks for large files; two hours). The owner alone.
+         */
+        post: operations["request_restore_api_restores_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/restores/{restore_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Restore
+         * @description The job's state: its counts once ready, its report when the ZIP was refused.
+         */
+        get: operations["read_restore_api_restores__restore_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/account/deletion": {
         parameters: {
             query?: never;
@@ -5082,6 +5123,58 @@ export interface components {
             email: string;
         };
         /**
+         * RestoreCreate
+         * @description A backup ZIP to upload, and the new webcast's slug (and title, else the backup's).
+         */
+        RestoreCreate: {
+            /** Size */
+            size: number;
+            /** Slug */
+            slug: string;
+            /** Title */
+            title?: string | null;
+        };
+        /**
+         * RestoreProblem
+         * @description Why the ZIP was refused: which member (and line), and what is wrong with it.
+         */
+        RestoreProblem: {
+            /** Member */
+            member?: string | null;
+            /** Line */
+            line?: number | null;
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * RestoreStatus
+         * @enum {string}
+         */
+        RestoreStatus: "awaiting_upload" | "queued" | "restoring" | "ready" | "failed";
+        /** RestoreView */
+        RestoreView: {
+            /** Id */
+            id: string;
+            /** Webcast Id */
+            webcast_id: string;
+            /** Slug */
+            slug: string;
+            status: components["schemas"]["RestoreStatus"];
+            /** Created At */
+            created_at: string;
+            /** Source Webcast Id */
+            source_webcast_id: string | null;
+            /** Counts */
+            counts: {
+                [key: string]: number;
+            };
+            /** Problems */
+            problems: components["schemas"]["RestoreProblem"][];
+            /** Failure */
+            failure: string | null;
+            upload?: components["schemas"]["UploadTicket"] | null;
+        };
+        /**
          * RetentionExtension
          * @description The owner adds days to the retention period (the total stays within its bounds).
          */
@@ -8000,6 +8093,169 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BackupView"];
+                };
+            };
+            /** @description Not signed in, the session expired, or the credential is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    request_restore_api_restores_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestoreCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestoreView"];
+                };
+            };
+            /** @description Not signed in, the session expired, or the credential is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused: the origin, the CSRF token, the grant or a permission is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description In conflict with the resource's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed by another request since it was read (or since the If-Match ETag); read again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the API accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each wrong field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; the request id helps support */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_restore_api_restores__restore_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                restore_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestoreView"];
                 };
             };
             /** @description Not signed in, the session expired, or the credential is wrong */
