@@ -24,6 +24,15 @@ $(SEMGREP_STAMP): semgrep/requirements.txt
 	$(SEMGREP_VENV)/bin/python -m pip install --quiet -r semgrep/requirements.txt
 	touch $(SEMGREP_STAMP)
 
+# checkov (the templates' checks in make test) pins versions that clash with ours as well.
+CHECKOV_VENV := .local/tools/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): infra/requirements.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r infra/requirements.txt
+	touch $(CHECKOV_STAMP)
+
 $(NODE_STAMP): package.json package-lock.json web/package.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
@@ -33,7 +42,7 @@ $(NODE_STAMP): package.json package-lock.json web/package.json
 sysdeps:
 	@devtools/system-deps.sh
 
-deps: $(PY_STAMP) $(NODE_STAMP) sysdeps
+deps: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) sysdeps
 
 run: deps
 	$(PY) -m devtools.run

@@ -1,0 +1,186 @@
+// The webcast platform in one resource group per environment, every regional resource in
+// West Europe (the Netherlands). Deploy with `azd up`, or with
+// `az deployment sub create -l westeurope -f infra/bicep/main.bicep -p @infra/bicep/environments/<env>.json`.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(16)
+@description('The environment (test, prod, ...): part of every resource name, one resource group each')
+param environmentName string
+
+// P27: every regional resource and every copy of data stays in the Netherlands.
+@allowed([
+  'westeurope'
+])
+@description('The region of every regional resource')
+param location string = 'westeurope'
+
+@description('Autoscale maximum RU/s of each Cosmos DB container not named in cosmosThroughput')
+param cosmosMaxThroughput int = 1000
+
+@description('Autoscale maximum RU/s by container name, for the hot ones (docs/deploy.md sizes them)')
+param cosmosThroughput object = {}
+
+@description('An extra principal (a developer or the CI) given the data roles, or empty')
+param operatorPrincipalId string = ''
+
+var abbrs = loadJsonContent('abbreviations.json')
+var token = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+  environment: environmentName
+  workload: 'webcast'
+}
+
+resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: '${abbrs.resourcesResourceGroups}webcast-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: group
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}webcast-${environmentName}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: group
+  params: {
+    workspaceName: '${abbrs.operationalInsightsWorkspaces}webcast-${environmentName}'
+    insightsName: '${abbrs.insightsComponents}webcast-${environmentName}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: group
+  params: {
+    name: '${abbrs.storageStorageAccounts}${take(replace(environmentName, '-', ''), 8)}${take(token, 12)}'
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module cosmos 'modules/cosmos.bicep' = {
+  name: 'cosmos'
+  scope: group
+  params: {
+    name: '${abbrs.documentDBDatabaseAccounts}webcast-${environmentName}-${take(token, 8)}'
+    location: location
+    tags: tags
+    maxThroughput: cosmosMaxThroughput
+    throughputByContainer: cosmosThroughput
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module events 'modules/events.bicep' = {
+  name: 'events'
+  scope: group
+  params: {
+    name: '${abbrs.eventGridDomainsTopics}webcast-${environmentName}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+  }
+}
+
+module vault 'modules/keyvault.bicep' = {
+  name: 'vault'
+  scope: group
+  params: {
+    name: '${abbrs.keyVaultVaults}${take(environmentName, 8)}-${take(token, 12)}'
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module frontDoor 'modules/frontdoor.bicep' = {
+  name: 'front-door'
+  scope: group
+  params: {
+    profileName: '${abbrs.cdnProfiles}webcast-${environmentName}'
+    endpointName: '${abbrs.cdnProfilesEndpoints}webcast-${environmentName}-${take(token, 8)}'
+    wafName: '${abbrs.networkFrontDoorWebApplicationFirewallPolicies}webcast${replace(environmentName, '-', '')}'
+    tags: tags
+  }
+}
+
+module web 'modules/web.bicep' = {
+  name: 'web'
+  scope: group
+  params: {
+    name: '${abbrs.webStaticSites}webcast-${environmentName}'
+    location: location
+    tags: tags
+  }
+}
+
+module functions 'modules/functions.bicep' = {
+  name: 'functions'
+  scope: group
+  params: {
+    name: '${abbrs.webSitesFunctions}webcast-${environmentName}-${take(token, 8)}'
+    planName: '${abbrs.webServerFarms}webcast-${environmentName}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    cosmosEndpoint: cosmos.outputs.endpoint
+    vaultName: vault.outputs.name
+    insightsConnectionString: monitoring.outputs.connectionString
+    frontDoorId: frontDoor.outputs.frontDoorId
+    frontDoorEndpointId: frontDoor.outputs.endpointId
+    publicBaseUrl: 'https://${frontDoor.outputs.hostName}'
+  }
+}
+
+module routes 'modules/routes.bicep' = {
+  name: 'routes'
+  scope: group
+  params: {
+    profileName: frontDoor.outputs.profileName
+    endpointName: frontDoor.outputs.endpointName
+    apiHostName: functions.outputs.hostName
+    webHostName: web.outputs.hostName
+    storageAccountName: storage.outputs.name
+  }
+}
+
+module rbac 'modules/rbac.bicep' = {
+  name: 'rbac'
+  scope: group
+  params: {
+    storageAccountName: storage.outputs.name
+    cosmosAccountName: cosmos.outputs.name
+    vaultName: vault.outputs.name
+    insightsName: monitoring.outputs.insightsName
+    frontDoorProfileName: frontDoor.outputs.profileName
+    appPrincipalId: identity.outputs.principalId
+    blobTopicPrincipalId: events.outputs.blobTopicPrincipalId
+    scanTopicPrincipalId: events.outputs.scanTopicPrincipalId
+    operatorPrincipalId: operatorPrincipalId
+  }
+}
+
+output AZURE_LOCATION string = location
+output AZURE_RESOURCE_GROUP string = group.name
+output AZURE_CLIENT_ID string = identity.outputs.clientId
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_COSMOS_ENDPOINT string = cosmos.outputs.endpoint
+output AZURE_KEY_VAULT_NAME string = vault.outputs.name
+output AZURE_FUNCTION_APP_NAME string = functions.outputs.name
+output AZURE_STATIC_WEB_APP_NAME string = web.outputs.name
+output AZURE_FRONT_DOOR_ENDPOINT string = 'https://${frontDoor.outputs.hostName}'
+output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString

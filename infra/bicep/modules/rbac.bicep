@@ -1,0 +1,137 @@
+// Every role assignment of the deployment, least privilege each: the app's identity on the
+// data (blob tags need the owner role; user-delegation SAS needs the delegator), Event Grid's
+// topics may only put messages into queues, an optional operator gets the app's data roles.
+param storageAccountName string
+param cosmosAccountName string
+param vaultName string
+param insightsName string
+param frontDoorProfileName string
+param appPrincipalId string
+param blobTopicPrincipalId string
+param scanTopicPrincipalId string
+param operatorPrincipalId string = ''
+
+var blobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+var blobDelegator = 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a'
+var queueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+var queueMessageSender = 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
+var cosmosDataContributor = '00000000-0000-0000-0000-000000000002'
+var secretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
+var metricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
+// The deletion job purges the webcast's paths from Front Door (shared/cdn.py); the built-in
+// role closest to that one action, on this profile only.
+var cdnProfileContributor = 'ec156ff8-a8d1-4d15-830c-5b80698ca432'
+var appRoles = [
+  blobDataOwner
+  blobDelegator
+  queueDataContributor
+]
+
+resource account 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = {
+  name: cosmosAccountName
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+  name: vaultName
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: insightsName
+}
+
+resource frontDoor 'Microsoft.Cdn/profiles@2024-02-01' existing = {
+  name: frontDoorProfileName
+}
+
+resource appSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, appPrincipalId, secretsUser)
+  scope: vault
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
+  }
+}
+
+resource appTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(insights.id, appPrincipalId, metricsPublisher)
+  scope: insights
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', metricsPublisher)
+  }
+}
+
+resource appPurge 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(frontDoor.id, appPrincipalId, cdnProfileContributor)
+  scope: frontDoor
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', cdnProfileContributor)
+  }
+}
+
+resource appStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in appRoles: {
+  name: guid(account.id, appPrincipalId, role)
+  scope: account
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+  }
+}]
+
+resource operatorStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in appRoles: if (!empty(operatorPrincipalId)) {
+  name: guid(account.id, operatorPrincipalId, role)
+  scope: account
+  properties: {
+    principalId: operatorPrincipalId
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+  }
+}]
+
+resource blobEventsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(account.id, blobTopicPrincipalId, queueMessageSender)
+  scope: account
+  properties: {
+    principalId: blobTopicPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueMessageSender)
+  }
+}
+
+resource scanEventsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(account.id, scanTopicPrincipalId, queueMessageSender)
+  scope: account
+  properties: {
+    principalId: scanTopicPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueMessageSender)
+  }
+}
+
+resource appCosmos 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
+  parent: cosmos
+  name: guid(cosmos.id, appPrincipalId, cosmosDataContributor)
+  properties: {
+    principalId: appPrincipalId
+    roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributor}'
+    scope: cosmos.id
+  }
+}
+
+resource operatorCosmos 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = if (!empty(operatorPrincipalId)) {
+  parent: cosmos
+  name: guid(cosmos.id, operatorPrincipalId, cosmosDataContributor)
+  properties: {
+    principalId: operatorPrincipalId
+    roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributor}'
+    scope: cosmos.id
+  }
+}

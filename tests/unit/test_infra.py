@@ -1,0 +1,363 @@
+"""The Bicep templates (issue 17): every file parses with pycep-parser 0.5.1 (the version
+checkov 3.3 reads them with), checkov finds no failed check and no parsing error and scans
+the resources each file is known to hold, every suppression says why, and the templates
+provision exactly the stores of the catalogue."""
+
+import json
+import re
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pycep import BicepParser
+
+from devtools import infra_catalogue
+from shared.stores import COSMOS_CONTAINERS, QUEUES
+
+ROOT = Path(__file__).resolve().parents[2]
+BICEP = ROOT / "infra" / "bicep"
+CHECKOV = ROOT / ".local" / "tools" / "checkov" / "bin" / "checkov"
+# Per file: the resources it declares (pycep's tree) and those checkov has checks for and
+# scanned. A file checkov cannot parse reports only a parsing error and scans nothing.
+RESOURCES = {
+    "main.bicep": (1, 0),
+    "modules/cosmos.bicep": (4, 1),
+    "modules/events.bicep": (6, 1),
+    "modules/frontdoor.bicep": (4, 1),
+    "modules/functions.bicep": (7, 3),
+    "modules/identity.bicep": (1, 0),
+    "modules/keyvault.bicep": (2, 1),
+    "modules/monitoring.bicep": (2, 0),
+    "modules/rbac.bicep": (14, 0),
+    "modules/routes.bicep": (12, 0),
+    "modules/storage.bicep": (8, 2),
+    "modules/web.bicep": (1, 0),
+}
+_SKIP = re.compile(r"//\s*checkov:skip=(?P<id>[A-Z0-9_]+)(?::\s*(?P<reason>.*))?$")
+
+
+def _files() -> list[str]:
+    return sorted(str(path.relative_to(BICEP)) for path in BICEP.rglob("*.bicep"))
+
+
+@cache
+def tree(name: str) -> dict[str, Any]:
+    parsed = BicepParser().parse(text=(BICEP / name).read_text())
+    return dict(parsed)
+
+
+@cache
+def checkov() -> dict[str, Any]:
+    done = subprocess.run(
+        [str(CHECKOV), "-d", str(BICEP), "--framework", "bicep", "--skip-download", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.stdout, done.stderr
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
+
+
+def _checked(kind: str) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = checkov()["results"][kind]
+    return results
+
+
+def test_every_template_is_listed_and_parses() -> None:
+    assert _files() == sorted(RESOURCES), "a template added or removed: list its resources"
+    for name, (declared, _) in RESOURCES.items():
+        assert len(tree(name)["resources"]) == declared, name
+
+
+def test_checkov_passes_every_file_with_no_parsing_error_and_the_resources_it_holds() -> None:
+    summary = checkov()["summary"]
+    assert summary["parsing_errors"] == 0, checkov()["results"].get("parsing_errors")
+    failed = [(c["check_id"], c["resource"], c["file_path"]) for c in _checked("failed_checks")]
+    assert failed == []
+    scanned: dict[str, set[str]] = {}
+    for kind in ("passed_checks", "failed_checks", "skipped_checks"):
+        for check in _checked(kind):
+            scanned.setdefault(check["file_path"].lstrip("/"), set()).add(check["resource"])
+    assert {name: len(scanned.get(name, ())) for name in RESOURCES} == {
+        name: counts[1] for name, counts in RESOURCES.items()
+    }
+    assert summary["resource_count"] >= sum(counts[1] for counts in RESOURCES.values())
+
+
+def test_every_suppression_says_why_and_suppresses_a_check_that_applies() -> None:
+    skipped = {(c["file_path"].lstrip("/"), c["check_id"]) for c in _checked("skipped_checks")}
+    written = set()
+    for name in RESOURCES:
+        for line in (BICEP / name).read_text().splitlines():
+            found = _SKIP.search(line.strip())
+            if found:
+                assert (found.group("reason") or "").strip(), f"{name}: {line.strip()}"
+                written.add((name, found.group("id")))
+    assert written == skipped
+
+
+def test_the_templates_catalogue_is_rendered_from_the_store_catalogue() -> None:
+    assert (BICEP / "catalogue.json").read_text() == infra_catalogue.text(), (
+        "run python -m devtools.infra_catalogue --write"
+    )
+
+
+def _loop(resource: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The array a resource loops over (`catalogue.<name>`) and the body of one item."""
+    config = resource["config"]
+    operands = config["loop_type"]["detail"]["array_name"]["operator"]["operands"]
+    assert operands["operand_1"] == "catalogue"
+    return operands["operand_2"], config["config"]
+
+
+def _item_field(value: dict[str, Any]) -> str:
+    operands = value["operator"]["operands"]
+    return str(operands["operand_2"])
+
+
+def test_cosmos_provisions_every_catalogued_container_with_its_partition_key_and_ttl() -> None:
+    resources = tree("modules/cosmos.bicep")["resources"]
+    over, body = _loop(resources["containers"])
+    assert over == "cosmosContainers"
+    assert _item_field(body["name"]) == "name"
+    assert _item_field(body["properties"]["resource"]) == "resource"
+    chosen = body["properties"]["options"]["autoscaleSettings"]["maxThroughput"]["operator"]
+    assert chosen["operands"]["false_value"] == "maxThroughput"
+    assert chosen["operands"]["true_value"]["operator"]["operands"]["operand_1"] == (
+        "throughputByContainer"
+    )
+    for environment in (BICEP / "environments").glob("*.json"):
+        sized = json.loads(environment.read_text())["parameters"].get("cosmosThroughput")
+        names = {spec.name for spec in COSMOS_CONTAINERS}
+        assert set(sized["value"] if sized else {}) <= names, environment.name
+    provisioned = {c["name"]: c["resource"] for c in infra_catalogue.render()["cosmosContainers"]}
+    assert set(provisioned) == {spec.name for spec in COSMOS_CONTAINERS}
+    for spec in COSMOS_CONTAINERS:
+        resource = provisioned[spec.name]
+        assert resource["id"] == spec.name
+        assert resource["partitionKey"] == {"paths": [spec.partition_key], "kind": "Hash"}
+        assert resource.get("defaultTtl") == spec.default_ttl, spec.name
+
+
+def test_storage_provisions_every_catalogued_blob_container_and_queue() -> None:
+    resources = tree("modules/storage.bicep")["resources"]
+    assert _loop(resources["containers"])[0] == "blobContainers"
+    assert _loop(resources["queues"])[0] == "queues"
+    rendered = infra_catalogue.render()
+    assert rendered["queues"] == [spec.name for spec in QUEUES]
+    assert {f"{q}-poison" for q in ("blob-events", "restores")} <= set(rendered["queues"])
+
+
+def test_blob_events_come_from_every_consumed_container_into_the_queue_the_code_reads() -> None:
+    resources = tree("modules/events.bicep")["resources"]
+    subscription = resources["uploads"]["config"]["properties"]
+    [subject] = subscription["filter"]["advancedFilters"]
+    loop = subject["values"]["loop_type"]["detail"]["array_name"]["operator"]["operands"]
+    assert loop == {"operand_1": "catalogue", "operand_2": "blobEventContainers"}
+    assert subject["values"]["config"] == "/blobServices/default/containers/${container}/blobs/"
+    destination = subscription["deliveryWithResourceIdentity"]["destination"]["properties"]
+    assert _item_field(destination["queueName"]) == "blobEventQueue"
+    rendered = infra_catalogue.render()
+    assert rendered["blobEventQueue"] in rendered["queues"]
+    assert rendered["malwareScanQueue"] in rendered["queues"]
+    assert set(rendered["blobEventContainers"]) <= set(rendered["blobContainers"])
+
+
+@pytest.mark.parametrize("name", sorted(RESOURCES))
+def test_every_suppression_is_inside_a_resource(name: str) -> None:
+    """checkov reads a skip comment only within the resource it suppresses."""
+    lines = (BICEP / name).read_text().splitlines()
+    depth = 0
+    for line in lines:
+        if _SKIP.search(line.strip()):
+            assert depth > 0, f"{name}: {line.strip()}"
+        depth += line.count("{") - line.count("}")
+
+
+# ---- promises the templates keep ----
+
+# Global services, each with why it may be global: none stores participant data at rest.
+GLOBAL_TYPES = {
+    "Microsoft.Cdn/profiles": "Front Door: the one origin at the edge; caches what the "
+    "origins mark cacheable (signed segment URLs, the static build), stores nothing else",
+    "Microsoft.Cdn/profiles/afdEndpoints": "the Front Door profile's endpoint",
+    "Microsoft.Network/FrontDoorWebApplicationFirewallPolicies": "the WAF policy of Front Door",
+}
+
+
+def _body(resource: dict[str, Any]) -> dict[str, Any]:
+    """A resource's properties as written, inside a loop or condition if it has one."""
+    config: dict[str, Any] = resource["config"]
+    while "loop_type" in config or ("condition" in config and "config" in config):
+        config = config["config"]
+    return config
+
+
+def _every_resource() -> list[tuple[str, str, str, dict[str, Any]]]:
+    return [
+        (name, symbol, resource["type"], _body(resource))
+        for name in RESOURCES
+        for symbol, resource in tree(name)["resources"].items()
+        if not resource["existing"]
+    ]
+
+
+def _of_type(kind: str) -> list[dict[str, Any]]:
+    return [body for _, _, found, body in _every_resource() if found == kind]
+
+
+@pytest.mark.claim("P27")
+def test_every_regional_resource_is_in_west_europe_and_only_listed_ones_are_global() -> None:
+    [location] = [
+        decorator["argument"]
+        for decorator in tree("main.bicep")["parameters"]["location"]["decorators"]
+        if decorator["type"] == "allowed"
+    ]
+    assert location == ["westeurope"]
+    assert tree("main.bicep")["parameters"]["location"]["default"] == "westeurope"
+    for module in tree("main.bicep")["modules"].values():
+        params = module["config"]["params"]
+        if "location" in params:
+            assert params["location"] == "location", module["detail"]["path"]
+    placed = 0
+    for name, symbol, kind, body in _every_resource():
+        if "location" not in body:
+            continue  # a child resource: where its parent is
+        placed += 1
+        if body["location"] == "global":
+            assert kind in GLOBAL_TYPES, f"{name}: {symbol} is global"
+        else:
+            assert body["location"] == "location", f"{name}: {symbol} names another region"
+    assert placed >= 12
+
+
+@pytest.mark.claim("P27")
+def test_no_copy_of_the_data_leaves_the_netherlands() -> None:
+    """Zone-redundant storage, a Cosmos DB account in one region, no geo-replication."""
+    for account in _of_type("Microsoft.Storage/storageAccounts"):
+        assert account["sku"]["name"] in ("Standard_ZRS", "Standard_LRS", "Premium_ZRS")
+    for account in _of_type("Microsoft.DocumentDB/databaseAccounts"):
+        [region] = account["properties"]["locations"]
+        assert region["locationName"] == "location"
+        assert account["properties"]["enableMultipleWriteLocations"] is False
+
+
+@pytest.mark.claim("P26")
+def test_every_endpoint_takes_only_tls_1_2_and_plain_http_only_redirects() -> None:
+    for account in _of_type("Microsoft.Storage/storageAccounts"):
+        assert account["properties"]["minimumTlsVersion"] == "TLS1_2"
+        assert account["properties"]["supportsHttpsTrafficOnly"] is True
+    for account in _of_type("Microsoft.DocumentDB/databaseAccounts"):
+        assert account["properties"]["minimalTlsVersion"] == "Tls12"
+    for topic in _of_type("Microsoft.EventGrid/topics"):
+        assert topic["properties"]["minimumTlsVersionAllowed"] == "1.2"
+    [app] = _of_type("Microsoft.Web/sites")
+    assert app["properties"]["httpsOnly"] is True
+    site = app["properties"]["siteConfig"]
+    assert site["minTlsVersion"] == "1.2" and site["scmMinTlsVersion"] == "1.2"
+    assert site["ftpsState"] == "Disabled" and site["remoteDebuggingEnabled"] is False
+    routes = _of_type("Microsoft.Cdn/profiles/afdEndpoints/routes")
+    assert len(routes) == 3
+    for route in routes:
+        assert route["properties"]["httpsRedirect"] == "Enabled"
+        assert route["properties"]["forwardingProtocol"] == "HttpsOnly"
+    for origin in _of_type("Microsoft.Cdn/profiles/originGroups/origins"):
+        assert origin["properties"]["enforceCertificateNameCheck"] is True
+
+
+def test_the_function_app_answers_only_front_door_and_connects_by_identity() -> None:
+    [app] = _of_type("Microsoft.Web/sites")
+    site = app["properties"]["siteConfig"]
+    assert site["ipSecurityRestrictionsDefaultAction"] == "Deny"
+    [front_door] = site["ipSecurityRestrictions"]
+    assert front_door["ipAddress"] == "AzureFrontDoor.Backend" and front_door["action"] == "Allow"
+    headers = {key.strip("'"): value for key, value in front_door["headers"].items()}
+    assert headers == {"x-azure-fdid": ["frontDoorId"]}
+    settings = {entry["name"]: entry["value"] for entry in site["appSettings"]}
+    assert settings["AzureWebJobsStorage__credential"] == "managedidentity"
+    assert settings["AzureWebJobsStorage__clientId"] == "identityClientId"
+    assert settings["AZURE_CLIENT_ID"] == "identityClientId"
+    assert settings["WEBCAST_FRONT_DOOR_ID"] == "frontDoorId"
+    assert not any("AccountKey" in str(value) for value in settings.values())
+    for name in ("WEBCAST_LOOKUP_HMAC_KEY", "WEBCAST_LIVE_INGEST_SECRET"):
+        assert str(settings[name]).startswith("${secret}"), "a Key Vault reference"
+    for account in _of_type("Microsoft.Storage/storageAccounts"):
+        assert account["properties"]["allowSharedKeyAccess"] is False
+        assert account["properties"]["allowBlobPublicAccess"] is False
+        assert account["properties"]["isHnsEnabled"] is False, "the gate reads blob index tags"
+    for account in _of_type("Microsoft.DocumentDB/databaseAccounts"):
+        assert account["properties"]["disableLocalAuth"] is True
+
+
+@pytest.mark.claim("P32")
+def test_backups_are_continuous_hosting_is_zone_redundant_and_deletes_can_be_undone() -> None:
+    """Within the deletion window: soft-deleted blobs and containers go after it (P22)."""
+    for account in _of_type("Microsoft.DocumentDB/databaseAccounts"):
+        assert account["properties"]["backupPolicy"]["type"] == "Continuous"
+        [region] = account["properties"]["locations"]
+        assert region["isZoneRedundant"] is True
+    [plan] = _of_type("Microsoft.Web/serverfarms")
+    assert plan["properties"]["zoneRedundant"] is True
+    [blobs] = _of_type("Microsoft.Storage/storageAccounts/blobServices")
+    window = infra_catalogue.render()["softDeleteDays"]
+    for policy in ("deleteRetentionPolicy", "containerDeleteRetentionPolicy"):
+        assert blobs["properties"][policy]["enabled"] is True
+        assert _item_field(blobs["properties"][policy]["days"]) == "softDeleteDays"
+    assert 1 <= window <= 30
+    [vault] = _of_type("Microsoft.KeyVault/vaults")
+    assert vault["properties"]["enablePurgeProtection"] is True
+    assert vault["properties"]["softDeleteRetentionInDays"] == 7
+
+
+@pytest.mark.claim("P38")
+def test_defender_scans_every_upload_and_its_results_reach_the_gate() -> None:
+    [defender] = _of_type("Microsoft.Security/defenderForStorageSettings")
+    scanning = defender["properties"]["malwareScanning"]
+    assert defender["properties"]["isEnabled"] is True
+    assert scanning["onUpload"]["isEnabled"] is True
+    [scans] = [
+        body
+        for _, symbol, kind, body in _every_resource()
+        if kind == "Microsoft.EventGrid/topics/eventSubscriptions"
+    ]
+    queue = scans["properties"]["deliveryWithResourceIdentity"]["destination"]["properties"]
+    assert _item_field(queue["queueName"]) == "malwareScanQueue"
+    rendered = infra_catalogue.render()
+    assert set(rendered["scannedContainers"]) <= set(rendered["blobContainers"])
+    assert rendered["malwareScanQueue"] == "malware-scans"
+
+
+@pytest.mark.claim("P30")
+def test_each_environment_has_its_own_group_names_and_nothing_crosses_between_them() -> None:
+    main = tree("main.bicep")
+    [group] = main["resources"].values()
+    assert "${environmentName}" in group["config"]["name"]
+    named = 0
+    for module in main["modules"].values():
+        assert module["config"]["scope"] == "group", module["detail"]["path"]
+        for key, value in module["config"]["params"].items():
+            if key.lower().endswith("name") and isinstance(value, str) and "${" in value:
+                assert "environmentName" in value, (module["detail"]["path"], key)
+                named += 1
+    assert named >= 12, "every resource is named after its environment"
+    # No parameter takes another environment's resource: only names, sizes and a principal.
+    assert set(main["parameters"]) == {
+        "environmentName",
+        "location",
+        "cosmosMaxThroughput",
+        "cosmosThroughput",
+        "operatorPrincipalId",
+    }
+    environments = {
+        path.stem: json.loads(path.read_text())["parameters"]
+        for path in (BICEP / "environments").glob("*.json")
+    }
+    assert set(environments) == {"test", "prod"}
+    assert {name: p["environmentName"]["value"] for name, p in environments.items()} == {
+        "test": "test",
+        "prod": "prod",
+    }
