@@ -17,6 +17,7 @@ from shared.cdn import DELIVERED_CONTAINERS
 from shared.composition.blob_consumers import BLOB_CONSUMERS
 from shared.config import get_settings
 from shared.malware import GATED_CONTAINERS
+from shared.media.models import TRANSCODE_QUEUE
 from shared.stores import BLOB_CONTAINERS, COSMOS_CONTAINERS, QUEUES
 
 FILE = Path(__file__).resolve().parent.parent / "infra" / "bicep" / "catalogue.json"
@@ -50,6 +51,8 @@ def render() -> dict[str, Any]:
         # Defender for Storage scans uploads to these containers before anything reads them.
         "scannedContainers": sorted(GATED_CONTAINERS),
         "malwareScanQueue": "malware-scans",
+        # The media worker job scales on this queue (one execution per message).
+        "transcodeQueue": TRANSCODE_QUEUE,
         # Viewers read these through Front Door (signed URLs, the query string in the key).
         "deliveredContainers": list(DELIVERED_CONTAINERS),
         "temporaryPrefixes": list(TEMPORARY_PREFIXES),

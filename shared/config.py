@@ -1,9 +1,11 @@
 """Settings for every piece of the platform, read from the environment (prefix WEBCAST_)."""
 
 import os
+from collections.abc import Mapping
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
@@ -73,10 +75,54 @@ def _local_values(settings: "Settings") -> list[str]:
     return found
 
 
+class Process(StrEnum):
+    """A process deployed in Azure, whose template sets the settings marked for it."""
+
+    function_app = "function_app"
+    media_worker = "media_worker"
+
+
 class Settings(BaseSettings):
     """Configuration: emulator defaults locally, managed identity endpoints in Azure."""
 
     model_config = SettingsConfigDict(env_prefix="WEBCAST_", env_file=None, extra="ignore")
+
+    # The settings each deployed process gets from its template in Azure (every other one
+    # keeps its default there); a secret comes as a Key Vault reference. The live ingest
+    # joins with its template (issue 17). tests/unit/test_infra.py compares this with the
+    # templates.
+    deployed: ClassVar[Mapping[Process, frozenset[str]]] = {
+        Process.function_app: frozenset(
+            {
+                "environment",
+                "cosmos_endpoint",
+                "storage_account_name",
+                "public_base_url",
+                "allowed_origins",
+                "front_door_id",
+                "malware_gate",
+                "media_delivery_base_url",
+                "cdn_purge_endpoint",
+                "mail_transport",
+                "acs_email_endpoint",
+                "mail_from",
+                "lookup_hmac_key",
+                "live_ingest_secret",
+            }
+        ),
+        # It speaks only queues and blobs (decision 0017), but a process in Azure is refused
+        # without a real Cosmos DB endpoint and real secrets (`_no_local_values_in_azure`).
+        Process.media_worker: frozenset(
+            {
+                "environment",
+                "storage_account_name",
+                "cosmos_endpoint",
+                "malware_gate",
+                "lookup_hmac_key",
+                "live_ingest_secret",
+            }
+        ),
+    }
 
     environment: Literal["local", "test", "azure"] = "local"
 

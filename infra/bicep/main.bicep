@@ -21,6 +21,9 @@ param cosmosMaxThroughput int = 1000
 @description('Autoscale maximum RU/s by container name, for the hot ones (docs/deploy.md sizes them)')
 param cosmosThroughput object = {}
 
+@description('The media worker image in this environment\'s registry (docs/deploy.md builds it)')
+param workerImage string = 'mcr.microsoft.com/k8se/quickstart-jobs:latest'
+
 @description('An extra principal (a developer or the CI) given the data roles, or empty')
 param operatorPrincipalId string = ''
 
@@ -43,6 +46,17 @@ module identity 'modules/identity.bicep' = {
   scope: group
   params: {
     name: '${abbrs.managedIdentityUserAssignedIdentities}webcast-${environmentName}'
+    location: location
+    tags: tags
+  }
+}
+
+// The media worker's own identity: it reads sources and writes renditions, nothing else.
+module workerIdentity 'modules/identity.bicep' = {
+  name: 'worker-identity'
+  scope: group
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}media-worker-${environmentName}'
     location: location
     tags: tags
   }
@@ -126,6 +140,16 @@ module web 'modules/web.bicep' = {
   }
 }
 
+module mail 'modules/mail.bicep' = {
+  name: 'mail'
+  scope: group
+  params: {
+    emailName: '${abbrs.communicationEmailServices}webcast-${environmentName}'
+    communicationName: '${abbrs.communicationCommunicationServices}webcast-${environmentName}-${take(token, 8)}'
+    tags: tags
+  }
+}
+
 module functions 'modules/functions.bicep' = {
   name: 'functions'
   scope: group
@@ -143,6 +167,8 @@ module functions 'modules/functions.bicep' = {
     frontDoorId: frontDoor.outputs.frontDoorId
     frontDoorEndpointId: frontDoor.outputs.endpointId
     publicBaseUrl: 'https://${frontDoor.outputs.hostName}'
+    mailEndpoint: mail.outputs.endpoint
+    mailSender: mail.outputs.sender
   }
 }
 
@@ -158,6 +184,36 @@ module routes 'modules/routes.bicep' = {
   }
 }
 
+module registry 'modules/registry.bicep' = {
+  name: 'registry'
+  scope: group
+  params: {
+    name: '${abbrs.containerRegistryRegistries}webcast${replace(environmentName, '-', '')}${take(token, 8)}'
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module containerApps 'modules/containerapps.bicep' = {
+  name: 'container-apps'
+  scope: group
+  params: {
+    environmentName: '${abbrs.appManagedEnvironments}webcast-${environmentName}'
+    jobName: '${abbrs.appContainerAppsJobs}transcode-${environmentName}'
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+    identityId: workerIdentity.outputs.id
+    identityClientId: workerIdentity.outputs.clientId
+    registryServer: registry.outputs.loginServer
+    storageAccountName: storage.outputs.name
+    cosmosEndpoint: cosmos.outputs.endpoint
+    vaultUri: vault.outputs.uri
+    workerImage: workerImage
+  }
+}
+
 module rbac 'modules/rbac.bicep' = {
   name: 'rbac'
   scope: group
@@ -167,6 +223,9 @@ module rbac 'modules/rbac.bicep' = {
     vaultName: vault.outputs.name
     insightsName: monitoring.outputs.insightsName
     frontDoorProfileName: frontDoor.outputs.profileName
+    communicationName: mail.outputs.name
+    registryName: registry.outputs.name
+    workerPrincipalId: workerIdentity.outputs.principalId
     appPrincipalId: identity.outputs.principalId
     blobTopicPrincipalId: events.outputs.blobTopicPrincipalId
     scanTopicPrincipalId: events.outputs.scanTopicPrincipalId
@@ -180,6 +239,8 @@ output AZURE_CLIENT_ID string = identity.outputs.clientId
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output AZURE_KEY_VAULT_NAME string = vault.outputs.name
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = registry.outputs.loginServer
+output AZURE_TRANSCODE_JOB_NAME string = containerApps.outputs.transcodeJobName
 output AZURE_FUNCTION_APP_NAME string = functions.outputs.name
 output AZURE_STATIC_WEB_APP_NAME string = web.outputs.name
 output AZURE_FRONT_DOOR_ENDPOINT string = 'https://${frontDoor.outputs.hostName}'

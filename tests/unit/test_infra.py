@@ -4,6 +4,7 @@ the resources each file is known to hold, every suppression says why, and the te
 provision exactly the stores of the catalogue."""
 
 import json
+import os
 import re
 import subprocess
 from functools import cache
@@ -12,8 +13,10 @@ from typing import Any
 
 import pytest
 from pycep import BicepParser
+from pydantic import SecretStr
 
 from devtools import infra_catalogue
+from shared.config import Process, Settings
 from shared.stores import COSMOS_CONTAINERS, QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,14 +26,17 @@ CHECKOV = ROOT / ".local" / "tools" / "checkov" / "bin" / "checkov"
 # scanned. A file checkov cannot parse reports only a parsing error and scans nothing.
 RESOURCES = {
     "main.bicep": (1, 0),
+    "modules/containerapps.bicep": (3, 0),
     "modules/cosmos.bicep": (4, 1),
     "modules/events.bicep": (6, 1),
     "modules/frontdoor.bicep": (4, 1),
     "modules/functions.bicep": (7, 3),
     "modules/identity.bicep": (1, 0),
     "modules/keyvault.bicep": (2, 1),
+    "modules/mail.bicep": (3, 0),
     "modules/monitoring.bicep": (2, 0),
-    "modules/rbac.bicep": (14, 0),
+    "modules/rbac.bicep": (29, 0),
+    "modules/registry.bicep": (2, 1),
     "modules/routes.bicep": (12, 0),
     "modules/storage.bicep": (8, 2),
     "modules/web.bicep": (1, 0),
@@ -186,6 +192,9 @@ GLOBAL_TYPES = {
     "origins mark cacheable (signed segment URLs, the static build), stores nothing else",
     "Microsoft.Cdn/profiles/afdEndpoints": "the Front Door profile's endpoint",
     "Microsoft.Network/FrontDoorWebApplicationFirewallPolicies": "the WAF policy of Front Door",
+    "Microsoft.Communication/communicationServices": "mail: data location Europe (checked)",
+    "Microsoft.Communication/emailServices": "mail: data location Europe (checked)",
+    "Microsoft.Communication/emailServices/domains": "the mail service's sender domain",
 }
 
 
@@ -233,6 +242,12 @@ def test_every_regional_resource_is_in_west_europe_and_only_listed_ones_are_glob
         else:
             assert body["location"] == "location", f"{name}: {symbol} names another region"
     assert placed >= 12
+    for kind in (
+        "Microsoft.Communication/communicationServices",
+        "Microsoft.Communication/emailServices",
+    ):
+        for service in _of_type(kind):
+            assert service["properties"]["dataLocation"] == "Europe", kind
 
 
 @pytest.mark.claim("P27")
@@ -350,6 +365,7 @@ def test_each_environment_has_its_own_group_names_and_nothing_crosses_between_th
         "location",
         "cosmosMaxThroughput",
         "cosmosThroughput",
+        "workerImage",
         "operatorPrincipalId",
     }
     environments = {
@@ -361,3 +377,81 @@ def test_each_environment_has_its_own_group_names_and_nothing_crosses_between_th
         "test": "test",
         "prod": "prod",
     }
+
+
+def test_the_function_app_gets_the_settings_marked_for_it_and_secrets_from_key_vault() -> None:
+    [app] = _of_type("Microsoft.Web/sites")
+    given = {
+        entry["name"]: entry["value"] for entry in app["properties"]["siteConfig"]["appSettings"]
+    }
+    marked = Settings.deployed[Process.function_app]
+    assert {name for name in given if name.startswith("WEBCAST_")} == {
+        f"WEBCAST_{field.upper()}" for field in marked
+    }
+    for field in marked:
+        secret = Settings.model_fields[field].annotation is SecretStr
+        reference = str(given[f"WEBCAST_{field.upper()}"]).startswith("${secret}")
+        assert reference == secret, f"{field}: a secret is a Key Vault reference, nothing else is"
+    [domain] = _of_type("Microsoft.Communication/emailServices/domains")
+    assert domain["properties"]["userEngagementTracking"] == "Disabled", "no tracking in mail"
+
+
+def test_the_media_worker_job_gets_the_settings_marked_for_it_and_scales_on_its_queue() -> None:
+    [job] = _of_type("Microsoft.App/jobs")
+    configuration = job["properties"]["configuration"]
+    [container] = job["properties"]["template"]["containers"]
+    given = {entry["name"]: entry for entry in container["env"]}
+    marked = Settings.deployed[Process.media_worker]
+    assert {name for name in given if name.startswith("WEBCAST_")} == {
+        f"WEBCAST_{field.upper()}" for field in marked
+    }
+    vault = {secret["name"]: secret for secret in configuration["secrets"]}
+    for field in marked:
+        entry = given[f"WEBCAST_{field.upper()}"]
+        if Settings.model_fields[field].annotation is SecretStr:
+            assert "value" not in entry, field
+            assert "keyVaultUrl" in vault[entry["secretRef"]], field
+        else:
+            assert "secretRef" not in entry, field
+    assert container["args"] == ["--once"]
+    [rule] = configuration["eventTriggerConfig"]["scale"]["rules"]
+    assert rule["type"] == "azure-queue" and rule["identity"] == "identityId"
+    assert _item_field(rule["metadata"]["queueName"]) == "transcodeQueue"
+    assert infra_catalogue.render()["transcodeQueue"] in infra_catalogue.render()["queues"]
+    timeout = Settings().media_transcode_timeout_seconds
+    assert tree("modules/containerapps.bicep")["variables"]["replicaTimeout"]["value"] > timeout
+
+
+# What the templates give each marked setting, as real values (secrets from Key Vault).
+DEPLOYED_VALUES = {
+    "environment": "azure",
+    "cosmos_endpoint": "https://cosmos-webcast-test.documents.azure.com:443/",
+    "storage_account_name": "sttest0123456789",
+    "public_base_url": "https://fde-webcast-test.z01.azurefd.net",
+    "allowed_origins": '["https://fde-webcast-test.z01.azurefd.net"]',
+    "front_door_id": "7d3c2f9e-4b1a-4c8d-9e0f-1a2b3c4d5e6f",
+    "malware_gate": "defender",
+    "media_delivery_base_url": "https://fde-webcast-test.z01.azurefd.net",
+    "cdn_purge_endpoint": "/subscriptions/s/resourceGroups/rg-webcast-test/providers/"
+    "Microsoft.Cdn/profiles/afd-webcast-test/afdEndpoints/fde-webcast-test",
+    "mail_transport": "acs",
+    "acs_email_endpoint": "https://acs-webcast-test.europe.communication.azure.com",
+    "mail_from": "DoNotReply@0123.azurecomm.net",
+    "lookup_hmac_key": "5b7c1e0d9a8f4e3c2b1a0f9e8d7c6b5a",
+    "live_ingest_secret": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+}
+
+
+@pytest.mark.parametrize("process", list(Process))
+def test_a_process_given_only_its_marked_settings_starts_in_azure(
+    process: Process, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("WEBCAST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("CONTAINER_APP_JOB_NAME", "caj-transcode-test")
+    for field in Settings.deployed[process]:
+        monkeypatch.setenv(f"WEBCAST_{field.upper()}", DEPLOYED_VALUES[field])
+    settings = Settings()
+    assert settings.is_azure and settings.malware_gate == "defender"
+    assert not settings.cosmos_emulator and settings.storage_connection_string is None

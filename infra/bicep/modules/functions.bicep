@@ -15,6 +15,8 @@ param insightsConnectionString string
 param frontDoorId string
 param frontDoorEndpointId string
 param publicBaseUrl string
+param mailEndpoint string
+param mailSender string
 
 var packageContainer = 'app-package'
 var secret = '@Microsoft.KeyVault(VaultName=${vaultName};SecretName='
@@ -181,6 +183,18 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'WEBCAST_ALLOWED_ORIGINS'
           value: '["${publicBaseUrl}"]'
+        }
+        {
+          name: 'WEBCAST_MAIL_TRANSPORT'
+          value: 'acs'
+        }
+        {
+          name: 'WEBCAST_ACS_EMAIL_ENDPOINT'
+          value: mailEndpoint
+        }
+        {
+          name: 'WEBCAST_MAIL_FROM'
+          value: mailSender
         }
         {
           name: 'WEBCAST_LOOKUP_HMAC_KEY'

@@ -6,6 +6,9 @@ param cosmosAccountName string
 param vaultName string
 param insightsName string
 param frontDoorProfileName string
+param communicationName string
+param registryName string
+param workerPrincipalId string
 param appPrincipalId string
 param blobTopicPrincipalId string
 param scanTopicPrincipalId string
@@ -21,6 +24,15 @@ var metricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 // The deletion job purges the webcast's paths from Front Door (shared/cdn.py); the built-in
 // role closest to that one action, on this profile only.
 var cdnProfileContributor = 'ec156ff8-a8d1-4d15-830c-5b80698ca432'
+var blobDataReader = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
+var blobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+var acrPull = '7f951dda-4ed3-4680-a7ca-43fe172d538d'
+// The media worker (decision 0017): read sources, write and delete renditions, take jobs
+// from `transcode` (and renew their lease), report on `media-results`, give up to the
+// poison queue; pull its image, read the secrets its settings need. Each on that one
+// container or queue.
+// Sending mail with the identity (no access key); on the Communication Services resource only.
+var contributor = 'b24988ac-6180-42a3-ab88-20f7382dd24c'
 var appRoles = [
   blobDataOwner
   blobDelegator
@@ -45,6 +57,114 @@ resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
 
 resource frontDoor 'Microsoft.Cdn/profiles@2024-02-01' existing = {
   name: frontDoorProfileName
+}
+
+resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = {
+  name: registryName
+}
+
+resource uploads 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  name: '${storageAccountName}/default/uploads'
+}
+
+resource media 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  name: '${storageAccountName}/default/media'
+}
+
+resource transcode 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
+  name: '${storageAccountName}/default/transcode'
+}
+
+resource results 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
+  name: '${storageAccountName}/default/media-results'
+}
+
+resource transcodePoison 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
+  name: '${storageAccountName}/default/transcode-poison'
+}
+
+resource workerSources 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(uploads.id, workerPrincipalId, blobDataReader)
+  scope: uploads
+  properties: {
+    principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobDataReader)
+  }
+}
+
+resource workerRenditions 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(media.id, workerPrincipalId, blobDataContributor)
+  scope: media
+  properties: {
+    principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobDataContributor)
+  }
+}
+
+resource workerJobs 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(transcode.id, workerPrincipalId, queueDataContributor)
+  scope: transcode
+  properties: {
+    principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueDataContributor)
+  }
+}
+
+resource workerResults 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(results.id, workerPrincipalId, queueMessageSender)
+  scope: results
+  properties: {
+    principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueMessageSender)
+  }
+}
+
+resource workerGivesUp 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(transcodePoison.id, workerPrincipalId, queueMessageSender)
+  scope: transcodePoison
+  properties: {
+    principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueMessageSender)
+  }
+}
+
+resource workerPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(registry.id, workerPrincipalId, acrPull)
+  scope: registry
+  properties: {
+    principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', acrPull)
+  }
+}
+
+resource workerSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, workerPrincipalId, secretsUser)
+  scope: vault
+  properties: {
+    principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
+  }
+}
+
+resource communication 'Microsoft.Communication/communicationServices@2023-04-01' existing = {
+  name: communicationName
+}
+
+resource appMail 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(communication.id, appPrincipalId, contributor)
+  scope: communication
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', contributor)
+  }
 }
 
 resource appSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {

@@ -1,0 +1,161 @@
+// The Container Apps environment and the media worker as an event-driven job: KEDA's
+// azure-queue scaler starts one execution per message on `transcode` (the worker runs with
+// `--once`), with the worker's own identity for the scaler, the registry and Key Vault.
+param environmentName string
+param jobName string
+param location string
+param tags object
+param workspaceId string
+param identityId string
+param identityClientId string
+param registryServer string
+param storageAccountName string
+param cosmosEndpoint string
+param vaultUri string
+
+@description('The worker image; a placeholder runs until `az acr build` has pushed the real one')
+param workerImage string
+
+// The ladder encode's own limit is max(3,600 s, 30 x duration); the job's is the setting's
+// media_transcode_timeout_seconds (6 h) with ten minutes to spare.
+var replicaTimeout = 22200
+var catalogue = loadJsonContent('../catalogue.json')
+
+resource environment 'Microsoft.App/managedEnvironments@2025-01-01' = {
+  name: environmentName
+  location: location
+  tags: tags
+  properties: {
+    appLogsConfiguration: {
+      destination: 'azure-monitor'
+    }
+    workloadProfiles: [
+      {
+        name: 'Consumption'
+        workloadProfileType: 'Consumption'
+      }
+    ]
+  }
+}
+
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: environment
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource transcode 'Microsoft.App/jobs@2025-01-01' = {
+  name: jobName
+  location: location
+  tags: tags
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    environmentId: environment.id
+    workloadProfileName: 'Consumption'
+    configuration: {
+      triggerType: 'Event'
+      replicaTimeout: replicaTimeout
+      replicaRetryLimit: 0
+      eventTriggerConfig: {
+        parallelism: 1
+        replicaCompletionCount: 1
+        scale: {
+          minExecutions: 0
+          maxExecutions: 20
+          pollingInterval: 10
+          rules: [
+            {
+              name: 'transcode-queue'
+              type: 'azure-queue'
+              identity: identityId
+              metadata: {
+                accountName: storageAccountName
+                queueName: catalogue.transcodeQueue
+                queueLength: '1'
+              }
+            }
+          ]
+        }
+      }
+      registries: [
+        {
+          server: registryServer
+          identity: identityId
+        }
+      ]
+      secrets: [
+        {
+          name: 'lookup-hmac-key'
+          keyVaultUrl: '${vaultUri}secrets/lookup-hmac-key'
+          identity: identityId
+        }
+        {
+          name: 'live-ingest-secret'
+          keyVaultUrl: '${vaultUri}secrets/live-ingest-secret'
+          identity: identityId
+        }
+      ]
+    }
+    template: {
+      containers: [
+        {
+          name: 'media-worker'
+          image: workerImage
+          args: [
+            '--once'
+          ]
+          resources: {
+            cpu: json('4')
+            memory: '8Gi'
+          }
+          env: [
+            {
+              name: 'AZURE_CLIENT_ID'
+              value: identityClientId
+            }
+            {
+              name: 'WEBCAST_ENVIRONMENT'
+              value: 'azure'
+            }
+            {
+              name: 'WEBCAST_STORAGE_ACCOUNT_NAME'
+              value: storageAccountName
+            }
+            {
+              name: 'WEBCAST_COSMOS_ENDPOINT'
+              value: cosmosEndpoint
+            }
+            {
+              name: 'WEBCAST_MALWARE_GATE'
+              value: 'defender'
+            }
+            {
+              name: 'WEBCAST_LOOKUP_HMAC_KEY'
+              secretRef: 'lookup-hmac-key'
+            }
+            {
+              name: 'WEBCAST_LIVE_INGEST_SECRET'
+              secretRef: 'live-ingest-secret'
+            }
+          ]
+        }
+      ]
+    }
+  }
+}
+
+output environmentName string = environment.name
+output transcodeJobName string = transcode.name
