@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.cdn import DELIVERED_CONTAINERS
+from shared.composition import store_export
 from shared.composition.blob_consumers import BLOB_CONSUMERS
 from shared.config import get_settings
 from shared.malware import GATED_CONTAINERS
@@ -56,6 +57,8 @@ def render() -> dict[str, Any]:
         # Viewers read these through Front Door (signed URLs, the query string in the key).
         "deliveredContainers": list(DELIVERED_CONTAINERS),
         "temporaryPrefixes": list(TEMPORARY_PREFIXES),
+        # The daily export of the documents into the separate backup account (P32).
+        "storeExportContainer": store_export.CONTAINER,
         "softDeleteDays": settings.deletion_backup_window_days,
     }
 

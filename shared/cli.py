@@ -195,6 +195,18 @@ def _resume_account_deletion(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _export_stores(args: argparse.Namespace, out: TextIO) -> int:
+    from datetime import UTC, datetime
+
+    from shared.composition.store_export import backup_target, export_stores
+
+    manifest = export_stores(target=backup_target(), moment=datetime.now(UTC))
+    for member in manifest["members"]:
+        print(f"{member['container']}: {member['documents']} documents", file=out)
+    print(f"exported under {manifest['exported_at']}/", file=out)
+    return 0
+
+
 def _find_person(args: argparse.Namespace, out: TextIO) -> int:
     from shared.composition.forwarding import controllers_holding
     from shared.participants.people import LoginKind
@@ -310,6 +322,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     account.add_argument("--tenant-id", required=True, help="the customer account")
     account.set_defaults(handler=_resume_account_deletion)
+
+    export = commands.add_parser(
+        "export-stores",
+        help="export every Cosmos DB container into the separate backup account",
+        description="Write every container's documents as JSON Lines, with a manifest, into "
+        "the backup account (WEBCAST_BACKUP_ACCOUNT_URL); the scheduled backup job runs it.",
+    )
+    export.set_defaults(handler=_export_stores)
 
     person = commands.add_parser(
         "find-person",

@@ -80,6 +80,7 @@ class Process(StrEnum):
 
     function_app = "function_app"
     media_worker = "media_worker"
+    store_export = "store_export"
 
 
 class Settings(BaseSettings):
@@ -122,6 +123,18 @@ class Settings(BaseSettings):
                 "live_ingest_secret",
             }
         ),
+        # The daily export into the separate backup account (P32); the same rule as above.
+        Process.store_export: frozenset(
+            {
+                "environment",
+                "cosmos_endpoint",
+                "storage_account_name",
+                "backup_account_url",
+                "malware_gate",
+                "lookup_hmac_key",
+                "live_ingest_secret",
+            }
+        ),
     }
 
     environment: Literal["local", "test", "azure"] = "local"
@@ -141,6 +154,8 @@ class Settings(BaseSettings):
     )
     storage_account_name: str | None = None
     storage_prefix: str = ""
+    # The separate backup account the store export writes to (P32); unset: the emulator's.
+    backup_account_url: str | None = None
 
     public_base_url: str = "http://127.0.0.1:7071"
     enable_api_docs: bool = False

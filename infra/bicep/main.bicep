@@ -62,6 +62,17 @@ module workerIdentity 'modules/identity.bicep' = {
   }
 }
 
+// The store export's own identity: it reads the documents and writes the backup account.
+module exportIdentity 'modules/identity.bicep' = {
+  name: 'export-identity'
+  scope: group
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}store-export-${environmentName}'
+    location: location
+    tags: tags
+  }
+}
+
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
   scope: group
@@ -78,6 +89,17 @@ module storage 'modules/storage.bicep' = {
   scope: group
   params: {
     name: '${abbrs.storageStorageAccounts}${take(replace(environmentName, '-', ''), 8)}${take(token, 12)}'
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module backup 'modules/backup.bicep' = {
+  name: 'backup'
+  scope: group
+  params: {
+    name: '${abbrs.storageBackupAccounts}${take(replace(environmentName, '-', ''), 8)}${take(token, 10)}'
     location: location
     tags: tags
     workspaceId: monitoring.outputs.workspaceId
@@ -211,6 +233,10 @@ module containerApps 'modules/containerapps.bicep' = {
     cosmosEndpoint: cosmos.outputs.endpoint
     vaultUri: vault.outputs.uri
     workerImage: workerImage
+    exportJobName: '${abbrs.appContainerAppsJobs}store-export-${environmentName}'
+    exportIdentityId: exportIdentity.outputs.id
+    exportIdentityClientId: exportIdentity.outputs.clientId
+    backupAccountUrl: backup.outputs.blobEndpoint
   }
 }
 
@@ -226,6 +252,8 @@ module rbac 'modules/rbac.bicep' = {
     communicationName: mail.outputs.name
     registryName: registry.outputs.name
     workerPrincipalId: workerIdentity.outputs.principalId
+    backupAccountName: backup.outputs.name
+    exportPrincipalId: exportIdentity.outputs.principalId
     appPrincipalId: identity.outputs.principalId
     blobTopicPrincipalId: events.outputs.blobTopicPrincipalId
     scanTopicPrincipalId: events.outputs.scanTopicPrincipalId
@@ -241,6 +269,7 @@ output AZURE_COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output AZURE_KEY_VAULT_NAME string = vault.outputs.name
 output AZURE_CONTAINER_REGISTRY_ENDPOINT string = registry.outputs.loginServer
 output AZURE_TRANSCODE_JOB_NAME string = containerApps.outputs.transcodeJobName
+output AZURE_BACKUP_ACCOUNT_NAME string = backup.outputs.name
 output AZURE_FUNCTION_APP_NAME string = functions.outputs.name
 output AZURE_STATIC_WEB_APP_NAME string = web.outputs.name
 output AZURE_FRONT_DOOR_ENDPOINT string = 'https://${frontDoor.outputs.hostName}'

@@ -22,6 +22,7 @@ from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
 from shared.auth.permissions import require_owner
+from shared.blob_files import BlockBlobWriter
 from shared.blob_sas import read_url
 from shared.clients import blob_container_name, blob_service, cosmos_container, queue_client
 from shared.clock import now, utc_iso
@@ -67,7 +68,6 @@ EXCLUDED_TYPES = frozenset(
 # and page images (sources, live segments and pending uploads are not kept).
 BLOB_STORES = ("media", "downloads", "page-images")
 _SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", "_lsn")
-_BLOCK_BYTES = 4 * 1024 * 1024
 
 
 class BackupStatus(StrEnum):
@@ -173,57 +173,6 @@ def read_backup(*, principal: Principal, webcast_id: str, backup_id: str) -> Bac
     return _view(job, with_url=True)
 
 
-class _BlockWriter:
-    """A write-only, unseekable file over a block blob: 4 MiB blocks staged as they fill,
-    committed at the end, so that a ZIP of many gigabytes never sits in memory or on disk."""
-
-    def __init__(self, container: str, name: str) -> None:
-        self._blob = blob_service().get_blob_client(blob_container_name(container), name)
-        self._buffer = bytearray()
-        self._blocks: list[str] = []
-        self._written = 0
-        self.sha256 = hashlib.sha256()
-
-    def write(self, data: bytes) -> int:
-        self._buffer += data
-        self._written += len(data)
-        self.sha256.update(data)
-        while len(self._buffer) >= _BLOCK_BYTES:
-            self._stage(bytes(self._buffer[:_BLOCK_BYTES]))
-            del self._buffer[:_BLOCK_BYTES]
-        return len(data)
-
-    def _stage(self, data: bytes) -> None:
-        block_id = f"{len(self._blocks):08d}"
-        self._blob.stage_block(block_id, data)
-        self._blocks.append(block_id)
-
-    def tell(self) -> int:
-        return self._written
-
-    def seek(self, *_: object) -> int:
-        raise OSError("not seekable")
-
-    def flush(self) -> None:
-        """Blocks are staged when full; the rest goes with `commit`."""
-
-    def close(self) -> None:
-        """A ZipFile leaves a file it was given open; `commit` ends the blob."""
-
-    def commit(self) -> int:
-        """Stage the rest and commit every block: the blob exists from now on; its size."""
-        from azure.storage.blob import BlobBlock, ContentSettings
-
-        if self._buffer:
-            self._stage(bytes(self._buffer))
-            self._buffer.clear()
-        self._blob.commit_block_list(
-            [BlobBlock(block_id=block) for block in self._blocks],
-            content_settings=ContentSettings(content_type="application/zip"),
-        )
-        return self._written
-
-
 def _documents(store: str, tenant_id: str, webcast_id: str) -> Iterator[dict[str, Any]]:
     # Every partition of the store (a webcast spans shard partitions); the tenant and the
     # webcast are in the text. Blocked documents stay out of every export (P24).
@@ -256,7 +205,7 @@ def _json_lines(rows: Iterator[dict[str, Any]], counted: list[int]) -> Iterator[
         yield json.dumps(row, ensure_ascii=False, sort_keys=True).encode() + b"\n"
 
 
-def _write_zip(job: BackupJob, out: "_BlockWriter") -> dict[str, int]:
+def _write_zip(job: BackupJob, out: BlockBlobWriter) -> dict[str, int]:
     counts: dict[str, int] = {}
     members: list[dict[str, Any]] = []
     prefix = f"{job.tenant_id}/{job.webcast_id}/"
@@ -300,7 +249,8 @@ def run_backup(*, message: BackupMessage, final_attempt: bool = False) -> bool:
     job.status = BackupStatus.running
     job.updated_at = utc_iso()
     job = backups.replace(tenant_id=job.tenant_id, item=job)
-    writer = _BlockWriter(CONTAINER, job.blob)
+    blob = blob_service().get_blob_client(blob_container_name(CONTAINER), job.blob)
+    writer = BlockBlobWriter(blob, content_type="application/zip")
     try:
         counts = _write_zip(job, writer)
         size = writer.commit()

@@ -33,7 +33,7 @@ from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR, Actor, ActorKind, RequestContext
 from shared.auth.models import Principal
 from shared.auth.permissions import require_owner
-from shared.blob_reader import BlobRangeReader
+from shared.blob_files import BlobRangeReader
 from shared.blob_sas import UploadTicket, upload_ticket
 from shared.clients import blob_container_name, blob_service, cosmos_container, queue_client
 from shared.clock import now, utc_iso

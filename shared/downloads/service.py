@@ -18,7 +18,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from shared.audit import operations
 from shared.audit.models import SYSTEM_ACTOR, RequestContext
 from shared.auth.models import Principal
-from shared.blob_reader import BlobRangeReader
+from shared.blob_files import BlobRangeReader
 from shared.blob_sas import UploadTicket, read_url, shared_window, upload_ticket
 from shared.cache import ShortCache
 from shared.clients import blob_container_name, blob_service

@@ -26,7 +26,8 @@ CHECKOV = ROOT / ".local" / "tools" / "checkov" / "bin" / "checkov"
 # scanned. A file checkov cannot parse reports only a parsing error and scans nothing.
 RESOURCES = {
     "main.bicep": (1, 0),
-    "modules/containerapps.bicep": (3, 0),
+    "modules/backup.bicep": (5, 2),
+    "modules/containerapps.bicep": (4, 0),
     "modules/cosmos.bicep": (4, 1),
     "modules/events.bicep": (6, 1),
     "modules/frontdoor.bicep": (4, 1),
@@ -35,7 +36,7 @@ RESOURCES = {
     "modules/keyvault.bicep": (2, 1),
     "modules/mail.bicep": (3, 0),
     "modules/monitoring.bicep": (2, 0),
-    "modules/rbac.bicep": (29, 0),
+    "modules/rbac.bicep": (35, 0),
     "modules/registry.bicep": (2, 1),
     "modules/routes.bicep": (12, 0),
     "modules/storage.bicep": (8, 2),
@@ -317,11 +318,13 @@ def test_backups_are_continuous_hosting_is_zone_redundant_and_deletes_can_be_und
         assert region["isZoneRedundant"] is True
     [plan] = _of_type("Microsoft.Web/serverfarms")
     assert plan["properties"]["zoneRedundant"] is True
-    [blobs] = _of_type("Microsoft.Storage/storageAccounts/blobServices")
     window = infra_catalogue.render()["softDeleteDays"]
-    for policy in ("deleteRetentionPolicy", "containerDeleteRetentionPolicy"):
-        assert blobs["properties"][policy]["enabled"] is True
-        assert _item_field(blobs["properties"][policy]["days"]) == "softDeleteDays"
+    services = _of_type("Microsoft.Storage/storageAccounts/blobServices")
+    assert len(services) == len(_of_type("Microsoft.Storage/storageAccounts")) == 2
+    for blobs in services:
+        for policy in ("deleteRetentionPolicy", "containerDeleteRetentionPolicy"):
+            assert blobs["properties"][policy]["enabled"] is True
+            assert _item_field(blobs["properties"][policy]["days"]) == "softDeleteDays"
     assert 1 <= window <= 30
     [vault] = _of_type("Microsoft.KeyVault/vaults")
     assert vault["properties"]["enablePurgeProtection"] is True
@@ -396,12 +399,20 @@ def test_the_function_app_gets_the_settings_marked_for_it_and_secrets_from_key_v
     assert domain["properties"]["userEngagementTracking"] == "Disabled", "no tracking in mail"
 
 
-def test_the_media_worker_job_gets_the_settings_marked_for_it_and_scales_on_its_queue() -> None:
-    [job] = _of_type("Microsoft.App/jobs")
-    configuration = job["properties"]["configuration"]
-    [container] = job["properties"]["template"]["containers"]
+def _job(container_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Container Apps job that runs `container_name`: its configuration and container."""
+    for job in _of_type("Microsoft.App/jobs"):
+        [container] = job["properties"]["template"]["containers"]
+        if container["name"] == container_name:
+            return job["properties"]["configuration"], container
+    raise AssertionError(f"no job runs {container_name}")
+
+
+def _check_marked(
+    process: Process, configuration: dict[str, Any], container: dict[str, Any]
+) -> None:
     given = {entry["name"]: entry for entry in container["env"]}
-    marked = Settings.deployed[Process.media_worker]
+    marked = Settings.deployed[process]
     assert {name for name in given if name.startswith("WEBCAST_")} == {
         f"WEBCAST_{field.upper()}" for field in marked
     }
@@ -413,6 +424,11 @@ def test_the_media_worker_job_gets_the_settings_marked_for_it_and_scales_on_its_
             assert "keyVaultUrl" in vault[entry["secretRef"]], field
         else:
             assert "secretRef" not in entry, field
+
+
+def test_the_media_worker_job_gets_the_settings_marked_for_it_and_scales_on_its_queue() -> None:
+    configuration, container = _job("media-worker")
+    _check_marked(Process.media_worker, configuration, container)
     assert container["args"] == ["--once"]
     [rule] = configuration["eventTriggerConfig"]["scale"]["rules"]
     assert rule["type"] == "azure-queue" and rule["identity"] == "identityId"
@@ -427,6 +443,7 @@ DEPLOYED_VALUES = {
     "environment": "azure",
     "cosmos_endpoint": "https://cosmos-webcast-test.documents.azure.com:443/",
     "storage_account_name": "sttest0123456789",
+    "backup_account_url": "https://stbaktest01234567.blob.core.windows.net/",
     "public_base_url": "https://fde-webcast-test.z01.azurefd.net",
     "allowed_origins": '["https://fde-webcast-test.z01.azurefd.net"]',
     "front_door_id": "7d3c2f9e-4b1a-4c8d-9e0f-1a2b3c4d5e6f",
@@ -455,3 +472,28 @@ def test_a_process_given_only_its_marked_settings_starts_in_azure(
     settings = Settings()
     assert settings.is_azure and settings.malware_gate == "defender"
     assert not settings.cosmos_emulator and settings.storage_connection_string is None
+
+
+@pytest.mark.claim("P32")
+def test_a_daily_export_goes_to_a_separate_account_and_expires_within_the_deletion_window() -> None:
+    configuration, container = _job("store-export")
+    _check_marked(Process.store_export, configuration, container)
+    assert configuration["triggerType"] == "Schedule"
+    assert container["command"] == ["python", "-m", "shared.cli", "export-stores"]
+    resources = tree("modules/backup.bicep")["resources"]
+    account = _body(resources["account"])
+    assert account["sku"]["name"] == "Standard_ZRS" and account["location"] == "location"
+    assert account["properties"]["allowSharedKeyAccess"] is False
+    [rule] = _body(resources["lifecycle"])["properties"]["policy"]["rules"]
+    expiry = rule["definition"]["actions"]["baseBlob"]["delete"]["daysAfterCreationGreaterThan"]
+    assert _item_field(expiry) == "softDeleteDays", "no export outlives the deletion window"
+    assert _item_field(_body(resources["exports"])["name"]) == "storeExportContainer"
+    modules = tree("main.bicep")["modules"]
+    assert (
+        modules["backup"]["config"]["params"]["name"]
+        != modules["storage"]["config"]["params"]["name"]
+    )
+    assert (
+        modules["containerApps"]["config"]["params"]["backupAccountUrl"]
+        != (modules["storage"]["config"]["params"]["name"])
+    )

@@ -1,6 +1,7 @@
-// The Container Apps environment and the media worker as an event-driven job: KEDA's
-// azure-queue scaler starts one execution per message on `transcode` (the worker runs with
-// `--once`), with the worker's own identity for the scaler, the registry and Key Vault.
+// The Container Apps environment and its jobs: the media worker as an event-driven job
+// (KEDA's azure-queue scaler starts one `--once` execution per message on `transcode`) with
+// the worker's own identity for the scaler, the registry and Key Vault; and the daily export
+// of the documents into the separate backup account (P32), with an identity of its own.
 param environmentName string
 param jobName string
 param location string
@@ -12,6 +13,10 @@ param registryServer string
 param storageAccountName string
 param cosmosEndpoint string
 param vaultUri string
+param exportJobName string
+param exportIdentityId string
+param exportIdentityClientId string
+param backupAccountUrl string
 
 @description('The worker image; a placeholder runs until `az acr build` has pushed the real one')
 param workerImage string
@@ -137,6 +142,102 @@ resource transcode 'Microsoft.App/jobs@2025-01-01' = {
             {
               name: 'WEBCAST_COSMOS_ENDPOINT'
               value: cosmosEndpoint
+            }
+            {
+              name: 'WEBCAST_MALWARE_GATE'
+              value: 'defender'
+            }
+            {
+              name: 'WEBCAST_LOOKUP_HMAC_KEY'
+              secretRef: 'lookup-hmac-key'
+            }
+            {
+              name: 'WEBCAST_LIVE_INGEST_SECRET'
+              secretRef: 'live-ingest-secret'
+            }
+          ]
+        }
+      ]
+    }
+  }
+}
+
+resource export 'Microsoft.App/jobs@2025-01-01' = {
+  name: exportJobName
+  location: location
+  tags: tags
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${exportIdentityId}': {}
+    }
+  }
+  properties: {
+    environmentId: environment.id
+    workloadProfileName: 'Consumption'
+    configuration: {
+      triggerType: 'Schedule'
+      replicaTimeout: 14400
+      replicaRetryLimit: 1
+      scheduleTriggerConfig: {
+        cronExpression: '30 2 * * *'
+        parallelism: 1
+        replicaCompletionCount: 1
+      }
+      registries: [
+        {
+          server: registryServer
+          identity: exportIdentityId
+        }
+      ]
+      secrets: [
+        {
+          name: 'lookup-hmac-key'
+          keyVaultUrl: '${vaultUri}secrets/lookup-hmac-key'
+          identity: exportIdentityId
+        }
+        {
+          name: 'live-ingest-secret'
+          keyVaultUrl: '${vaultUri}secrets/live-ingest-secret'
+          identity: exportIdentityId
+        }
+      ]
+    }
+    template: {
+      containers: [
+        {
+          name: 'store-export'
+          image: workerImage
+          command: [
+            'python'
+            '-m'
+            'shared.cli'
+            'export-stores'
+          ]
+          resources: {
+            cpu: json('1')
+            memory: '2Gi'
+          }
+          env: [
+            {
+              name: 'AZURE_CLIENT_ID'
+              value: exportIdentityClientId
+            }
+            {
+              name: 'WEBCAST_ENVIRONMENT'
+              value: 'azure'
+            }
+            {
+              name: 'WEBCAST_COSMOS_ENDPOINT'
+              value: cosmosEndpoint
+            }
+            {
+              name: 'WEBCAST_STORAGE_ACCOUNT_NAME'
+              value: storageAccountName
+            }
+            {
+              name: 'WEBCAST_BACKUP_ACCOUNT_URL'
+              value: backupAccountUrl
             }
             {
               name: 'WEBCAST_MALWARE_GATE'

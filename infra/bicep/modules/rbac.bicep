@@ -9,16 +9,20 @@ param frontDoorProfileName string
 param communicationName string
 param registryName string
 param workerPrincipalId string
+param backupAccountName string
+param exportPrincipalId string
 param appPrincipalId string
 param blobTopicPrincipalId string
 param scanTopicPrincipalId string
 param operatorPrincipalId string = ''
 
+var catalogue = loadJsonContent('../catalogue.json')
 var blobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var blobDelegator = 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a'
 var queueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 var queueMessageSender = 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
 var cosmosDataContributor = '00000000-0000-0000-0000-000000000002'
+var cosmosDataReader = '00000000-0000-0000-0000-000000000001'
 var secretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 var metricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 // The deletion job purges the webcast's paths from Front Door (shared/cdn.py); the built-in
@@ -148,6 +152,61 @@ resource workerSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: vault
   properties: {
     principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
+  }
+}
+
+// The store export (P32): read every document, write its audit entry, write the exports.
+resource backupExports 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  name: '${backupAccountName}/default/${catalogue.storeExportContainer}'
+}
+
+resource exportWrites 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(backupExports.id, exportPrincipalId, blobDataContributor)
+  scope: backupExports
+  properties: {
+    principalId: exportPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobDataContributor)
+  }
+}
+
+resource exportReads 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
+  parent: cosmos
+  name: guid(cosmos.id, exportPrincipalId, cosmosDataReader)
+  properties: {
+    principalId: exportPrincipalId
+    roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataReader}'
+    scope: cosmos.id
+  }
+}
+
+resource exportAudits 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
+  parent: cosmos
+  name: guid(cosmos.id, exportPrincipalId, cosmosDataContributor, 'audit')
+  properties: {
+    principalId: exportPrincipalId
+    roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributor}'
+    scope: '${cosmos.id}/dbs/${catalogue.cosmosDatabase}/colls/audit'
+  }
+}
+
+resource exportPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(registry.id, exportPrincipalId, acrPull)
+  scope: registry
+  properties: {
+    principalId: exportPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', acrPull)
+  }
+}
+
+resource exportSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, exportPrincipalId, secretsUser)
+  scope: vault
+  properties: {
+    principalId: exportPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
   }
