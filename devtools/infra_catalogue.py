@@ -51,6 +51,10 @@ def render() -> dict[str, Any]:
         "blobEventQueue": "blob-events",
         # Defender for Storage scans uploads to these containers before anything reads them.
         "scannedContainers": sorted(GATED_CONTAINERS),
+        # and skips these, which take no uploads (live segments alone would be most of it).
+        "unscannedContainers": sorted(
+            spec.name for spec in BLOB_CONTAINERS if spec.name not in GATED_CONTAINERS
+        ),
         "malwareScanQueue": "malware-scans",
         # The media worker job scales on this queue (one execution per message).
         "transcodeQueue": TRANSCODE_QUEUE,

@@ -337,6 +337,13 @@ def test_defender_scans_every_upload_and_its_results_reach_the_gate() -> None:
     scanning = defender["properties"]["malwareScanning"]
     assert defender["properties"]["isEnabled"] is True
     assert scanning["onUpload"]["isEnabled"] is True
+    excluded = scanning["onUpload"]["filters"]["excludeBlobsWithPrefix"]
+    loop = excluded["loop_type"]["detail"]["array_name"]["operator"]["operands"]
+    assert loop == {"operand_1": "catalogue", "operand_2": "unscannedContainers"}
+    assert excluded["config"] == "${container}/", "one container each, not a name prefix"
+    unscanned = set(infra_catalogue.render()["unscannedContainers"])
+    assert "live" in unscanned and "media" in unscanned, "segments are neither scanned nor billed"
+    assert not unscanned & set(infra_catalogue.render()["scannedContainers"])
     [scans] = [
         body
         for _, symbol, kind, body in _every_resource()

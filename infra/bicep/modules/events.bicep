@@ -104,8 +104,10 @@ resource scans 'Microsoft.EventGrid/topics/eventSubscriptions@2024-06-01-preview
   }
 }
 
-// P38: Defender scans every upload before the malware gate lets anything read it.
-resource defender 'Microsoft.Security/defenderForStorageSettings@2022-12-01-preview' = {
+// P38: Defender scans every upload before the malware gate lets anything read it, and only
+// uploads: the containers that take none (renditions, live segments, exports) are excluded,
+// so that they are neither scanned nor billed (a trailing slash names one container).
+resource defender 'Microsoft.Security/defenderForStorageSettings@2025-06-01' = {
   name: 'current'
   scope: account
   properties: {
@@ -115,6 +117,9 @@ resource defender 'Microsoft.Security/defenderForStorageSettings@2022-12-01-prev
       onUpload: {
         isEnabled: true
         capGBPerMonth: 5000
+        filters: {
+          excludeBlobsWithPrefix: [for container in catalogue.unscannedContainers: '${container}/']
+        }
       }
       scanResultsEventGridTopicResourceId: scanTopic.id
     }
