@@ -16,7 +16,7 @@ from typing import Any
 from shared.cdn import DELIVERED_CONTAINERS
 from shared.composition import store_export
 from shared.composition.blob_consumers import BLOB_CONSUMERS
-from shared.config import get_settings
+from shared.config import Settings
 from shared.malware import GATED_CONTAINERS
 from shared.media.models import TRANSCODE_QUEUE
 from shared.stores import BLOB_CONTAINERS, COSMOS_CONTAINERS, QUEUES
@@ -27,10 +27,14 @@ FILE = Path(__file__).resolve().parent.parent / "infra" / "bicep" / "catalogue.j
 TEMPORARY_PREFIXES = ("exports/", "imports/", "restores/", "page-uploads/")
 
 
+def _default(field: str) -> Any:
+    """A setting as deployed: its default (this process's environment may differ)."""
+    return Settings.model_fields[field].default
+
+
 def render() -> dict[str, Any]:
-    settings = get_settings()
     return {
-        "cosmosDatabase": settings.cosmos_database,
+        "cosmosDatabase": _default("cosmos_database"),
         # Each container's `resource` as the Cosmos DB resource provider takes it: a default
         # time to live only where the catalogue declares one (none: items never expire).
         "cosmosContainers": [
@@ -63,7 +67,7 @@ def render() -> dict[str, Any]:
         "temporaryPrefixes": list(TEMPORARY_PREFIXES),
         # The daily export of the documents into the separate backup account (P32).
         "storeExportContainer": store_export.CONTAINER,
-        "softDeleteDays": settings.deletion_backup_window_days,
+        "softDeleteDays": _default("deletion_backup_window_days"),
     }
 
 

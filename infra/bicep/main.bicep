@@ -127,6 +127,7 @@ module events 'modules/events.bicep' = {
     location: location
     tags: tags
     storageAccountName: storage.outputs.name
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -149,6 +150,7 @@ module frontDoor 'modules/frontdoor.bicep' = {
     endpointName: '${abbrs.cdnProfilesEndpoints}webcast-${environmentName}-${take(token, 8)}'
     wafName: '${abbrs.networkFrontDoorWebApplicationFirewallPolicies}webcast${replace(environmentName, '-', '')}'
     tags: tags
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -191,6 +193,7 @@ module functions 'modules/functions.bicep' = {
     publicBaseUrl: 'https://${frontDoor.outputs.hostName}'
     mailEndpoint: mail.outputs.endpoint
     mailSender: mail.outputs.sender
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 

@@ -29,13 +29,13 @@ RESOURCES = {
     "modules/backup.bicep": (5, 2),
     "modules/containerapps.bicep": (4, 0),
     "modules/cosmos.bicep": (4, 1),
-    "modules/events.bicep": (6, 1),
-    "modules/frontdoor.bicep": (4, 1),
-    "modules/functions.bicep": (7, 3),
+    "modules/events.bicep": (8, 1),
+    "modules/frontdoor.bicep": (5, 1),
+    "modules/functions.bicep": (8, 3),
     "modules/identity.bicep": (1, 0),
     "modules/keyvault.bicep": (2, 1),
     "modules/mail.bicep": (3, 0),
-    "modules/monitoring.bicep": (2, 0),
+    "modules/monitoring.bicep": (3, 0),
     "modules/rbac.bicep": (35, 0),
     "modules/registry.bicep": (2, 1),
     "modules/routes.bicep": (12, 0),
@@ -504,3 +504,58 @@ def test_a_daily_export_goes_to_a_separate_account_and_expires_within_the_deleti
         modules["containerApps"]["config"]["params"]["backupAccountUrl"]
         != (modules["storage"]["config"]["params"]["name"])
     )
+
+
+# Every resource of these types sends its logs (or metrics) to Log Analytics.
+DIAGNOSED = {
+    "Microsoft.Storage/storageAccounts/blobServices",
+    "Microsoft.Storage/storageAccounts/queueServices",
+    "Microsoft.DocumentDB/databaseAccounts",
+    "Microsoft.KeyVault/vaults",
+    "Microsoft.ContainerRegistry/registries",
+    "Microsoft.App/managedEnvironments",
+    "Microsoft.Web/sites",
+    "Microsoft.EventGrid/systemTopics",
+    "Microsoft.EventGrid/topics",
+    "Microsoft.Cdn/profiles",
+}
+NOT_COLLECTED = {
+    "Microsoft.Communication/communicationServices": "its mail delivery logs name recipients",
+}
+
+
+def test_every_resource_that_has_diagnostics_sends_them_and_addresses_stay_short() -> None:
+    for name in RESOURCES:
+        resources = tree(name)["resources"]
+        scoped = {
+            _body(resource)["scope"]
+            for resource in resources.values()
+            if resource["type"] == "Microsoft.Insights/diagnosticSettings"
+        }
+        for symbol, resource in resources.items():
+            if resource["existing"] or resource["type"] in NOT_COLLECTED:
+                continue
+            if resource["type"] in DIAGNOSED:
+                assert symbol in scoped, f"{name}: {symbol} sends no diagnostics"
+    [front_door] = [
+        _body(resource)
+        for resource in tree("modules/frontdoor.bicep")["resources"].values()
+        if resource["type"] == "Microsoft.Insights/diagnosticSettings"
+    ]
+    assert "logs" not in front_door["properties"], "its access logs hold signed URLs and addresses"
+    tables = tree("modules/monitoring.bicep")["resources"]["tables"]
+    body = _loop_body(tables, "shortLivedTables")
+    assert _item_field(body["properties"]["retentionInDays"]) == "softDeleteDays"
+    assert _item_field(body["properties"]["totalRetentionInDays"]) == "softDeleteDays"
+    listed = tree("modules/monitoring.bicep")["variables"]["shortLivedTables"]["value"]
+    assert {"AppRequests", "StorageBlobLogs", "FunctionAppLogs"} <= set(listed)
+    [insights] = _of_type("Microsoft.Insights/components")
+    assert insights["properties"]["DisableIpMasking"] is False
+
+
+def _loop_body(resource: dict[str, Any], variable: str) -> dict[str, Any]:
+    """The body of a resource that loops over the variable `variable`."""
+    config = resource["config"]
+    assert config["loop_type"]["detail"]["array_name"] == variable
+    body: dict[str, Any] = config["config"]
+    return body

@@ -5,6 +5,7 @@ param name string
 param location string
 param tags object
 param storageAccountName string
+param workspaceId string
 
 var catalogue = loadJsonContent('../catalogue.json')
 
@@ -126,6 +127,38 @@ resource defender 'Microsoft.Security/defenderForStorageSettings@2025-06-01' = {
     sensitiveDataDiscovery: {
       isEnabled: false
     }
+  }
+}
+
+resource blobTopicDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: blobTopic
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        category: 'DeliveryFailures'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource scanTopicDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: scanTopic
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        category: 'DeliveryFailures'
+        enabled: true
+      }
+      {
+        category: 'PublishFailures'
+        enabled: true
+      }
+    ]
   }
 }
 

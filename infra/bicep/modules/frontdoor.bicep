@@ -5,6 +5,7 @@ param profileName string
 param endpointName string
 param wafName string
 param tags object
+param workspaceId string
 
 resource profile 'Microsoft.Cdn/profiles@2024-02-01' = {
   name: profileName
@@ -79,6 +80,22 @@ resource security 'Microsoft.Cdn/profiles/securityPolicies@2024-02-01' = {
         }
       ]
     }
+  }
+}
+
+// Metrics only: Front Door's access and WAF logs hold every request's URL (with its signed
+// query string) and the client's address, so they are not collected.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: profile
+  properties: {
+    workspaceId: workspaceId
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 

@@ -17,6 +17,7 @@ param frontDoorEndpointId string
 param publicBaseUrl string
 param mailEndpoint string
 param mailSender string
+param workspaceId string
 
 var packageContainer = 'app-package'
 var secret = '@Microsoft.KeyVault(VaultName=${vaultName};SecretName='
@@ -223,6 +224,26 @@ resource scm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01'
   name: 'scm'
   properties: {
     allow: false
+  }
+}
+
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: app
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 
