@@ -88,7 +88,7 @@ module storage 'modules/storage.bicep' = {
   name: 'storage'
   scope: group
   params: {
-    name: '${abbrs.storageStorageAccounts}${take(replace(environmentName, '-', ''), 8)}${take(token, 12)}'
+    name: toLower('${abbrs.storageStorageAccounts}${take(replace(environmentName, '-', ''), 8)}${take(token, 12)}')
     location: location
     tags: tags
     workspaceId: monitoring.outputs.workspaceId
@@ -99,7 +99,7 @@ module backup 'modules/backup.bicep' = {
   name: 'backup'
   scope: group
   params: {
-    name: '${abbrs.storageBackupAccounts}${take(replace(environmentName, '-', ''), 8)}${take(token, 10)}'
+    name: toLower('${abbrs.storageBackupAccounts}${take(replace(environmentName, '-', ''), 8)}${take(token, 10)}')
     location: location
     tags: tags
     workspaceId: monitoring.outputs.workspaceId
@@ -261,6 +261,19 @@ module rbac 'modules/rbac.bicep' = {
     blobTopicPrincipalId: events.outputs.blobTopicPrincipalId
     scanTopicPrincipalId: events.outputs.scanTopicPrincipalId
     operatorPrincipalId: operatorPrincipalId
+  }
+}
+
+module subscriptions 'modules/subscriptions.bicep' = {
+  name: 'subscriptions'
+  scope: group
+  dependsOn: [
+    rbac
+  ]
+  params: {
+    blobTopicName: events.outputs.blobTopicName
+    scanTopicName: events.outputs.scanTopicName
+    storageAccountName: storage.outputs.name
   }
 }
 

@@ -29,7 +29,7 @@ RESOURCES = {
     "modules/backup.bicep": (5, 2),
     "modules/containerapps.bicep": (4, 0),
     "modules/cosmos.bicep": (4, 1),
-    "modules/events.bicep": (8, 1),
+    "modules/events.bicep": (6, 1),
     "modules/frontdoor.bicep": (5, 1),
     "modules/functions.bicep": (8, 3),
     "modules/identity.bicep": (1, 0),
@@ -40,6 +40,7 @@ RESOURCES = {
     "modules/registry.bicep": (2, 1),
     "modules/routes.bicep": (12, 0),
     "modules/storage.bicep": (8, 2),
+    "modules/subscriptions.bicep": (5, 0),
     "modules/web.bicep": (1, 0),
 }
 _SKIP = re.compile(r"//\s*checkov:skip=(?P<id>[A-Z0-9_]+)(?::\s*(?P<reason>.*))?$")
@@ -160,7 +161,7 @@ def test_storage_provisions_every_catalogued_blob_container_and_queue() -> None:
 
 
 def test_blob_events_come_from_every_consumed_container_into_the_queue_the_code_reads() -> None:
-    resources = tree("modules/events.bicep")["resources"]
+    resources = tree("modules/subscriptions.bicep")["resources"]
     subscription = resources["uploads"]["config"]["properties"]
     [subject] = subscription["filter"]["advancedFilters"]
     loop = subject["values"]["loop_type"]["detail"]["array_name"]["operator"]["operands"]

@@ -1,6 +1,7 @@
-// Event Grid: `BlobCreated` of every container whose uploads a consumer reads (catalogue.json,
-// from shared/composition/blob_consumers.py) into the `blob-events` queue, and Defender for
-// Storage's scan results into `malware-scans`, each delivered with the topic's own identity.
+// Event Grid's topics: the storage account's system topic (its `BlobCreated` events) and the
+// topic Defender for Storage publishes its scan results to, each with its own identity; and
+// Defender for Storage itself. Their subscriptions come after the role assignments that let
+// the topics' identities deliver (subscriptions.bicep).
 param name string
 param location string
 param tags object
@@ -26,43 +27,6 @@ resource blobTopic 'Microsoft.EventGrid/systemTopics@2024-06-01-preview' = {
   }
 }
 
-resource uploads 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2024-06-01-preview' = {
-  parent: blobTopic
-  name: 'blob-created'
-  properties: {
-    eventDeliverySchema: 'EventGridSchema'
-    deliveryWithResourceIdentity: {
-      identity: {
-        type: 'SystemAssigned'
-      }
-      destination: {
-        endpointType: 'StorageQueue'
-        properties: {
-          resourceId: account.id
-          queueName: catalogue.blobEventQueue
-          queueMessageTimeToLiveInSeconds: 604800
-        }
-      }
-    }
-    filter: {
-      includedEventTypes: [
-        'Microsoft.Storage.BlobCreated'
-      ]
-      advancedFilters: [
-        {
-          operatorType: 'StringBeginsWith'
-          key: 'subject'
-          values: [for container in catalogue.blobEventContainers: '/blobServices/default/containers/${container}/blobs/']
-        }
-      ]
-    }
-    retryPolicy: {
-      maxDeliveryAttempts: 30
-      eventTimeToLiveInMinutes: 1440
-    }
-  }
-}
-
 // Defender for Storage publishes each scan result to this topic (its own schema).
 resource scanTopic 'Microsoft.EventGrid/topics@2024-06-01-preview' = {
   name: '${name}-scans'
@@ -77,31 +41,6 @@ resource scanTopic 'Microsoft.EventGrid/topics@2024-06-01-preview' = {
     publicNetworkAccess: 'Enabled'
     disableLocalAuth: true
     minimumTlsVersionAllowed: '1.2'
-  }
-}
-
-resource scans 'Microsoft.EventGrid/topics/eventSubscriptions@2024-06-01-preview' = {
-  parent: scanTopic
-  name: 'scan-results'
-  properties: {
-    eventDeliverySchema: 'EventGridSchema'
-    deliveryWithResourceIdentity: {
-      identity: {
-        type: 'SystemAssigned'
-      }
-      destination: {
-        endpointType: 'StorageQueue'
-        properties: {
-          resourceId: account.id
-          queueName: catalogue.malwareScanQueue
-          queueMessageTimeToLiveInSeconds: 604800
-        }
-      }
-    }
-    retryPolicy: {
-      maxDeliveryAttempts: 30
-      eventTimeToLiveInMinutes: 1440
-    }
   }
 }
 
@@ -162,5 +101,7 @@ resource scanTopicDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-
   }
 }
 
+output blobTopicName string = blobTopic.name
+output scanTopicName string = scanTopic.name
 output blobTopicPrincipalId string = blobTopic.identity.principalId
 output scanTopicPrincipalId string = scanTopic.identity.principalId
