@@ -67,7 +67,8 @@ EXCLUDED_TYPES = frozenset(
 # Files a restore needs to serve the same project: renditions, captions, posters, handouts
 # and page images (sources, live segments and pending uploads are not kept).
 BLOB_STORES = ("media", "downloads", "page-images")
-_SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", "_lsn")
+# Cosmos DB's own fields: no export or backup carries them.
+SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", "_lsn")
 
 
 class BackupStatus(StrEnum):
@@ -184,7 +185,7 @@ def _documents(store: str, tenant_id: str, webcast_id: str) -> Iterator[dict[str
     )
     for item in found:
         if item.get("type") not in EXCLUDED_TYPES:
-            yield {key: value for key, value in item.items() if key not in _SYSTEM_FIELDS}
+            yield {key: value for key, value in item.items() if key not in SYSTEM_FIELDS}
 
 
 def _member(archive: zipfile.ZipFile, name: str, chunks: Iterator[bytes]) -> dict[str, Any]:
@@ -199,7 +200,8 @@ def _member(archive: zipfile.ZipFile, name: str, chunks: Iterator[bytes]) -> dic
     return {"name": name, "size": size, "sha256": digest.hexdigest()}
 
 
-def _json_lines(rows: Iterator[dict[str, Any]], counted: list[int]) -> Iterator[bytes]:
+def json_lines(rows: Iterator[dict[str, Any]], counted: list[int]) -> Iterator[bytes]:
+    """Each row as one line of JSON, counted into `counted[0]`."""
     for row in rows:
         counted[0] += 1
         yield json.dumps(row, ensure_ascii=False, sort_keys=True).encode() + b"\n"
@@ -212,7 +214,7 @@ def _write_zip(job: BackupJob, out: BlockBlobWriter) -> dict[str, int]:
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for store in DOCUMENT_STORES:
             counted = [0]
-            rows = _json_lines(_documents(store, job.tenant_id, job.webcast_id), counted)
+            rows = json_lines(_documents(store, job.tenant_id, job.webcast_id), counted)
             members.append(_member(archive, f"documents/{store}.jsonl", rows))
             counts[f"cosmos:{store}"] = counted[0]
         for store in BLOB_STORES:

@@ -103,12 +103,12 @@ RESTORED_TYPES: Mapping[str, Mapping[str, type[Document]]] = {
     "downloads": {Handout.doc_type: Handout},
     "designs": {m.doc_type: m for m in (Design, PageImage)},
 }
-# Made anew, never taken from the ZIP: slug reservations, login keys, the attendance
-# snapshot (recomputed on read) and the published message feed (rebuilt from the messages).
 # Handouts pass the upload checks again (size, malware gate, type) when their files land:
 # copied once the webcast exists, since a file event of a webcast not there drops the file.
 _CHECKED_AGAIN = ("downloads",)
 _SERVED_AS_STORED = tuple(s for s in backups.BLOB_STORES if s not in _CHECKED_AGAIN)
+# Made anew, never taken from the ZIP: slug reservations, login keys, the attendance
+# snapshot (recomputed on read) and the published message feed (rebuilt from the messages).
 MADE_ANEW = frozenset({"slug", "participant-login", "attendance-report", "message-feed"})
 _SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}"
 _BLOB_MEMBER = re.compile(rf"^blobs/([a-z-]+)/({_SEGMENT}(?:/{_SEGMENT}){{0,7}})$")
@@ -612,7 +612,7 @@ def _check(archive: zipfile.ZipFile, job: RestoreJob, zip_size: int) -> _Plan:
 def _prepared(document: Document) -> Document:
     """What is written for a checked document: published pages rendered again from their
     blocks (no HTML of the ZIP reaches a viewer), a participant's viewings in the shard
-    their new id keys."""
+    their new id keys, handouts waiting for their files' checks."""
     if isinstance(document, Design) and document.rendered is not None:
         return designs.rendered_again(document)
     if isinstance(document, Viewing):
@@ -623,7 +623,7 @@ def _prepared(document: Document) -> Document:
 
 
 def _new_webcast(original: Webcast, job: RestoreJob, moment: str) -> Webcast:
-    restored = original.model_copy(
+    return original.model_copy(
         update={
             "slug": job.slug,
             "title": job.title or original.title,
@@ -636,7 +636,6 @@ def _new_webcast(original: Webcast, job: RestoreJob, moment: str) -> Webcast:
             "etag": None,
         }
     )
-    return restored
 
 
 def _write_documents(
@@ -661,7 +660,7 @@ def _write_documents(
             found = _check_document(item, store, job.tenant_id, job.webcast_id)
             if isinstance(found, (str, Webcast)):
                 continue  # made anew, or the webcast itself: created last
-            if (found.id if isinstance(found, Participant) else tied_to(found)) in plan.erased:
+            if (found.id if isinstance(found, Participant) else _tied_to(found)) in plan.erased:
                 continue  # a person erased since, with everything tied to them
             batch.append(_prepared(found))
             if len(batch) >= _BATCH:
@@ -671,7 +670,7 @@ def _write_documents(
             flush(batch)
 
 
-def tied_to(document: Document) -> str | None:
+def _tied_to(document: Document) -> str | None:
     """The participant a message, vote or viewing is tied to, if any."""
     participant_id = getattr(document, "participant_id", None)
     return participant_id if isinstance(participant_id, str) else None
@@ -704,7 +703,8 @@ def _copy_blobs(
 
 
 def _apply(archive: zipfile.ZipFile, job: RestoreJob, plan: _Plan) -> None:
-    """The second pass: documents, files, the erased people's traces, the webcast last."""
+    """The second pass: documents (none of people erased since), files, the webcast, then
+    what its existence lets in (the message feed, the handouts' files)."""
     assert plan.webcast is not None
     with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
         _write_documents(archive, job, plan, pool)

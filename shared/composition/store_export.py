@@ -17,13 +17,13 @@ from shared.audit import operations
 from shared.audit.models import PLATFORM_TENANT, SYSTEM_ACTOR
 from shared.blob_files import BlockBlobWriter
 from shared.clients import blob_service, cosmos_container
+from shared.composition.backups import SYSTEM_FIELDS, json_lines
 from shared.config import get_settings
 from shared.stores import COSMOS_CONTAINERS
 
 CONTAINER = "store-exports"
 FORMAT = "webcast-store-export"
 _SHORT_LIVED_SECONDS = 24 * 60 * 60
-_SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", "_lsn")
 EXPORTED = tuple(
     spec.name
     for spec in COSMOS_CONTAINERS
@@ -31,15 +31,13 @@ EXPORTED = tuple(
 )
 
 
-def _lines(name: str, counted: list[int]) -> Iterator[bytes]:
+def _rows(name: str) -> Iterator[dict[str, Any]]:
     # The whole container, every partition: only this job reads everything.
     found = cosmos_container(name).query_items(  # nosemgrep: cosmos-query-without-partition-key
         "SELECT * FROM c", enable_cross_partition_query=True
     )
     for item in found:
-        counted[0] += 1
-        row = {key: value for key, value in item.items() if key not in _SYSTEM_FIELDS}
-        yield json.dumps(row, ensure_ascii=False, sort_keys=True).encode() + b"\n"
+        yield {key: value for key, value in item.items() if key not in SYSTEM_FIELDS}
 
 
 def export_stores(*, target: Any, moment: datetime) -> dict[str, Any]:
@@ -53,7 +51,7 @@ def export_stores(*, target: Any, moment: datetime) -> dict[str, Any]:
         writer = BlockBlobWriter(
             target.get_blob_client(f"{prefix}/{name}.jsonl"), content_type="application/x-ndjson"
         )
-        for line in _lines(name, counted):
+        for line in json_lines(_rows(name), counted):
             writer.write(line)
         size = writer.commit()
         counts[name] = [counted[0]]
