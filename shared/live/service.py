@@ -563,6 +563,12 @@ def viewer_playback(
     for a live session other than the current (or last) one, and for a session's playlists
     while it is still starting."""
     require_grant(session, webcast_id)
+    return session_playback(webcast_id=webcast_id, session_id=session_id)
+
+
+def session_playback(*, webcast_id: str, session_id: str | None = None) -> LivePlayback:
+    """`current_playback`, with no grant check (the caller checked a grant or a signed URL);
+    404 as `viewer_playback` says."""
     live = current_playback(webcast_id=webcast_id)
     if live is None or (session_id is not None and live.session_id != session_id):
         raise not_found("Live stream")

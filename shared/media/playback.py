@@ -11,9 +11,16 @@ once per playback (players do not reload a playlist with #EXT-X-ENDLIST), so the
 hold for the video's duration rounded up to whole windows: a viewer who starts late in a
 window can watch to the end without a reload. Playlists may be cached until their window
 ends (`fresh_seconds`), when the next window's URLs take over.
+
+Live media playlists change every segment and every viewer reloads them every 2 s, so they
+are public instead: the grant-checked master playlist names each rung at a URL signed for
+the window (`live_playlist_url`), the same for every viewer, which the CDN caches for a
+second. Such a URL works until its window's expiry (at most 2W after it was handed out);
+the player then loads the master again through the grant check (web/player/src/player.ts).
 """
 
 import hashlib
+import hmac
 import math
 import posixpath
 import re
@@ -33,7 +40,8 @@ from shared.auth.models import Principal
 from shared.blob_sas import read_url
 from shared.clients import blob_container_name, blob_service
 from shared.config import get_settings
-from shared.errors import conflict, not_found
+from shared.errors import conflict, forbidden, not_found
+from shared.ids import lookup_hash
 from shared.media.hls import frame_rate_attribute, in_start_order
 from shared.media.models import MEDIA, Asset, AssetStatus, Caption, Rendition, media_prefix
 from shared.media.repository import assets, published_asset_cached
@@ -398,11 +406,15 @@ def vod_summary(asset: Asset, *, base_path: str, moment: datetime) -> VodSummary
 _RUNG_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 # Live playlists change every segment (2 s): a process renders each at most once a second.
 LIVE_RENDER_SECONDS = 1
+LIVE_PLAYLIST_PATH = "/api/live/{webcast_id}/{session_id}/{rung}/index.m3u8"
+_SIGNATURE = re.compile(r"^[0-9a-f]{64}$")
 
 
 class LiveOutput(Protocol):
     """Where a live session's HLS output lies (the live feature's LivePlayback)."""
 
+    @property
+    def webcast_id(self) -> str: ...
     @property
     def session_id(self) -> str: ...
     @property
@@ -413,18 +425,54 @@ class LiveOutput(Protocol):
     def master_playlist(self) -> str: ...
 
 
-def live_master_playlist(live: LiveOutput, *, base_path: str) -> Playlist:
-    """The session's master playlist with its variant URIs pointing at the API's routes."""
+def _live_signature(webcast_id: str, session_id: str, rung: str, expires: int) -> str:
+    return lookup_hash("live-playlist", f"{webcast_id}/{session_id}/{rung}/{expires}")
+
+
+def live_playlist_url(live: LiveOutput, rung: str, *, moment: datetime) -> str:
+    """The public URL of one rung's live playlist for the window of `moment`: the same for
+    every viewer of the window, so the CDN answers them all from one cached copy."""
+    _, expiry = window_of(moment)
+    expires = int(expiry.timestamp())
+    path = LIVE_PLAYLIST_PATH.format(
+        webcast_id=live.webcast_id, session_id=live.session_id, rung=rung
+    )
+    signature = _live_signature(live.webcast_id, live.session_id, rung, expires)
+    return f"{path}?expires={expires}&sig={signature}"
+
+
+def check_live_playlist_url(
+    *, webcast_id: str, session_id: str, rung: str, expires: int, signature: str, moment: datetime
+) -> None:
+    """Forbidden unless the URL is one `live_playlist_url` made and its window has not run out."""
+    if not _RUNG_NAME.match(rung) or not _SIGNATURE.match(signature):
+        raise forbidden("This playlist URL is not valid")
+    expected = _live_signature(webcast_id, session_id, rung, expires)
+    if not hmac.compare_digest(expected, signature):
+        raise forbidden("This playlist URL is not valid")
+    if expires <= moment.timestamp():
+        raise forbidden("This playlist URL has expired: load the master playlist again")
+
+
+def live_master_playlist(live: LiveOutput, *, moment: datetime) -> Playlist:
+    """The session's master playlist with each variant at its public, window-signed URL."""
+    start, _ = window_of(moment)
+
+    def variant(line: str) -> str:
+        rung, _, name = line.strip().partition("/")
+        if name != "index.m3u8" or not _RUNG_NAME.match(rung):
+            raise ValueError(f"live master {live.master_playlist} names {line!r}, not a rung")
+        return live_playlist_url(live, rung, moment=moment)
 
     def render() -> str:
         text = _download_text(live.container, live.master_playlist)
         lines = [
-            line if not line.strip() or line.startswith("#") else f"{base_path}/{line.strip()}"
+            line if not line.strip() or line.startswith("#") else variant(line)
             for line in text.splitlines()
         ]
         return "\n".join(lines) + "\n"
 
-    return _rendered.get(("live-master", live.session_id), render)
+    return _rendered.get(("live-master", live.session_id, _window_key(start)), render)
 
 
 def live_media_playlist(live: LiveOutput, rung: str, *, moment: datetime) -> Playlist:

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -25,6 +25,7 @@ from shared.clients import blob_container_name, blob_service
 from shared.ids import lookup_hash
 from shared.live import service as live_service
 from shared.live.repository import stream_keys
+from shared.media import playback
 from shared.media.models import AssetKind
 from shared.media.repository import assets
 from tests import helpers
@@ -326,7 +327,8 @@ def _a_viewer_waits(live_app: FastAPI, webcast_id: str, session_id: str) -> None
 
 
 def _a_viewer_plays(live_app: FastAPI, webcast_id: str) -> None:
-    """A viewer with a grant gets the live playlists from the API and a signed segment."""
+    """A viewer with a grant gets the master from the API; it names each rung at a public
+    URL signed for the window, which opens without a session and with nothing else."""
     viewer = TestClient(live_app, base_url="https://testserver")
     assert viewer.get(f"/api/w/{webcast_id}/live").status_code in (401, 403)
     assert viewer.post(f"/api/w/{webcast_id}/enter").status_code == 200
@@ -335,13 +337,62 @@ def _a_viewer_plays(live_app: FastAPI, webcast_id: str) -> None:
     assert summary.json()["state"] == "live" and summary.json()["recorded"] is True
     master = viewer.get(summary.json()["master_playlist"])
     assert master.status_code == 200, master.text
-    variant = next(line for line in master.text.splitlines() if line.endswith(".m3u8"))
-    media = viewer.get(variant)
+    assert master.headers["cache-control"].startswith("private, ")
+    variants = [line for line in master.text.splitlines() if ".m3u8?" in line]
+    assert len(variants) == 2 and all(v.startswith("/api/live/") for v in variants), variants
+    anyone = TestClient(live_app, base_url="https://testserver")
+    media = anyone.get(variants[0])
     assert media.status_code == 200, media.text
-    assert media.headers["cache-control"] == "private, max-age=1"
+    assert media.headers["cache-control"] == "public, max-age=1"
+    assert "set-cookie" not in media.headers and "cookie" not in media.headers.get("vary", "")
+    assert anyone.get(
+        variants[0], headers={"If-None-Match": media.headers["etag"]}
+    ).status_code in (
+        200,  # a new segment came in between
+        304,
+    )
+    # Every viewer of the window is handed the same URL: the CDN keeps one copy.
+    other = TestClient(live_app, base_url="https://testserver")
+    assert other.post(f"/api/w/{webcast_id}/enter").status_code == 200
+    assert other.get(summary.json()["master_playlist"]).text == master.text
     segment = next(line for line in media.text.splitlines() if line.startswith("http"))
     fetched = httpx.get(segment, timeout=10)
     assert fetched.status_code == 200 and fetched.content[:1] == b"G", "an MPEG-TS segment"
+    _no_other_url_opens_a_rung(anyone, variants)
+
+
+def _no_other_url_opens_a_rung(anyone: TestClient, variants: list[str]) -> None:
+    """A changed signature, rung, session or expiry, an expired window, or no signature at
+    all: refused before anything is read."""
+    path, _, query = variants[0].partition("?")
+    fields = dict(part.split("=", 1) for part in query.split("&"))
+    expires, signature = int(fields["expires"]), fields["sig"]
+    other_rung = variants[1].partition("?")[0]
+    parts = path.split("/")
+    other_session = "/".join([*parts[:4], "0" * 32, *parts[5:]])
+    flipped = ("0" if signature[0] != "0" else "1") + signature[1:]
+    refused = {
+        f"{path}?expires={expires}&sig={flipped}": 403,
+        f"{other_rung}?expires={expires}&sig={signature}": 403,
+        f"{other_session}?expires={expires}&sig={signature}": 403,
+        f"{path}?expires={expires + 600}&sig={signature}": 403,
+        f"{path}?expires={expires}&sig={signature.upper()}": 403,
+        f"{path}?expires={expires}": 422,
+        f"{path}?expires=99999999999999999999&sig={signature}": 422,
+        path: 422,
+    }
+    for url, status in refused.items():
+        answer = anyone.get(url)
+        assert answer.status_code == status, (url, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+    # A URL the API signed for a window that has run out.
+    live = live_service.current_playback(webcast_id=parts[3])
+    assert live is not None
+    stale = playback.live_playlist_url(
+        live, parts[5], moment=datetime.now(UTC) - timedelta(hours=1)
+    )
+    answer = anyone.get(stale)
+    assert answer.status_code == 403 and "expired" in answer.json()["detail"], answer.text
 
 
 def _recording_becomes_vod(

@@ -213,7 +213,9 @@ def test_blob_serves_the_page_origin_and_refuses_any_other(
     assert not _blob_exists(theirs["url"]), "the preflight stopped the PUT"
 
 
-LIVE_SECONDS = 14
+# Long enough for a rung's playlist URL, signed for 10 s windows, to run out while it plays.
+LIVE_SECONDS = 30
+LIVE_WINDOW_SECONDS = 10
 
 
 @pytest.fixture(scope="module")
@@ -242,22 +244,32 @@ def test_live_from_an_encoder_with_a_single_key_frame_plays(
     tools = find_tools()
     frames = video_frames(source, info=probe(source, tools=tools), tools=tools)
     assert [frame.key for frame in frames].count(True) == 1
-    # The page is open before the stream: it keeps asking until a playlist is handed out.
-    player.open(webcast_id, mode="live")
-    pusher = subprocess.Popen(
-        [
-            *("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"),
-            *("-i", str(source), "-c", "copy", "-f", "flv", player_ingest.url(key)),
-        ],
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        # Had the ingest lost the first key frame, or waited for a second one, nothing could
-        # ever play: the stream has no other.
-        state = player.wait_for("s.firstFrameAt !== null && s.currentTime > 1")
-        assert _network_errors(state) == [], player_ingest.output()
-        later = player.wait_for(f"s.currentTime > {state['currentTime'] + 4}")
-        assert later["latency"] is not None and later["latency"] > 0
-        assert pusher.wait(timeout=60) == 0
-    finally:
-        pusher.kill()
+    with helpers.changed_settings(media_signing_window_seconds=LIVE_WINDOW_SECONDS):
+        # The page is open before the stream: it keeps asking until a playlist is handed out.
+        player.open(webcast_id, mode="live")
+        pusher = subprocess.Popen(
+            [
+                *("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"),
+                *("-i", str(source), "-c", "copy", "-f", "flv", player_ingest.url(key)),
+            ],
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            # Had the ingest lost the first key frame, or waited for a second one, nothing
+            # could ever play: the stream has no other.
+            state = player.wait_for("s.firstFrameAt !== null && s.currentTime > 1")
+            assert _network_errors(state) == [], player_ingest.output()
+            # The rung's public URL runs out within two windows; the player takes a fresh one
+            # from the master (through the grant check) and plays on.
+            renewed = player.wait_for(
+                "s.renewals.some((r) => r.playlist.endsWith('/master.m3u8'))",
+                timeout=3 * LIVE_WINDOW_SECONDS,
+            )
+            renewal = next(r for r in renewed["renewals"] if r["playlist"].endswith("/master.m3u8"))
+            assert renewal["status"] == 403 and renewal["urls"] >= 2, renewal
+            later = player.wait_for(f"s.currentTime > {renewed['currentTime'] + 2}")
+            assert _network_errors(later) == [], later["errors"]
+            assert later["latency"] is not None and later["latency"] > 0
+            assert pusher.wait(timeout=60) == 0
+        finally:
+            pusher.kill()

@@ -1,14 +1,16 @@
-"""HTTP adapter for VOD playback: playlists through the API, segments signed straight from Blob.
+"""HTTP adapter for playback: playlists through the API, segments signed straight from Blob.
 
-Viewer routes live under /api/w/{webcast_id}/vod (viewer session grant, the published asset
-only), the admin preview of any ready asset under
-/api/webcasts/{webcast_id}/media/{asset_id}/preview (any account of the tenant)."""
+Viewer routes live under /api/w/{webcast_id}/vod and /live (viewer session grant, the
+published asset only). A live rung's playlist is public at the window-signed URL that the
+live master names (/api/live/...), so that the CDN caches it for every viewer. The admin
+preview of any ready asset is under /api/webcasts/{webcast_id}/media/{asset_id}/preview
+(any account of the tenant)."""
 
 import math
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Query, Response
 
 from functions.api import problems
 from functions.api.deps import CurrentPrincipal
@@ -16,7 +18,7 @@ from functions.api.etags import UNCHANGED, conditional_json, matches, quoted
 from functions.api.routing import DeferredAPIRoute
 from functions.api.viewer_deps import ViewerSession
 from shared.live.models import LivePlayback, LiveSummary
-from shared.live.service import viewer_playback
+from shared.live.service import session_playback, viewer_playback
 from shared.media import playback
 from shared.media.models import Asset
 
@@ -156,29 +158,41 @@ def live_summary(webcast_id: str, session: ViewerSession) -> Response:
 def live_master_playlist(
     webcast_id: str, session_id: str, session: ViewerSession, if_none_match: IfNoneMatch = None
 ) -> Response:
+    """The variants are public playlist URLs signed for the current window."""
     live = _live(session, webcast_id, session_id)
-    base = _live_base(webcast_id, session_id)
-    rendered = playback.live_master_playlist(live, base_path=base)
-    return _playlist(rendered, datetime.now(UTC), if_none_match)
+    moment = datetime.now(UTC)
+    return _playlist(playback.live_master_playlist(live, moment=moment), moment, if_none_match)
 
 
 @router.get(
-    f"{LIVE}/{{session_id}}/{{rung}}/index.m3u8",
+    playback.LIVE_PLAYLIST_PATH,
     response_class=PlaylistResponse,
-    responses=UNCHANGED,
+    responses=UNCHANGED | problems.responses(403),
 )
 def live_media_playlist(
     webcast_id: str,
     session_id: str,
     rung: str,
-    session: ViewerSession,
+    expires: Annotated[int, Query(ge=0, le=2**40)],
+    sig: Annotated[str, Query(min_length=64, max_length=64)],
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    live = _live(session, webcast_id, session_id)
-    rendered = playback.live_media_playlist(live, rung, moment=datetime.now(UTC))
+    """One rung's live playlist at the signed URL the master names: no session needed, so
+    the CDN may answer every viewer of the window from one copy."""
+    moment = datetime.now(UTC)
+    playback.check_live_playlist_url(
+        webcast_id=webcast_id,
+        session_id=session_id,
+        rung=rung,
+        expires=expires,
+        signature=sig,
+        moment=moment,
+    )
+    live = session_playback(webcast_id=webcast_id, session_id=session_id)
+    rendered = playback.live_media_playlist(live, rung, moment=moment)
     etag = quoted(rendered.digest)
-    # A live playlist changes with every segment: players reload it, caches must not keep it.
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=1", "Vary": "Cookie"}
+    # A live playlist changes with every segment: a cached copy may answer for a second.
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=1"}
     if matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     return Response(rendered.text, media_type=playback.MPEGURL, headers=headers)

@@ -2,11 +2,14 @@
  * Plays the platform's HLS playlists with hls.js, framework-free (decision 0052).
  *
  * The playlists come from the API; every segment, init section and caption URL in them is a
- * SAS URL signed for a time window (shared/media/playback.py). A VOD playlist is loaded once,
- * so a long video or a long pause outlives its URLs. When Blob refuses a fragment with a 4xx,
- * the fragment loader reloads that fragment's playlist through the API (fresh URLs for the
- * current window) and loads the fragment again from its fresh URL; later fragments of the
- * playlist take their fresh URLs too. hls.js only sees a slower load: nothing restarts.
+ * SAS URL signed for a time window (shared/media/playback.py), and so is every live rung's
+ * playlist URL in a live master (decision 0067). A VOD playlist is loaded once, so a long
+ * video or a long pause outlives its URLs; a live rung's URL runs out while the player keeps
+ * reloading it. When a fragment or a rung's playlist is refused with a 4xx, the loader
+ * reloads the playlist that named it through the API (the rung's playlist for a fragment,
+ * the master for a rung: fresh URLs for the current window) and loads it again from its
+ * fresh URL; later loads take their fresh URLs too. hls.js only sees a slower load: nothing
+ * restarts.
  */
 import type Hls from "hls.js";
 import type {
@@ -16,7 +19,10 @@ import type {
   Loader,
   LoaderCallbacks,
   LoaderConfiguration,
+  LoaderContext,
   LoaderStats,
+  PlaylistLoaderConstructor,
+  PlaylistLoaderContext,
 } from "hls.js";
 
 /** One reload of a playlist for fresh signed URLs. */
@@ -58,7 +64,7 @@ const LIVE_RETRY_SECONDS = { default: 2, min: 0.5, max: 30 };
 
 /** The blob a signed URL names, without its signature: whose fresh URL replaces it. */
 function blobOf(url: string): string {
-  const parsed = new URL(url);
+  const parsed = new URL(url, document.baseURI);
   return parsed.origin + parsed.pathname;
 }
 
@@ -110,7 +116,10 @@ class SignedUrls {
     let uris: string[] = [];
     try {
       // "no-cache" revalidates: a cached copy would hand back the URLs that just expired.
-      const response = await fetch(playlist, { credentials: "same-origin", cache: "no-cache" });
+      const response = await fetch(this.current(playlist), {
+        credentials: "same-origin",
+        cache: "no-cache",
+      });
       if (response.ok) {
         uris = playlistUris(await response.text(), response.url);
       }
@@ -132,14 +141,18 @@ class SignedUrls {
   }
 }
 
-/** A fragment loader around hls.js's own that renews a refused URL once per load. */
-function renewingLoader(
-  Base: FragmentLoaderConstructor,
+type LoaderClass<T extends LoaderContext> = new (config: HlsConfig) => Loader<T>;
+
+/** A loader around hls.js's own that renews a refused URL once per load, by reloading the
+ * playlist `playlistOf` names for the load (none: the error goes to hls.js as it is). */
+function renewingLoader<T extends LoaderContext>(
+  Base: LoaderClass<T>,
   urls: SignedUrls,
-): FragmentLoaderConstructor {
-  return class RenewingFragmentLoader implements Loader<FragmentLoaderContext> {
-    context: FragmentLoaderContext | null = null;
-    private inner: Loader<FragmentLoaderContext>;
+  playlistOf: (context: T) => string | null,
+): LoaderClass<T> {
+  return class RenewingLoader implements Loader<T> {
+    context: T | null = null;
+    private inner: Loader<T>;
     private ended = false;
 
     constructor(private readonly hlsConfig: HlsConfig) {
@@ -150,34 +163,31 @@ function renewingLoader(
       return this.inner.stats;
     }
 
-    load(
-      context: FragmentLoaderContext,
-      config: LoaderConfiguration,
-      callbacks: LoaderCallbacks<FragmentLoaderContext>,
-    ): void {
+    load(context: T, config: LoaderConfiguration, callbacks: LoaderCallbacks<T>): void {
       this.context = context;
       context.url = urls.current(context.url);
       this.start(context, config, callbacks, true);
     }
 
     private start(
-      context: FragmentLoaderContext,
+      context: T,
       config: LoaderConfiguration,
-      callbacks: LoaderCallbacks<FragmentLoaderContext>,
+      callbacks: LoaderCallbacks<T>,
       mayRenew: boolean,
     ): void {
-      const onError: LoaderCallbacks<FragmentLoaderContext>["onError"] = (
+      const onError: LoaderCallbacks<T>["onError"] = (
         error,
         failed,
         details,
         stats,
       ) => {
-        if (!mayRenew || error.code < 400 || error.code > 499) {
+        const playlist = playlistOf(context);
+        if (!mayRenew || playlist === null || error.code < 400 || error.code > 499) {
           callbacks.onError(error, failed, details, stats);
           return;
         }
         const stale = context.url;
-        void urls.renew(context.frag.baseurl, error.code).then(() => {
+        void urls.renew(playlist, error.code).then(() => {
           if (this.ended) {
             return;
           }
@@ -217,12 +227,21 @@ function renewingLoader(
   };
 }
 
-/** Plays the master playlist in the video element; expired segment URLs are renewed. */
+/** Plays the master playlist in the video element; expired signed URLs are renewed. */
 export function startPlayback(options: PlaybackOptions): Playback {
   const { Hls: HlsClass, video, masterPlaylist, config = {} } = options;
   const urls = new SignedUrls(options.onRenewal);
-  const base = config.fLoader ?? (HlsClass.DefaultConfig.loader as FragmentLoaderConstructor);
-  const hls = new HlsClass({ ...config, fLoader: renewingLoader(base, urls) });
+  const fragments = config.fLoader ?? (HlsClass.DefaultConfig.loader as FragmentLoaderConstructor);
+  const playlists = config.pLoader ?? (HlsClass.DefaultConfig.loader as PlaylistLoaderConstructor);
+  const master = blobOf(masterPlaylist);
+  const hls = new HlsClass({
+    ...config,
+    fLoader: renewingLoader<FragmentLoaderContext>(fragments, urls, (context) => context.frag.baseurl),
+    // A rung's playlist comes from the master; the master itself has nothing to renew it from.
+    pLoader: renewingLoader<PlaylistLoaderContext>(playlists, urls, (context) =>
+      blobOf(context.url) === master ? null : masterPlaylist,
+    ),
+  });
   hls.attachMedia(video);
   hls.loadSource(masterPlaylist);
   return {

@@ -2449,7 +2449,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Live Master Playlist */
+        /**
+         * Live Master Playlist
+         * @description The variants are public playlist URLs signed for the current window.
+         */
         get: operations["live_master_playlist_api_w__webcast_id__live__session_id__master_m3u8_get"];
         put?: never;
         post?: never;
@@ -2459,15 +2462,19 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/w/{webcast_id}/live/{session_id}/{rung}/index.m3u8": {
+    "/api/live/{webcast_id}/{session_id}/{rung}/index.m3u8": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Live Media Playlist */
-        get: operations["live_media_playlist_api_w__webcast_id__live__session_id___rung__index_m3u8_get"];
+        /**
+         * Live Media Playlist
+         * @description One rung's live playlist at the signed URL the master names: no session needed, so
+         *     the CDN may answer every viewer of the window from one copy.
+         */
+        get: operations["live_media_playlist_api_live__webcast_id___session_id___rung__index_m3u8_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -19161,9 +19168,12 @@ export interface operations {
             };
         };
     };
-    live_media_playlist_api_w__webcast_id__live__session_id___rung__index_m3u8_get: {
+    live_media_playlist_api_live__webcast_id___session_id___rung__index_m3u8_get: {
         parameters: {
-            query?: never;
+            query: {
+                expires: number;
+                sig: string;
+            };
             header?: {
                 "if-none-match"?: string | null;
             };
