@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs the media tests and `make run` use: ffmpeg with ffprobe, nginx
-# with the RTMP module, and Chromium for the browser tests (Playwright drives /usr/bin/chromium;
-# no `playwright install`). All are Debian packages. As root with apt it installs what is missing;
+# with the RTMP module, stunnel (the live ingest's RTMPS in Azure), and Chromium for the
+# browser tests (Playwright drives /usr/bin/chromium; no `playwright install`). All are Debian packages. As root with apt it installs what is missing;
 # otherwise it says what to install and leaves the decision to the developer.
 set -euo pipefail
 
@@ -11,6 +11,7 @@ command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -f "$RTMP_MODULE" ] || missing+=(libnginx-mod-rtmp)
+command -v stunnel4 >/dev/null 2>&1 || missing+=(stunnel4)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -81,6 +81,7 @@ class Process(StrEnum):
     function_app = "function_app"
     media_worker = "media_worker"
     store_export = "store_export"
+    live_ingest = "live_ingest"
 
 
 class Settings(BaseSettings):
@@ -107,6 +108,8 @@ class Settings(BaseSettings):
                 "mail_transport",
                 "acs_email_endpoint",
                 "mail_from",
+                "live_rtmp_host",
+                "live_rtmp_port",
                 "lookup_hmac_key",
                 "live_ingest_secret",
             }
@@ -130,6 +133,19 @@ class Settings(BaseSettings):
                 "cosmos_endpoint",
                 "storage_account_name",
                 "backup_account_url",
+                "malware_gate",
+                "lookup_hmac_key",
+                "live_ingest_secret",
+            }
+        ),
+        # The live ingest behind stunnel (decision 0068): it reports to the API at the public
+        # URL and writes the live output; its nginx listens on the default loopback port.
+        Process.live_ingest: frozenset(
+            {
+                "environment",
+                "storage_account_name",
+                "cosmos_endpoint",
+                "public_base_url",
                 "malware_gate",
                 "lookup_hmac_key",
                 "live_ingest_secret",

@@ -46,8 +46,9 @@ class Ingest:
 
 
 @contextmanager
-def running_ingest(api_url: str) -> Iterator[Ingest]:
-    """`python -m media_pipelines.live` (nginx-rtmp and its ffmpeg) reporting to `api_url`."""
+def running_ingest(api_url: str, *, profile: str = "local") -> Iterator[Ingest]:
+    """`python -m media_pipelines.live` (nginx-rtmp and its ffmpeg) reporting to `api_url`,
+    with the nginx.conf of `profile` (production: loopback only, behind TLS)."""
     work = Path(tempfile.mkdtemp(prefix="test-live-"))
     port = free_port()
     log = work / "ingest.log"
@@ -56,6 +57,7 @@ def running_ingest(api_url: str) -> Iterator[Ingest]:
             [
                 *(sys.executable, "-m", "media_pipelines.live", "--rtmp-port", str(port)),
                 *("--api-url", api_url, "--work-dir", str(work / "ingest")),
+                *("--profile", profile),
             ],
             cwd=ROOT,
             stdout=output,

@@ -24,10 +24,17 @@ param cosmosThroughput object = {}
 @description('The media worker image in this environment\'s registry (docs/deploy.md builds it)')
 param workerImage string = 'mcr.microsoft.com/k8se/quickstart-jobs:latest'
 
+@description('The live-ingest image in this environment\'s registry; empty: no ingest yet (docs/deploy.md builds it)')
+param ingestImage string = ''
+
 @description('An extra principal (a developer or the CI) given the data roles, or empty')
 param operatorPrincipalId string = ''
 
 var abbrs = loadJsonContent('abbreviations.json')
+// Encoders push RTMPS to 443; stunnel listens on 1936 in the container (decision 0068).
+var ingestPort = 443
+var ingestTlsPort = 1936
+var ingestName = '${abbrs.appContainerApps}live-ingest-${environmentName}'
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -68,6 +75,17 @@ module exportIdentity 'modules/identity.bicep' = {
   scope: group
   params: {
     name: '${abbrs.managedIdentityUserAssignedIdentities}store-export-${environmentName}'
+    location: location
+    tags: tags
+  }
+}
+
+// The live ingest's own identity: it writes the live output and stages recordings.
+module ingestIdentity 'modules/identity.bicep' = {
+  name: 'ingest-identity'
+  scope: group
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}live-ingest-${environmentName}'
     location: location
     tags: tags
   }
@@ -193,6 +211,8 @@ module functions 'modules/functions.bicep' = {
     publicBaseUrl: 'https://${frontDoor.outputs.hostName}'
     mailEndpoint: mail.outputs.endpoint
     mailSender: mail.outputs.sender
+    liveIngestHost: '${ingestName}.${containerApps.outputs.defaultDomain}'
+    liveIngestPort: ingestPort
     workspaceId: monitoring.outputs.workspaceId
   }
 }
@@ -220,6 +240,19 @@ module registry 'modules/registry.bicep' = {
   }
 }
 
+module network 'modules/network.bicep' = {
+  name: 'network'
+  scope: group
+  params: {
+    name: '${abbrs.networkVirtualNetworks}webcast-${environmentName}'
+    securityGroupName: '${abbrs.networkNetworkSecurityGroups}webcast-${environmentName}'
+    location: location
+    tags: tags
+    ingestPort: ingestPort
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
 module containerApps 'modules/containerapps.bicep' = {
   name: 'container-apps'
   scope: group
@@ -240,6 +273,32 @@ module containerApps 'modules/containerapps.bicep' = {
     exportIdentityId: exportIdentity.outputs.id
     exportIdentityClientId: exportIdentity.outputs.clientId
     backupAccountUrl: backup.outputs.blobEndpoint
+    subnetId: network.outputs.appsSubnetId
+  }
+}
+
+// Once its image is built (and the postprovision hook made its TLS secret).
+module ingest 'modules/ingest.bicep' = if (!empty(ingestImage)) {
+  name: 'live-ingest'
+  scope: group
+  dependsOn: [
+    rbac
+  ]
+  params: {
+    name: ingestName
+    location: location
+    tags: tags
+    environmentId: containerApps.outputs.environmentId
+    identityId: ingestIdentity.outputs.id
+    identityClientId: ingestIdentity.outputs.clientId
+    registryServer: registry.outputs.loginServer
+    image: ingestImage
+    storageAccountName: storage.outputs.name
+    cosmosEndpoint: cosmos.outputs.endpoint
+    vaultUri: vault.outputs.uri
+    publicBaseUrl: 'https://${frontDoor.outputs.hostName}'
+    ingestPort: ingestPort
+    tlsPort: ingestTlsPort
   }
 }
 
@@ -255,6 +314,7 @@ module rbac 'modules/rbac.bicep' = {
     communicationName: mail.outputs.name
     registryName: registry.outputs.name
     workerPrincipalId: workerIdentity.outputs.principalId
+    ingestPrincipalId: ingestIdentity.outputs.principalId
     backupAccountName: backup.outputs.name
     exportPrincipalId: exportIdentity.outputs.principalId
     appPrincipalId: identity.outputs.principalId
@@ -288,5 +348,6 @@ output AZURE_TRANSCODE_JOB_NAME string = containerApps.outputs.transcodeJobName
 output AZURE_BACKUP_ACCOUNT_NAME string = backup.outputs.name
 output AZURE_FUNCTION_APP_NAME string = functions.outputs.name
 output AZURE_STATIC_WEB_APP_NAME string = web.outputs.name
+output AZURE_LIVE_INGEST_HOST string = '${ingestName}.${containerApps.outputs.defaultDomain}'
 output AZURE_FRONT_DOOR_ENDPOINT string = 'https://${frontDoor.outputs.hostName}'
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString

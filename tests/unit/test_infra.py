@@ -33,10 +33,12 @@ RESOURCES = {
     "modules/frontdoor.bicep": (5, 1),
     "modules/functions.bicep": (8, 3),
     "modules/identity.bicep": (1, 0),
+    "modules/ingest.bicep": (1, 0),
     "modules/keyvault.bicep": (2, 1),
     "modules/mail.bicep": (3, 0),
     "modules/monitoring.bicep": (3, 0),
-    "modules/rbac.bicep": (35, 0),
+    "modules/network.bicep": (4, 2),
+    "modules/rbac.bicep": (40, 0),
     "modules/registry.bicep": (2, 1),
     "modules/routes.bicep": (12, 0),
     "modules/storage.bicep": (8, 2),
@@ -231,7 +233,7 @@ def test_every_regional_resource_is_in_west_europe_and_only_listed_ones_are_glob
     assert location == ["westeurope"]
     assert tree("main.bicep")["parameters"]["location"]["default"] == "westeurope"
     for module in tree("main.bicep")["modules"].values():
-        params = module["config"]["params"]
+        params = _body(module)["params"]
         if "location" in params:
             assert params["location"] == "location", module["detail"]["path"]
     placed = 0
@@ -364,8 +366,8 @@ def test_each_environment_has_its_own_group_names_and_nothing_crosses_between_th
     assert "${environmentName}" in group["config"]["name"]
     named = 0
     for module in main["modules"].values():
-        assert module["config"]["scope"] == "group", module["detail"]["path"]
-        for key, value in module["config"]["params"].items():
+        assert _body(module)["scope"] == "group", module["detail"]["path"]
+        for key, value in _body(module)["params"].items():
             if key.lower().endswith("name") and isinstance(value, str) and "${" in value:
                 assert "environmentName" in value, (module["detail"]["path"], key)
                 named += 1
@@ -377,6 +379,7 @@ def test_each_environment_has_its_own_group_names_and_nothing_crosses_between_th
         "cosmosMaxThroughput",
         "cosmosThroughput",
         "workerImage",
+        "ingestImage",
         "operatorPrincipalId",
     }
     environments = {
@@ -446,6 +449,56 @@ def test_the_media_worker_job_gets_the_settings_marked_for_it_and_scales_on_its_
     assert tree("modules/containerapps.bicep")["variables"]["replicaTimeout"]["value"] > timeout
 
 
+LIVE = ROOT / "media_pipelines" / "live"
+
+
+@pytest.mark.claim("P26")
+def test_the_live_ingest_takes_rtmps_only_and_gets_the_settings_marked_for_it() -> None:
+    """Port 443 outside is stunnel's port inside (TLS 1.2 or later, the mounted Key Vault
+    certificate), in front of nginx on loopback; no other port is open."""
+    [app] = _of_type("Microsoft.App/containerApps")
+    configuration = app["properties"]["configuration"]
+    [container] = app["properties"]["template"]["containers"]
+    _check_marked(Process.live_ingest, configuration, container)
+    ingress = configuration["ingress"]
+    assert ingress["external"] is True and ingress["transport"] == "tcp"
+    assert "additionalPortMappings" not in ingress
+    main = tree("main.bicep")
+    ingest = _body(main["modules"]["ingest"])["params"]
+    assert (ingest["ingestPort"], ingest["tlsPort"]) == ("ingestPort", "ingestTlsPort")
+    assert main["variables"]["ingestPort"]["value"] == 443
+    stunnel = (LIVE / "stunnel.conf").read_text()
+    assert f"accept = 0.0.0.0:{main['variables']['ingestTlsPort']['value']}\n" in stunnel
+    assert ingress["targetPort"] == "tlsPort" and ingress["exposedPort"] == "ingestPort"
+    default_port = Settings.model_fields["live_rtmp_port"].default
+    assert f"connect = 127.0.0.1:{default_port}\n" in stunnel
+    assert "sslVersionMin = TLSv1.2\n" in stunnel
+    [volume] = app["properties"]["template"]["volumes"]
+    [mounted] = volume["secrets"]
+    [mount] = container["volumeMounts"]
+    assert f"cert = {mount['mountPath']}/{mounted['path']}\n" in stunnel
+    vault = {secret["name"]: secret for secret in configuration["secrets"]}
+    assert "keyVaultUrl" in vault[mounted["secretRef"]]
+    nginx = (LIVE / "nginx.production.conf.template").read_text()
+    assert "listen 127.0.0.1:${rtmp_port};" in nginx and "deny publish all;" in nginx
+    dockerfile = (LIVE / "Dockerfile").read_text()
+    for package in ("ffmpeg", "libnginx-mod-rtmp", "stunnel4"):
+        assert package in dockerfile, package
+    assert 'ENTRYPOINT ["/app/media_pipelines/live/entrypoint.sh"]' in dockerfile
+    entrypoint = (LIVE / "entrypoint.sh").read_text()
+    assert "stunnel /app/media_pipelines/live/stunnel.conf &" in entrypoint
+    assert "python -m media_pipelines.live --profile production &" in entrypoint
+    # Encoders are told the same place: the function app hands out rtmps://host:443.
+    [site] = _of_type("Microsoft.Web/sites")
+    given = {e["name"]: e["value"] for e in site["properties"]["siteConfig"]["appSettings"]}
+    port = given["WEBCAST_LIVE_RTMP_PORT"]["function"]["parameters"]["value_to_convert"]
+    assert (given["WEBCAST_LIVE_RTMP_HOST"], port) == ("liveIngestHost", "liveIngestPort")
+    assert _body(main["modules"]["functions"])["params"]["liveIngestHost"] == (
+        "${ingestName}.${containerApps.outputs.defaultDomain}"
+    )
+    assert _body(main["modules"]["functions"])["params"]["liveIngestPort"] == "ingestPort"
+
+
 # What the templates give each marked setting, as real values (secrets from Key Vault).
 DEPLOYED_VALUES = {
     "environment": "azure",
@@ -462,6 +515,8 @@ DEPLOYED_VALUES = {
     "mail_transport": "acs",
     "acs_email_endpoint": "https://acs-webcast-test.europe.communication.azure.com",
     "mail_from": "DoNotReply@0123.azurecomm.net",
+    "live_rtmp_host": "ca-live-ingest-test.happy-sky-0123.westeurope.azurecontainerapps.io",
+    "live_rtmp_port": "443",
     "lookup_hmac_key": "5b7c1e0d9a8f4e3c2b1a0f9e8d7c6b5a",
     "live_ingest_secret": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
 }
@@ -520,6 +575,8 @@ DIAGNOSED = {
     "Microsoft.EventGrid/systemTopics",
     "Microsoft.EventGrid/topics",
     "Microsoft.Cdn/profiles",
+    "Microsoft.Network/networkSecurityGroups",
+    "Microsoft.Network/virtualNetworks",
 }
 NOT_COLLECTED = {
     "Microsoft.Communication/communicationServices": "its mail delivery logs name recipients",

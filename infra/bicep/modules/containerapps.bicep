@@ -1,4 +1,4 @@
-// The Container Apps environment and its jobs: the media worker as an event-driven job
+// The Container Apps environment (in its own network) and its jobs: the media worker as an event-driven job
 // (KEDA's azure-queue scaler starts one `--once` execution per message on `transcode`) with
 // the worker's own identity for the scaler, the registry and Key Vault; and the daily export
 // of the documents into the separate backup account (P32), with an identity of its own.
@@ -18,6 +18,9 @@ param exportIdentityId string
 param exportIdentityClientId string
 param backupAccountUrl string
 
+@description('The delegated subnet: Container Apps takes TCP ingress (the live ingest) only with one')
+param subnetId string
+
 @description('The worker image; a placeholder runs until `az acr build` has pushed the real one')
 param workerImage string
 
@@ -33,6 +36,10 @@ resource environment 'Microsoft.App/managedEnvironments@2025-01-01' = {
   properties: {
     appLogsConfiguration: {
       destination: 'azure-monitor'
+    }
+    vnetConfiguration: {
+      infrastructureSubnetId: subnetId
+      internal: false
     }
     workloadProfiles: [
       {
@@ -259,4 +266,6 @@ resource export 'Microsoft.App/jobs@2025-01-01' = {
 }
 
 output environmentName string = environment.name
+output environmentId string = environment.id
+output defaultDomain string = environment.properties.defaultDomain
 output transcodeJobName string = transcode.name

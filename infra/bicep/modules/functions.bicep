@@ -17,6 +17,10 @@ param frontDoorEndpointId string
 param publicBaseUrl string
 param mailEndpoint string
 param mailSender string
+
+@description('Where encoders push RTMPS: the live ingest\'s host name and port')
+param liveIngestHost string
+param liveIngestPort int
 param workspaceId string
 
 var packageContainer = 'app-package'
@@ -196,6 +200,14 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'WEBCAST_MAIL_FROM'
           value: mailSender
+        }
+        {
+          name: 'WEBCAST_LIVE_RTMP_HOST'
+          value: liveIngestHost
+        }
+        {
+          name: 'WEBCAST_LIVE_RTMP_PORT'
+          value: string(liveIngestPort)
         }
         {
           name: 'WEBCAST_LOOKUP_HMAC_KEY'

@@ -9,6 +9,7 @@ param frontDoorProfileName string
 param communicationName string
 param registryName string
 param workerPrincipalId string
+param ingestPrincipalId string
 param backupAccountName string
 param exportPrincipalId string
 param appPrincipalId string
@@ -152,6 +153,53 @@ resource workerSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: vault
   properties: {
     principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
+  }
+}
+
+// The live ingest (decision 0068): write and delete the live output, stage and commit
+// recordings into `uploads` (where the VOD pipeline takes them), pull its image, read the
+// secrets its settings and its TLS certificate need.
+resource live 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  name: '${storageAccountName}/default/live'
+}
+
+resource ingestOutput 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(live.id, ingestPrincipalId, blobDataContributor)
+  scope: live
+  properties: {
+    principalId: ingestPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobDataContributor)
+  }
+}
+
+resource ingestRecordings 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(uploads.id, ingestPrincipalId, blobDataContributor)
+  scope: uploads
+  properties: {
+    principalId: ingestPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobDataContributor)
+  }
+}
+
+resource ingestPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(registry.id, ingestPrincipalId, acrPull)
+  scope: registry
+  properties: {
+    principalId: ingestPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', acrPull)
+  }
+}
+
+resource ingestSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, ingestPrincipalId, secretsUser)
+  scope: vault
+  properties: {
+    principalId: ingestPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
   }
