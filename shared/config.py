@@ -43,11 +43,28 @@ def runs_in_azure() -> bool:
     return bool(azure_markers()) or os.environ.get("WEBCAST_ENVIRONMENT") == "azure"
 
 
+SECRETS = ("lookup_hmac_key", "live_ingest_secret")
+
+
+class WithheldSecret(SecretStr):
+    """A secret that the process's template does not give it (least privilege): reading it
+    is a bug, so it raises instead of handing out the local-development default."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__("")
+        self.name = name
+
+    def get_secret_value(self) -> str:
+        raise RuntimeError(f"WEBCAST_{self.name.upper()} is not given to this process in Azure")
+
+
 def _local_values(settings: "Settings") -> list[str]:
     """Settings that hold a local-development value (a change-me secret, an emulator)."""
     found = []
-    for name in ("lookup_hmac_key", "live_ingest_secret"):
+    for name in SECRETS:
         secret: SecretStr = getattr(settings, name)
+        if isinstance(secret, WithheldSecret):
+            continue
         value = secret.get_secret_value()
         if "change-me" in value:
             found.append(f"WEBCAST_{name.upper()} (the change-me default)")
@@ -97,6 +114,7 @@ class Settings(BaseSettings):
         Process.function_app: frozenset(
             {
                 "environment",
+                "process",
                 "cosmos_endpoint",
                 "storage_account_name",
                 "public_base_url",
@@ -115,27 +133,26 @@ class Settings(BaseSettings):
             }
         ),
         # It speaks only queues and blobs (decision 0017), but a process in Azure is refused
-        # without a real Cosmos DB endpoint and real secrets (`_no_local_values_in_azure`).
+        # without a real Cosmos DB endpoint (`_no_local_values_in_azure`). No secret: the
+        # secrets a process is not marked for are withheld (`WithheldSecret`).
         Process.media_worker: frozenset(
             {
                 "environment",
+                "process",
                 "storage_account_name",
                 "cosmos_endpoint",
                 "malware_gate",
-                "lookup_hmac_key",
-                "live_ingest_secret",
             }
         ),
         # The daily export into the separate backup account (P32); the same rule as above.
         Process.store_export: frozenset(
             {
                 "environment",
+                "process",
                 "cosmos_endpoint",
                 "storage_account_name",
                 "backup_account_url",
                 "malware_gate",
-                "lookup_hmac_key",
-                "live_ingest_secret",
             }
         ),
         # The live ingest behind stunnel (decision 0068): it reports to the API at the public
@@ -143,17 +160,19 @@ class Settings(BaseSettings):
         Process.live_ingest: frozenset(
             {
                 "environment",
+                "process",
                 "storage_account_name",
                 "cosmos_endpoint",
                 "public_base_url",
                 "malware_gate",
-                "lookup_hmac_key",
                 "live_ingest_secret",
             }
         ),
     }
 
     environment: Literal["local", "test", "azure"] = "local"
+    # Which deployed process this is: in Azure it gets only the secrets marked for it.
+    process: Process = Process.function_app
 
     cosmos_endpoint: str = "http://127.0.0.1:8081"
     cosmos_key: str | None = EMULATOR_COSMOS_KEY
@@ -309,6 +328,9 @@ class Settings(BaseSettings):
         for name in _EMULATOR_DEFAULTS:
             if name not in self.model_fields_set:
                 setattr(self, name, False if name == "cosmos_emulator" else None)
+        for name in SECRETS:
+            if name not in self.deployed[self.process]:
+                setattr(self, name, WithheldSecret(name))
         found = _local_values(self)
         if found:
             raise ValueError(

@@ -267,7 +267,6 @@ module containerApps 'modules/containerapps.bicep' = {
     registryServer: registry.outputs.loginServer
     storageAccountName: storage.outputs.name
     cosmosEndpoint: cosmos.outputs.endpoint
-    vaultUri: vault.outputs.uri
     workerImage: workerImage
     exportJobName: '${abbrs.appContainerAppsJobs}store-export-${environmentName}'
     exportIdentityId: exportIdentity.outputs.id

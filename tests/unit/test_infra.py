@@ -16,7 +16,7 @@ from pycep import BicepParser
 from pydantic import SecretStr
 
 from devtools import infra_catalogue
-from shared.config import AZURE_MARKERS, Process, Settings
+from shared.config import AZURE_MARKERS, SECRETS, Process, Settings, WithheldSecret
 from shared.stores import COSMOS_CONTAINERS, QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ RESOURCES = {
     "modules/mail.bicep": (3, 0),
     "modules/monitoring.bicep": (3, 0),
     "modules/network.bicep": (4, 2),
-    "modules/rbac.bicep": (40, 0),
+    "modules/rbac.bicep": (38, 0),
     "modules/registry.bicep": (2, 1),
     "modules/routes.bicep": (12, 0),
     "modules/storage.bicep": (8, 2),
@@ -427,7 +427,7 @@ def _check_marked(
     assert {name for name in given if name.startswith("WEBCAST_")} == {
         f"WEBCAST_{field.upper()}" for field in marked
     }
-    vault = {secret["name"]: secret for secret in configuration["secrets"]}
+    vault = {secret["name"]: secret for secret in configuration.get("secrets", [])}
     for field in marked:
         entry = given[f"WEBCAST_{field.upper()}"]
         if Settings.model_fields[field].annotation is SecretStr:
@@ -477,7 +477,7 @@ def test_the_live_ingest_takes_rtmps_only_and_gets_the_settings_marked_for_it() 
     [mounted] = volume["secrets"]
     [mount] = container["volumeMounts"]
     assert f"cert = {mount['mountPath']}/{mounted['path']}\n" in stunnel
-    vault = {secret["name"]: secret for secret in configuration["secrets"]}
+    vault = {secret["name"]: secret for secret in configuration.get("secrets", [])}
     assert "keyVaultUrl" in vault[mounted["secretRef"]]
     nginx = (LIVE / "nginx.production.conf.template").read_text()
     assert "listen 127.0.0.1:${rtmp_port};" in nginx and "deny publish all;" in nginx
@@ -532,10 +532,34 @@ def test_a_process_given_only_its_marked_settings_starts_in_azure(
             monkeypatch.delenv(name)
     monkeypatch.setenv("CONTAINER_APP_JOB_NAME", "caj-transcode-test")
     for field in Settings.deployed[process]:
-        monkeypatch.setenv(f"WEBCAST_{field.upper()}", DEPLOYED_VALUES[field])
+        monkeypatch.setenv(f"WEBCAST_{field.upper()}", DEPLOYED_VALUES.get(field, process.value))
     settings = Settings()
     assert settings.is_azure and settings.malware_gate == "defender"
     assert not settings.cosmos_emulator and settings.storage_connection_string is None
+    assert settings.process == process
+    # Least privilege: a secret the process is not marked for is withheld, and reading it
+    # fails loudly instead of handing out the local-development default.
+    for name in SECRETS:
+        secret = getattr(settings, name)
+        if name in Settings.deployed[process]:
+            assert secret.get_secret_value() == DEPLOYED_VALUES[name]
+        else:
+            assert isinstance(secret, WithheldSecret), name
+            with pytest.raises(RuntimeError, match=f"WEBCAST_{name.upper()} is not given"):
+                secret.get_secret_value()
+
+
+def test_a_process_missing_a_secret_marked_for_it_is_refused_in_azure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in list(os.environ):
+        if name.startswith(("WEBCAST_", "AzureWebJobsStorage")) or name in AZURE_MARKERS:
+            monkeypatch.delenv(name)
+    process = Process.live_ingest
+    for field in Settings.deployed[process] - {"live_ingest_secret"}:
+        monkeypatch.setenv(f"WEBCAST_{field.upper()}", DEPLOYED_VALUES.get(field, process.value))
+    with pytest.raises(ValueError, match="WEBCAST_LIVE_INGEST_SECRET"):
+        Settings()
 
 
 @pytest.mark.claim("P32")

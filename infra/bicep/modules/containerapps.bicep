@@ -1,6 +1,6 @@
 // The Container Apps environment (in its own network) and its jobs: the media worker as an event-driven job
 // (KEDA's azure-queue scaler starts one `--once` execution per message on `transcode`) with
-// the worker's own identity for the scaler, the registry and Key Vault; and the daily export
+// the worker's own identity for the scaler and the registry (it holds no secret); and the daily export
 // of the documents into the separate backup account (P32), with an identity of its own.
 param environmentName string
 param jobName string
@@ -12,7 +12,6 @@ param identityClientId string
 param registryServer string
 param storageAccountName string
 param cosmosEndpoint string
-param vaultUri string
 param exportJobName string
 param exportIdentityId string
 param exportIdentityClientId string
@@ -108,18 +107,6 @@ resource transcode 'Microsoft.App/jobs@2025-01-01' = {
           identity: identityId
         }
       ]
-      secrets: [
-        {
-          name: 'lookup-hmac-key'
-          keyVaultUrl: '${vaultUri}secrets/lookup-hmac-key'
-          identity: identityId
-        }
-        {
-          name: 'live-ingest-secret'
-          keyVaultUrl: '${vaultUri}secrets/live-ingest-secret'
-          identity: identityId
-        }
-      ]
     }
     template: {
       containers: [
@@ -143,6 +130,10 @@ resource transcode 'Microsoft.App/jobs@2025-01-01' = {
               value: 'azure'
             }
             {
+              name: 'WEBCAST_PROCESS'
+              value: 'media_worker'
+            }
+            {
               name: 'WEBCAST_STORAGE_ACCOUNT_NAME'
               value: storageAccountName
             }
@@ -153,14 +144,6 @@ resource transcode 'Microsoft.App/jobs@2025-01-01' = {
             {
               name: 'WEBCAST_MALWARE_GATE'
               value: 'defender'
-            }
-            {
-              name: 'WEBCAST_LOOKUP_HMAC_KEY'
-              secretRef: 'lookup-hmac-key'
-            }
-            {
-              name: 'WEBCAST_LIVE_INGEST_SECRET'
-              secretRef: 'live-ingest-secret'
             }
           ]
         }
@@ -197,18 +180,6 @@ resource export 'Microsoft.App/jobs@2025-01-01' = {
           identity: exportIdentityId
         }
       ]
-      secrets: [
-        {
-          name: 'lookup-hmac-key'
-          keyVaultUrl: '${vaultUri}secrets/lookup-hmac-key'
-          identity: exportIdentityId
-        }
-        {
-          name: 'live-ingest-secret'
-          keyVaultUrl: '${vaultUri}secrets/live-ingest-secret'
-          identity: exportIdentityId
-        }
-      ]
     }
     template: {
       containers: [
@@ -235,6 +206,10 @@ resource export 'Microsoft.App/jobs@2025-01-01' = {
               value: 'azure'
             }
             {
+              name: 'WEBCAST_PROCESS'
+              value: 'store_export'
+            }
+            {
               name: 'WEBCAST_COSMOS_ENDPOINT'
               value: cosmosEndpoint
             }
@@ -249,14 +224,6 @@ resource export 'Microsoft.App/jobs@2025-01-01' = {
             {
               name: 'WEBCAST_MALWARE_GATE'
               value: 'defender'
-            }
-            {
-              name: 'WEBCAST_LOOKUP_HMAC_KEY'
-              secretRef: 'lookup-hmac-key'
-            }
-            {
-              name: 'WEBCAST_LIVE_INGEST_SECRET'
-              secretRef: 'live-ingest-secret'
             }
           ]
         }

@@ -158,6 +158,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           value: 'azure'
         }
         {
+          name: 'WEBCAST_PROCESS'
+          value: 'function_app'
+        }
+        {
           name: 'WEBCAST_COSMOS_ENDPOINT'
           value: cosmosEndpoint
         }

@@ -51,11 +51,6 @@ resource ingest 'Microsoft.App/containerApps@2025-01-01' = {
       ]
       secrets: [
         {
-          name: 'lookup-hmac-key'
-          keyVaultUrl: '${vaultUri}secrets/lookup-hmac-key'
-          identity: identityId
-        }
-        {
           name: 'live-ingest-secret'
           keyVaultUrl: '${vaultUri}secrets/live-ingest-secret'
           identity: identityId
@@ -117,6 +112,10 @@ resource ingest 'Microsoft.App/containerApps@2025-01-01' = {
               value: 'azure'
             }
             {
+              name: 'WEBCAST_PROCESS'
+              value: 'live_ingest'
+            }
+            {
               name: 'WEBCAST_STORAGE_ACCOUNT_NAME'
               value: storageAccountName
             }
@@ -131,10 +130,6 @@ resource ingest 'Microsoft.App/containerApps@2025-01-01' = {
             {
               name: 'WEBCAST_MALWARE_GATE'
               value: 'defender'
-            }
-            {
-              name: 'WEBCAST_LOOKUP_HMAC_KEY'
-              secretRef: 'lookup-hmac-key'
             }
             {
               name: 'WEBCAST_LIVE_INGEST_SECRET'

@@ -34,8 +34,7 @@ var blobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 var acrPull = '7f951dda-4ed3-4680-a7ca-43fe172d538d'
 // The media worker (decision 0017): read sources, write and delete renditions, take jobs
 // from `transcode` (and renew their lease), report on `media-results`, give up to the
-// poison queue; pull its image, read the secrets its settings need. Each on that one
-// container or queue.
+// poison queue; pull its image. Each on that one container or queue; no secret.
 // Sending mail with the identity (no access key); on the Communication Services resource only.
 var contributor = 'b24988ac-6180-42a3-ab88-20f7382dd24c'
 var appRoles = [
@@ -148,19 +147,9 @@ resource workerPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-resource workerSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, workerPrincipalId, secretsUser)
-  scope: vault
-  properties: {
-    principalId: workerPrincipalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
-  }
-}
-
 // The live ingest (decision 0068): write and delete the live output, stage and commit
 // recordings into `uploads` (where the VOD pipeline takes them), pull its image, read the
-// secrets its settings and its TLS certificate need.
+// ingest secret and its TLS certificate.
 resource live 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
   name: '${storageAccountName}/default/live'
 }
@@ -247,16 +236,6 @@ resource exportPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     principalId: exportPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', acrPull)
-  }
-}
-
-resource exportSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, exportPrincipalId, secretsUser)
-  scope: vault
-  properties: {
-    principalId: exportPrincipalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
   }
 }
 
